@@ -1,0 +1,9 @@
+"""crm_utils: the tested logic behind the CRM analytics notebooks.
+
+One module per job: ``synth`` makes data with a planted truth, ``schema`` and ``io`` hold the
+data contract and load files against it, ``cleaning`` turns raw tables into trusted ones with a
+quarantine ledger, ``privacy`` pseudonymises personal data, ``metrics`` records headline
+figures, and ``pipeline`` runs the numbered notebooks for a month.
+"""
+
+__version__ = "0.1.0"

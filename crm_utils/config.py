@@ -1,0 +1,57 @@
+"""Paths and defaults shared by the command line, the notebooks and the tests."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+
+#: Repository root when running from a checkout (notebooks/, data/ and reports/ live here).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "raw"
+DEFAULT_REPORTS_DIR = PROJECT_ROOT / "reports"
+#: Where a notebook opened in JupyterLab writes its artifacts when no run_dir is given,
+#: so an analyst's experiments never overwrite a scheduled report.
+INTERACTIVE_RUNS_DIR = DEFAULT_REPORTS_DIR / "interactive"
+
+DEFAULT_SEED = 42
+MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def parse_month(value: object) -> pd.Period:
+    """Return the report month as a monthly Period, rejecting anything but ``YYYY-MM``.
+
+    papermill turns ``-p month 202610`` into an integer; accepting only the string form
+    makes that mistake loud instead of silently reading the wrong month.
+    """
+    if not isinstance(value, str) or not MONTH_PATTERN.match(value):
+        raise ValueError(
+            f"report month must be a string 'YYYY-MM' such as '2026-10', got {value!r} "
+            f"({type(value).__name__}); with papermill pass it with -r, not -p"
+        )
+    return pd.Period(value, freq="M")
+
+
+def month_end(month: str | pd.Period) -> pd.Timestamp:
+    """Last instant of the month: everything dated at or before it is 'known' for the report."""
+    period = parse_month(month) if isinstance(month, str) else month
+    return period.end_time.floor("s")
+
+
+def resolve_run_dir(run_dir: str | os.PathLike | None, report_month: str) -> Path:
+    """The folder a notebook writes to: the given one, or a scratch folder for interactive use."""
+    if run_dir:
+        return Path(run_dir)
+    return INTERACTIVE_RUNS_DIR / report_month
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """A path as shown to readers: relative to the project when inside it, so outputs are portable."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return p.name
