@@ -624,6 +624,9 @@ def _generate_chunk(cfg: SynthConfig, cal: Calendar, cat: Catalogue, chunk: int,
             mm = m[l_cat[m] == ci]
             if len(mm):
                 l_prod[mm] = idx[np.minimum(np.searchsorted(pcum, rng.random(len(mm))), len(idx) - 1)]
+    # One line per product within an order (a repeated product is one line with more units).
+    first_of_pair = ~pd.DataFrame({"o": li, "p": l_prod}).duplicated().to_numpy()
+    li, l_cust, l_day, l_cat, l_prod = (x[first_of_pair] for x in (li, l_cust, l_day, l_cat, l_prod))
     extra = np.array([CATEGORIES[c]["extra_units"] for c in CATEGORY_NAMES])[l_cat]
     qty = 1 + rng.poisson(extra)
     event_day = cal.event_boost[l_day] > 1.4
@@ -669,7 +672,7 @@ def _generate_chunk(cfg: SynthConfig, cal: Calendar, cat: Catalogue, chunk: int,
     s_note = np.array([SERVICE_NOTES[t] for t in topics], dtype=object)[
         s_topic, rng.integers(0, 3, len(s_cust))]
 
-    first_line = np.r_[0, np.cumsum(n_lines_per)[:-1]]
+    first_line = np.searchsorted(li, np.arange(n_orders))  # every order keeps its first line
     need_orders = np.flatnonzero(rng.random(n_orders) < 0.25)
     n_cat = l_cat[first_line[need_orders]]
     n_day = o_day[need_orders] - rng.integers(1, 15, len(need_orders))
@@ -816,7 +819,8 @@ def _inject_dirt(rng, dirt: _Dirt, rates: DirtRates, cfg: SynthConfig, chunk: in
     nm = dups["name"].to_numpy()
     dups["name"] = np.where(rng.random(len(nm)) < 0.5, np.char.upper(nm.astype(str)),
                             np.char.replace(nm.astype(str), " ", "  ")).astype(object)
-    dups["signup_date"] = dups["signup_date"] + pd.to_timedelta(rng.integers(30, 400, len(dups)), unit="D")
+    later = dups["signup_date"] + pd.to_timedelta(rng.integers(30, 400, len(dups)), unit="D")
+    dups["signup_date"] = later.where(later <= cfg.end_ts, cfg.end_ts)
     truth_dups = truth.iloc[dup_src].copy()
     truth_dups["customer_id"] = dup_ids
     truth_dups["signup_date"] = dups["signup_date"].values

@@ -1,0 +1,65 @@
+"""The run folder's shared state: artifacts written by one notebook and read by later ones, and
+each notebook's headline figures, merged into metrics.json by the pipeline."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def artifacts_dir(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "artifacts"
+
+
+def write_table(run_dir: str | Path, name: str, frame: pd.DataFrame) -> Path:
+    """Write ``artifacts/<name>.parquet`` (index dropped) and return its path."""
+    path = artifacts_dir(run_dir) / f"{name}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def read_table(run_dir: str | Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read an artifact written by an earlier notebook of the same run."""
+    path = artifacts_dir(run_dir) / f"{name}.parquet"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"artifact '{name}' is missing from {Path(run_dir).name}/artifacts; run the notebook "
+            f"that writes it first (crm-report run --month ... runs them in order)")
+    return pd.read_parquet(path, columns=columns)
+
+
+def _plain(value):
+    """JSON-safe plain Python values: numpy scalars unwrapped, NaN as null, floats rounded."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return None if math.isnan(v) or math.isinf(v) else round(v, 6)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, (pd.Timestamp,)):
+        return value.isoformat()
+    return value
+
+
+def record_metrics(run_dir: str | Path, notebook: str, figures: dict) -> Path:
+    """Store a notebook's headline figures; the pipeline merges them under the notebook's name."""
+    path = Path(run_dir) / "metrics" / f"{notebook}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_plain(figures), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    return path
+
+
+def collect_metrics(run_dir: str | Path) -> dict:
+    """All notebooks' figures of a run, keyed by notebook name, in notebook order."""
+    folder = Path(run_dir) / "metrics"
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}

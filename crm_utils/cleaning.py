@@ -1,0 +1,536 @@
+"""From raw tables to trusted ones, accounting for every row.
+
+Each raw row ends in exactly one place, so for every table
+
+    rows in = rows kept + rows quarantined + duplicates merged + rows held back
+
+*Held back* rows are dated after the report month: they are valid but not yet "known" for
+this report (zero when the data ends with the report month). *Quarantined* rows break a row
+rule and are kept, with their reason, in the quarantine table. *Merged* rows are exact
+duplicate lines and duplicate customer records folded into their canonical record.
+
+:class:`CleaningRun` performs the steps one at a time so the cleaning notebook can show each;
+:func:`clean` runs them all, in the same order, for the pipeline and the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from . import privacy
+from .config import month_end
+from .io import TEXT, Mapping, RawTable, coerce
+from .schema import CONTRACTS, row_failures
+
+OUTCOMES = ("kept", "quarantined", "merged", "held_back")
+
+#: A customer is a test account when a whole word of the name, or the start of the e-mail's
+#: local part, or its domain, says test/QA/demo. Override per data set with ``test_account_rules``.
+TEST_ACCOUNT_RULES = {
+    "name": r"(?i)\b(?:test|tester|qa|demo|dummy)\b",
+    "email": r"(?i)^\s*(?:test|qa|demo|dummy)(?:[0-9+._-]|@)|@(?:test|demo)\.|\.(?:test|invalid)\s*$",
+}
+GENDER_MAP = {"f": "F", "female": "F", "w": "F", "woman": "F", "frau": "F", "femme": "F",
+              "m": "M", "male": "M", "man": "M", "mann": "M", "homme": "M",
+              "x": "X", "d": "X", "diverse": "X", "other": "X", "non-binary": "X", "nonbinary": "X"}
+UNKNOWN = "unknown"
+
+
+class LedgerError(RuntimeError):
+    """The row ledger does not balance: a bug, never a data problem."""
+
+
+@dataclass
+class CleanResult:
+    tables: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    ledger: pd.DataFrame
+    quarantine_by_reason: pd.DataFrame
+    fixes: pd.DataFrame
+    id_map: pd.Series  # duplicate customer_id -> canonical customer_id
+    cutoff: pd.Timestamp
+    key_source: str = ""
+
+    def metrics(self) -> dict:
+        """Headline figures of the cleaning step for metrics.json."""
+        led = self.ledger.set_index("table")
+        out = {"cutoff": str(self.cutoff.date()),
+               "tables": {t: {k: int(led.loc[t, k]) for k in ("rows_in",) + OUTCOMES} for t in led.index},
+               "quarantined_by_reason": {f"{r.table}.{r.reason}": int(r.rows)
+                                         for r in self.quarantine_by_reason.itertuples()},
+               "duplicate_customers_merged": int(len(self.id_map))}
+        if "orders" in self.tables:
+            o = self.tables["orders"]
+            out["orders_first_date"] = str(o["order_date"].min().date())
+            out["orders_last_date"] = str(o["order_date"].max().date())
+            out["outlier_lines_flagged"] = int(o["is_outlier"].sum())
+        return out
+
+
+def _norm_key(s: pd.Series) -> pd.Series:
+    """Spelling-insensitive key: accents stripped, case-folded, whitespace collapsed."""
+    return privacy.normalise_name(s)
+
+
+def canonical_spelling(s: pd.Series, within: pd.Series | None = None) -> pd.Series:
+    """Replace each value by the most frequent spelling of its normalised key (per ``within`` group)."""
+    codes, uniques = pd.factorize(s.astype(TEXT), use_na_sentinel=True)
+    ukeys = _norm_key(pd.Series(uniques, dtype=TEXT)).to_numpy()
+    key = pd.Series(np.where(codes >= 0, ukeys[np.maximum(codes, 0)], None), index=s.index, dtype=TEXT)
+    frame = pd.DataFrame({"v": s.astype(TEXT), "k": key})
+    frame["g"] = within.astype(TEXT).fillna("") if within is not None else ""
+    ok = frame["v"].notna() & frame["k"].notna()
+    counts = (frame[ok].assign(v=frame.loc[ok, "v"].str.strip())
+              .groupby(["g", "k", "v"], observed=True).size().rename("n").reset_index()
+              .sort_values(["g", "k", "n", "v"], ascending=[True, True, False, True]))
+    best = counts.drop_duplicates(["g", "k"]).set_index(["g", "k"])["v"]
+    idx = pd.MultiIndex.from_frame(frame.loc[ok, ["g", "k"]])
+    out = frame["v"].copy()
+    out.loc[ok] = best.reindex(idx).to_numpy()
+    return out
+
+
+class CleaningRun:
+    """The cleaning steps for one report month, run in order, with a ledger of every row."""
+
+    STEPS = ("merge_exact_duplicates", "hold_back_after_cutoff", "validate_rows",
+             "quarantine_test_accounts", "deduplicate_customers", "link_customers",
+             "fix_values", "impute", "flag_outliers", "pseudonymise")
+
+    def __init__(self, raw: dict[str, RawTable], report_month: str,
+                 key: privacy.PseudonymKey | None = None, mapping: Mapping | None = None,
+                 test_account_rules: dict[str, str] | None = None):
+        if "orders" not in raw:
+            raise ValueError("an orders table is required")
+        self.raw = raw
+        self.report_month = report_month
+        self.cutoff = month_end(report_month)
+        self.key = key
+        self.test_account_rules = test_account_rules or TEST_ACCOUNT_RULES
+        self.files = {t: r.file for t, r in raw.items()}
+        self.rows_in = {t: len(r.frame) for t, r in raw.items()}
+        coerced = {t: coerce(r, mapping) for t, r in raw.items()}
+        self.tables = {t: c.frame for t, c in coerced.items()}
+        self.failed = {t: c.failed for t, c in coerced.items()}
+        self._outcomes: list[pd.DataFrame] = []
+        self._fixes: list[dict] = []
+        self.id_map = pd.Series(dtype=TEXT, name="canonical_id")
+        self.done: list[str] = []
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+
+    def _step(self, name: str) -> None:
+        expected = self.STEPS[len(self.done)] if len(self.done) < len(self.STEPS) else None
+        if name != expected:
+            raise RuntimeError(f"cleaning step '{name}' called out of order; next is '{expected}'")
+        self.done.append(name)
+
+    def _remove(self, table: str, mask: pd.Series, outcome: str, reason: pd.Series | str,
+                detail: pd.Series | str = "") -> int:
+        """Take the rows under ``mask`` out of ``table`` and record where they went."""
+        df = self.tables[table]
+        mask = mask.reindex(df.index, fill_value=False).astype(bool)
+        n = int(mask.sum())
+        if n:
+            rec = pd.DataFrame({"table": table, "row": df.loc[mask, "_row"].to_numpy(),
+                                "outcome": outcome})
+            rec["reason"] = (reason[mask].to_numpy() if isinstance(reason, pd.Series) else reason)
+            rec["detail"] = (detail[mask].astype(TEXT).to_numpy()
+                             if isinstance(detail, pd.Series) else detail)
+            self._outcomes.append(rec)
+            self.tables[table] = df.loc[~mask]
+        return n
+
+    def _fix(self, table: str, column: str, fix: str, rows: int) -> None:
+        if rows:
+            self._fixes.append({"table": table, "column": column, "fix": fix, "rows": int(rows)})
+
+    def _raw_value(self, table: str, column: str, index: pd.Index) -> pd.Series:
+        raw = self.raw[table].frame
+        if column not in raw.columns:
+            return pd.Series("", index=index)
+        return raw[column].reindex(self.tables[table].loc[index, "_row"].to_numpy()).set_axis(index)
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def merge_exact_duplicates(self) -> pd.DataFrame:
+        """Lines repeated verbatim by the export are one line: keep the first, count the rest."""
+        self._step("merge_exact_duplicates")
+        rows = []
+        for t, df in self.tables.items():
+            cols = [c for c in df.columns if c != "_row"]
+            dup = df.duplicated(subset=cols, keep="first")
+            n = self._remove(t, dup, "merged", "exact_duplicate")
+            rows.append({"table": t, "exact_duplicates_merged": n})
+        return pd.DataFrame(rows)
+
+    def hold_back_after_cutoff(self) -> pd.DataFrame:
+        """Rows dated after the report month are not known yet at its end: hold them back."""
+        self._step("hold_back_after_cutoff")
+        rows = []
+        for t, df in self.tables.items():
+            col = CONTRACTS[t].date_column
+            n = 0
+            if col in df.columns:
+                n = self._remove(t, df[col] > self.cutoff, "held_back", "after_report_month",
+                                 df[col].dt.strftime("%Y-%m-%d"))
+            rows.append({"table": t, "date_column": col, "held_back": n})
+        return pd.DataFrame(rows)
+
+    def validate_rows(self) -> pd.DataFrame:
+        """Apply the contract's row checks; failing rows go to quarantine with their reason."""
+        self._step("validate_rows")
+        rows = []
+        for t, df in self.tables.items():
+            fails = row_failures(t, df)
+            reason = fails["reason"].reindex(df.index)
+            # An empty date is 'missing_date', a present but unreadable one 'unparseable_date'.
+            date_col = CONTRACTS[t].date_column
+            if date_col in df.columns:
+                raw_date = self._raw_value(t, date_col, df.index).astype(TEXT).str.strip()
+                empty = raw_date.isna() | (raw_date == "")
+                reason = reason.mask((reason == "unparseable_date") & empty, "missing_date")
+            detail = pd.Series("", index=df.index, dtype=TEXT)
+            for r, col in [("unparseable_date", date_col), ("missing_date", date_col),
+                           ("invalid_quantity", "quantity"), ("invalid_price", "unit_price"),
+                           ("nps_out_of_range", "nps")]:
+                m = reason == r
+                if m.any() and col in df.columns:
+                    detail[m] = col + "=" + self._raw_value(t, col, df.index[m]).astype(TEXT).fillna("")
+            bad = reason.notna()
+            # A customer id given twice with different details: the first record is kept.
+            if t == "customers":
+                conflict = df["customer_id"].notna() & df.duplicated("customer_id", keep="first") & ~bad
+                reason = reason.mask(conflict, "conflicting_duplicate_id")
+                detail = detail.mask(conflict, "customer_id=" + df["customer_id"].astype(TEXT))
+                bad = bad | conflict
+            self._remove(t, bad, "quarantined", reason, detail)
+            for r, n in reason[bad].value_counts().items():
+                rows.append({"table": t, "reason": r, "rows": int(n)})
+        return pd.DataFrame(rows, columns=["table", "reason", "rows"])
+
+    def quarantine_test_accounts(self) -> pd.DataFrame:
+        """Staff and QA accounts are not customers: quarantine them and everything they did."""
+        self._step("quarantine_test_accounts")
+        rows = []
+        if "customers" not in self.tables:
+            return pd.DataFrame(rows, columns=["table", "rows"])
+        c = self.tables["customers"]
+        hit = pd.Series(False, index=c.index)
+        for col, pattern in self.test_account_rules.items():
+            if col in c.columns:
+                hit |= c[col].astype(TEXT).str.contains(pattern, regex=True).fillna(False).astype(bool)
+        ids = set(c.loc[hit, "customer_id"].dropna())
+        rows.append({"table": "customers", "rows": self._remove("customers", hit, "quarantined", "test_account")})
+        for t in ("orders", "interactions", "surveys"):
+            if t in self.tables:
+                m = self.tables[t]["customer_id"].isin(ids)
+                rows.append({"table": t, "rows": self._remove(t, m, "quarantined", "test_account")})
+        return pd.DataFrame(rows)
+
+    def deduplicate_customers(self) -> pd.DataFrame:
+        """Fold records of the same person into one.
+
+        Two records are the same person when their normalised e-mail matches, or when both
+        their normalised phone and normalised name match (a shared phone alone may be a
+        household). Matches chain: A~B and B~C put A, B and C in one group. The canonical
+        record is the earliest sign-up (then the smallest id); it keeps its own values and
+        takes missing ones from the others.
+        """
+        self._step("deduplicate_customers")
+        if "customers" not in self.tables:
+            return pd.DataFrame(columns=["rule", "records"])
+        c = self.tables["customers"].reset_index(drop=True)
+        n = len(c)
+        keys = {}
+        if "email" in c.columns:
+            keys["email"] = privacy.normalise_email(c["email"])
+        if "phone" in c.columns and "name" in c.columns:
+            keys["phone+name"] = (privacy.normalise_phone(c["phone"]) + "|" +
+                                  privacy.normalise_name(c["name"]))
+        src, dst, by_rule = [], [], []
+        for rule, key in keys.items():
+            ok = key.notna()
+            first = pd.Series(np.arange(n))[ok].groupby(key[ok].to_numpy()).transform("first")
+            linked = first.to_numpy() != first.index.to_numpy()
+            src.append(first.index.to_numpy()[linked])
+            dst.append(first.to_numpy()[linked])
+            by_rule.append({"rule": f"same {rule}", "records": int(linked.sum())})
+        if src:
+            s, d = np.concatenate(src), np.concatenate(dst)
+            graph = coo_matrix((np.ones(len(s)), (s, d)), shape=(n, n))
+            _, group = connected_components(graph, directed=False)
+        else:
+            group = np.arange(n)
+        c["_group"] = group
+        order = c.assign(_sd=c["signup_date"] if "signup_date" in c.columns else pd.NaT) \
+            .sort_values(["_group", "_sd", "customer_id"], na_position="last", kind="stable")
+        canon = order.groupby("_group", sort=False)["customer_id"].transform("first")
+        is_dup = (order["customer_id"] != canon).to_numpy()
+        self.id_map = pd.Series(canon[is_dup].to_numpy(), index=order.loc[is_dup, "customer_id"].to_numpy(),
+                                name="canonical_id", dtype=TEXT)
+        # Canonical record first in each group; groupby.first() fills its gaps from the others.
+        data_cols = [col for col in c.columns if col not in ("_group", "_row")]
+        merged = order.groupby("_group", sort=False)[data_cols].first()
+        canon_rows = order.loc[~is_dup].set_index("_group")
+        merged = merged.assign(_row=canon_rows["_row"].reindex(merged.index).to_numpy())
+        filled = int((canon_rows[data_cols].isna() & merged[data_cols].notna()).to_numpy().sum())
+        counts = order.groupby("_group", sort=False).size()
+        merged["records_merged"] = (counts.reindex(merged.index).to_numpy() - 1).astype(np.int64)
+        # Record the folded rows in the ledger, then swap in the merged table.
+        self.tables["customers"] = order
+        self._remove("customers", pd.Series(is_dup, index=order.index), "merged", "duplicate_customer",
+                     "canonical=" + canon.astype(TEXT))
+        self.tables["customers"] = merged.reset_index(drop=True)
+        self._fix("customers", "*", "filled from duplicate record", filled)
+        summary = pd.DataFrame(by_rule)
+        summary.loc[len(summary)] = {"rule": "records merged (after chaining)", "records": int(is_dup.sum())}
+        summary.loc[len(summary)] = {"rule": "customers with duplicates", "records":
+                                     int((merged["records_merged"] > 0).sum())}
+        return summary
+
+    def link_customers(self) -> pd.DataFrame:
+        """Point activity of duplicate records at the canonical customer; quarantine activity
+        of customers the customers table does not know."""
+        self._step("link_customers")
+        rows = []
+        known = set(self.tables["customers"]["customer_id"].dropna()) if "customers" in self.tables else None
+        for t in ("orders", "interactions", "surveys"):
+            if t not in self.tables:
+                continue
+            df = self.tables[t]
+            mapped = df["customer_id"].map(self.id_map)
+            remapped = int(mapped.notna().sum())
+            df = df.assign(customer_id=mapped.fillna(df["customer_id"]).astype(TEXT))
+            self.tables[t] = df
+            self._fix(t, "customer_id", "duplicate id replaced by canonical id", remapped)
+            unknown = 0
+            if known is not None:
+                m = ~df["customer_id"].isin(known)
+                unknown = self._remove(t, m, "quarantined", "unknown_customer",
+                                       "customer_id=" + df["customer_id"].astype(TEXT))
+            rows.append({"table": t, "ids_remapped": remapped, "unknown_customer": unknown})
+        return pd.DataFrame(rows, columns=["table", "ids_remapped", "unknown_customer"])
+
+    def fix_values(self) -> pd.DataFrame:
+        """Unify spellings (category, region, city, channel) and gender codes."""
+        self._step("fix_values")
+        before = len(self._fixes)
+        if "orders" in self.tables and "category" in self.tables["orders"].columns:
+            o = self.tables["orders"]
+            fixed = canonical_spelling(o["category"])
+            self._fix("orders", "category", "spelling unified", int((fixed != o["category"]).fillna(False).sum()))
+            self.tables["orders"] = o.assign(category=fixed)
+        if "customers" in self.tables:
+            c = self.tables["customers"]
+            for col, within in [("region", None), ("city", "region"), ("channel", None)]:
+                if col in c.columns:
+                    grp = c[within] if within and within in c.columns else None
+                    fixed = canonical_spelling(c[col], grp)
+                    self._fix("customers", col, "spelling unified",
+                              int((fixed != c[col]).fillna(False).sum()))
+                    c = c.assign(**{col: fixed})
+            if "gender" in c.columns:
+                g = c["gender"].astype(TEXT).str.strip().str.lower()
+                fixed = g.map(GENDER_MAP).astype(TEXT)
+                unmapped = g.notna() & fixed.isna()
+                fixed = fixed.mask(unmapped, "other")
+                self._fix("customers", "gender", "coded as F/M/X",
+                          int((fixed != c["gender"]).fillna(False).sum() - unmapped.sum()))
+                self._fix("customers", "gender", "unrecognised value coded as 'other'", int(unmapped.sum()))
+                c = c.assign(gender=fixed)
+            self.tables["customers"] = c
+        return pd.DataFrame(self._fixes[before:], columns=["table", "column", "fix", "rows"])
+
+    def impute(self) -> pd.DataFrame:
+        """Fill gaps where the data itself says what the value is; label the rest 'unknown'.
+
+        * category: the product's category in the other lines of the same product (a lookup,
+          not a guess); 'unknown' if the product never has one.
+        * signup_date: the customer's first recorded activity (a lower bound of tenure).
+        * region, city, channel, gender: 'unknown', a group of its own, because inventing a
+          value would distort the group comparisons these columns exist for.
+        * birth_year: left missing; models that need it impute inside their own pipeline.
+        """
+        self._step("impute")
+        before = len(self._fixes)
+        o = self.tables["orders"]
+        if "category" not in o.columns:
+            o = o.assign(category=pd.Series(pd.NA, index=o.index, dtype=TEXT))
+        miss = o["category"].isna()
+        if miss.any():
+            known = o.loc[~miss].groupby("product_id")["category"].agg(lambda s: s.value_counts().index[0])
+            fill = o.loc[miss, "product_id"].map(known)
+            self._fix("orders", "category", "imputed from product_id", int(fill.notna().sum()))
+            self._fix("orders", "category", "set to 'unknown' (product never categorised)", int(fill.isna().sum()))
+            o = o.assign(category=o["category"].fillna(fill.reindex(o.index)).fillna(UNKNOWN),
+                         category_imputed=miss)
+        else:
+            o = o.assign(category_imputed=False)
+        self.tables["orders"] = o
+        if "customers" in self.tables:
+            c = self.tables["customers"]
+            if "signup_date" not in c.columns:
+                c = c.assign(signup_date=pd.Series(pd.NaT, index=c.index, dtype="datetime64[ns]"))
+            miss = c["signup_date"].isna()
+            if miss.any():
+                firsts = [self.tables[t].groupby("customer_id")[CONTRACTS[t].date_column].min()
+                          for t in ("orders", "interactions", "surveys") if t in self.tables]
+                first_seen = pd.concat(firsts, axis=1).min(axis=1)
+                fill = c.loc[miss, "customer_id"].map(first_seen)
+                self._fix("customers", "signup_date", "imputed as first activity", int(fill.notna().sum()))
+                self._fix("customers", "signup_date", "left missing (no activity to date it by)",
+                          int(fill.isna().sum()))
+                c = c.assign(signup_date=c["signup_date"].fillna(fill.reindex(c.index)))
+            c = c.assign(signup_date_imputed=miss)
+            for col in ("region", "city", "channel", "gender"):
+                if col in c.columns:
+                    m = c[col].isna()
+                    self._fix("customers", col, "missing set to 'unknown'", int(m.sum()))
+                    c = c.assign(**{col: c[col].fillna(UNKNOWN)})
+            if "birth_year" in c.columns:
+                self._fix("customers", "birth_year", "missing left missing", int(c["birth_year"].isna().sum()))
+            self.tables["customers"] = c
+        return pd.DataFrame(self._fixes[before:], columns=["table", "column", "fix", "rows"])
+
+    def flag_outliers(self, fence: float = 3.0) -> pd.DataFrame:
+        """Flag (never drop) bulk order lines.
+
+        On the log scale, per category: a line is an outlier when
+        ``log|q| > Q3 + fence * max(IQR, log 2)``. The log makes the rule about ratios; the
+        ``log 2`` floor keeps it sane when nearly every line has the same quantity (then the
+        fence is 2**3 = 8 times the upper quartile).
+        """
+        self._step("flag_outliers")
+        o = self.tables["orders"]
+        lq = np.log(o["quantity"].abs().astype(float))
+        g = lq.groupby(o["category"], observed=True)
+        q1, q3 = g.transform(lambda s: s.quantile(0.25)), g.transform(lambda s: s.quantile(0.75))
+        limit = q3 + fence * np.maximum(q3 - q1, np.log(2))
+        flag = lq > limit
+        self.tables["orders"] = o.assign(is_outlier=flag.to_numpy())
+        summary = (o.assign(is_outlier=flag, limit=np.floor(np.exp(limit)))
+                   .groupby("category", observed=True)
+                   .agg(lines=("quantity", "size"), flagged=("is_outlier", "sum"),
+                        fence_units=("limit", "first"), max_units=("quantity", "max"))
+                   .reset_index())
+        self._fix("orders", "quantity", "flagged as bulk outlier (kept)", int(flag.sum()))
+        return summary
+
+    def pseudonymise(self) -> pd.DataFrame:
+        """Drop names; replace e-mail and phone by keyed hashes; mask them in free text."""
+        self._step("pseudonymise")
+        if self.key is None:
+            self.key = privacy.load_key()
+        rows = []
+        if "customers" in self.tables:
+            c = self.tables["customers"]
+            out = c.drop(columns=[col for col in ("name", "email", "phone") if col in c.columns])
+            if "email" in c.columns:
+                out["email_hash"] = privacy.keyed_hash(privacy.normalise_email(c["email"]), self.key)
+            if "phone" in c.columns:
+                out["phone_hash"] = privacy.keyed_hash(privacy.normalise_phone(c["phone"]), self.key)
+            for col in ("name", "email", "phone"):
+                if col in c.columns:
+                    rows.append({"table": "customers", "column": col,
+                                 "action": "dropped" if col == "name" else "replaced by keyed hash",
+                                 "rows": int(c[col].notna().sum())})
+            self.tables["customers"] = out
+        for t, col in (("interactions", "note"), ("surveys", "comment")):
+            if t in self.tables and col in self.tables[t].columns:
+                masked, n = privacy.mask_free_text(self.tables[t][col])
+                self.tables[t] = self.tables[t].assign(**{col: masked})
+                rows.append({"table": t, "column": col, "action": "e-mails/phones masked", "rows": n})
+                self._fix(t, col, "e-mail or phone masked", n)
+        return pd.DataFrame(rows, columns=["table", "column", "action", "rows"])
+
+    # -- result --------------------------------------------------------------------------------
+
+    def outcomes(self) -> pd.DataFrame:
+        if not self._outcomes:
+            return pd.DataFrame(columns=["table", "row", "outcome", "reason", "detail"])
+        return pd.concat(self._outcomes, ignore_index=True)
+
+    def ledger(self) -> pd.DataFrame:
+        """rows in = kept + quarantined + merged + held back, per table."""
+        out = self.outcomes()
+        counts = out.groupby(["table", "outcome"]).size().unstack(fill_value=0) if len(out) else pd.DataFrame()
+        rows = []
+        for t in self.tables:
+            r = {"table": t, "file": self.files[t], "rows_in": self.rows_in[t], "kept": len(self.tables[t])}
+            for o in OUTCOMES[1:]:
+                r[o] = int(counts.loc[t, o]) if t in counts.index and o in counts.columns else 0
+            rows.append(r)
+        led = pd.DataFrame(rows)
+        led["balanced"] = led["rows_in"] == led[list(OUTCOMES)].sum(axis=1)
+        return led
+
+    def quarantine(self) -> pd.DataFrame:
+        """Quarantined rows with file, row, reason, detail and the raw record minus personal data."""
+        out = self.outcomes()
+        q = out[out["outcome"] == "quarantined"].drop(columns="outcome")
+        parts = []
+        for t, grp in q.groupby("table", sort=True):
+            raw = self.raw[t].frame
+            keep = [c for c in raw.columns if c != "_row" and c not in CONTRACTS[t].pii_columns]
+            rec = raw.loc[grp["row"].to_numpy(), keep]
+            for col in ("note", "comment"):
+                if col in rec.columns:
+                    rec[col] = privacy.mask_free_text(rec[col])[0]
+            records = [json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in r.items()},
+                                  ensure_ascii=False) for r in rec.to_dict(orient="records")]
+            parts.append(grp.assign(file=self.files[t], record=records))
+        cols = ["table", "file", "row", "reason", "detail", "record"]
+        if not parts:
+            return pd.DataFrame(columns=cols)
+        return pd.concat(parts, ignore_index=True)[cols].sort_values(["table", "row"]).reset_index(drop=True)
+
+    def finish(self) -> CleanResult:
+        """Check every step ran and every table balances; return the cleaned tables."""
+        missing = [s for s in self.STEPS if s not in self.done]
+        if missing:
+            raise RuntimeError(f"cleaning steps not run yet: {missing}")
+        led = self.ledger()
+        if not led["balanced"].all():
+            raise LedgerError(f"row ledger does not balance:\n{led}")
+        q = self.quarantine()
+        by_reason = (q.groupby(["table", "reason"]).size().rename("rows").reset_index()
+                     .sort_values(["table", "rows"], ascending=[True, False]).reset_index(drop=True))
+        tables = {t: _finalise(t, df) for t, df in self.tables.items()}
+        fixes = pd.DataFrame(self._fixes, columns=["table", "column", "fix", "rows"])
+        return CleanResult(tables, q, led, by_reason, fixes, self.id_map, self.cutoff,
+                           self.key.source if self.key else "")
+
+
+def _finalise(table: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Compact dtypes and derived columns of a cleaned table."""
+    df = df.rename(columns={"_row": "source_row"}).reset_index(drop=True)
+    if table == "orders":
+        df["quantity"] = df["quantity"].astype(float)
+        df["unit_price"] = df["unit_price"].astype(float)
+        df["is_return"] = df["quantity"] < 0
+        df["line_revenue"] = (df["quantity"] * df["unit_price"]).round(2)
+        df = df.sort_values(["order_date", "order_id", "source_row"], kind="stable").reset_index(drop=True)
+    for col in ("category", "region", "city", "channel", "gender", "topic", "outcome"):
+        if col in df.columns:
+            df[col] = df[col].astype(TEXT).astype("category")
+    for col in df.columns:
+        if df[col].dtype == object:
+            df[col] = df[col].astype(TEXT)
+    return df
+
+
+def clean(raw: dict[str, RawTable], report_month: str, key: privacy.PseudonymKey | None = None,
+          mapping: Mapping | None = None) -> CleanResult:
+    """Run every cleaning step in order and return the result (what notebook 01 does step by step)."""
+    run = CleaningRun(raw, report_month, key=key, mapping=mapping)
+    for step in CleaningRun.STEPS:
+        getattr(run, step)()
+    return run.finish()

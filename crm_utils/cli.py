@@ -1,0 +1,122 @@
+"""``crm-report``: generate data, run the monthly notebooks, find the latest complete month.
+
+Exit codes: 0 success; 1 a notebook failed (named, with its cell); 2 bad arguments or input
+that fails the data contract before any notebook runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .config import DEFAULT_DATA_DIR, DEFAULT_REPORTS_DIR, DEFAULT_SEED, display_path, parse_month
+
+
+def _month(value: str) -> str:
+    if value == "latest":
+        return value
+    try:
+        parse_month(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="crm-report",
+        description="CRM analytics kit: synthetic data, the monthly notebook run and its report.",
+        epilog="Examples:\n  crm-report generate --out data/raw\n  crm-report run --month 2026-10\n"
+               "  crm-report run --month 2026-10 --only 01 -p some_parameter=3",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write a synthetic CRM data set with its ground truth",
+                       description="Write customers, orders, interactions and surveys with planted "
+                                   "structure and dirt, plus _truth/ for checking what the notebooks recover.")
+    g.add_argument("--customers", type=int, default=10_000, help="number of customers (default 10000)")
+    g.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
+    g.add_argument("--end", default="2026-10-31", help="last day of data, YYYY-MM-DD (default %(default)s)")
+    g.add_argument("--months", type=int, default=36, help="months of history (default %(default)s)")
+    g.add_argument("--out", type=Path, default=DEFAULT_DATA_DIR, help="output folder (default data/raw)")
+    g.add_argument("--format", choices=("csv", "parquet"), default="csv",
+                   help="file format of the tables (default csv; parquet for large sets)")
+    g.add_argument("--force", action="store_true", help="overwrite tables already in --out")
+
+    r = sub.add_parser("run", help="run the numbered notebooks for a month and write its report folder",
+                       description="Execute notebooks/NN_*.ipynb in order with papermill and write "
+                                   "reports/<month>/ (executed notebooks, report.html, metrics.json, run.json).")
+    r.add_argument("--month", type=_month, default="latest",
+                   help="report month YYYY-MM, or 'latest' for the last month the data covers completely")
+    r.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="folder with the input tables")
+    r.add_argument("--reports-dir", type=Path, default=DEFAULT_REPORTS_DIR, help="where report folders go")
+    r.add_argument("--only", help="comma-separated notebook numbers to rerun, e.g. 01,03 "
+                                  "(on top of the month's existing report)")
+    r.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
+                   help="extra notebook parameter, converted to the type of the notebook's default")
+    r.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed passed to every notebook")
+    r.add_argument("--quiet", action="store_true", help="only print the report path or the error")
+
+    lm = sub.add_parser("latest-month", help="print the last month the orders cover completely")
+    lm.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    return p
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .synth import SynthConfig, generate
+
+    existing = [p for p in args.out.glob("*") if p.suffix in (".csv", ".parquet")] if args.out.exists() else []
+    if existing and not args.force:
+        print(f"crm-report: {display_path(args.out)} already holds {len(existing)} table file(s); "
+              f"pass --force to overwrite", file=sys.stderr)
+        return 2
+    cfg = SynthConfig(customers=args.customers, seed=args.seed, end=args.end, months=args.months,
+                      file_format=args.format)
+    summary = generate(args.out, cfg, progress=sys.stderr.isatty())
+    rows = ", ".join(f"{k} {v:,}" for k, v in summary.rows.items())
+    print(f"wrote {display_path(args.out)}: {rows} ({summary.seconds:.1f} s); ground truth in _truth/")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .pipeline import RunFailed, latest_complete_month, parse_extra, run_month
+    from .schema import ContractError
+
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    try:
+        month = latest_complete_month(args.data_dir) if args.month == "latest" else args.month
+        extra = parse_extra(args.param)
+        only = [o for o in args.only.split(",") if o.strip()] if args.only else None
+        result = run_month(month, args.data_dir, args.reports_dir, only=only, extra=extra, seed=args.seed)
+    except RunFailed as exc:
+        print(f"crm-report: run failed: {exc}", file=sys.stderr)
+        return 1
+    except (ContractError, ValueError, FileNotFoundError) as exc:
+        print(f"crm-report: {exc}", file=sys.stderr)
+        return 2
+    total = sum(result.durations.values())
+    if not args.quiet:
+        print(f"report for {month} written in {total:.0f} s:", file=sys.stderr)
+    print(result.html)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "generate":
+        return _generate(args)
+    if args.command == "run":
+        return _run(args)
+    if args.command == "latest-month":
+        from .pipeline import latest_complete_month
+
+        print(latest_complete_month(args.data_dir))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
