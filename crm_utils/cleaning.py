@@ -97,6 +97,15 @@ def canonical_spelling(s: pd.Series, within: pd.Series | None = None) -> pd.Seri
     return out
 
 
+def bulk_outliers(quantity: pd.Series, group: pd.Series, fence: float = 3.0) -> tuple[pd.Series, pd.Series]:
+    """Flags and log-scale limits of the bulk-order rule (see ``CleaningRun.flag_outliers``)."""
+    lq = np.log(quantity.abs().astype(float))
+    g = lq.groupby(group, observed=True)
+    q1, q3 = g.transform(lambda s: s.quantile(0.25)), g.transform(lambda s: s.quantile(0.75))
+    limit = q3 + fence * np.maximum(q3 - q1, np.log(2))
+    return lq > limit, limit
+
+
 class CleaningRun:
     """The cleaning steps for one report month, run in order, with a ledger of every row."""
 
@@ -410,11 +419,7 @@ class CleaningRun:
         """
         self._step("flag_outliers")
         o = self.tables["orders"]
-        lq = np.log(o["quantity"].abs().astype(float))
-        g = lq.groupby(o["category"], observed=True)
-        q1, q3 = g.transform(lambda s: s.quantile(0.25)), g.transform(lambda s: s.quantile(0.75))
-        limit = q3 + fence * np.maximum(q3 - q1, np.log(2))
-        flag = lq > limit
+        flag, limit = bulk_outliers(o["quantity"], o["category"], fence)
         self.tables["orders"] = o.assign(is_outlier=flag.to_numpy())
         summary = (o.assign(is_outlier=flag, limit=np.floor(np.exp(limit)))
                    .groupby("category", observed=True)

@@ -168,7 +168,7 @@ def _kernelspec_dir() -> Path:
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
                  "--IPKernelApp.log_level=ERROR"],
         "display_name": f"Python ({Path(sys.prefix).name})", "language": "python",
-        "env": {"PYTHONHASHSEED": "0", "MPLBACKEND": "agg"}}))
+        "env": {"PYTHONHASHSEED": "0"}}))
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("JUPYTER_PATH")]))
     return root
 

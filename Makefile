@@ -1,0 +1,70 @@
+# CRM analytics kit. Everything runs in a local virtual environment (.venv) created on first use
+# from constraints.txt, so every machine resolves the same versions.
+#   make report   generate the default data if data/raw is empty, run the latest complete month
+#   make test     unit, end-to-end and notebook (nbval) tests
+#   make lab      JupyterLab on notebooks/ with this environment's kernel
+#   make notebooks  re-execute the committed notebooks in place (refresh their stored outputs)
+#   make bench    benchmarks (writes benchmarks/results/)
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA_DIR ?= data/raw
+REPORTS_DIR ?= reports
+MONTH ?= latest
+KERNEL := crm-analytics
+# Caches of matplotlib and Jupyter stay inside the project, not in the user's home.
+export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
+export PYTHONHASHSEED := 0
+
+.PHONY: help setup data report test lab notebooks bench lock clean
+
+help:
+	@sed -n '2,8p' Makefile | sed 's/^# *//'
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (crm-analytics)" >/dev/null
+	@touch $@
+
+setup: $(STAMP)
+
+data: $(STAMP)
+	@if ls $(DATA_DIR)/orders.* >/dev/null 2>&1; then \
+		echo "using the data in $(DATA_DIR)"; \
+	else \
+		$(BIN)/crm-report generate --out $(DATA_DIR); \
+	fi
+
+report: data
+	@$(BIN)/crm-report run --month $(MONTH) --data-dir $(DATA_DIR) --reports-dir $(REPORTS_DIR)
+
+test: data
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+lab: data
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+notebooks: data
+	@for nb in notebooks/[0-9][0-9]_*.ipynb; do \
+		echo "executing $$nb"; \
+		$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+			--ExecutePreprocessor.kernel_name=$(KERNEL) --ExecutePreprocessor.timeout=1800 "$$nb" || exit 1; \
+	done
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_generate.py
+
+# Re-resolve the newest versions allowed by pyproject.toml and pin them in constraints.txt.
+lock:
+	rm -rf .cache/lockvenv && $(PYTHON) -m venv .cache/lockvenv
+	.cache/lockvenv/bin/pip install --quiet -e ".[test]"
+	{ sed -n '1,2p' constraints.txt; .cache/lockvenv/bin/pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf .cache/lockvenv
+
+clean:
+	rm -rf $(VENV) .cache $(REPORTS_DIR)/interactive

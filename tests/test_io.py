@@ -1,0 +1,124 @@
+"""Loading: encodings, formats, delimiters, mapping files, and errors that say what to fix."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from crm_utils import io
+from crm_utils.schema import ContractError
+
+ORDERS = pd.DataFrame({
+    "order_id": ["O1", "O1", "O2", "O3"],
+    "customer_id": ["C1", "C1", "C2", "C3"],
+    "order_date": ["2026-10-01 10:00:00", "01.10.2026 10:00", "2026/10/02 11:30:00", "3 Oct 2026"],
+    "product_id": ["P1", "P2", "P1", "P3"],
+    "category": ["电子产品", "Café & Thé", "电子产品", "Küche"],
+    "quantity": ["1", "2", "1", "3"],
+    "unit_price": ["9.99", "4,50", "9.99", "12"],
+})
+
+
+def _load_orders(folder):
+    return io.load_raw(folder)["orders"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
+def test_csv_encodings_read_identically(tmp_path, encoding):
+    df = ORDERS.drop(columns="category") if encoding == "gbk" else ORDERS
+    if encoding == "gbk":
+        df = df.assign(category=["电子产品", "食品饮料", "电子产品", "家居厨房"])
+    df.to_csv(tmp_path / "orders.csv", index=False, encoding=encoding)
+    t = _load_orders(tmp_path)
+    assert list(t.frame["category"]) == list(df["category"])
+    assert t.frame.columns[0] == "_row" and "order_id" in t.frame.columns  # BOM not glued to the header
+
+
+def test_semicolon_delimiter_is_detected(tmp_path):
+    ORDERS.to_csv(tmp_path / "orders.csv", index=False, sep=";")
+    t = _load_orders(tmp_path)
+    assert list(t.frame["unit_price"]) == ["9.99", "4,50", "9.99", "12"]
+
+
+def test_parquet_and_excel_read_like_csv(tmp_path):
+    (tmp_path / "pq").mkdir()
+    (tmp_path / "xl").mkdir()
+    ORDERS.to_parquet(tmp_path / "pq" / "orders.parquet")
+    ORDERS.to_excel(tmp_path / "xl" / "orders.xlsx", index=False)
+    a = _load_orders(tmp_path / "pq").frame.drop(columns="_row")
+    b = _load_orders(tmp_path / "xl").frame.drop(columns="_row")
+    assert a.astype(str).equals(ORDERS.astype(str))
+    assert b.astype(str).equals(ORDERS.astype(str))
+
+
+def test_mixed_date_formats_and_decimal_comma_coerce(tmp_path):
+    ORDERS.to_csv(tmp_path / "orders.csv", index=False)
+    c = io.coerce(_load_orders(tmp_path))
+    assert list(c.frame["order_date"].dt.strftime("%Y-%m-%d")) == ["2026-10-01", "2026-10-01", "2026-10-02", "2026-10-03"]
+    assert list(c.frame["unit_price"]) == [9.99, 4.5, 9.99, 12.0]
+    assert not c.failed["order_date"].any()
+
+
+def test_time_zone_offsets_become_utc():
+    s = pd.Series(["2026-10-01T10:00:00+02:00", "2026-10-01T08:00:00Z"])
+    parsed = io.parse_dates(s)
+    assert parsed.iloc[0] == parsed.iloc[1] == pd.Timestamp("2026-10-01 08:00:00")
+
+
+def test_missing_required_column_names_file_and_column(tmp_path):
+    ORDERS.drop(columns="quantity").to_csv(tmp_path / "orders.csv", index=False)
+    with pytest.raises(ContractError) as err:
+        _load_orders(tmp_path)
+    assert err.value.file == "orders.csv" and err.value.column == "quantity"
+    assert "orders.csv" in str(err.value) and "'quantity'" in str(err.value)
+
+
+def test_mostly_unreadable_column_is_a_file_problem_with_examples(tmp_path):
+    ORDERS.assign(quantity=["one", "two", "three", "4"]).to_csv(tmp_path / "orders.csv", index=False)
+    with pytest.raises(ContractError) as err:
+        io.coerce(_load_orders(tmp_path))
+    msg = str(err.value)
+    assert err.value.column == "quantity" and err.value.count == 3
+    assert "3 of 4" in msg and "'one'" in msg and "orders.csv" in msg
+
+
+def test_missing_orders_file_and_empty_files_are_errors(tmp_path):
+    with pytest.raises(ContractError, match="no 'orders' file"):
+        io.load_raw(tmp_path)
+    (tmp_path / "orders.csv").write_text("")
+    with pytest.raises(ContractError, match="orders.csv: is empty"):
+        io.load_raw(tmp_path)
+    (tmp_path / "orders.csv").write_text(",".join(ORDERS.columns) + "\n")
+    with pytest.raises(ContractError, match="header but no rows"):
+        io.load_raw(tmp_path)
+
+
+def test_two_files_for_one_table_is_ambiguous(tmp_path):
+    ORDERS.to_csv(tmp_path / "orders.csv", index=False)
+    ORDERS.to_parquet(tmp_path / "orders.parquet")
+    with pytest.raises(ContractError, match="both hold 'orders'"):
+        io.load_raw(tmp_path)
+
+
+def test_mapping_file_renames_parses_and_maps_values(tmp_path):
+    foreign = pd.DataFrame({"InvoiceNo": ["536365"], "CustomerID": ["17850"], "InvoiceDate": ["12/01/2010 08:26"],
+                            "StockCode": ["85123A"], "Quantity": ["6"], "UnitPrice": ["2.55"], "Grp": ["deco"]})
+    foreign.to_csv(tmp_path / "Online Retail.csv", index=False)
+    (tmp_path / "mapping.yml").write_text(
+        "tables:\n  orders:\n    file: Online Retail.csv\n"
+        "    columns: {InvoiceNo: order_id, CustomerID: customer_id, InvoiceDate: order_date,\n"
+        "              StockCode: product_id, Quantity: quantity, UnitPrice: unit_price, Grp: category}\n"
+        "    date_formats: {order_date: '%m/%d/%Y %H:%M'}\n"
+        "    values: {category: {deco: Home & Kitchen}}\n")
+    mapping = io.Mapping.load(tmp_path / "mapping.yml")
+    t = io.load_raw(tmp_path)["orders"]
+    c = io.coerce(t, mapping)
+    assert c.frame.loc[0, "order_date"] == pd.Timestamp("2010-12-01 08:26")
+    assert c.frame.loc[0, "category"] == "Home & Kitchen"
+    assert t.file == "Online Retail.csv"
+
+
+def test_mapping_file_with_unknown_table_is_rejected(tmp_path):
+    (tmp_path / "m.yml").write_text("tables:\n  invoices:\n    columns: {a: b}\n")
+    with pytest.raises(ContractError, match="unknown table 'invoices'"):
+        io.Mapping.load(tmp_path / "m.yml")

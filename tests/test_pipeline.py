@@ -1,0 +1,127 @@
+"""End to end: the real `crm-report` command on a small generated data set."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from crm_utils import io, pipeline, synth
+
+CLI = [sys.executable, "-m", "crm_utils.cli"]
+EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[a-z]{2,}")
+
+
+def crm_report(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=os.environ.copy(), timeout=600)
+
+
+@pytest.fixture(scope="module")
+def e2e(tmp_path_factory):
+    """A 14-month data set, and one successful run of October 2026."""
+    root = tmp_path_factory.mktemp("e2e")
+    data, reports = root / "data", root / "reports"
+    gen = crm_report("generate", "--customers", "600", "--months", "14", "--seed", "5", "--out", str(data))
+    assert gen.returncode == 0, gen.stderr
+    run = crm_report("run", "--month", "2026-10", "--data-dir", str(data), "--reports-dir", str(reports))
+    assert run.returncode == 0, run.stderr
+    return data, reports, run
+
+
+def test_run_writes_the_report_folder(e2e):
+    data, reports, run = e2e
+    month = reports / "2026-10"
+    assert run.stdout.strip() == str(month / "report.html")
+    for name in ("01_data_cleaning.ipynb", "report.html", "metrics.json", "run.json",
+                 "artifacts/orders.parquet", "artifacts/customers.parquet", "artifacts/quarantine.parquet"):
+        assert (month / name).exists(), name
+    metrics = json.loads((month / "metrics.json").read_text())
+    tables = metrics["01_data_cleaning"]["tables"]
+    for t, row in tables.items():
+        assert row["rows_in"] == row["kept"] + row["quarantined"] + row["merged"] + row["held_back"], t
+    assert tables["orders"]["kept"] == len(pd.read_parquet(month / "artifacts" / "orders.parquet"))
+    info = json.loads((month / "run.json").read_text())
+    assert info["report_month"] == "2026-10" and info["seed"] == 42
+    assert set(info["durations_seconds"]) == {"01_data_cleaning.ipynb"}
+    assert set(info["input"]["files"]) == {f"{t}.csv" for t in synth.TABLES}
+    html = (month / "report.html").read_text()
+    assert "data:image/png;base64" in html
+    assert "<img" in html and "run.finish()" not in html  # images embedded, code hidden
+
+
+def test_no_email_address_anywhere_in_the_report(e2e):
+    _, reports, _ = e2e
+    for path in (reports / "2026-10").rglob("*"):
+        if path.is_file():
+            assert not EMAIL.search(path.read_bytes()), path.name
+
+
+def test_same_month_twice_gives_the_same_metrics(e2e):
+    data, reports, _ = e2e
+    before = (reports / "2026-10" / "metrics.json").read_text()
+    again = crm_report("run", "--month", "2026-10", "--data-dir", str(data), "--reports-dir", str(reports), "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert (reports / "2026-10" / "metrics.json").read_text() == before
+
+
+def test_broken_input_fails_loudly_and_keeps_the_last_good_report(e2e, tmp_path):
+    data, reports, _ = e2e
+    broken = tmp_path / "broken"
+    shutil.copytree(data, broken)
+    orders = pd.read_csv(broken / "orders.csv", dtype=str, keep_default_na=False)
+    orders.drop(columns="quantity").to_csv(broken / "orders.csv", index=False)
+    good = {p.name: p.read_bytes() for p in (reports / "2026-10").glob("*.*")}
+    res = crm_report("run", "--month", "2026-10", "--data-dir", str(broken), "--reports-dir", str(reports))
+    assert res.returncode == 1
+    assert "01_data_cleaning.ipynb failed at cell" in res.stderr
+    assert "orders.csv" in res.stderr and "'quantity'" in res.stderr
+    assert {p.name: p.read_bytes() for p in (reports / "2026-10").glob("*.*")} == good
+    assert (reports / "2026-10.failed" / "01_data_cleaning.ipynb").exists()
+    assert not list(reports.glob(".2026-10.partial-*"))
+
+
+def test_latest_complete_month_comes_from_the_data(e2e, tmp_path):
+    data, _, _ = e2e
+    assert crm_report("latest-month", "--data-dir", str(data)).stdout.strip() == "2026-10"
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    orders = pd.read_csv(data / "orders.csv", dtype=str, keep_default_na=False)
+    dates = io.parse_dates(orders["order_date"])
+    orders[~(dates >= "2026-10-16")].to_csv(partial / "orders.csv", index=False)
+    assert pipeline.latest_complete_month(partial) == "2026-09"
+
+
+def test_bad_arguments_exit_2_with_a_reason(e2e):
+    data, reports, _ = e2e
+    res = crm_report("run", "--month", "202610", "--data-dir", str(data), "--reports-dir", str(reports))
+    assert res.returncode == 2 and "YYYY-MM" in res.stderr
+    res = crm_report("run", "--month", "2026-10", "--data-dir", str(data), "--reports-dir", str(reports),
+                     "-p", "no_such_parameter=1")
+    assert res.returncode == 2 and "no_such_parameter" in res.stderr
+    res = crm_report("run", "--month", "2026-10", "--data-dir", str(data / "nope"), "--reports-dir", str(reports))
+    assert res.returncode == 2 and "does not exist" in res.stderr
+
+
+def test_notebook_without_parameters_cell_is_refused(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("report_month = '2026-10'")])
+    nbformat.write(nb, tmp_path / "01_x.ipynb")
+    with pytest.raises(ValueError, match="no cell tagged 'parameters'"):
+        pipeline.declared_parameters(tmp_path / "01_x.ipynb")
+
+
+def test_extra_parameters_take_the_notebook_defaults_type():
+    assert pipeline.convert_like("3", 1, "k") == 3
+    assert pipeline.convert_like("0.5", 1.0, "x") == 0.5
+    assert pipeline.convert_like("false", True, "b") is False
+    assert pipeline.convert_like("2026-10", "x", "s") == "2026-10"
+    with pytest.raises(ValueError, match="expects int"):
+        pipeline.convert_like("abc", 1, "k")
