@@ -458,7 +458,7 @@ def _ids(prefix: str, numbers, width: int) -> np.ndarray:
     return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
 
 
-def _fmt_dates(ts: np.ndarray, fmt: str) -> np.ndarray:
+def _fmt_dates(ts: np.ndarray, fmt: str, arrow: bool = False):
     """Format datetime64 values as strings.
 
     Arrow's cast to text (ISO order) is ~40x faster than strftime, so the common export
@@ -482,6 +482,8 @@ def _fmt_dates(ts: np.ndarray, fmt: str) -> np.ndarray:
             pc.binary_join_element_wise(d, m, y, "."), hm, " "),
     }
     out = fast[fmt]() if fmt in fast else pc.strftime(arr, format=fmt)
+    if arrow:
+        return out
     return np.asarray(out.to_numpy(zero_copy_only=False), dtype=object)
 
 
@@ -499,6 +501,7 @@ class Chunk:
     truth_customers: pd.DataFrame
     truth_interactions: pd.DataFrame
     dirt: pd.DataFrame  # table, row (within chunk), kind
+    last_order_number: int
 
 
 class _Dirt:
@@ -643,13 +646,17 @@ def _generate_chunk(cfg: SynthConfig, cal: Calendar, cat: Catalogue, chunk: int,
     years_in = l_day / 365.25
     price = np.round(cat.price[l_prod] * discount * (1.03 ** years_in), 2)
 
+    # Order lines stay numeric (indices and codes) until they are written: text is rendered once,
+    # with Arrow, after the dirt is in (see _render_orders).
     orders = pd.DataFrame({
-        "order_id": _ids("O", o_number[li], 9),
-        "customer_id": cust_id[l_cust],
+        "cust": l_cust.astype(np.int64),  # index into this chunk's customers; -1 missing, -2 unknown
+        "unknown_id": np.zeros(len(li), np.int64),
+        "prefix": np.zeros(len(li), np.int8),  # 0 order, 1 return, 2 test-account order
+        "onum": o_number[li].astype(np.int64),
         "order_date": o_time[li],
-        "product_id": cat.product_id[l_prod],
-        "category": np.array(CATEGORY_NAMES, dtype=object)[l_cat],
-        "quantity": qty.astype(np.int64),
+        "prod": l_prod.astype(np.int64),
+        "cat": l_cat.astype(np.int64),  # -1 missing
+        "quantity": qty.astype(float),
         "unit_price": price,
     })
 
@@ -660,12 +667,14 @@ def _generate_chunk(cfg: SynthConfig, cal: Calendar, cat: Catalogue, chunk: int,
     r = r[r_day < n_days]
     r_day = r_day[r_day < n_days]
     returns = orders.iloc[r].copy()
-    returns["order_id"] = _ids("R", o_number[li[r]], 9)
+    returns["prefix"] = np.int8(1)
     returns["order_date"] = cal.days.values[r_day] + (
         rng.integers(9 * 3600, 18 * 3600, len(r)) * 1_000_000_000).astype("timedelta64[ns]")
     returns["quantity"] = -returns["quantity"]
     orders = pd.concat([orders, returns], ignore_index=True)
-    orders = orders.sort_values(["order_date", "order_id"], kind="stable").reset_index(drop=True)
+    order = np.lexsort((orders["prod"].to_numpy(), orders["prefix"].to_numpy(), orders["onum"].to_numpy(),
+                        orders["order_date"].to_numpy().view(np.int64)))
+    orders = orders.iloc[order].reset_index(drop=True)
     is_return = orders["quantity"].to_numpy() < 0
 
     # ---- interactions ----------------------------------------------------------------------
@@ -774,10 +783,44 @@ def _generate_chunk(cfg: SynthConfig, cal: Calendar, cat: Catalogue, chunk: int,
     # ---- dirt ------------------------------------------------------------------------------
     customers, orders, interactions, surveys, truth_customers, extra_ids = _inject_dirt(
         rng, dirt, rates, cfg, chunk, customers, orders, interactions, surveys, truth_customers,
-        nsn, calling, phone_style, is_return, extra_id_start)
+        nsn, calling, phone_style, is_return, extra_id_start, cat)
 
     return Chunk(customers, orders, interactions, surveys, truth_customers, truth_interactions,
-                 dirt.frame())
+                 dirt.frame(), int(o_number.max()) if len(o_number) else order_offset)
+
+
+def _render_orders(lines: pd.DataFrame, customer_ids: pd.Series, catalogue: "Catalogue",
+                   text: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """Numeric order lines as the export's text columns (Arrow-backed), with dirty text put in."""
+    cust = lines["cust"].to_numpy()
+    cust_ids = pc.take(pa.array(customer_ids.astype(str).to_numpy()), pa.array(cust, mask=cust < 0))
+    unknown = cust == -2
+    if unknown.any():
+        cust_ids = pc.replace_with_mask(cust_ids, pa.array(unknown),
+                                        pa.array(_ids("C9", lines["unknown_id"].to_numpy()[unknown], 7)))
+    prefix = np.array(["O", "R", "T"])[lines["prefix"].to_numpy()]
+    padded = pc.utf8_lpad(pc.cast(pa.array(lines["onum"].to_numpy()), pa.string()), width=9, padding="0")
+    cat = lines["cat"].to_numpy()
+    cols = {
+        "order_id": pc.binary_join_element_wise(pa.array(prefix), padded, ""),
+        "customer_id": cust_ids,
+        "order_date": pa.array(_fmt_dates(lines["order_date"].to_numpy(), "%Y-%m-%d %H:%M:%S", arrow=True)),
+        "product_id": pc.take(pa.array(catalogue.product_id.astype(str)), pa.array(lines["prod"].to_numpy())),
+        "category": pc.take(pa.array(CATEGORY_NAMES), pa.array(cat, mask=cat < 0)),
+    }
+    for col, (rows, values) in text.items():
+        if len(rows):
+            mask = np.zeros(len(lines), bool)
+            mask[rows] = True
+            order = np.argsort(rows, kind="stable")  # replace_with_mask fills in row order
+            cols[col] = pc.replace_with_mask(cols[col], pa.array(mask),
+                                             pa.array(np.asarray(values, dtype=object)[order], pa.string()))
+    out = pd.DataFrame({k: pd.arrays.ArrowStringArray(pa.chunked_array([v])) for k, v in cols.items()})
+    q = lines["quantity"].to_numpy()
+    missing = np.isnan(q)
+    out["quantity"] = pd.arrays.IntegerArray(np.where(missing, 0, q).astype(np.int64), missing)
+    out["unit_price"] = lines["unit_price"].to_numpy()
+    return out
 
 
 def _case_variant(rng: np.random.Generator, values: np.ndarray) -> np.ndarray:
@@ -800,7 +843,7 @@ def _case_variant(rng: np.random.Generator, values: np.ndarray) -> np.ndarray:
 def _inject_dirt(rng, dirt: _Dirt, rates: DirtRates, cfg: SynthConfig, chunk: int,
                  customers: pd.DataFrame, orders: pd.DataFrame, interactions: pd.DataFrame,
                  surveys: pd.DataFrame, truth: pd.DataFrame, nsn, calling, phone_style,
-                 is_return: np.ndarray, extra_id_start: int):
+                 is_return: np.ndarray, extra_id_start: int, catalogue: "Catalogue"):
     """Add realistic dirt and record every dirty row. Row numbers refer to the final tables."""
     n = len(customers)
     next_id = [extra_id_start]
@@ -853,24 +896,27 @@ def _inject_dirt(rng, dirt: _Dirt, rates: DirtRates, cfg: SynthConfig, chunk: in
     # Orders of duplicates: lines after the duplicate's signup move to the duplicate id.
     src_to_dup = dict(zip(customers["customer_id"].to_numpy()[dup_src], dup_ids))
     dup_signup = dict(zip(dup_ids, dups["signup_date"].to_numpy()))
-    o_cid = orders["customer_id"].to_numpy().copy()
-    cand = np.flatnonzero(pd.Series(o_cid).isin(src_to_dup).to_numpy() & ~is_return)
-    mapped = pd.Series(o_cid[cand]).map(src_to_dup).to_numpy()
-    after = orders["order_date"].to_numpy()[cand] >= pd.Series(mapped).map(dup_signup).to_numpy()
+    o_cust = orders["cust"].to_numpy().copy()
+    dup_of = np.full(n, -1)
+    dup_of[dup_src] = np.arange(len(dup_src))
+    cand = np.flatnonzero((dup_of[o_cust] >= 0) & ~is_return)
+    after = orders["order_date"].to_numpy()[cand] >= dups["signup_date"].to_numpy()[dup_of[o_cust[cand]]]
     move = cand[after & (rng.random(len(cand)) < 0.7)]
-    o_cid[move] = pd.Series(o_cid[move]).map(src_to_dup).to_numpy()
-    orders["customer_id"] = o_cid
+    o_cust[move] = n + dup_of[o_cust[move]]
+    orders["cust"] = o_cust
     dirt.note("orders", move, "duplicate_customer_id")
     order_moved = move
 
     # Orders of test accounts.
     if n_test:
         k = 8 * n_test
-        pick = orders.sample(n=min(k, len(orders)), random_state=int(rng.integers(1 << 31))).copy()
-        pick["customer_id"] = test_ids[np.arange(len(pick)) % n_test]
-        pick["order_id"] = _ids("T", np.arange(1, len(pick) + 1), 9)
+        pick = orders.iloc[np.sort(rng.choice(len(orders), min(k, len(orders)), replace=False))].copy()
+        pick["cust"] = n + len(dups) + np.arange(len(pick)) % n_test
+        pick["prefix"] = np.int8(2)
+        pick["onum"] = np.arange(1, len(pick) + 1)
+        pick["quantity"] = pick["quantity"].abs()
         orders = pd.concat([orders, pick], ignore_index=True)
-    test_order_rows = np.flatnonzero(orders["customer_id"].isin(test_ids).to_numpy())
+    test_order_rows = np.flatnonzero(orders["cust"].to_numpy() >= n + len(dups))
     dirt.note("orders", test_order_rows, "test_account")
 
     customers = pd.concat([customers, dups, tests], ignore_index=True)
@@ -916,21 +962,23 @@ def _inject_dirt(rng, dirt: _Dirt, rates: DirtRates, cfg: SynthConfig, chunk: in
     taken[test_order_rows] = True
     taken[order_moved] = True  # rows re-assigned to a duplicate id carry no other dirt
     taken[is_return.nonzero()[0][is_return.nonzero()[0] < no]] = True  # returns stay clean
-    date_str = _fmt_dates(orders["order_date"].to_numpy(), "%Y-%m-%d %H:%M:%S")
-    cust = orders["customer_id"].to_numpy().copy()
-    catg = orders["category"].to_numpy().copy()
+    o_cust = orders["cust"].to_numpy().copy()
+    unknown_id = orders["unknown_id"].to_numpy().copy()
+    catg = orders["cat"].to_numpy().copy()
     qty = orders["quantity"].to_numpy().astype(float)
     price = orders["unit_price"].to_numpy().astype(float)
+    text: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # column -> (rows, replacement text)
 
     bad = dirt.pick(no, rates.unparseable_order_date, taken)
-    date_str[bad] = np.array(["not a date", "2025-13-45 10:00:00", "", "32.01.2025 09:00"],
-                             dtype=object)[np.arange(len(bad)) % 4]
+    date_bad = (bad, np.array(["not a date", "2025-13-45 10:00:00", "", "32.01.2025 09:00"],
+                              dtype=object)[np.arange(len(bad)) % 4])
     dirt.note("orders", bad, "unparseable_date")
     bad = dirt.pick(no, rates.unknown_customer, taken)
-    cust[bad] = _ids("C9", rng.integers(0, 10_000_000, len(bad)), 7)
+    o_cust[bad] = -2
+    unknown_id[bad] = rng.integers(0, 10_000_000, len(bad))
     dirt.note("orders", bad, "unknown_customer")
     bad = dirt.pick(no, rates.missing_customer_id, taken)
-    cust[bad] = None
+    o_cust[bad] = -1
     dirt.note("orders", bad, "missing_customer_id")
     bad = dirt.pick(no, rates.invalid_price, taken)
     price[bad] = np.where(np.arange(len(bad)) % 2 == 0, 0.0, -np.abs(price[bad]))
@@ -943,19 +991,22 @@ def _inject_dirt(rng, dirt: _Dirt, rates: DirtRates, cfg: SynthConfig, chunk: in
     qty[rows] = rng.integers(60, 400, len(rows))
     dirt.note("orders", rows, "bulk_outlier")
     rows = dirt.pick(no, rates.missing_category, taken)
-    catg[rows] = None
+    catg[rows] = -1
     dirt.note("orders", rows, "missing_category")
     rows = dirt.pick(no, rates.category_spelling, taken)
-    catg[rows] = _case_variant(rng, catg[rows])
+    text["category"] = (rows, _case_variant(rng, np.array(CATEGORY_NAMES, dtype=object)[catg[rows]]))
     dirt.note("orders", rows, "category_spelling")
     rows = dirt.pick(no, rates.order_date_format, taken)
     alt = rng.integers(0, 2, len(rows))
+    fmt_rows, fmt_text = [date_bad[0]], [date_bad[1]]
     for j, fmt in enumerate(["%d.%m.%Y %H:%M", "%Y/%m/%d %H:%M:%S"]):
         sel = rows[alt == j]
-        date_str[sel] = _fmt_dates(orders["order_date"].to_numpy()[sel], fmt)
+        fmt_rows.append(sel)
+        fmt_text.append(_fmt_dates(orders["order_date"].to_numpy()[sel], fmt))
+    text["order_date"] = (np.concatenate(fmt_rows), np.concatenate(fmt_text))
     dirt.note("orders", rows, "date_format")
-    orders = orders.assign(customer_id=cust, category=catg, quantity=pd.array(qty, dtype="Int64"),
-                           unit_price=price, order_date=date_str)
+    orders = orders.assign(cust=o_cust, unknown_id=unknown_id, cat=catg, quantity=qty, unit_price=price)
+    orders = _render_orders(orders, customers["customer_id"], catalogue, text)
     # Exact duplicate lines: the export repeated some lines verbatim (appended at the end).
     rows = dirt.pick(no, rates.exact_duplicate, taken)
     orders = pd.concat([orders, orders.iloc[rows]], ignore_index=True)
@@ -1096,7 +1147,7 @@ def generate(out_dir: str | Path, config: SynthConfig | None = None,
         ch = _generate_chunk(cfg, cal, catalogue, k, first, size, offsets["order"],
                              offsets["interaction"], offsets["survey"], extra_start)
         extra_start += (ch.customers.shape[0] - size)
-        offsets["order"] += ch.orders["order_id"].str[1:].astype(np.int64).max() - offsets["order"]
+        offsets["order"] = ch.last_order_number
         offsets["interaction"] += len(ch.interactions)
         offsets["survey"] += len(ch.surveys)
         row_base = {t: writers[t].rows for t in TABLES}
