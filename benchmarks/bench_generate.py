@@ -1,6 +1,7 @@
 """Time and peak memory of the synthetic data generator, and of the cleaning step, by data size.
 
-Each measurement runs in a fresh process, so peak resident memory (ru_maxrss) is that run's own.
+Each measurement runs in a fresh process; peak memory is the resident set of that process and
+its worker processes together, sampled every 0.2 s.
 Baseline, run alongside: reading the generated tables back with pyarrow (pure I/O of the same
 data), so the ratio says how much generation or cleaning costs beyond touching the bytes once.
 
@@ -45,15 +46,44 @@ cleaning.clean(io.load_raw(sys.argv[1]), "2026-10")
 """
 
 
+def _tree_rss_bytes(root: int) -> int:
+    """Resident memory of a process and all its descendants (workers included), from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        kids = [c for c, p in parents.items() if p == pid and c not in tree]
+        tree.update(kids)
+        frontier.extend(kids)
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for pid in tree:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def measure(code: str, *args: str) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (GiB) of ``python -c code args`` in a fresh process."""
+    """Wall seconds and peak resident memory (GiB, summed over the process and its workers,
+    sampled every 0.2 s) of ``python -c code args`` in a fresh process."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code, *args])
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_bytes(proc.pid))
+        time.sleep(0.2)
     seconds = time.perf_counter() - t0
-    if status != 0:
-        raise RuntimeError(f"benchmark step failed with status {status}: {args}")
-    return seconds, usage.ru_maxrss / 1024 ** 2  # kB -> GiB
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark step failed with status {proc.returncode}: {args}")
+    return seconds, peak / 1024 ** 3
 
 
 def machine() -> str:
@@ -105,14 +135,15 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     write_results_md(result)
-    print(f"wrote {args.out.relative_to(HERE.parent)} and benchmarks/RESULTS.md")
+    print(f"wrote {args.out} and {HERE / 'RESULTS.md'}")
 
 
 def write_results_md(result: dict) -> None:
     lines = [
         "# Benchmark results", "",
         "Recorded by `make bench` (`python benchmarks/bench_generate.py`); every figure is the median of",
-        "the runs shown, each run in a fresh process; peak memory is the largest resident set of any run.",
+        "the runs shown, each run in a fresh process; peak memory is the largest resident set of any run,",
+        "summed over the process and its worker processes (sampled every 0.2 s).",
         "The baseline, run alongside, reads the generated tables back with pyarrow: the ratios say what",
         "generating or cleaning costs beyond touching the same bytes once.", "",
         f"Machine: {result['machine']}. Measured {result['measured']}.", "",

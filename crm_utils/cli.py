@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", type=Path, default=DEFAULT_DATA_DIR, help="output folder (default data/raw)")
     g.add_argument("--format", choices=("csv", "parquet"), default="csv",
                    help="file format of the tables (default csv; parquet for large sets)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="processes sharing the chunks of 100,000 customers (default: one per core); "
+                        "the files do not depend on it")
     g.add_argument("--force", action="store_true", help="overwrite tables already in --out")
 
     r = sub.add_parser("run", help="run the numbered notebooks for a month and write its report folder",
@@ -74,7 +77,7 @@ def _generate(args: argparse.Namespace) -> int:
         return 2
     cfg = SynthConfig(customers=args.customers, seed=args.seed, end=args.end, months=args.months,
                       file_format=args.format)
-    summary = generate(args.out, cfg, progress=sys.stderr.isatty())
+    summary = generate(args.out, cfg, progress=sys.stderr.isatty(), workers=args.workers)
     rows = ", ".join(f"{k} {v:,}" for k, v in summary.rows.items())
     print(f"wrote {display_path(args.out)}: {rows} ({summary.seconds:.1f} s); ground truth in _truth/")
     return 0

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -241,6 +242,8 @@ class SynthConfig:
     end: str = DEFAULT_END
     months: int = DEFAULT_MONTHS
     file_format: str = "csv"  # csv or parquet
+    #: Customers per chunk; each chunk has its own random stream, so this is part of the output's identity.
+    chunk_customers: int = CHUNK_CUSTOMERS
     dirt: DirtRates = field(default_factory=DirtRates)
 
     @property
@@ -443,11 +446,18 @@ def _phones(rng: np.random.Generator, region_idx: np.ndarray) -> tuple[np.ndarra
 
 def _format_phone(nsn: np.ndarray, calling: np.ndarray, style: np.ndarray) -> np.ndarray:
     """Render numbers in one of three common export styles (international, national, 00-prefixed)."""
-    n, c = pd.Series(nsn, dtype=object), pd.Series(calling, dtype=object)
-    intl = "+" + c + " " + n.str[:4] + " " + n.str[4:]
-    national = "0" + n.str[:4] + "-" + n.str[4:7] + "-" + n.str[7:]
-    prefixed = "00" + c + n
-    return np.select([style == 0, style == 1], [intl, national], prefixed).astype(object)
+    n, c = pa.array(np.asarray(nsn, dtype=object), pa.string()), pa.array(np.asarray(calling, dtype=object), pa.string())
+
+    def cut(a: int, b: int | None = None):
+        return pc.utf8_slice_codeunits(n, a, b if b is not None else 1 << 30)
+
+    join = pc.binary_join_element_wise
+    intl = join("+", c, " ", cut(0, 4), " ", cut(4), "")
+    national = join("0", cut(0, 4), "-", cut(4, 7), "-", cut(7), "")
+    prefixed = join("00", c, n, "")
+    style = np.asarray(style)
+    out = pc.if_else(pa.array(style == 0), intl, pc.if_else(pa.array(style == 1), national, prefixed))
+    return np.asarray(out.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _ids(prefix: str, numbers, width: int) -> np.ndarray:
@@ -470,16 +480,17 @@ def _fmt_dates(ts: np.ndarray, fmt: str, arrow: bool = False):
     def cut(a: int, b: int):
         return pc.utf8_slice_codeunits(iso, a, b)
 
-    y, m, d, hm = cut(0, 4), cut(5, 7), cut(8, 10), cut(11, 16)
+    def dmy():
+        return pc.binary_join_element_wise(cut(8, 10), cut(5, 7), cut(0, 4), ".")
+
     fast = {
         "%Y-%m-%d %H:%M:%S": lambda: iso,
         "%Y-%m-%dT%H:%M:%S": lambda: pc.replace_substring(iso, " ", "T"),
         "%Y-%m-%d": lambda: cut(0, 10),
         "%Y/%m/%d": lambda: pc.replace_substring(cut(0, 10), "-", "/"),
         "%Y/%m/%d %H:%M:%S": lambda: pc.replace_substring(iso, "-", "/"),
-        "%d.%m.%Y": lambda: pc.binary_join_element_wise(d, m, y, "."),
-        "%d.%m.%Y %H:%M": lambda: pc.binary_join_element_wise(
-            pc.binary_join_element_wise(d, m, y, "."), hm, " "),
+        "%d.%m.%Y": dmy,
+        "%d.%m.%Y %H:%M": lambda: pc.binary_join_element_wise(dmy(), cut(11, 16), " "),
     }
     out = fast[fmt]() if fmt in fast else pc.strftime(arr, format=fmt)
     if arrow:
@@ -636,7 +647,7 @@ def _generate_chunk(cfg: SynthConfig, cal: Calendar, cat: Catalogue, chunk: int,
             if len(mm):
                 l_prod[mm] = idx[np.minimum(np.searchsorted(pcum, rng.random(len(mm))), len(idx) - 1)]
     # One line per product within an order (a repeated product is one line with more units).
-    first_of_pair = ~pd.DataFrame({"o": li, "p": l_prod}).duplicated().to_numpy()
+    first_of_pair = ~pd.Series(li.astype(np.int64) * len(cat.product_id) + l_prod).duplicated().to_numpy()
     li, l_cust, l_day, l_cat, l_prod = (x[first_of_pair] for x in (li, l_cust, l_day, l_cat, l_prod))
     extra = np.array([CATEGORIES[c]["extra_units"] for c in CATEGORY_NAMES])[l_cat]
     qty = 1 + rng.poisson(extra)
@@ -672,7 +683,7 @@ def _generate_chunk(cfg: SynthConfig, cal: Calendar, cat: Catalogue, chunk: int,
         rng.integers(9 * 3600, 18 * 3600, len(r)) * 1_000_000_000).astype("timedelta64[ns]")
     returns["quantity"] = -returns["quantity"]
     orders = pd.concat([orders, returns], ignore_index=True)
-    order = np.lexsort((orders["prod"].to_numpy(), orders["prefix"].to_numpy(), orders["onum"].to_numpy(),
+    order = np.lexsort((orders["prefix"].to_numpy(), orders["onum"].to_numpy(),
                         orders["order_date"].to_numpy().view(np.int64)))
     orders = orders.iloc[order].reset_index(drop=True)
     is_return = orders["quantity"].to_numpy() < 0
@@ -789,37 +800,39 @@ def _generate_chunk(cfg: SynthConfig, cal: Calendar, cat: Catalogue, chunk: int,
                  dirt.frame(), int(o_number.max()) if len(o_number) else order_offset)
 
 
-def _render_orders(lines: pd.DataFrame, customer_ids: pd.Series, catalogue: "Catalogue",
+def _render_orders(lines: dict[str, np.ndarray], customer_ids: pd.Series, catalogue: "Catalogue",
                    text: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
     """Numeric order lines as the export's text columns (Arrow-backed), with dirty text put in."""
-    cust = lines["cust"].to_numpy()
+    lines = {k: np.asarray(v) for k, v in lines.items()}
+    n_lines = len(lines["cust"])
+    cust = lines["cust"]
     cust_ids = pc.take(pa.array(customer_ids.astype(str).to_numpy()), pa.array(cust, mask=cust < 0))
     unknown = cust == -2
     if unknown.any():
         cust_ids = pc.replace_with_mask(cust_ids, pa.array(unknown),
-                                        pa.array(_ids("C9", lines["unknown_id"].to_numpy()[unknown], 7)))
-    prefix = np.array(["O", "R", "T"])[lines["prefix"].to_numpy()]
-    padded = pc.utf8_lpad(pc.cast(pa.array(lines["onum"].to_numpy()), pa.string()), width=9, padding="0")
-    cat = lines["cat"].to_numpy()
+                                        pa.array(_ids("C9", lines["unknown_id"][unknown], 7)))
+    prefix = pc.take(pa.array(["O", "R", "T"]), pa.array(lines["prefix"]))
+    padded = pc.utf8_lpad(pc.cast(pa.array(lines["onum"]), pa.string()), width=9, padding="0")
+    cat = lines["cat"]
     cols = {
-        "order_id": pc.binary_join_element_wise(pa.array(prefix), padded, ""),
+        "order_id": pc.binary_join_element_wise(prefix, padded, ""),
         "customer_id": cust_ids,
-        "order_date": pa.array(_fmt_dates(lines["order_date"].to_numpy(), "%Y-%m-%d %H:%M:%S", arrow=True)),
-        "product_id": pc.take(pa.array(catalogue.product_id.astype(str)), pa.array(lines["prod"].to_numpy())),
+        "order_date": pa.array(_fmt_dates(lines["order_date"], "%Y-%m-%d %H:%M:%S", arrow=True)),
+        "product_id": pc.take(pa.array(catalogue.product_id.astype(str)), pa.array(lines["prod"])),
         "category": pc.take(pa.array(CATEGORY_NAMES), pa.array(cat, mask=cat < 0)),
     }
     for col, (rows, values) in text.items():
         if len(rows):
-            mask = np.zeros(len(lines), bool)
+            mask = np.zeros(n_lines, bool)
             mask[rows] = True
             order = np.argsort(rows, kind="stable")  # replace_with_mask fills in row order
             cols[col] = pc.replace_with_mask(cols[col], pa.array(mask),
                                              pa.array(np.asarray(values, dtype=object)[order], pa.string()))
     out = pd.DataFrame({k: pd.arrays.ArrowStringArray(pa.chunked_array([v])) for k, v in cols.items()})
-    q = lines["quantity"].to_numpy()
+    q = lines["quantity"]
     missing = np.isnan(q)
     out["quantity"] = pd.arrays.IntegerArray(np.where(missing, 0, q).astype(np.int64), missing)
-    out["unit_price"] = lines["unit_price"].to_numpy()
+    out["unit_price"] = lines["unit_price"]
     return out
 
 
@@ -1005,8 +1018,10 @@ def _inject_dirt(rng, dirt: _Dirt, rates: DirtRates, cfg: SynthConfig, chunk: in
         fmt_text.append(_fmt_dates(orders["order_date"].to_numpy()[sel], fmt))
     text["order_date"] = (np.concatenate(fmt_rows), np.concatenate(fmt_text))
     dirt.note("orders", rows, "date_format")
-    orders = orders.assign(cust=o_cust, unknown_id=unknown_id, cat=catg, quantity=qty, unit_price=price)
-    orders = _render_orders(orders, customers["customer_id"], catalogue, text)
+    orders = _render_orders({"cust": o_cust, "unknown_id": unknown_id, "cat": catg, "quantity": qty,
+                             "unit_price": price, **{c: orders[c].to_numpy() for c in ("prefix", "onum",
+                                                                                       "order_date", "prod")}},
+                            customers["customer_id"], catalogue, text)
     # Exact duplicate lines: the export repeated some lines verbatim (appended at the end).
     rows = dirt.pick(no, rates.exact_duplicate, taken)
     orders = pd.concat([orders, orders.iloc[rows]], ignore_index=True)
@@ -1065,39 +1080,38 @@ TABLES = ("customers", "orders", "interactions", "surveys")
 
 
 class _TableWriter:
-    """Appends chunks to one CSV or Parquet file per table, all columns as text like an export."""
+    """Appends Arrow tables to one CSV or Parquet file per table, in the first part's schema."""
 
     def __init__(self, path: Path, file_format: str):
         self.path = path
         self.format = file_format
         self._writer = None
+        self._schema = None
         self.rows = 0
 
-    def write(self, df: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(_as_text(df), preserve_index=False)
-        if self.format == "parquet":
-            if self._writer is None:
+    def write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            self._schema = table.schema
+            if self.format == "parquet":
                 self._writer = pq.ParquetWriter(self.path, table.schema)
-            self._writer.write_table(table)
-        else:
-            if self._writer is None:
+            else:
                 self._writer = pacsv.CSVWriter(self.path, table.schema,
                                                write_options=pacsv.WriteOptions(quoting_style="needed"))
-            self._writer.write_table(table)
-        self.rows += len(df)
+        self._writer.write_table(table.cast(self._schema))
+        self.rows += table.num_rows
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
 
 
-def _as_text(df: pd.DataFrame) -> pd.DataFrame:
-    """Text columns as Arrow-friendly strings; numbers stay numbers (nullable where needed)."""
+def _as_arrow(df: pd.DataFrame) -> pa.Table:
+    """Text columns as Arrow strings (an all-missing column stays text); numbers stay numbers."""
     out = {}
     for col in df.columns:
         s = df[col]
-        out[col] = s.astype("string") if s.dtype == object else s
-    return pd.DataFrame(out)
+        out[col] = s.astype(pd.StringDtype("pyarrow")) if s.dtype == object else s
+    return pa.Table.from_pandas(pd.DataFrame(out), preserve_index=False)
 
 
 @dataclass
@@ -1108,13 +1122,48 @@ class GenerationSummary:
     seconds: float
 
 
-def generate(out_dir: str | Path, config: SynthConfig | None = None,
-             progress: bool = False) -> GenerationSummary:
+def _extra_ids_per_chunk(cfg: SynthConfig) -> int:
+    """Room for duplicate and test-account ids in each chunk's own id range."""
+    return int(np.ceil(cfg.chunk_customers * cfg.dirt.duplicate_customers)) + cfg.dirt.test_accounts + 1
+
+
+def _chunk_job(cfg: SynthConfig, k: int, part_dir: str) -> dict:
+    """Generate chunk ``k`` and write its tables as Parquet parts; return its truth and row counts.
+
+    Every chunk has its own random stream and id ranges, so chunks can be made in any order,
+    in parallel, and still give the same files.
+    """
+    cal = Calendar.build(cfg.start_ts, cfg.end_ts)
+    catalogue = Catalogue.build(cfg.seed)
+    first = k * cfg.chunk_customers + 1
+    size = min(cfg.chunk_customers, cfg.customers - k * cfg.chunk_customers)
+    room = _extra_ids_per_chunk(cfg)
+    ch = _generate_chunk(cfg, cal, catalogue, k, first, size, order_offset=k * 10 ** 8,
+                         interaction_offset=k * 10 ** 8, survey_offset=k * 10 ** 7,
+                         extra_id_start=cfg.customers + 1 + k * room)
+    if len(ch.customers) - size > room:
+        raise ValueError("duplicate_customers rate leaves no room for the planted duplicate ids")
+    rows = {}
+    for t in TABLES:
+        table = getattr(ch, t)
+        pq.write_table(_as_arrow(table), Path(part_dir) / f"{t}-{k:05d}.parquet")
+        rows[t] = len(table)
+    return {"rows": rows, "dirt": ch.dirt, "customers": ch.truth_customers,
+            "interactions": ch.truth_interactions}
+
+
+def generate(out_dir: str | Path, config: SynthConfig | None = None, progress: bool = False,
+             workers: int | None = None) -> GenerationSummary:
     """Write the four tables to ``out_dir`` and the ground truth to ``out_dir/_truth``.
 
-    Deterministic: the same config writes byte-identical files, whatever today's date is.
+    Deterministic: the same config writes byte-identical files, whatever today's date is and
+    however many ``workers`` (processes, default: one per core) share the chunks of 100,000
+    customers.
     """
+    import tempfile
     import time
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
 
     cfg = config or SynthConfig()
     if cfg.file_format not in ("csv", "parquet"):
@@ -1129,45 +1178,44 @@ def generate(out_dir: str | Path, config: SynthConfig | None = None,
         for ext in ("csv", "parquet"):
             (out / f"{t}.{ext}").unlink(missing_ok=True)
     ext = "parquet" if cfg.file_format == "parquet" else "csv"
-    writers = {t: _TableWriter(out / f"{t}.{ext}", cfg.file_format) for t in TABLES}
-    truth_parts: dict[str, list[pd.DataFrame]] = {"customers": [], "interactions": [], "dirt": []}
+    n_chunks = -(-cfg.customers // cfg.chunk_customers)
+    workers = max(1, min(workers or os.cpu_count() or 1, n_chunks))
 
-    cal = Calendar.build(cfg.start_ts, cfg.end_ts)
-    catalogue = Catalogue.build(cfg.seed)
-    n_chunks = -(-cfg.customers // CHUNK_CUSTOMERS)
-    extra_start = cfg.customers + 1
-    offsets = dict(order=0, interaction=0, survey=0)
-    chunk_iter = range(n_chunks)
-    if progress:
-        from tqdm.auto import tqdm
-        chunk_iter = tqdm(chunk_iter, desc="generating", unit="chunk")
-    for k in chunk_iter:
-        first = k * CHUNK_CUSTOMERS + 1
-        size = min(CHUNK_CUSTOMERS, cfg.customers - k * CHUNK_CUSTOMERS)
-        ch = _generate_chunk(cfg, cal, catalogue, k, first, size, offsets["order"],
-                             offsets["interaction"], offsets["survey"], extra_start)
-        extra_start += (ch.customers.shape[0] - size)
-        offsets["order"] = ch.last_order_number
-        offsets["interaction"] += len(ch.interactions)
-        offsets["survey"] += len(ch.surveys)
-        row_base = {t: writers[t].rows for t in TABLES}
-        d = ch.dirt.copy()
-        d["row"] = d["row"] + d["table"].map(row_base).astype(np.int64)
-        truth_parts["dirt"].append(d)
-        truth_parts["customers"].append(ch.truth_customers)
-        truth_parts["interactions"].append(ch.truth_interactions)
-        for t in TABLES:
-            writers[t].write(getattr(ch, t))
-    for w in writers.values():
-        w.close()
+    with tempfile.TemporaryDirectory(prefix=".parts-", dir=out) as part_dir:
+        if workers == 1:
+            results = (_chunk_job(cfg, k, part_dir) for k in range(n_chunks))
+            pool = None
+        else:
+            pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+            results = pool.map(_chunk_job, [cfg] * n_chunks, range(n_chunks), [part_dir] * n_chunks)
+        if progress:
+            from tqdm.auto import tqdm
+            results = tqdm(results, total=n_chunks, desc="generating", unit="chunk")
+        writers = {t: _TableWriter(out / f"{t}.{ext}", cfg.file_format) for t in TABLES}
+        truth_parts: dict[str, list[pd.DataFrame]] = {"customers": [], "interactions": [], "dirt": []}
+        try:
+            for k, res in enumerate(results):  # in chunk order, so files do not depend on workers
+                d = res["dirt"]
+                d["row"] = d["row"] + d["table"].map({t: writers[t].rows for t in TABLES}).astype(np.int64)
+                truth_parts["dirt"].append(d)
+                truth_parts["customers"].append(res["customers"])
+                truth_parts["interactions"].append(res["interactions"])
+                for t in TABLES:
+                    part = Path(part_dir) / f"{t}-{k:05d}.parquet"
+                    writers[t].write(pq.read_table(part))
+                    part.unlink()
+        finally:
+            for w in writers.values():
+                w.close()
+            if pool is not None:
+                pool.shutdown()
 
-    tc = pd.concat(truth_parts["customers"], ignore_index=True)
-    tc.to_parquet(truth_dir / "customers.parquet", index=False)
+    pd.concat(truth_parts["customers"], ignore_index=True).to_parquet(truth_dir / "customers.parquet", index=False)
     pd.concat(truth_parts["interactions"], ignore_index=True).to_parquet(
         truth_dir / "interactions.parquet", index=False)
     dirt = pd.concat(truth_parts["dirt"], ignore_index=True).sort_values(["table", "row", "kind"])
     dirt.to_parquet(truth_dir / "dirt.parquet", index=False)
-    catalogue.frame().to_parquet(truth_dir / "products.parquet", index=False)
+    Catalogue.build(cfg.seed).frame().to_parquet(truth_dir / "products.parquet", index=False)
     rows = {t: writers[t].rows for t in TABLES}
     manifest = {
         "generator": "crm_utils.synth", "config": {**asdict(cfg), "start": str(cfg.start_ts.date())},
