@@ -26,7 +26,7 @@ from scipy.sparse.csgraph import connected_components
 
 from . import privacy
 from .config import month_end
-from .io import TEXT, Mapping, RawTable, coerce
+from .io import TEXT, RawTable, coerce
 from .schema import CONTRACTS, row_failures
 
 OUTCOMES = ("kept", "quarantined", "merged", "held_back")
@@ -114,7 +114,7 @@ class CleaningRun:
              "fix_values", "impute", "flag_outliers", "pseudonymise")
 
     def __init__(self, raw: dict[str, RawTable], report_month: str,
-                 key: privacy.PseudonymKey | None = None, mapping: Mapping | None = None,
+                 key: privacy.PseudonymKey | None = None,
                  test_account_rules: dict[str, str] | None = None):
         if "orders" not in raw:
             raise ValueError("an orders table is required")
@@ -125,7 +125,7 @@ class CleaningRun:
         self.test_account_rules = test_account_rules or TEST_ACCOUNT_RULES
         self.files = {t: r.file for t, r in raw.items()}
         self.rows_in = {t: len(r.frame) for t, r in raw.items()}
-        coerced = {t: coerce(r, mapping) for t, r in raw.items()}
+        coerced = {t: coerce(r) for t, r in raw.items()}
         self.tables = {t: c.frame for t, c in coerced.items()}
         self.failed = {t: c.failed for t, c in coerced.items()}
         self._outcomes: list[pd.DataFrame] = []
@@ -532,10 +532,10 @@ def _finalise(table: str, df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def clean(raw: dict[str, RawTable], report_month: str, key: privacy.PseudonymKey | None = None,
-          mapping: Mapping | None = None) -> CleanResult:
+def clean(raw: dict[str, RawTable], report_month: str,
+          key: privacy.PseudonymKey | None = None) -> CleanResult:
     """Run every cleaning step in order and return the result (what notebook 01 does step by step)."""
-    run = CleaningRun(raw, report_month, key=key, mapping=mapping)
+    run = CleaningRun(raw, report_month, key=key)
     for step in CleaningRun.STEPS:
         getattr(run, step)()
     return run.finish()

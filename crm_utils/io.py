@@ -81,6 +81,7 @@ class RawTable:
     path: Path
     frame: pd.DataFrame
     encoding: str | None = None
+    mapping: TableMapping = field(default_factory=TableMapping)  # how it was read; coerce uses its formats
 
     @property
     def file(self) -> str:
@@ -246,7 +247,7 @@ def load_table(data_dir: str | Path, table: str, mapping: Mapping | None = None)
     if df.empty:
         raise ContractError(path.name, f"has a header but no rows; '{table}' needs at least one")
     df.insert(0, "_row", np.arange(len(df), dtype=np.int64))
-    return RawTable(table, path, df.reset_index(drop=True), encoding)
+    return RawTable(table, path, df.reset_index(drop=True), encoding, tm)
 
 
 def load_raw(data_dir: str | Path, mapping: Mapping | str | Path | None = None) -> dict[str, RawTable]:
@@ -310,10 +311,11 @@ class Coerced:
     failed: dict[str, pd.Series]
 
 
-def coerce(raw: RawTable, mapping: Mapping | None = None) -> Coerced:
-    """Convert the contract's date and number columns; reject a column that mostly fails."""
+def coerce(raw: RawTable) -> Coerced:
+    """Convert the contract's date and number columns (with the formats the table's mapping
+    declares); reject a column that mostly fails."""
     contract = CONTRACTS[raw.name]
-    tm = (mapping or Mapping()).for_table(raw.name)
+    tm = raw.mapping
     df = raw.frame.copy()
     failed: dict[str, pd.Series] = {}
     for col in df.columns:

@@ -300,8 +300,7 @@ def latest_complete_month(data_dir: str | Path) -> str:
     data_dir = Path(data_dir)
     mapping = Mapping.load(data_dir / "mapping.yml") if (data_dir / "mapping.yml").exists() else None
     orders = load_table(data_dir, "orders", mapping)
-    fmt = mapping.for_table("orders").date_formats.get("order_date") if mapping else None
-    last = parse_dates(orders.frame["order_date"], fmt).max()
+    last = parse_dates(orders.frame["order_date"], orders.mapping.date_formats.get("order_date")).max()
     if last is None or last != last:  # NaT
         raise ValueError(f"{orders.file}: no readable order_date, cannot tell the latest month")
     period = last.to_period("M")

@@ -110,9 +110,8 @@ def test_mapping_file_renames_parses_and_maps_values(tmp_path):
         "              StockCode: product_id, Quantity: quantity, UnitPrice: unit_price, Grp: category}\n"
         "    date_formats: {order_date: '%m/%d/%Y %H:%M'}\n"
         "    values: {category: {deco: Home & Kitchen}}\n")
-    mapping = io.Mapping.load(tmp_path / "mapping.yml")
-    t = io.load_raw(tmp_path)["orders"]
-    c = io.coerce(t, mapping)
+    t = io.load_raw(tmp_path)["orders"]  # mapping.yml beside the data is picked up
+    c = io.coerce(t)
     assert c.frame.loc[0, "order_date"] == pd.Timestamp("2010-12-01 08:26")
     assert c.frame.loc[0, "category"] == "Home & Kitchen"
     assert t.file == "Online Retail.csv"
