@@ -107,16 +107,18 @@ class Persona:
 
 
 PERSONAS: tuple[Persona, ...] = (
-    Persona("Champions", 0.12, 3.6, 0.008, 0.6, 1.0,
-            (3, 3, 2, 1, 2, 1, 1, 1, 1, 1), (3, 1, 1, 3, 2, 0.5), 44),
-    Persona("Loyal regulars", 0.24, 1.8, 0.015, 0.1, 1.0,
-            (1, 2, 1, 2, 1, 1, 2, 4, 1, 3), (3, 1, 1, 2, 3, 0.5), 51),
-    Persona("Bargain hunters", 0.20, 1.1, 0.03, -0.8, 3.5,
-            (3, 2, 3, 2, 1, 2, 1, 1, 0.5, 0.5), (1, 3, 3, 0.5, 1, 3), 33),
-    Persona("Occasional buyers", 0.28, 0.5, 0.03, 0.0, 1.5,
-            (1, 1, 2, 1, 2, 2, 2, 1, 2, 1), (3, 2, 2, 1, 1, 1), 40),
-    Persona("One-off shoppers", 0.16, 0.9, 0.20, -0.2, 2.0,
-            (2, 1, 3, 1, 1, 2, 1, 0.5, 1, 0.5), (1, 3, 3, 0.5, 0.5, 2), 29),
+    # Category weights over: Electronics, Home & Kitchen, Fashion, Beauty, Sports & Outdoors,
+    # Toys & Games, Books, Grocery, Garden, Pet Supplies. Each persona has a basket of its own.
+    Persona("Champions", 0.12, 3.0, 0.006, 1.2, 1.0,
+            (5, 4, 2, 1, 2, 0.3, 0.3, 0.3, 0.3, 0.3), (3, 1, 1, 3, 2, 0.5), 44),
+    Persona("Loyal regulars", 0.24, 2.0, 0.010, 0.0, 1.0,
+            (0.2, 1, 0.2, 0.5, 0.2, 0.2, 2, 6, 0.2, 4), (3, 1, 1, 2, 3, 0.5), 51),
+    Persona("Bargain hunters", 0.20, 0.8, 0.025, -1.5, 4.0,
+            (0.3, 0.3, 4, 3, 0.3, 3, 0.3, 0.3, 0.3, 0.3), (1, 3, 3, 0.5, 1, 3), 33),
+    Persona("Occasional buyers", 0.28, 0.3, 0.020, 0.3, 1.5,
+            (0.3, 0.5, 0.3, 0.3, 3, 1, 2, 0.3, 4, 0.3), (3, 2, 2, 1, 1, 1), 40),
+    Persona("One-off shoppers", 0.16, 1.0, 0.60, -0.3, 2.0,
+            (1, 1, 1, 1, 1, 1, 1, 1, 1, 1), (1, 3, 3, 0.5, 0.5, 2), 29),
 )
 
 SURVEY_ITEMS = ["q_product_quality", "q_delivery", "q_price_value", "q_customer_service",
