@@ -25,7 +25,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from . import privacy
-from .config import month_end
+from .config import month_end, parse_month
 from .io import TEXT, RawTable, coerce
 from .schema import CONTRACTS, row_failures
 
@@ -82,6 +82,8 @@ def _norm_key(s: pd.Series) -> pd.Series:
 def canonical_spelling(s: pd.Series, within: pd.Series | None = None) -> pd.Series:
     """Replace each value by the most frequent spelling of its normalised key (per ``within`` group)."""
     codes, uniques = pd.factorize(s.astype(TEXT), use_na_sentinel=True)
+    if len(uniques) == 0:  # nothing to unify in an all-missing column
+        return s.astype(TEXT)
     ukeys = _norm_key(pd.Series(uniques, dtype=TEXT)).to_numpy()
     key = pd.Series(np.where(codes >= 0, ukeys[np.maximum(codes, 0)], None), index=s.index, dtype=TEXT)
     frame = pd.DataFrame({"v": s.astype(TEXT), "k": key})
@@ -121,6 +123,7 @@ class CleaningRun:
         self.raw = raw
         self.report_month = report_month
         self.cutoff = month_end(report_month)
+        self.next_month_start = (parse_month(report_month) + 1).start_time
         self.key = key
         self.test_account_rules = test_account_rules or TEST_ACCOUNT_RULES
         self.files = {t: r.file for t, r in raw.items()}
@@ -188,7 +191,7 @@ class CleaningRun:
             col = CONTRACTS[t].date_column
             n = 0
             if col in df.columns:
-                n = self._remove(t, df[col] > self.cutoff, "held_back", "after_report_month",
+                n = self._remove(t, df[col] >= self.next_month_start, "held_back", "after_report_month",
                                  df[col].dt.strftime("%Y-%m-%d"))
             rows.append({"table": t, "date_column": col, "held_back": n})
         return pd.DataFrame(rows)
@@ -260,7 +263,9 @@ class CleaningRun:
         n = len(c)
         keys = {}
         if "email" in c.columns:
-            keys["email"] = privacy.normalise_email(c["email"])
+            email = privacy.normalise_email(c["email"])
+            # Placeholders such as 'n/a' or 'none' are not addresses and must not link people.
+            keys["email"] = email.where(email.str.fullmatch(privacy.EMAIL_RE).fillna(False).astype(bool))
         if "phone" in c.columns and "name" in c.columns:
             keys["phone+name"] = (privacy.normalise_phone(c["phone"]) + "|" +
                                   privacy.normalise_name(c["name"]))
@@ -299,7 +304,7 @@ class CleaningRun:
                      "canonical=" + canon.astype(TEXT))
         self.tables["customers"] = merged.reset_index(drop=True)
         self._fix("customers", "*", "filled from duplicate record", filled)
-        summary = pd.DataFrame(by_rule)
+        summary = pd.DataFrame(by_rule, columns=["rule", "records"])
         summary.loc[len(summary)] = {"rule": "records merged (after chaining)", "records": int(is_dup.sum())}
         summary.loc[len(summary)] = {"rule": "customers with duplicates", "records":
                                      int((merged["records_merged"] > 0).sum())}
@@ -484,7 +489,9 @@ class CleaningRun:
         parts = []
         for t, grp in q.groupby("table", sort=True):
             raw = self.raw[t].frame
-            keep = [c for c in raw.columns if c != "_row" and c not in CONTRACTS[t].pii_columns]
+            contract = CONTRACTS[t]
+            keep = [c for c in raw.columns if c != "_row" and contract.column(c) is not None
+                    and c not in contract.pii_columns]
             rec = raw.loc[grp["row"].to_numpy(), keep]
             for col in ("note", "comment"):
                 if col in rec.columns:
@@ -505,6 +512,17 @@ class CleaningRun:
         led = self.ledger()
         if not led["balanced"].all():
             raise LedgerError(f"row ledger does not balance:\n{led}")
+        out = self.outcomes()
+        for t, df in self.tables.items():
+            # Every source row exactly once: kept, or in one outcome.
+            rows = np.sort(np.concatenate([df["_row"].to_numpy(), out.loc[out["table"] == t, "row"].to_numpy()]))
+            if not np.array_equal(rows, np.arange(self.rows_in[t])):
+                raise LedgerError(f"{t}: source rows are missing or counted twice")
+        if self.tables["orders"].empty:
+            raise ValueError(f"no order lines are left for {self.report_month} after cleaning "
+                             f"({self.files['orders']}: {self.rows_in['orders']:,} rows read; see the ledger: "
+                             f"{led.set_index('table').loc['orders', list(OUTCOMES)].to_dict()}). "
+                             f"Is the report month inside the data?")
         q = self.quarantine()
         by_reason = (q.groupby(["table", "reason"]).size().rename("rows").reset_index()
                      .sort_values(["table", "rows"], ascending=[True, False]).reset_index(drop=True))

@@ -1,7 +1,9 @@
 """``crm-report``: generate data, run the monthly notebooks, find the latest complete month.
 
-Exit codes: 0 success; 1 a notebook failed (named, with its cell); 2 bad arguments or input
-that fails the data contract before any notebook runs.
+Exit codes: 0 success; 1 a notebook failed (named, with its cell), including a data-contract
+error found by notebook 01; 2 bad arguments, or a problem found before any notebook runs
+(missing data folder, unreadable orders when looking for the latest month, a run of the same
+month already in progress).
 """
 
 from __future__ import annotations

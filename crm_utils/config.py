@@ -41,6 +41,17 @@ def month_end(month: str | pd.Period) -> pd.Timestamp:
     return period.end_time.floor("s")
 
 
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
+    """The input folder: the given one, else ``$CRM_DATA_DIR``, else ``data/raw``.
+
+    ``make test`` and ``make notebooks`` set ``CRM_DATA_DIR`` to the default synthetic data, so
+    the committed outputs never depend on what an analyst has put into data/raw.
+    """
+    if data_dir:
+        return Path(data_dir)
+    return Path(os.environ.get("CRM_DATA_DIR") or DEFAULT_DATA_DIR)
+
+
 def resolve_run_dir(run_dir: str | os.PathLike | None, report_month: str) -> Path:
     """The folder a notebook writes to: the given one, or a scratch folder for interactive use."""
     if run_dir:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io as _io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +83,7 @@ class RawTable:
     frame: pd.DataFrame
     encoding: str | None = None
     mapping: TableMapping = field(default_factory=TableMapping)  # how it was read; coerce uses its formats
+    dropped_columns: list[str] = field(default_factory=list)  # not in the contract, never read further
 
     @property
     def file(self) -> str:
@@ -215,12 +217,22 @@ def apply_mapping(df: pd.DataFrame, table: str, mapping: TableMapping, file: str
         raise ContractError(file, f"lacks the columns the mapping renames: {missing_src}; "
                                   f"it has {list(df.columns)}", column=missing_src[0])
     df = df.rename(columns=mapping.columns)
+    contract = CONTRACTS[table]
+    # Headers that differ from the contract only in case, spaces or dashes ('Customer ID') match it.
+    canon = {c: re.sub(r"[\s\-]+", "_", c.strip().lower()) for c in df.columns}
+    df = df.rename(columns={c: k for c, k in canon.items() if k != c and contract.column(k) is not None
+                            and k not in df.columns})
+    for key in ("date_formats", "values", "constants"):
+        unknown = [c for c in getattr(mapping, key) if contract.column(c) is None]
+        if unknown:
+            raise ContractError(file, f"the mapping's '{key}' names columns that '{table}' does not have: "
+                                      f"{unknown}; contract columns are "
+                                      f"{[c.name for c in contract.columns]}", column=unknown[0])
     for col, value in mapping.constants.items():
         df[col] = value
     for col, table_map in mapping.values.items():
         if col in df.columns:
             df[col] = df[col].replace(table_map)
-    contract = CONTRACTS[table]
     missing = [c for c in contract.required_columns if c not in df.columns]
     if missing:
         raise ContractError(file, f"required column missing from '{table}' ({len(df)} rows); the file has "
@@ -246,8 +258,11 @@ def load_table(data_dir: str | Path, table: str, mapping: Mapping | None = None)
     df = apply_mapping(df, table, tm, path.name)
     if df.empty:
         raise ContractError(path.name, f"has a header but no rows; '{table}' needs at least one")
+    # Only contract columns go on: anything else (extra personal data above all) stops here.
+    extra = [c for c in df.columns if CONTRACTS[table].column(c) is None]
+    df = df.drop(columns=extra)
     df.insert(0, "_row", np.arange(len(df), dtype=np.int64))
-    return RawTable(table, path, df.reset_index(drop=True), encoding, tm)
+    return RawTable(table, path, df.reset_index(drop=True), encoding, tm, extra)
 
 
 def load_raw(data_dir: str | Path, mapping: Mapping | str | Path | None = None) -> dict[str, RawTable]:
@@ -339,6 +354,10 @@ def coerce(raw: RawTable) -> Coerced:
             if spec.kind == "integer":
                 conv = conv.round().astype("Int64")
         elif spec.kind in ("id", "text"):
+            if pd.api.types.is_float_dtype(s):
+                # Typed files store integer ids as floats once a value is missing: 17850.0 -> '17850'.
+                whole = s.dropna().eq(s.dropna().round()).all()
+                s = s.astype("Int64") if whole else s
             conv = s.astype(TEXT).str.strip()
             conv = conv.mask(conv == "")
             df[col] = conv
@@ -364,11 +383,11 @@ def summarise(raw: dict[str, RawTable]) -> pd.DataFrame:
         t = raw.get(name)
         if t is None:
             rows.append({"table": name, "file": "—", "encoding": "", "rows": 0,
-                         "columns": "absent: the sections that need it are skipped", "extra columns": ""})
+                         "columns": "absent: the sections that need it are skipped",
+                         "ignored (not in the contract)": ""})
             continue
         cols = [c for c in t.frame.columns if c != "_row"]
-        known = [c for c in cols if contract.column(c) is not None]
         rows.append({"table": name, "file": t.file, "encoding": t.encoding or t.path.suffix.lstrip("."),
-                     "rows": len(t.frame), "columns": ", ".join(known),
-                     "extra columns": ", ".join(c for c in cols if c not in known)})
+                     "rows": len(t.frame), "columns": ", ".join(cols),
+                     "ignored (not in the contract)": ", ".join(t.dropped_columns)})
     return pd.DataFrame(rows)

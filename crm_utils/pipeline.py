@@ -217,11 +217,17 @@ def run_month(month: str, data_dir: str | Path, reports_dir: str | Path, *, only
                          f"{sorted({p for d in declared.values() for p in d} - set(BASE_PARAMETERS))}")
 
     reports_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock_month(reports_dir, month)  # one run per month at a time; released when the process ends
     final = reports_dir / month
     work = reports_dir / f".{month}.partial-{os.getpid()}"
     failed = reports_dir / f"{month}.failed"
-    shutil.rmtree(work, ignore_errors=True)
+    _recover(reports_dir, month)
+    fingerprint = input_fingerprint(data_dir)  # before running: a file landing mid-run must not be credited
     if only and final.exists():
+        previous = json.loads((final / "run.json").read_text()) if (final / "run.json").exists() else {}
+        if previous.get("input", {}).get("combined_sha256") != fingerprint["combined_sha256"]:
+            raise ValueError(f"--only reruns notebooks on top of the {month} report, but the input data "
+                             f"differ from what that report was built from; run the whole month instead")
         shutil.copytree(final, work)  # rerun some notebooks on top of the month's last good run
         (work / "report.html").unlink(missing_ok=True)
     work.mkdir(parents=True, exist_ok=True)
@@ -266,8 +272,8 @@ def run_month(month: str, data_dir: str | Path, reports_dir: str | Path, *, only
             "durations_seconds": durations,
             "started_utc": started.isoformat(timespec="seconds"),
             "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "kernel_python": sys.executable, "versions": versions(),
-            "input": input_fingerprint(data_dir),
+            "kernel": f"{KERNEL_NAME} (python {platform.python_version()}, environment {Path(sys.prefix).name})",
+            "versions": versions(), "input": fingerprint,
         }
         (work / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
     except RunFailed:
@@ -280,14 +286,49 @@ def run_month(month: str, data_dir: str | Path, reports_dir: str | Path, *, only
     finally:
         shutil.rmtree(kernel_root, ignore_errors=True)
 
-    # Swap: the old report is removed only once the new one is complete.
+    # Swap: the old report is removed only once the new one is in place, and comes back if that fails.
     old = reports_dir / f".{month}.old-{os.getpid()}"
     if final.exists():
         final.rename(old)
-    work.rename(final)
+    try:
+        work.rename(final)
+    except BaseException:
+        if old.exists() and not final.exists():
+            old.rename(final)
+        raise
     shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(failed, ignore_errors=True)
+    lock.close()
     return RunResult(month, final, final / html.name, durations)
+
+
+def _lock_month(reports_dir: Path, month: str):
+    """An exclusive lock on the month, so two runs of it cannot interleave their swaps."""
+    import fcntl
+
+    fh = open(reports_dir / f".{month}.lock", "w")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise ValueError(f"another run of {month} is in progress (lock {reports_dir / f'.{month}.lock'})") from None
+    return fh
+
+
+def _recover(reports_dir: Path, month: str) -> None:
+    """Clean up after a run that was killed: holding the month's lock, nothing else is writing.
+
+    A leftover '.old' folder with no report beside it is the last good report caught mid-swap:
+    it is put back. Leftover work folders are removed.
+    """
+    final = reports_dir / month
+    for old in sorted(reports_dir.glob(f".{month}.old-*")):
+        if not final.exists():
+            old.rename(final)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    for partial in reports_dir.glob(f".{month}.partial-*"):
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def latest_complete_month(data_dir: str | Path) -> str:
@@ -300,10 +341,15 @@ def latest_complete_month(data_dir: str | Path) -> str:
     data_dir = Path(data_dir)
     mapping = Mapping.load(data_dir / "mapping.yml") if (data_dir / "mapping.yml").exists() else None
     orders = load_table(data_dir, "orders", mapping)
-    last = parse_dates(orders.frame["order_date"], orders.mapping.date_formats.get("order_date")).max()
-    if last is None or last != last:  # NaT
+    dates = parse_dates(orders.frame["order_date"], orders.mapping.date_formats.get("order_date")).dropna()
+    if dates.empty:
         raise ValueError(f"{orders.file}: no readable order_date, cannot tell the latest month")
-    period = last.to_period("M")
+    # A stray typo (a line dated 2206) must not become "the latest month": months holding less
+    # than 10% of a typical month's lines are ignored when looking for the end of the data.
+    per_month = dates.dt.to_period("M").value_counts().sort_index()
+    real = per_month[per_month >= 0.1 * per_month.median()]
+    period = real.index.max()
+    last = dates[dates.dt.to_period("M") == period].max()
     if last.normalize() < period.end_time.normalize():
         period -= 1
     return str(period)

@@ -30,9 +30,10 @@ KEY_FILE_ENV = "CRM_PSEUDONYM_KEY_FILE"
 DEFAULT_KEY_FILE = Path.home() / ".config" / "crm-report" / "pseudonym.key"
 
 EMAIL_RE = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
-#: Phone-like runs: an optional +, then 9 or more digits with at most one space, dot, dash or
-#: bracket between them (nine, so that a date such as 2024-03-05 is not mistaken for a phone).
-PHONE_RE = r"\+?\d(?:[\s().-]?\d){8,}"
+#: Phone-like runs: an optional + or bracket, then 9 or more digits separated by at most three
+#: spaces, dots, dashes, slashes or brackets ('(020) 7946 0958', '0151 / 234 567 89'). Nine,
+#: so that a date such as 2024-03-05 is not mistaken for a phone number.
+PHONE_RE = r"[+(]?\d(?:[\s().\/-]{0,3}\d){8,}"
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,8 @@ def normalise_email(s: pd.Series) -> pd.Series:
 
 
 def normalise_phone(s: pd.Series) -> pd.Series:
-    """The last nine digits of a phone number, so '+44 7911 123456', '07911-123-456' and
-    '00447911123456' agree; numbers with fewer than nine digits are treated as missing."""
+    """The last nine digits of a phone number, so '+44 7700 900123', '07700-900-123' and
+    '00447700900123' agree; numbers with fewer than nine digits are treated as missing."""
     digits = s.astype(TEXT).str.replace(r"\D", "", regex=True)
     return digits.str[-9:].mask(digits.str.len() < 9)
 

@@ -233,6 +233,7 @@ class DirtRates:
     survey_missing_answer: float = 0.05
     survey_nps_out_of_range: float = 0.003
     survey_unknown_customer: float = 0.003
+    contact_in_text: float = 0.01  # notes and comments where the customer wrote an e-mail or phone
 
 
 @dataclass
@@ -838,6 +839,18 @@ def _render_orders(lines: dict[str, np.ndarray], customer_ids: pd.Series, catalo
     return out
 
 
+def _with_contact(rng: np.random.Generator, text: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Append a fake e-mail address or phone number to the free text of ``rows``."""
+    out = text.copy()
+    for i, r in enumerate(rows):
+        digits = "".join(str(d) for d in rng.integers(0, 10, 9))
+        contact = [f"Please reach me at jo.{digits[:5]}@example.net",
+                   f"Call me back on +44 7{digits[:3]} {digits[3:]}",
+                   f"My number is (0{digits[:3]}) {digits[3:6]} {digits[6:]}"][i % 3]
+        out[r] = f"{out[r]} {contact}".strip()
+    return out
+
+
 def _case_variant(rng: np.random.Generator, values: np.ndarray) -> np.ndarray:
     """Same text, other spelling: changed case, stray whitespace or stripped accents."""
     out = np.empty(len(values), dtype=object)
@@ -899,8 +912,9 @@ def _inject_dirt(rng, dirt: _Dirt, rates: DirtRates, cfg: SynthConfig, chunk: in
         "email": np.array([f"qa+{i}@test.example" if i % 2 else f"test{i}@example.com"
                            for i in range(n_test)], dtype=object),
         "phone": np.array(["+44 0000 000000"] * n_test, dtype=object),
-        "signup_date": np.array([cfg.start_ts + pd.Timedelta(days=int(d))
-                                 for d in rng.integers(0, 300, n_test)], dtype="datetime64[ns]"),
+        "signup_date": np.array([cfg.start_ts + pd.Timedelta(days=int(d)) for d in
+                                 rng.integers(0, max(1, min(300, (cfg.end_ts - cfg.start_ts).days)), n_test)],
+                                dtype="datetime64[ns]"),
         "region": "United Kingdom", "city": "London", "channel": "organic_search",
         "gender": None, "birth_year": np.nan,
     })
@@ -1046,6 +1060,9 @@ def _inject_dirt(rng, dirt: _Dirt, rates: DirtRates, cfg: SynthConfig, chunk: in
     i_cid[bad] = _ids("C9", rng.integers(0, 10_000_000, len(bad)), 7)
     dirt.note("interactions", bad, "unknown_customer")
     interactions = interactions.assign(customer_id=i_cid, timestamp=ts)
+    rows = dirt.pick(ni, rates.contact_in_text, taken)
+    interactions["note"] = _with_contact(rng, interactions["note"].to_numpy(), rows)
+    dirt.note("interactions", rows, "contact_in_text")
 
     # Surveys: skipped answers, NPS outside 0-10, unknown respondents.
     ns = len(surveys)
@@ -1058,8 +1075,11 @@ def _inject_dirt(rng, dirt: _Dirt, rates: DirtRates, cfg: SynthConfig, chunk: in
     s_cid = surveys["customer_id"].to_numpy().copy()
     s_cid[bad] = _ids("C9", rng.integers(0, 10_000_000, len(bad)), 7)
     dirt.note("surveys", bad, "unknown_customer")
+    rows = dirt.pick(ns, rates.contact_in_text, taken)
     surveys = surveys.assign(nps=nps, customer_id=s_cid,
-                             date=_fmt_dates(surveys["date"].to_numpy(), "%Y-%m-%d"))
+                             date=_fmt_dates(surveys["date"].to_numpy(), "%Y-%m-%d"),
+                             comment=_with_contact(rng, surveys["comment"].to_numpy(), rows))
+    dirt.note("surveys", rows, "contact_in_text")
     item_block = surveys[SURVEY_ITEMS].to_numpy()
     miss = rng.random(item_block.shape) < rates.survey_missing_answer
     item_block[miss] = np.nan

@@ -173,3 +173,83 @@ def test_outlier_rule_is_scale_free_and_per_group():
     flags, limit = cleaning.bulk_outliers(pd.Series([1.0] * 99 + [9.0]), pd.Series(["c"] * 100))
     assert np.exp(limit.iloc[0]) == pytest.approx(8.0)  # all-ones category: fence at 8x
     assert flags.iloc[-1]
+
+
+def test_contact_details_written_in_free_text_are_masked(cleaned, truth):
+    _, result = cleaned
+    for table, col in (("interactions", "note"), ("surveys", "comment")):
+        planted = truth["dirt"].query("table == @table and kind == 'contact_in_text'")["row"]
+        assert len(planted) > 0
+        df = result.tables[table].set_index("source_row")
+        text = df.loc[df.index.intersection(planted), col].astype(str)
+        assert text.str.contains(r"\[(?:email|phone)\]").all()
+        everything = result.tables[table][col].astype(str)
+        assert not everything.str.contains(r"@|\+44 7\d{3}").any()
+
+
+def _tiny(tmp_path, customers: pd.DataFrame, orders: pd.DataFrame):
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    return io.load_raw(tmp_path)
+
+
+def _orders_for(ids: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"order_id": [f"O{i}" for i in range(len(ids))], "customer_id": ids,
+                         "order_date": "2026-10-01", "product_id": "P1", "category": "Books",
+                         "quantity": 1, "unit_price": 9.5})
+
+
+def test_shared_phone_or_placeholder_email_does_not_merge_people(tmp_path, key):
+    customers = pd.DataFrame({
+        "customer_id": ["C1", "C2", "C3", "C4", "C5"],
+        "name": ["Ann Lee", "Bob Lee", "Cat Ray", "Dan Fox", "ANN  LEE"],
+        "email": ["ann@example.com", "bob@example.com", "n/a", "N/A", " Ann@Example.com"],
+        "phone": ["+44 7911 123456", "07911-123-456", "", "", "00447911123456"],
+        "signup_date": ["2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01", "2025-05-01"]})
+    result = cleaning.clean(_tiny(tmp_path, customers, _orders_for(["C1", "C2", "C3", "C4", "C5"])), "2026-10", key=key)
+    # Same household phone, other name: two people. Placeholder e-mails: no link. C5 is C1.
+    assert result.id_map.to_dict() == {"C5": "C1"}
+    assert len(result.tables["customers"]) == 4
+
+
+def test_sparse_tables_do_not_crash(tmp_path, key):
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "signup_date": ["2025-01-01", "2025-01-02"]})
+    orders = _orders_for(["C1", "C2"]).assign(category=None)
+    result = cleaning.clean(_tiny(tmp_path, customers, orders), "2026-10", key=key)
+    assert list(result.tables["orders"]["category"].astype(str)) == ["unknown", "unknown"]
+    assert result.ledger["balanced"].all()
+
+
+def test_extra_columns_with_personal_data_never_reach_the_outputs(tmp_path, key):
+    customers = pd.DataFrame({"Customer ID": ["C1"], "first_name": ["Zelda"], "Email": ["zelda@example.org"],
+                              "mobile": ["+44 7700 900123"], "signup_date": ["2025-01-01"]})
+    orders = _orders_for(["C1", "C9"]).assign(customer_name="Zelda Zonk")
+    raw = _tiny(tmp_path, customers, orders)
+    assert "customer_id" in raw["customers"].frame.columns  # 'Customer ID' matched the contract
+    result = cleaning.clean(raw, "2026-10", key=key)
+    blob = pd.concat([*(t.astype(str) for t in result.tables.values()), result.quarantine.astype(str)],
+                     ignore_index=True).to_csv()
+    assert "Zelda" not in blob and "zelda@" not in blob and "7700" not in blob
+    assert len(result.quarantine) == 1  # the order of unknown C9, with its record minus personal data
+
+
+def test_the_last_second_of_the_month_is_still_in_the_month(tmp_path, key):
+    customers = pd.DataFrame({"customer_id": ["C1"], "signup_date": ["2025-01-01"]})
+    orders = _orders_for(["C1", "C1"]).assign(order_date=["2026-10-31T23:59:59.5", "2026-11-01T00:00:00"])
+    result = cleaning.clean(_tiny(tmp_path, customers, orders), "2026-10", key=key)
+    led = result.ledger.set_index("table")
+    assert led.loc["orders", "kept"] == 1 and led.loc["orders", "held_back"] == 1
+
+
+def test_a_month_before_the_data_is_an_error_not_an_empty_report(small_data, key):
+    with pytest.raises(ValueError, match="no order lines are left for 2020-01"):
+        cleaning.clean(io.load_raw(small_data), "2020-01", key=key)
+
+
+def test_finish_refuses_a_row_that_vanished_without_a_record(small_data, key):
+    run = CleaningRun(io.load_raw(small_data), "2026-10", key=key)
+    for step in CleaningRun.STEPS:
+        getattr(run, step)()
+    run.tables["orders"] = run.tables["orders"].iloc[1:]  # lost silently
+    with pytest.raises(cleaning.LedgerError):
+        run.finish()

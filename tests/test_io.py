@@ -121,3 +121,18 @@ def test_mapping_file_with_unknown_table_is_rejected(tmp_path):
     (tmp_path / "m.yml").write_text("tables:\n  invoices:\n    columns: {a: b}\n")
     with pytest.raises(ContractError, match="unknown table 'invoices'"):
         io.Mapping.load(tmp_path / "m.yml")
+
+
+def test_typed_parquet_ids_match_text_ids(tmp_path):
+    orders = ORDERS.assign(customer_id=[17850.0, 17850.0, None, 13047.0], quantity=[1, 2, 1, 3],
+                           unit_price=[9.99, 4.5, 9.99, 12.0])
+    orders.to_parquet(tmp_path / "orders.parquet")
+    c = io.coerce(_load_orders(tmp_path))
+    assert list(c.frame["customer_id"].fillna("<NA>")) == ["17850", "17850", "<NA>", "13047"]
+
+
+def test_a_typo_in_the_mapping_is_an_error(tmp_path):
+    ORDERS.to_csv(tmp_path / "orders.csv", index=False)
+    (tmp_path / "mapping.yml").write_text("tables:\n  orders:\n    date_formats: {orderdate: '%m/%d/%Y'}\n")
+    with pytest.raises(ContractError, match="orderdate"):
+        io.load_raw(tmp_path)

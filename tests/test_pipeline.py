@@ -56,11 +56,19 @@ def test_run_writes_the_report_folder(e2e):
     assert "<img" in html and "run.finish()" not in html  # images embedded, code hidden
 
 
-def test_no_email_address_anywhere_in_the_report(e2e):
+def test_no_email_address_or_phone_anywhere_in_the_report(e2e):
     _, reports, _ = e2e
+    # The shapes the generator plants; 07700 900xxx is reserved for fiction (used in the notebook's prose).
+    phone = re.compile(r"\+44 7(?!700 900)\d{3} \d{6}|\(0\d{3}\) \d{3} \d{3}")
     for path in (reports / "2026-10").rglob("*"):
-        if path.is_file():
+        if path.suffix == ".parquet":  # compressed bytes prove nothing: read the text columns
+            df = pd.read_parquet(path)
+            text = "\n".join(df[c].astype(str).str.cat(sep="\n") for c in df.columns
+                             if df[c].dtype == object or isinstance(df[c].dtype, (pd.StringDtype, pd.CategoricalDtype)))
+            assert not EMAIL.search(text.encode()) and not phone.search(text), path.name
+        elif path.is_file():
             assert not EMAIL.search(path.read_bytes()), path.name
+            assert not phone.search(path.read_text(errors="replace")), path.name
 
 
 def test_same_month_twice_gives_the_same_metrics(e2e):
@@ -125,3 +133,33 @@ def test_extra_parameters_take_the_notebook_defaults_type():
     assert pipeline.convert_like("2026-10", "x", "s") == "2026-10"
     with pytest.raises(ValueError, match="expects int"):
         pipeline.convert_like("abc", 1, "k")
+
+
+def test_only_refuses_to_mix_runs_of_different_inputs(e2e, tmp_path):
+    data, reports, _ = e2e
+    changed = tmp_path / "changed"
+    shutil.copytree(data, changed)
+    with open(changed / "surveys.csv", "a", encoding="utf-8") as fh:
+        fh.write("S99999999,C0000001,2026-10-30,5,5,5,5,5,5,10,\n")
+    res = crm_report("run", "--month", "2026-10", "--only", "01", "--data-dir", str(changed),
+                     "--reports-dir", str(reports))
+    assert res.returncode == 2 and "input data differ" in res.stderr
+
+
+def test_a_report_caught_mid_swap_is_restored(tmp_path):
+    old = tmp_path / ".2026-10.old-123"
+    old.mkdir()
+    (old / "report.html").write_text("good")
+    (tmp_path / ".2026-10.partial-456").mkdir()
+    pipeline._recover(tmp_path, "2026-10")
+    assert (tmp_path / "2026-10" / "report.html").read_text() == "good"
+    assert not list(tmp_path.glob(".2026-10.*"))
+
+
+def test_latest_month_ignores_a_stray_future_date(tmp_path):
+    days = pd.date_range("2026-01-01", "2026-10-31", freq="D")
+    orders = pd.DataFrame({"order_id": range(len(days) + 1), "customer_id": "C1",
+                           "order_date": [*days.strftime("%Y-%m-%d"), "2206-10-01"], "product_id": "P",
+                           "quantity": 1, "unit_price": 1.0})
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    assert pipeline.latest_complete_month(tmp_path) == "2026-10"
