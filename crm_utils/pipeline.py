@@ -200,8 +200,6 @@ def run_month(month: str, data_dir: str | Path, reports_dir: str | Path, *, only
               extra: dict[str, str] | None = None, seed: int = DEFAULT_SEED,
               notebooks_dir: str | Path = NOTEBOOKS_DIR, progress: bool | None = None) -> RunResult:
     """Run the month's notebooks and swap the finished report folder into ``reports_dir/<month>``."""
-    import papermill as pm
-
     logging.getLogger("papermill").setLevel(logging.WARNING)  # its per-notebook banner is noise here
     parse_month(month)
     data_dir, reports_dir = Path(data_dir).resolve(), Path(reports_dir).resolve()
@@ -217,7 +215,16 @@ def run_month(month: str, data_dir: str | Path, reports_dir: str | Path, *, only
                          f"{sorted({p for d in declared.values() for p in d} - set(BASE_PARAMETERS))}")
 
     reports_dir.mkdir(parents=True, exist_ok=True)
-    lock = _lock_month(reports_dir, month)  # one run per month at a time; released when the process ends
+    with _lock_month(reports_dir, month):  # one run of a month at a time
+        return _run_locked(month, data_dir, reports_dir, notebooks, declared, extra, only, seed, progress)
+
+
+def _run_locked(month: str, data_dir: Path, reports_dir: Path, notebooks: list[Path],
+                declared: dict[str, dict], extra: dict[str, str], only: list[str] | None, seed: int,
+                progress: bool | None) -> RunResult:
+    """Build the month's report in a work folder and swap it in; the caller holds the month's lock."""
+    import papermill as pm
+
     final = reports_dir / month
     work = reports_dir / f".{month}.partial-{os.getpid()}"
     failed = reports_dir / f"{month}.failed"
@@ -298,12 +305,15 @@ def run_month(month: str, data_dir: str | Path, reports_dir: str | Path, *, only
         raise
     shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(failed, ignore_errors=True)
-    lock.close()
     return RunResult(month, final, final / html.name, durations)
 
 
 def _lock_month(reports_dir: Path, month: str):
-    """An exclusive lock on the month, so two runs of it cannot interleave their swaps."""
+    """An exclusive lock on the month, so two runs of it cannot interleave their swaps.
+
+    The returned file object is a context manager: leaving it closes the file and so releases
+    the lock, on success and on error alike.
+    """
     import fcntl
 
     fh = open(reports_dir / f".{month}.lock", "w")

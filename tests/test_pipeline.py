@@ -163,3 +163,12 @@ def test_latest_month_ignores_a_stray_future_date(tmp_path):
                            "quantity": 1, "unit_price": 1.0})
     orders.to_csv(tmp_path / "orders.csv", index=False)
     assert pipeline.latest_complete_month(tmp_path) == "2026-10"
+
+
+def test_one_run_of_a_month_at_a_time_and_the_lock_is_released(tmp_path):
+    with pipeline._lock_month(tmp_path, "2026-10"):
+        with pytest.raises(ValueError, match="another run of 2026-10 is in progress"):
+            pipeline._lock_month(tmp_path, "2026-10")
+        pipeline._lock_month(tmp_path, "2026-09").close()  # other months are free
+    with pipeline._lock_month(tmp_path, "2026-10"):  # released on leaving
+        pass
