@@ -253,8 +253,8 @@ class CleaningRun:
         Two records are the same person when their normalised e-mail matches, or when both
         their normalised phone and normalised name match (a shared phone alone may be a
         household). Matches chain: A~B and B~C put A, B and C in one group. The canonical
-        record is the earliest sign-up (then the smallest id); it keeps its own values and
-        takes missing ones from the others.
+        record is the one seen first (sign-up or first order, then the smallest id); it keeps
+        its own values and takes missing ones from the others.
         """
         self._step("deduplicate_customers")
         if "customers" not in self.tables:
@@ -284,7 +284,13 @@ class CleaningRun:
         else:
             group = np.arange(n)
         c["_group"] = group
-        order = c.assign(_sd=c["signup_date"] if "signup_date" in c.columns else pd.NaT) \
+        # The record seen first is canonical: its sign-up, or its first order when the sign-up date
+        # is missing or later. (Not contacts: a prospect may chat before opening an account.)
+        seen = [self.tables["orders"].groupby("customer_id")["order_date"].min()]
+        if "signup_date" in c.columns:
+            seen.append(c.set_index("customer_id")["signup_date"])
+        first_seen = pd.concat(seen, axis=1).min(axis=1) if seen else pd.Series(dtype="datetime64[ns]")
+        order = c.assign(_sd=c["customer_id"].map(first_seen)) \
             .sort_values(["_group", "_sd", "customer_id"], na_position="last", kind="stable")
         canon = order.groupby("_group", sort=False)["customer_id"].transform("first")
         is_dup = (order["customer_id"] != canon).to_numpy()

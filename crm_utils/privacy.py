@@ -29,7 +29,8 @@ KEY_ENV = "CRM_PSEUDONYM_KEY"
 KEY_FILE_ENV = "CRM_PSEUDONYM_KEY_FILE"
 DEFAULT_KEY_FILE = Path.home() / ".config" / "crm-report" / "pseudonym.key"
 
-EMAIL_RE = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+#: An e-mail address, internationalised ones included: something@domain.tld without spaces.
+EMAIL_RE = r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\s@<>()\[\],;:\"'.]{2,}"
 #: Phone-like runs: an optional + or bracket, then 9 or more digits separated by at most three
 #: spaces, dots, dashes, slashes or brackets ('(020) 7946 0958', '0151 / 234 567 89'). Nine,
 #: so that a date such as 2024-03-05 is not mistaken for a phone number.
@@ -72,8 +73,8 @@ def load_key(create: bool = True) -> PseudonymKey:
 
 
 def normalise_email(s: pd.Series) -> pd.Series:
-    """Lower-case, trimmed e-mail addresses; empty becomes missing."""
-    out = s.astype(TEXT).str.strip().str.lower()
+    """Case-folded, trimmed e-mail addresses; empty becomes missing."""
+    out = s.astype(TEXT).str.strip().str.casefold()
     return out.mask(out == "")
 
 
@@ -85,9 +86,13 @@ def normalise_phone(s: pd.Series) -> pd.Series:
 
 
 def normalise_name(s: pd.Series) -> pd.Series:
-    """Case-folded names without accents or repeated whitespace."""
-    out = (s.astype(TEXT).str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
-           .str.casefold().str.split().str.join(" "))
+    """Case-folded names without accents or repeated whitespace ('Preiß' and 'PREISS' agree).
+
+    Case-folding comes first (it turns ß into ss); then accents, which NFKD splits off as
+    combining marks, are removed. Other letters (ø, ł, Chinese characters) are kept.
+    """
+    out = (s.astype(TEXT).str.casefold().str.normalize("NFKD")
+           .str.replace("[\u0300-\u036f]", "", regex=True).str.split().str.join(" "))
     return out.mask(out == "")
 
 

@@ -423,7 +423,8 @@ def _email_local(first: np.ndarray, last: np.ndarray, number: np.ndarray) -> np.
     def ascii_(values: np.ndarray) -> pd.Series:
         s = pd.Series(values)
         uniq = pd.unique(s)
-        table = {u: "".join(ch for ch in _strip_accents(u).lower() if ch.isalnum()) for u in uniq}
+        table = {u: "".join(ch for ch in _strip_accents(u.casefold()) if ch.isascii() and ch.isalnum())
+                 for u in uniq}
         return s.map(table)
 
     local = ascii_(first) + "." + ascii_(last) + pd.Series(number).astype(str)
@@ -970,7 +971,9 @@ def _inject_dirt(rng, dirt: _Dirt, rates: DirtRates, cfg: SynthConfig, chunk: in
     dirt.note("customers", rows, "city_spelling")
 
     signup_str = _fmt_dates(customers["signup_date"].to_numpy(), "%Y-%m-%d")
-    bad_signup = dirt.pick(nc, rates.unparseable_signup_date, c_real.copy())
+    no_bad_signup = c_real.copy()
+    no_bad_signup[dup_src] = True  # with its sign-up unreadable, which record came first is unknowable
+    bad_signup = dirt.pick(nc, rates.unparseable_signup_date, no_bad_signup)
     taken = c_real.copy()
     taken[bad_signup] = True
     fmt_rows = dirt.pick(nc, rates.signup_date_format, taken)
@@ -1047,7 +1050,10 @@ def _inject_dirt(rng, dirt: _Dirt, rates: DirtRates, cfg: SynthConfig, chunk: in
     ni = len(interactions)
     i_cid = interactions["customer_id"].to_numpy().copy()
     cand = np.flatnonzero(pd.Series(i_cid).isin(src_to_dup).to_numpy())
-    move = cand[rng.random(len(cand)) < 0.5]
+    dup_signup = pd.Series(dups["signup_date"].to_numpy(), index=dup_ids)
+    after = interactions["timestamp"].to_numpy()[cand] >= \
+        pd.Series(i_cid[cand]).map(src_to_dup).map(dup_signup).to_numpy()
+    move = cand[after & (rng.random(len(cand)) < 0.5)]
     i_cid[move] = pd.Series(i_cid[move]).map(src_to_dup).to_numpy()
     dirt.note("interactions", move, "duplicate_customer_id")
     taken = np.zeros(ni, bool)

@@ -253,3 +253,12 @@ def test_finish_refuses_a_row_that_vanished_without_a_record(small_data, key):
     run.tables["orders"] = run.tables["orders"].iloc[1:]  # lost silently
     with pytest.raises(cleaning.LedgerError):
         run.finish()
+
+
+def test_the_record_seen_first_is_canonical_even_without_a_signup_date(tmp_path, key):
+    customers = pd.DataFrame({"customer_id": ["C1", "C2"], "name": ["Amador Fábregas", "Amador  Fábregas"],
+                              "email": ["amador@example.com", "AMADOR@example.com "], "phone": ["", ""],
+                              "signup_date": ["n/a", "2025-06-01"]})
+    orders = _orders_for(["C1", "C2"]).assign(order_date=["2024-01-05", "2026-10-01"])
+    result = cleaning.clean(_tiny(tmp_path, customers, orders), "2026-10", key=key)
+    assert result.id_map.to_dict() == {"C2": "C1"}  # C1 bought in 2024, long before C2 signed up

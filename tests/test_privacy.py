@@ -45,6 +45,9 @@ def test_normalised_keys_agree_across_formats():
     assert e.iloc[0] == e.iloc[1]
     n = privacy.normalise_name(pd.Series(["JÜRGEN  Müller", "jurgen muller"]))
     assert n.iloc[0] == n.iloc[1] == "jurgen muller"
+    n = privacy.normalise_name(pd.Series(["Liesbeth Preiß", "LIESBETH PREISS", "Søren Łukasz", "王 小明"]))
+    assert n.iloc[0] == n.iloc[1] == "liesbeth preiss"
+    assert n.iloc[2] == "søren łukasz" and n.iloc[3] == "王 小明"  # letters without a decomposition are kept
 
 
 def test_keyed_hash_links_equal_values_and_depends_on_key():
