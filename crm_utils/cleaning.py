@@ -16,8 +16,7 @@ duplicate lines and duplicate customer records folded into their canonical recor
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd

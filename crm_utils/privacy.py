@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import logging
 import os
-import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
