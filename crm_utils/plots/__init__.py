@@ -1,4 +1,9 @@
-"""Charts shared by the notebooks and the report: titled, labelled, with units."""
+"""Charts shared by the notebooks and the report: titled, labelled, with units.
+
+The shared look (``use_style``) and the cleaning charts live here; each later stage keeps its
+charts in a submodule of its own (``plots.overview``, ``plots.segmentation``, ...), imported by
+the notebook that shows them.
+"""
 
 from __future__ import annotations
 
