@@ -23,6 +23,11 @@ def write_table(run_dir: str | Path, name: str, frame: pd.DataFrame) -> Path:
     return path
 
 
+def has_table(run_dir: str | Path, name: str) -> bool:
+    """Whether an earlier notebook wrote ``artifacts/<name>.parquet`` (absent input tables are not written)."""
+    return (artifacts_dir(run_dir) / f"{name}.parquet").exists()
+
+
 def read_table(run_dir: str | Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
     """Read an artifact written by an earlier notebook of the same run."""
     path = artifacts_dir(run_dir) / f"{name}.parquet"
