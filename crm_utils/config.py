@@ -59,6 +59,15 @@ def resolve_run_dir(run_dir: str | os.PathLike | None, report_month: str) -> Pat
     return INTERACTIVE_RUNS_DIR / report_month
 
 
+def previous_run_dir(run_dir: str | os.PathLike, report_month: str) -> Path:
+    """Where the previous month's run of the same reports folder lives (it may not exist).
+
+    A scheduled run builds in a hidden folder inside the reports folder and an interactive one in
+    ``reports/interactive/<month>``: in both, the previous month is a sibling folder.
+    """
+    return Path(run_dir).resolve().parent / str(parse_month(report_month) - 1)
+
+
 def display_path(path: str | os.PathLike) -> str:
     """A path as shown to readers: relative to the project when inside it, so outputs are portable."""
     p = Path(path).resolve()

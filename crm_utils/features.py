@@ -1,0 +1,161 @@
+"""Customer features as of a cutoff: what segmentation and prediction learn from.
+
+Every feature of :func:`customer_features` is computed from rows dated at or before the
+cutoff; rows dated later are ignored, so the same function serves the report month and the
+earlier cutoffs that prediction trains on, without leaking the future. The test of that
+promise compares features computed with and without later rows present.
+
+One row per customer who bought at least once by the cutoff:
+
+========================  =====================================================================
+``recency_days``          days from the last purchase to the cutoff
+``frequency``             distinct orders with at least one purchased line
+``monetary``              net revenue: purchases minus returns (currency units, at least 0)
+``avg_order_value``       purchase revenue per order
+``tenure_days``           days from the first purchase (or the earlier sign-up) to the cutoff
+``orders_90d``            orders in the 90 days before the cutoff
+``return_rate``           units returned / units bought (0-1)
+``price_index``           mean log ratio of the prices paid to the category's median price:
+                          > 0 buys the dearer products of a category, < 0 the cheaper ones
+``lines``                 purchased order lines (how much evidence the category mix rests on)
+``cat_<category>``        share of purchased lines in each category (they sum to 1)
+``interactions``          contacts in the interaction log (0 without one)
+``interactions_90d``      contacts in the 90 days before the cutoff
+========================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Features of money and counts: right-skewed, so models see them on a log scale.
+SKEWED = ("recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "orders_90d",
+          "lines", "interactions", "interactions_90d")
+CATEGORY_PREFIX = "cat_"
+RECENT_DAYS = 90
+DAY = np.timedelta64(1, "D")
+
+
+def category_column(category: str) -> str:
+    """``cat_<category>``: the share column of a category, named so it reads in tables and charts."""
+    return CATEGORY_PREFIX + (str(category).strip() or "unknown")
+
+
+def category_name(column: str) -> str:
+    """The category a ``cat_`` column holds the share of."""
+    return column.removeprefix(CATEGORY_PREFIX)
+
+
+def category_columns(features: pd.DataFrame) -> list[str]:
+    return [c for c in features.columns if c.startswith(CATEGORY_PREFIX)]
+
+
+def customer_features(orders: pd.DataFrame, cutoff: pd.Timestamp,
+                      interactions: pd.DataFrame | None = None,
+                      categories: list[str] | None = None) -> pd.DataFrame:
+    """Features of every customer who bought by ``cutoff``, indexed by ``customer_id``.
+
+    ``orders`` is the cleaned order-line table of notebook 01 (returns as negative quantity);
+    ``categories`` fixes the category columns, so features at two cutoffs line up even when a
+    category had no sales yet at the earlier one.
+    """
+    cutoff = pd.Timestamp(cutoff)
+    o = orders.loc[orders["order_date"] <= cutoff, _order_columns(orders)]
+    buy = o[~o["is_return"]]
+    if buy.empty:
+        raise ValueError(f"no purchases on or before {cutoff:%Y-%m-%d}: nothing to describe")
+    ids, cust = np.unique(buy["customer_id"].to_numpy(dtype=object), return_inverse=True)
+    n = len(ids)
+    days_before = (cutoff - buy["order_date"]).to_numpy() / DAY
+
+    # One row per (customer, order): frequency and recency count orders, not lines.
+    order_code = pd.factorize(buy["order_id"])[0].astype(np.int64)
+    first_line = ~pd.Series(cust.astype(np.int64) * (order_code.max() + 1) + order_code).duplicated().to_numpy()
+    frequency = np.bincount(cust[first_line], minlength=n)
+    orders_90d = np.bincount(cust[first_line & (days_before < RECENT_DAYS)], minlength=n)
+    recency = _group_min(cust, days_before, n)
+    first_buy = _group_max(cust, days_before, n)
+
+    revenue = buy["line_revenue"].to_numpy(dtype=float)
+    bought = np.bincount(cust, revenue, minlength=n)
+    units = np.bincount(cust, buy["quantity"].to_numpy(dtype=float), minlength=n)
+    ret = o[o["is_return"]]
+    ret_cust = pd.Index(ids).get_indexer(ret["customer_id"].to_numpy(dtype=object))
+    known = ret_cust >= 0  # a return by someone with no purchase in the window has no row
+    returned_revenue = np.bincount(ret_cust[known], ret["line_revenue"].to_numpy(dtype=float)[known], minlength=n)
+    returned_units = np.bincount(ret_cust[known], -ret["quantity"].to_numpy(dtype=float)[known], minlength=n)
+
+    # Price tier within category, so a taste for dear products is not confused with the category mix.
+    cat = buy["category"].astype("string").fillna("unknown").to_numpy(dtype=object)
+    log_price = np.log(buy["unit_price"].to_numpy(dtype=float))
+    cat_median = pd.Series(log_price).groupby(cat).transform("median").to_numpy()
+    lines = np.bincount(cust, minlength=n)
+    price_index = np.bincount(cust, log_price - cat_median, minlength=n) / lines
+
+    out = pd.DataFrame({
+        "recency_days": recency,
+        "frequency": frequency,
+        "monetary": np.clip(bought + returned_revenue, 0, None),
+        "avg_order_value": bought / frequency,
+        "tenure_days": first_buy,
+        "orders_90d": orders_90d,
+        "return_rate": np.clip(returned_units / np.maximum(units, 1e-9), 0, 1),
+        "price_index": price_index,
+        "lines": lines,
+    }, index=pd.Index(ids, name="customer_id", dtype=pd.StringDtype("pyarrow")))
+    out = out.join(_category_shares(cust, cat, n, categories).set_index(out.index))
+    counts = _interaction_counts(interactions, cutoff, out.index)
+    return out.join(counts)
+
+
+def with_signup(features: pd.DataFrame, customers: pd.DataFrame | None, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Tenure from the sign-up date where the account is older than its first purchase."""
+    if customers is None or "signup_date" not in customers.columns:
+        return features
+    signup = customers.set_index("customer_id")["signup_date"].reindex(features.index)
+    signup_days = ((pd.Timestamp(cutoff) - signup).dt.total_seconds() / 86400).where(signup <= cutoff)
+    out = features.copy()
+    out["tenure_days"] = np.fmax(out["tenure_days"].to_numpy(), signup_days.to_numpy(dtype=float))
+    return out
+
+
+def _order_columns(orders: pd.DataFrame) -> list[str]:
+    need = ["customer_id", "order_id", "order_date", "quantity", "unit_price", "line_revenue", "is_return"]
+    missing = [c for c in need if c not in orders.columns]
+    if missing:
+        raise ValueError(f"orders lack {missing}: pass the cleaned orders of notebook 01")
+    return need + (["category"] if "category" in orders.columns else [])
+
+
+def _group_min(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, np.inf)
+    np.minimum.at(out, group, values)
+    return out
+
+
+def _group_max(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, -np.inf)
+    np.maximum.at(out, group, values)
+    return out
+
+
+def _category_shares(cust: np.ndarray, cat: np.ndarray, n: int, categories: list[str] | None) -> pd.DataFrame:
+    names = list(categories) if categories is not None else sorted(set(cat))
+    code = pd.Index(names).get_indexer(cat)
+    other = code < 0  # a category unseen in ``categories`` still counts towards the total
+    counts = np.zeros((n, len(names)))
+    np.add.at(counts, (cust[~other], code[~other]), 1.0)
+    total = np.bincount(cust, minlength=n).astype(float)
+    return pd.DataFrame(counts / total[:, None], columns=[category_column(c) for c in names])
+
+
+def _interaction_counts(interactions: pd.DataFrame | None, cutoff: pd.Timestamp, index: pd.Index) -> pd.DataFrame:
+    zeros = pd.DataFrame({"interactions": 0, "interactions_90d": 0}, index=index)
+    if interactions is None or interactions.empty:
+        return zeros
+    it = interactions.loc[interactions["timestamp"] <= cutoff, ["customer_id", "timestamp"]]
+    recent = (cutoff - it["timestamp"]) / pd.Timedelta(days=1) < RECENT_DAYS
+    counts = pd.DataFrame({"interactions": it.groupby("customer_id", observed=True).size(),
+                           "interactions_90d": it[recent].groupby("customer_id", observed=True).size()})
+    return counts.reindex(index).fillna(0).astype(int)

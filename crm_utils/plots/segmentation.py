@@ -1,0 +1,107 @@
+"""Charts of notebook 03, customer segmentation."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+#: At most this many points are drawn in a scatter: more only hides the structure (and the file).
+MAX_POINTS = 4_000
+
+
+def k_selection(table: pd.DataFrame, chosen: int, elbow: int) -> plt.Figure:
+    """Silhouette by k (the choice) beside the inertia curve with its elbow (for comparison)."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
+    a1.plot(table["k"], table["silhouette"], marker="o", color="#6c8ebf")
+    a1.axvline(chosen, color="#d98c2b", ls="--", label=f"chosen k = {chosen}")
+    a1.set_xlabel("number of segments k")
+    a1.set_ylabel("mean silhouette (-1 to 1)")
+    a1.set_title("Silhouette: higher = tighter, better separated")
+    a1.legend(fontsize=8)
+    a2.plot(table["k"], table["inertia"], marker="o", color="#6c8ebf")
+    a2.axvline(elbow, color="#888888", ls=":", label=f"elbow at k = {elbow}")
+    a2.set_xlabel("number of segments k")
+    a2.set_ylabel("inertia (within-segment sum of squares)")
+    a2.set_title("Elbow: where adding segments stops paying")
+    a2.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def pca_scatter(coords: np.ndarray, labels: np.ndarray, names: pd.Series, explained: np.ndarray,
+                seed: int = 42) -> plt.Figure:
+    """Customers on the first two principal components, coloured by segment (a sample if many)."""
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(coords), MAX_POINTS, replace=False) if len(coords) > MAX_POINTS else np.arange(len(coords))
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    palette = sns.color_palette("tab10", len(names))
+    for i, seg in enumerate(sorted(np.unique(labels))):
+        m = rows[labels[rows] == seg]
+        ax.scatter(coords[m, 0], coords[m, 1], s=6, alpha=0.5, color=palette[i % 10], label=names[seg])
+    ax.set_xlabel(f"PC 1 ({explained[0]:.0%} of variance)")
+    ax.set_ylabel(f"PC 2 ({explained[1]:.0%} of variance)")
+    shown = f"{len(rows):,} of {len(coords):,} customers" if len(rows) < len(coords) else f"{len(coords):,} customers"
+    ax.set_title(f"Segments on the first two principal components ({shown})")
+    ax.legend(markerscale=3, fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def centroid_heatmap(centroids: pd.DataFrame) -> plt.Figure:
+    """Segment centroids in standard units: how far above (red) or below (blue) average each is."""
+    fig, ax = plt.subplots(figsize=(12, 0.5 * len(centroids) + 2.2))
+    cols = [c.replace("sqrt_cat_", "mix: ").replace("log_", "").replace("_", " ") for c in centroids.columns]
+    sns.heatmap(centroids, cmap="RdBu_r", center=0, vmin=-2.5, vmax=2.5, annot=True, fmt=".1f",
+                xticklabels=cols, ax=ax, cbar_kws={"label": "standard deviations from the mean"},
+                annot_kws={"size": 7})
+    ax.set_ylabel("")
+    ax.grid(False)
+    ax.set_title("What sets each segment apart (centroids, standardised)")
+    ax.tick_params(axis="x", rotation=60, labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def profile_bars(profile: pd.DataFrame, currency: str = "currency units") -> plt.Figure:
+    """Size, frequency, value and recency of each segment, side by side."""
+    fig, axes = plt.subplots(1, 4, figsize=(13, 0.45 * len(profile) + 1.8), sharey=True)
+    names = profile["segment_name"].astype(str)
+    for ax, (col, label) in zip(axes, [("customers", "customers"), ("frequency", "orders (median)"),
+                                       ("monetary", f"net spend (median, {currency})"),
+                                       ("recency_days", "days since last order (median)")]):
+        ax.barh(names, profile[col], color="#6c8ebf")
+        ax.set_xlabel(label)
+        ax.invert_yaxis() if ax is axes[0] else None
+    fig.suptitle("Segment profiles", fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def kdistance(kd: np.ndarray, eps: float, min_samples: int) -> plt.Figure:
+    """Sorted distances to the min_samples-th neighbour, with the eps chosen at the knee."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.plot(np.arange(len(kd)), kd, color="#6c8ebf")
+    ax.axhline(eps, color="#d98c2b", ls="--", label=f"eps = {eps:.2f}")
+    ax.set_xlabel("points, sorted by distance")
+    ax.set_ylabel(f"distance to {min_samples}th neighbour (standard units)")
+    ax.set_title("k-distance plot: eps sits where distances start to climb")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def migration_heatmap(matrix: pd.DataFrame) -> plt.Figure:
+    """Customers moving between last month's and this month's segments (row shares, counts annotated)."""
+    share = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0) * 100
+    fig, ax = plt.subplots(figsize=(10, 0.55 * len(matrix) + 2))
+    sns.heatmap(share, annot=matrix, fmt=",d", cmap="Blues", vmin=0, vmax=100, ax=ax,
+                cbar_kws={"label": "% of the previous segment"}, annot_kws={"size": 8})
+    ax.grid(False)
+    ax.set_xlabel("segment this month")
+    ax.set_ylabel("segment last month")
+    ax.set_title("Segment migration since last month (counts; colour = % of the row)")
+    ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    return fig
