@@ -87,7 +87,8 @@ def customer_features(orders: pd.DataFrame, cutoff: pd.Timestamp,
     returned_units = np.bincount(ret_cust[known], -ret["quantity"].to_numpy(dtype=float)[known], minlength=n)
 
     # Price tier within category, so a taste for dear products is not confused with the category mix.
-    cat = buy["category"].astype("string").fillna("unknown").to_numpy(dtype=object)
+    cat = (buy["category"].astype("string").fillna("unknown").to_numpy(dtype=object) if "category" in buy
+           else np.full(len(buy), "unknown", dtype=object))  # an export without categories: one mix
     log_price = np.log(buy["unit_price"].to_numpy(dtype=float))
     cat_median = pd.Series(log_price).groupby(cat).transform("median").to_numpy()
     lines = np.bincount(cust, minlength=n)

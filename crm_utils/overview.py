@@ -113,7 +113,7 @@ def monthly_series(orders: pd.DataFrame, through: str | pd.Period, months: int =
 # Group comparisons
 # ------------------------------------------------------------------------------------------
 
-AGE_BANDS = (18, 25, 35, 45, 55, 65, 200)
+AGE_BANDS = (18, 25, 35, 45, 55, 65, 110)  # outside 18-109: implausible, so unknown
 AGE_LABELS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 
 

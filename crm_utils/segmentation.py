@@ -89,16 +89,19 @@ class CustomerSegmenter(BaseEstimator):
     seed : seeds K-means and every sample drawn, so the same data give the same segments.
     n_init : K-means restarts per k; the best objective wins.
     sample_size : when there are more customers, k is chosen and centroids are learned on a random
-        sample of this size, then every customer goes to the nearest centroid (silhouette costs
-        O(n^2), and a sample of this size pins centroids down far more finely than segments differ).
+        sample of this size, then every customer goes to the nearest centroid (a sample of this
+        size pins centroids down far more finely than segments differ).
+    silhouette_size : the silhouette, which costs O(n^2), is measured on at most this many of
+        the customers the centroids were learned on (the same random subset for every k).
     """
 
     def __init__(self, k_range: tuple[int, ...] = tuple(range(2, 11)), seed: int = 42, n_init: int = 10,
-                 sample_size: int = 20_000):
+                 sample_size: int = 20_000, silhouette_size: int = 10_000):
         self.k_range = k_range
         self.seed = seed
         self.n_init = n_init
         self.sample_size = sample_size
+        self.silhouette_size = silhouette_size
 
     def fit(self, features: pd.DataFrame) -> "CustomerSegmenter":
         self.overall_return_ = overall_return_rate(features)
@@ -110,6 +113,8 @@ class CustomerSegmenter(BaseEstimator):
         fit_rows = (np.sort(rng.choice(len(z), self.sample_size, replace=False))
                     if len(z) > self.sample_size else np.arange(len(z)))
         zs = z[fit_rows]
+        sil_rows = (np.sort(rng.choice(len(zs), self.silhouette_size, replace=False))
+                    if len(zs) > self.silhouette_size else np.arange(len(zs)))
         ks = [k for k in self.k_range if 2 <= k < len(zs)]
         if not ks:
             raise ValueError(f"{len(zs)} customers are too few to compare segmentations with k in {self.k_range}")
@@ -117,7 +122,8 @@ class CustomerSegmenter(BaseEstimator):
         for k in ks:
             km = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit(zs)
             models[k] = km
-            rows.append({"k": k, "silhouette": silhouette_score(zs, km.labels_), "inertia": km.inertia_})
+            rows.append({"k": k, "silhouette": silhouette_score(zs[sil_rows], km.labels_[sil_rows]),
+                         "inertia": km.inertia_})
         table = pd.DataFrame(rows)
         best = int(table.loc[table["silhouette"].idxmax(), "k"])
         self.selection_ = KSelection(table, best, elbow_k(table["k"].to_numpy(), table["inertia"].to_numpy()))
@@ -188,7 +194,7 @@ def rfm_label(r: float, f: float, m: float, tenure_days: float) -> str:
     if r <= 2 and (f >= 3 or m >= 3):
         return "At risk"
     if r <= 2:
-        return "Hibernating" if r == 2 else "Lost"
+        return "Lost" if r < 2 else "Hibernating"
     return "Need attention"
 
 
@@ -331,14 +337,26 @@ def previous_segments(previous_run: Path, segmenter: CustomerSegmenter, names: p
             "recomputed at last month's cutoff with this month's segment definitions")
 
 
-def migration_matrix(previous: pd.Series, current: pd.Series) -> pd.DataFrame:
+def migration_matrix(previous: pd.Series, current: pd.Series, order: list[str] | None = None) -> pd.DataFrame:
     """Customers by previous segment (rows) and current segment (columns).
 
     Both series are indexed by customer_id. Customers without a previous segment appear in the
-    row ``not yet a customer``.
+    row ``not yet a customer``. ``order`` lists the segment names in display order (default:
+    alphabetical); previous segments no longer in it come last.
     """
     prev = previous.reindex(current.index).astype(object).fillna(NOT_YET)
     table = pd.crosstab(prev.rename("previous segment"), current.rename("current segment"))
-    order = [n for n in current.drop_duplicates().sort_values() if n in table.columns]
-    rows = [n for n in order if n in table.index] + [r for r in table.index if r not in order]
+    order = [n for n in (order or sorted(current.unique())) if n in table.columns]
+    rows = [n for n in order if n in table.index] + sorted(r for r in table.index if r not in order and r != NOT_YET)
+    rows += [NOT_YET] if NOT_YET in table.index else []
     return table.reindex(index=rows, columns=order, fill_value=0)
+
+
+def migration_summary(previous: pd.Series, current: pd.Series) -> dict:
+    """How many customers kept their segment, moved, or are new since last month."""
+    prev = previous.reindex(current.index)
+    known = prev.notna()
+    same = (prev[known].astype(str) == current[known].astype(str))
+    return {"customers": int(len(current)), "new_since_last_month": int((~known).sum()),
+            "stayed": int(same.sum()), "moved": int((~same).sum()),
+            "stayed_share": float(same.mean()) if known.any() else float("nan")}

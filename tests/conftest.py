@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from pathlib import Path
 
@@ -45,3 +47,26 @@ def cleaned(small_data, key):
     for step in cleaning.CleaningRun.STEPS:
         getattr(run, step)()
     return run, run.finish()
+
+
+@pytest.fixture(scope="session")
+def default_data(tmp_path_factory) -> Path:
+    """The default synthetic data set (10,000 customers): what the notebooks' claims are about.
+
+    `make test` has generated it into $CRM_DATA_DIR; a bare pytest run generates it (~3 s).
+    """
+    env = os.environ.get("CRM_DATA_DIR")
+    if env and (Path(env) / "_truth" / "manifest.json").exists():
+        manifest = json.loads((Path(env) / "_truth" / "manifest.json").read_text())
+        defaults = dataclasses.asdict(synth.SynthConfig())
+        if all(manifest["config"].get(k) == v for k, v in defaults.items()):
+            return Path(env)
+    out = tmp_path_factory.mktemp("default_data")
+    synth.generate(out, synth.SynthConfig())
+    return out
+
+
+@pytest.fixture(scope="session")
+def default_cleaned(default_data, key):
+    """The default data cleaned for the default report month, October 2026."""
+    return cleaning.clean(io.load_raw(default_data), "2026-10", key=key)

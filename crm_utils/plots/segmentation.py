@@ -105,3 +105,18 @@ def migration_heatmap(matrix: pd.DataFrame) -> plt.Figure:
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
     return fig
+
+
+def skew_before_after(values: pd.Series, currency: str = "currency units") -> plt.Figure:
+    """A skewed amount before and after the log transform."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.2))
+    v = values.clip(lower=0)
+    a1.hist(v, bins=60, color="#6c8ebf")
+    a1.set_xlabel(f"net spend ({currency})")
+    a1.set_ylabel("customers")
+    a1.set_title("Raw: a long tail of big customers")
+    a2.hist(np.log1p(v), bins=60, color="#6c8ebf")
+    a2.set_xlabel(f"log(1 + net spend)")
+    a2.set_title("Logged: the tail pulled in")
+    fig.tight_layout()
+    return fig
