@@ -48,11 +48,26 @@ def test_run_writes_the_report_folder(e2e):
     assert tables["orders"]["kept"] == len(pd.read_parquet(month / "artifacts" / "orders.parquet"))
     info = json.loads((month / "run.json").read_text())
     assert info["report_month"] == "2026-10" and info["seed"] == 42
-    assert set(info["durations_seconds"]) == {"01_data_cleaning.ipynb"}
+    assert set(info["durations_seconds"]) == {nb.name for nb in pipeline.discover_notebooks()}
+    assert set(metrics) == {nb.stem for nb in pipeline.discover_notebooks()}  # every notebook reports figures
     assert set(info["input"]["files"]) == {f"{t}.csv" for t in synth.TABLES}
     html = (month / "report.html").read_text()
     assert "data:image/png;base64" in html
     assert "<img" in html and "run.finish()" not in html  # images embedded, code hidden
+
+
+def test_segments_hand_over_every_buying_customer(e2e):
+    _, reports, _ = e2e
+    month = reports / "2026-10"
+    segments = pd.read_parquet(month / "artifacts" / "segments.parquet")
+    assert list(segments.columns[:3]) == ["customer_id", "segment_id", "segment_name"]
+    orders = pd.read_parquet(month / "artifacts" / "orders.parquet")
+    assert set(segments["customer_id"]) == set(orders.loc[~orders["is_return"], "customer_id"])
+    metrics = json.loads((month / "metrics.json").read_text())["03_customer_segmentation"]
+    assert metrics["customers"] == len(segments) and metrics["k"] == segments["segment_id"].nunique()
+    kpis = json.loads((month / "metrics.json").read_text())["02_customer_overview"]["kpis"]
+    october = orders[orders["order_date"].dt.to_period("M") == pd.Period("2026-10", freq="M")]
+    assert kpis["revenue"] == pytest.approx(october["line_revenue"].sum(), abs=0.01)
 
 
 def test_no_email_address_or_phone_anywhere_in_the_report(e2e):
