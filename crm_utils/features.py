@@ -39,7 +39,8 @@ DAY = np.timedelta64(1, "D")
 
 def category_column(category: str) -> str:
     """``cat_<category>``: the share column of a category, named so it reads in tables and charts."""
-    return CATEGORY_PREFIX + (str(category).strip() or "unknown")
+    text = str(category)
+    return CATEGORY_PREFIX + (text if text.strip() else "unknown")
 
 
 def category_name(column: str) -> str:
@@ -65,7 +66,8 @@ def customer_features(orders: pd.DataFrame, cutoff: pd.Timestamp,
     buy = o[~o["is_return"]]
     if buy.empty:
         raise ValueError(f"no purchases on or before {cutoff:%Y-%m-%d}: nothing to describe")
-    ids, cust = np.unique(buy["customer_id"].to_numpy(dtype=object), return_inverse=True)
+    # Hash-based codes straight from the (Arrow) strings: no Python object per row at scale.
+    cust, ids = pd.factorize(buy["customer_id"], sort=True)
     n = len(ids)
     days_before = (cutoff - buy["order_date"]).to_numpy() / DAY
 
@@ -81,16 +83,15 @@ def customer_features(orders: pd.DataFrame, cutoff: pd.Timestamp,
     bought = np.bincount(cust, revenue, minlength=n)
     units = np.bincount(cust, buy["quantity"].to_numpy(dtype=float), minlength=n)
     ret = o[o["is_return"]]
-    ret_cust = pd.Index(ids).get_indexer(ret["customer_id"].to_numpy(dtype=object))
+    ret_cust = pd.Index(ids).get_indexer(ret["customer_id"])
     known = ret_cust >= 0  # a return by someone with no purchase in the window has no row
     returned_revenue = np.bincount(ret_cust[known], ret["line_revenue"].to_numpy(dtype=float)[known], minlength=n)
     returned_units = np.bincount(ret_cust[known], -ret["quantity"].to_numpy(dtype=float)[known], minlength=n)
 
     # Price tier within category, so a taste for dear products is not confused with the category mix.
-    cat = (buy["category"].astype("string").fillna("unknown").to_numpy(dtype=object) if "category" in buy
-           else np.full(len(buy), "unknown", dtype=object))  # an export without categories: one mix
+    cat_code, cat_names = _category_codes(buy)
     log_price = np.log(buy["unit_price"].to_numpy(dtype=float))
-    cat_median = pd.Series(log_price).groupby(cat).transform("median").to_numpy()
+    cat_median = pd.Series(log_price).groupby(cat_code).transform("median").to_numpy()
     lines = np.bincount(cust, minlength=n)
     price_index = np.bincount(cust, log_price - cat_median, minlength=n) / lines
 
@@ -105,7 +106,7 @@ def customer_features(orders: pd.DataFrame, cutoff: pd.Timestamp,
         "price_index": price_index,
         "lines": lines,
     }, index=pd.Index(ids, name="customer_id", dtype=pd.StringDtype("pyarrow")))
-    out = out.join(_category_shares(cust, cat, n, categories).set_index(out.index))
+    out = out.join(_category_shares(cust, cat_code, cat_names, n, categories).set_index(out.index))
     counts = _interaction_counts(interactions, cutoff, out.index)
     return out.join(counts)
 
@@ -141,12 +142,28 @@ def _group_max(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _category_shares(cust: np.ndarray, cat: np.ndarray, n: int, categories: list[str] | None) -> pd.DataFrame:
-    names = list(categories) if categories is not None else sorted(set(cat))
-    code = pd.Index(names).get_indexer(cat)
-    other = code < 0  # a category unseen in ``categories`` still counts towards the total
-    counts = np.zeros((n, len(names)))
-    np.add.at(counts, (cust[~other], code[~other]), 1.0)
+def _category_codes(buy: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Integer category of every line and the category names; a missing category is 'unknown'."""
+    if "category" not in buy:  # an export without categories: a single mix
+        return np.zeros(len(buy), dtype=np.int64), ["unknown"]
+    cat = buy["category"].astype("category")
+    names = [str(c) for c in cat.cat.categories]
+    codes = cat.cat.codes.to_numpy().astype(np.int64)
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(names), codes)
+        names.append("unknown")
+    return codes, names
+
+
+def _category_shares(cust: np.ndarray, cat_code: np.ndarray, cat_names: list[str], n: int,
+                     categories: list[str] | None) -> pd.DataFrame:
+    names = list(categories) if categories is not None else sorted(set(cat_names))
+    # Column of each line's category in ``names``; a category outside ``categories`` counts only
+    # towards the customer's total, so the listed shares then sum to less than 1.
+    code = pd.Index(names).get_indexer(cat_names)[cat_code]
+    known = code >= 0
+    counts = np.bincount(cust[known].astype(np.int64) * len(names) + code[known],
+                         minlength=n * len(names)).reshape(n, len(names))
     total = np.bincount(cust, minlength=n).astype(float)
     return pd.DataFrame(counts / total[:, None], columns=[category_column(c) for c in names])
 
