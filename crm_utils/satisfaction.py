@@ -238,8 +238,6 @@ class SatisfactionClusters:
     to the simpler model (K-means, then the mixture).
     """
 
-    METHODS = ("K-means", "Gaussian mixture", "HDBSCAN")
-
     def __init__(self, k_range: tuple[int, int] = (2, 8), min_answered: int | None = None,
                  silhouette_sample: int = 2000, min_cluster_share: float = 0.05,
                  max_unassigned: float = 0.2, scale: str | tuple[int, int] | None = None,
@@ -263,6 +261,9 @@ class SatisfactionClusters:
             return self._fit(responses)
 
     def _fit(self, responses: pd.DataFrame) -> "SatisfactionClusters":
+        lo, hi = self.k_range
+        if not 2 <= lo <= hi:
+            raise ValueError(f"k_range must be (low, high) with 2 <= low <= high, got {self.k_range}")
         self.items_ = item_columns(responses)
         if len(self.items_) < 2:
             raise ValueError(f"surveys: clustering needs at least two item columns named "
@@ -270,7 +271,7 @@ class SatisfactionClusters:
         self.scales_ = detect_scales(responses, self.items_, self.scale)
         values = item_answers(responses, self.scales_)
         answered = values.notna().sum(axis=1)
-        self.min_answered_ = self.min_answered or len(self.items_) // 2 + 1
+        self.min_answered_ = min(self.min_answered or len(self.items_) // 2 + 1, len(self.items_))
         complete = answered == len(self.items_)
         if complete.sum() < self.min_responses:
             raise ValueError(f"surveys: only {int(complete.sum())} responses answer every item; "
@@ -319,16 +320,24 @@ class SatisfactionClusters:
         self.names_ = name_clusters(self.positions_, overall)
         return self
 
+    def _silhouette(self, Z: np.ndarray, labels: np.ndarray) -> float:
+        """Mean silhouette on the common sample, points a method left out (noise) excluded."""
+        from sklearn.metrics import silhouette_score
+
+        lab = labels[self.sample_]
+        kept = lab >= 0
+        if not 2 <= len(np.unique(lab[kept])) < kept.sum():
+            return np.nan
+        return float(silhouette_score(Z[self.sample_][kept], lab[kept]))
+
     def _kmeans(self, Z: np.ndarray) -> tuple[_Candidate, pd.DataFrame]:
         from sklearn.cluster import KMeans
-        from sklearn.metrics import silhouette_score
 
         lo, hi = self.k_range
         rows, fits = [], {}
         for k in range(lo, min(hi, len(Z) - 1) + 1):
             fits[k] = KMeans(k, n_init=10, random_state=self.seed).fit(Z)
-            rows.append({"k": k, "silhouette": silhouette_score(Z[self.sample_], fits[k].labels_[self.sample_]),
-                         "inertia": fits[k].inertia_})
+            rows.append({"k": k, "silhouette": self._silhouette(Z, fits[k].labels_), "inertia": fits[k].inertia_})
         scores = pd.DataFrame(rows)
         best = int(scores.loc[scores["silhouette"].idxmax(), "k"])
         scores["chosen"] = scores["k"] == best
@@ -364,15 +373,10 @@ class SatisfactionClusters:
         return _Candidate("HDBSCAN", f"min cluster size {size}", labels, model)
 
     def _compare(self, Z: np.ndarray, candidates: list[_Candidate]) -> pd.DataFrame:
-        from sklearn.metrics import silhouette_score
-
         rows = []
         for c in candidates:
-            lab = c.labels[self.sample_]
-            kept = lab >= 0
             k = len(np.unique(c.labels[c.labels >= 0]))
-            sil = (silhouette_score(Z[self.sample_][kept], lab[kept])
-                   if 2 <= len(np.unique(lab[kept])) < kept.sum() else np.nan)
+            sil = self._silhouette(Z, c.labels)
             unassigned = float((c.labels < 0).mean())
             sizes = np.bincount(c.labels[c.labels >= 0]) if k else np.array([0])
             rows.append({"method": c.method, "k_rule": c.k_rule, "clusters": k,
@@ -422,21 +426,14 @@ class SatisfactionClusters:
         patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
         for p, pattern in enumerate(patterns):
             rows = np.flatnonzero(inverse.ravel() == p)
+            # Components that won no fitted response are not clusters: they cannot win here either.
             logp = np.column_stack([
                 np.log(g.weights_[j]) + stats.multivariate_normal(
                     g.means_[j][pattern], g.covariances_[j][np.ix_(pattern, pattern)]).logpdf(Z[np.ix_(rows, pattern)])
+                if j in self.relabel_ else np.full(len(rows), -np.inf)
                 for j in range(g.n_components)]).reshape(len(rows), -1)
-            out[rows] = [self.relabel_.get(int(j), NOISE) for j in logp.argmax(axis=1)]
+            out[rows] = [self.relabel_[int(j)] for j in logp.argmax(axis=1)]
         return out
-
-    def predict(self, responses: pd.DataFrame) -> pd.Series:
-        """Cluster ids of new responses by the same rule (complete ones included: nearest by all items)."""
-        values = item_answers(responses, self.scales_)
-        answered = values.notna().sum(axis=1)
-        labels = pd.Series(NOT_CLUSTERED, index=responses.index, dtype=int)
-        ok = answered >= self.min_answered_
-        labels[ok] = self._assign(values[ok].to_numpy())
-        return labels
 
     # -- description ------------------------------------------------------------------------
 
@@ -605,10 +602,9 @@ def key_drivers(responses: pd.DataFrame, items: list[str], target: str, seed: in
                           "perm_importance": perm.importances_mean, "perm_sd": perm.importances_std,
                           "vif": vif})
     table = table.sort_values("std_coef", ascending=False, kind="stable").reset_index(drop=True)
-    off = corr.abs().where(~np.eye(len(items), dtype=bool))
-    pair = off.stack().idxmax()
+    pairs = corr.abs().where(~np.eye(len(items), dtype=bool)).stack()  # off the diagonal
     return Drivers(target, table, len(data), float(ols.rsquared), float(model.score(X_te, y_te)),
-                   float(off.to_numpy()[~np.isnan(off.to_numpy())].max()), (pair[0], pair[1]))
+                   float(pairs.max()), tuple(pairs.idxmax()))
 
 
 # ------------------------------------------------------------------------------------------

@@ -62,23 +62,24 @@ def nps_trend_chart(monthly: pd.DataFrame, overall: dict) -> plt.Figure:
     return fig
 
 
+def _score_panel(ax: plt.Axes, scores: pd.DataFrame, column: str, colour: str, xlabel: str, ylabel: str,
+                 title: str) -> None:
+    ax.plot(scores["k"], scores[column], "o-", color=colour)
+    best = scores[scores["chosen"]]
+    ax.plot(best["k"], best[column], "o", ms=12, mfc="none", mec="#d9534f", mew=2, label="chosen")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+
+
 def selection_chart(kmeans_scores: pd.DataFrame, gmm_scores: pd.DataFrame) -> plt.Figure:
     """Left: K-means silhouette by k (higher is better). Right: mixture BIC by k (lower is better)."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
-    a1.plot(kmeans_scores["k"], kmeans_scores["silhouette"], "o-", color="#2a4d7f")
-    best = kmeans_scores[kmeans_scores["chosen"]]
-    a1.plot(best["k"], best["silhouette"], "o", ms=12, mfc="none", mec="#d9534f", mew=2, label="chosen")
-    a1.set_xlabel("clusters k")
-    a1.set_ylabel("silhouette (sampled responses)")
-    a1.set_title("K-means: k by silhouette")
-    a1.legend(fontsize=8)
-    a2.plot(gmm_scores["k"], gmm_scores["bic"], "o-", color="#4c9a2a")
-    best = gmm_scores[gmm_scores["chosen"]]
-    a2.plot(best["k"], best["bic"], "o", ms=12, mfc="none", mec="#d9534f", mew=2, label="chosen")
-    a2.set_xlabel("mixture components k")
-    a2.set_ylabel("BIC (lower is better)")
-    a2.set_title("Gaussian mixture: k by BIC")
-    a2.legend(fontsize=8)
+    _score_panel(a1, kmeans_scores, "silhouette", "#2a4d7f", "clusters k", "silhouette (sampled responses)",
+                 "K-means: k by silhouette")
+    _score_panel(a2, gmm_scores, "bic", "#4c9a2a", "mixture components k", "BIC (lower is better)",
+                 "Gaussian mixture: k by BIC")
     fig.tight_layout()
     return fig
 
