@@ -649,15 +649,14 @@ def distinctive_terms(comments: pd.Series, clusters: pd.Series, top: int = 6, mi
     present = (X > 0).astype(float).tocsc()
     # Terms found in exactly the same comments say the same thing ("refund" and
     # "refund promised"): only the best-scoring of them is listed.
-    signature = [hash(present.indices[present.indptr[j]:present.indptr[j + 1]].tobytes())
-                 for j in range(len(terms))]
+    signature = [present.indices[present.indptr[j]:present.indptr[j + 1]].tobytes() for j in range(len(terms))]
     rows = []
     for cid in sorted(df["cluster_id"].unique()):
         inside = (df["cluster_id"] == cid).to_numpy()
         score = np.asarray(X[inside].mean(axis=0)).ravel() - np.asarray(X[~inside].mean(axis=0)).ravel()
         share_in = np.asarray(present[inside].mean(axis=0)).ravel()
         share_out = np.asarray(present[~inside].mean(axis=0)).ravel()
-        seen: set[int] = set()
+        seen: set[bytes] = set()
         # Best score first; among equals the shorter (more general) term, then alphabetical.
         for j in np.lexsort((terms, [len(t) for t in terms], -score)):
             if score[j] <= 0 or len(seen) == top:
