@@ -263,3 +263,13 @@ def test_csv_export_defuses_formulas_and_markup_is_escaped(tmp_path):
     assert safe.html("<b onclick='x'>&") == "&lt;b onclick=&#x27;x&#x27;&gt;&amp;"
     assert safe.markdown("[click](javascript:alert(1)) <script> $x$\n# title") == \
         r"\[click\]\(javascript:alert\(1\)\) &lt;script&gt; \$x\$ \# title"
+
+
+@pytest.mark.parametrize("doc", ["README.md", "data/README.md"])
+def test_the_documented_mapping_example_is_a_valid_mapping(doc, tmp_path):
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "mapping.yml").write_text(block, encoding="utf-8")
+    orders = io.Mapping.load(tmp_path / "mapping.yml").for_table("orders")
+    assert orders.multiply == {"unit_price": 0.01} and orders.exact_duplicates == "keep"
+    assert [r.get("quarantine") for r in orders.rules] == [None, "postage"]
