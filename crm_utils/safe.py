@@ -6,7 +6,9 @@ as a formula (``=cmd|' /C calc'!A0``); a browser runs ``<script>`` in HTML; Mark
 ``[x](javascript:...)`` into a link and ``$...$`` into maths. These helpers neutralise such text
 where it leaves the kit. pandas already escapes the cells of a displayed DataFrame; text put
 into ``Markdown(...)`` or ``HTML(...)`` by a notebook must go through :func:`markdown` or
-:func:`html` first.
+:func:`html` first, and labels taken from the data into a chart through :func:`chart_text`
+(matplotlib reads ``$...$`` as maths: 'Gift cards $10-$50' comes out garbled, and an unknown
+command between dollars stops the chart with an error).
 """
 
 from __future__ import annotations
@@ -59,3 +61,8 @@ def markdown(value: object) -> str:
     """
     text = " ".join(str(value).split())
     return _MD_SPECIAL.sub(lambda m: {"<": "&lt;", ">": "&gt;", "&": "&amp;"}.get(m.group(1), "\\" + m.group(1)), text)
+
+
+def chart_text(value: object) -> str:
+    """A label from the data for a matplotlib chart: dollar signs shown as dollar signs."""
+    return str(value).replace("$", r"\$")
