@@ -597,8 +597,8 @@ class CleaningRun:
                                 f"Is the report month inside the data?", column="order_date")
         kept_last = self.tables["orders"]["order_date"].max()
         if kept_last < month_start:
-            raise ContractError(self.files["orders"], f"the orders end on {kept_last:%Y-%m-%d}, before the "
-                                f"report month {self.report_month} begins ({span}); a report for it would "
+            raise ContractError(self.files["orders"], f"the last order line kept is dated {kept_last:%Y-%m-%d}, "
+                                f"before the report month {self.report_month} begins ({span}); a report for it would "
                                 f"show nothing new. Choose a month the data cover "
                                 f"(`crm-report latest-month`)", column="order_date")
 

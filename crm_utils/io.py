@@ -35,18 +35,16 @@ OFFSET_RE = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 COLUMN_FAILURE_SHARE = 0.5
 
 
-#: Keys of a table's entry in the mapping file. The first group shapes the file into the
-#: contract's table when it is read (or imported); ``rules`` and ``exact_duplicates`` are row
-#: policies applied by cleaning at every run.
-SHAPE_KEYS = ("file", "sheet", "encoding", "delimiter", "columns", "date_formats", "multiply",
-              "values", "constants", "derive")
-POLICY_KEYS = ("rules", "exact_duplicates", "imported_from")
 REASON_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass
 class TableMapping:
-    """How one foreign file maps onto a contract table (see data/README.md for the format)."""
+    """How one foreign file maps onto a contract table (see data/README.md for the format).
+
+    Most keys shape the file into the contract's table when it is read (or imported);
+    ``rules`` and ``exact_duplicates`` are row policies that cleaning applies at every run.
+    """
 
     file: str | None = None
     columns: dict[str, str] = field(default_factory=dict)  # source name -> contract name
@@ -77,6 +75,11 @@ class TableMapping:
         if unknown:
             raise ContractError(source, f"table '{table}' has unknown keys {sorted(unknown)}; "
                                         f"known keys are {list(cls.__dataclass_fields__)}")
+        for key in ("columns", "date_formats", "values", "constants", "multiply", "derive"):
+            given = spec.get(key) or {}
+            if not isinstance(given, dict) or (key == "values" and not all(isinstance(m, dict) for m in given.values())):
+                raise ContractError(source, f"'{key}' of '{table}' must map names to values "
+                                            f"({{name: value, ...}}), got {given!r}")
         tm = cls(**spec)
         tm.values = {col: {_scalar(k, source, f"values.{col}"): _scalar(v, source, f"values.{col}")
                            for k, v in (m or {}).items()} for col, m in tm.values.items()}
@@ -171,7 +174,7 @@ def search(values: pd.Series, pattern: str, ignore_case: bool = False) -> pd.Ser
         warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression")
         try:
             hit = text.str.contains(pattern, regex=True)
-        except Exception:  # pyarrow.ArrowInvalid: a pattern RE2 cannot run
+        except ValueError:  # pyarrow.ArrowInvalid (a ValueError): a pattern RE2 cannot run
             hit = text.astype(object).str.contains(pattern, regex=True)
     return hit.fillna(False).astype(bool)
 
@@ -328,8 +331,8 @@ def _read_csv(p: Path, m: "TableMapping") -> tuple[pd.DataFrame, str]:
                                                  quoted_strings_can_be_null=True))
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         hint = "" if m.encoding else "; if it is not UTF-8, declare 'encoding' in the mapping file"
-        # Arrow quotes the offending line: left out, as it may hold personal data.
-        reason = str(exc).split(":")[0] if "parse error" in str(exc) else str(exc)
+        # Arrow quotes the offending line after its message: left out, as it may hold personal data.
+        reason = re.sub(r"(parse error: [^:]*):.*", r"\1", str(exc), flags=re.S)
         raise ContractError(p.name, f"could not be parsed as {encoding} text with delimiter "
                                     f"{sep!r}: {reason}{hint}") from exc
     if ragged:  # rare: read again record by record, so no row is lost and each keeps its number
@@ -426,7 +429,7 @@ def apply_mapping(df: pd.DataFrame, table: str, mapping: TableMapping,
     for col, spec in mapping.derive.items():
         if spec["from"] not in df.columns:
             raise ContractError(file, f"lacks the column the mapping derives '{col}' from; it has "
-                                      f"{list(df.columns)}", column=spec["from"])
+                                      f"{[c for c in df.columns if c != MALFORMED]}", column=spec["from"])
         if col in df.columns:
             raise ContractError(file, f"already has '{col}'; the mapping cannot also derive it", column=col)
         df[col] = derive_values(df[spec["from"]], spec["rules"], spec.get("default"))

@@ -109,10 +109,16 @@ def keyed_hash(values: pd.Series, key: PseudonymKey, length: int = 16) -> pd.Ser
     return values.map(table).astype(TEXT)
 
 
+#: A date inside a phone-like run ('10/13/2026 14:05' has ten digits): not a phone number.
+DATE_LIKE_RE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b")
+
+
 def mask_text(text: str) -> str:
     """One string with e-mail addresses and phone numbers masked: for error messages and logs,
-    which may quote values from a column that holds personal data by mistake."""
-    return re.sub(PHONE_RE, "[phone]", re.sub(EMAIL_RE, "[email]", text))
+    which may quote values from a column that holds personal data by mistake. Dates stay, as
+    they are what an error about an unreadable date column must show."""
+    text = re.sub(EMAIL_RE, "[email]", text)
+    return re.sub(PHONE_RE, lambda m: m.group(0) if DATE_LIKE_RE.search(m.group(0)) else "[phone]", text)
 
 
 def mask_free_text(s: pd.Series) -> tuple[pd.Series, int]:

@@ -222,6 +222,9 @@ def test_derive_takes_the_first_matching_pattern():
     desc = pd.Series(["CHRISTMAS TREE LIGHTS", "fairy lights", "SPOON", None, "  "])
     out = io.derive_values(desc, {"Christmas": "christmas", "Lighting": r"\bLIGHTS?\b"}, "Other")
     assert list(out.fillna("<missing>")) == ["Christmas", "Lighting", "Other", "<missing>", "<missing>"]
+    # A look-behind, which Arrow's RE2 engine cannot run, falls back to Python's re.
+    out = io.derive_values(pd.Series(["TEA LIGHT", "T-LIGHT"]), {"Candles": "(?<!TEA )LIGHT"}, "Other")
+    assert list(out) == ["Other", "Candles"]
 
 
 @pytest.mark.parametrize("spec,message", [
@@ -234,6 +237,8 @@ def test_derive_takes_the_first_matching_pattern():
     ({"derive": {"category": {"rules": {"A": "a"}}}}, "needs 'from'"),
     ({"columns": {"InvoiceNo": "invoice_number"}}, "not a contract column"),
     ({"exact_duplicates": "drop"}, "'merge' or 'keep'"),
+    ({"columns": ["InvoiceNo", "order_id"]}, "must map names to values"),
+    ({"values": {"category": ["a", "b"]}}, "must map names to values"),
 ])
 def test_mapping_mistakes_are_errors_that_say_what_to_fix(spec, message):
     with pytest.raises(ContractError, match=message):
@@ -260,3 +265,21 @@ def test_the_documented_mapping_example_is_a_valid_mapping(doc, tmp_path):
     orders = io.Mapping.load(tmp_path / "mapping.yml").for_table("orders")
     assert orders.multiply == {"unit_price": 0.01} and orders.exact_duplicates == "keep"
     assert [r.get("quarantine") for r in orders.rules] == [None, "postage"]
+
+
+def test_a_ragged_record_is_still_quarantined_after_import(tmp_path, key):
+    src = tmp_path / "export"
+    src.mkdir()
+    (src / "orders.csv").write_text("order_id,customer_id,order_date,product_id,category,quantity,unit_price\n"
+                                    "O1,C1,2026-10-01,P1,Books,1,9.99\nO2,C1,2026-10-02,P1,Home, Garden,1,9.99\n")
+    importer.import_export(src, _empty_mapping(tmp_path), tmp_path / "out")
+    result = _clean(tmp_path / "out", "2026-10", key)
+    assert result.quarantine[["row", "reason", "detail"]].values.tolist() == \
+        [[1, "wrong_field_count", "8 fields, the header has 7"]]
+    assert "_malformed" not in result.tables["orders"].columns
+
+
+def _empty_mapping(folder: Path) -> Path:
+    path = folder / "empty.yml"
+    path.write_text("tables: {}\n")
+    return path

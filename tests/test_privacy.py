@@ -74,5 +74,7 @@ def test_free_text_masks_emails_and_phones_but_not_dates():
 
 
 def test_mask_text_hides_contacts_in_messages():
-    msg = "values are not dates (e.g. 'ann.lee@example.com', '+44 7911 123456', '2026-10-01')"
-    assert privacy.mask_text(msg) == "values are not dates (e.g. '[email]', '[phone]', '2026-10-01')"
+    msg = ("values are not dates (e.g. 'ann.lee@example.com', '+44 7911 123456', '07700-900-123', "
+           "'10/13/2026 14:05', '2026-10-01 10:00:00')")
+    assert privacy.mask_text(msg) == ("values are not dates (e.g. '[email]', '[phone]', '[phone]', "
+                                      "'10/13/2026 14:05', '2026-10-01 10:00:00')")
