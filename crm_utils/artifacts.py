@@ -23,6 +23,21 @@ def write_table(run_dir: str | Path, name: str, frame: pd.DataFrame) -> Path:
     return path
 
 
+def write_csv(run_dir: str | Path, name: str, frame: pd.DataFrame) -> Path:
+    """Write ``artifacts/<name>.csv`` for people to open in a spreadsheet (index dropped).
+
+    Text cells that would start a formula (=, +, -, @) are prefixed with a quote (see
+    ``safe.csv_text``); UTF-8 with a byte-order mark, so spreadsheet programs read accents and
+    Chinese text correctly. Later notebooks read Parquet, never these files.
+    """
+    from .safe import csv_frame
+
+    path = artifacts_dir(run_dir) / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    csv_frame(frame).to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
 def has_table(run_dir: str | Path, name: str) -> bool:
     """Whether an earlier notebook wrote ``artifacts/<name>.parquet`` (absent input tables are not written)."""
     return (artifacts_dir(run_dir) / f"{name}.parquet").exists()

@@ -16,7 +16,7 @@ duplicate lines and duplicate customer records folded into their canonical recor
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,8 +25,8 @@ from scipy.sparse.csgraph import connected_components
 
 from . import privacy
 from .config import month_end, parse_month
-from .io import TEXT, RawTable, coerce
-from .schema import CONTRACTS, row_failures
+from .io import MALFORMED, TEXT, RawTable, coerce, search
+from .schema import CONTRACTS, ContractError, row_failures
 
 OUTCOMES = ("kept", "quarantined", "merged", "held_back")
 
@@ -56,6 +56,7 @@ class CleanResult:
     id_map: pd.Series  # duplicate customer_id -> canonical customer_id
     cutoff: pd.Timestamp
     key_source: str = ""
+    absent: list[str] = field(default_factory=list)  # contract tables the data does not have
 
     def metrics(self) -> dict:
         """Headline figures of the cleaning step for metrics.json."""
@@ -64,7 +65,8 @@ class CleanResult:
                "tables": {t: {k: int(led.loc[t, k]) for k in ("rows_in",) + OUTCOMES} for t in led.index},
                "quarantined_by_reason": {f"{r.table}.{r.reason}": int(r.rows)
                                          for r in self.quarantine_by_reason.itertuples()},
-               "duplicate_customers_merged": int(len(self.id_map))}
+               "duplicate_customers_merged": int(len(self.id_map)),
+               "tables_absent": list(self.absent)}
         if "orders" in self.tables:
             o = self.tables["orders"]
             out["orders_first_date"] = str(o["order_date"].min().date())
@@ -125,10 +127,11 @@ class CleaningRun:
         self.next_month_start = (parse_month(report_month) + 1).start_time
         self.key = key
         self.test_account_rules = test_account_rules or TEST_ACCOUNT_RULES
-        self.files = {t: r.file for t, r in raw.items()}
+        self.files = {t: r.origin for t, r in raw.items()}
         self.rows_in = {t: len(r.frame) for t, r in raw.items()}
         coerced = {t: coerce(r) for t, r in raw.items()}
         self.tables = {t: c.frame for t, c in coerced.items()}
+        self.date_range = (self.tables["orders"]["order_date"].min(), self.tables["orders"]["order_date"].max())
         self.failed = {t: c.failed for t, c in coerced.items()}
         self._outcomes: list[pd.DataFrame] = []
         self._fixes: list[dict] = []
@@ -163,6 +166,24 @@ class CleaningRun:
         if rows:
             self._fixes.append({"table": table, "column": column, "fix": fix, "rows": int(rows)})
 
+    def _rules(self, table: str, action: str) -> list[dict]:
+        """The mapping's row rules of one kind ('quarantine' or 'set') for a table."""
+        return [r for r in self.raw[table].mapping.rules if action in r]
+
+    def _rule_hits(self, table: str, rule: dict, index: pd.Index) -> pd.Series:
+        """Rows whose values, as read, contain every pattern of the rule's ``where``."""
+        hit = pd.Series(True, index=index)
+        for col, pattern in rule["where"].items():
+            hit &= search(self._raw_value(table, col, index), pattern).to_numpy()
+        return hit
+
+    def _rule_detail(self, table: str, rule: dict, index: pd.Index) -> pd.Series:
+        parts = [col + "=" + self._raw_value(table, col, index).astype(TEXT).fillna("") for col in rule["where"]]
+        out = parts[0]
+        for p in parts[1:]:
+            out = out + "; " + p
+        return out
+
     def _raw_value(self, table: str, column: str, index: pd.Index) -> pd.Series:
         raw = self.raw[table].frame
         if column not in raw.columns:
@@ -172,15 +193,24 @@ class CleaningRun:
     # -- steps ---------------------------------------------------------------------------------
 
     def merge_exact_duplicates(self) -> pd.DataFrame:
-        """Lines repeated verbatim by the export are one line: keep the first, count the rest."""
+        """Lines repeated verbatim by the export are one line: keep the first, count the rest.
+
+        Unless the mapping says ``exact_duplicates: keep``: some exports (UCI Online Retail) have
+        no line number, so the same item entered twice in one order gives two identical lines
+        that are both real. They are then kept, and counted in the fixes table.
+        """
         self._step("merge_exact_duplicates")
         rows = []
         for t, df in self.tables.items():
             cols = [c for c in df.columns if c != "_row"]
             dup = df.duplicated(subset=cols, keep="first")
+            if self.raw[t].mapping.exact_duplicates == "keep":
+                self._fix(t, "*", "exact duplicate line kept (mapping: exact_duplicates: keep)", int(dup.sum()))
+                rows.append({"table": t, "exact_duplicates": int(dup.sum()), "action": "kept (mapping)"})
+                continue
             n = self._remove(t, dup, "merged", "exact_duplicate")
-            rows.append({"table": t, "exact_duplicates_merged": n})
-        return pd.DataFrame(rows)
+            rows.append({"table": t, "exact_duplicates": n, "action": "merged"})
+        return pd.DataFrame(rows, columns=["table", "exact_duplicates", "action"])
 
     def hold_back_after_cutoff(self) -> pd.DataFrame:
         """Rows dated after the report month are not known yet at its end: hold them back."""
@@ -215,6 +245,17 @@ class CleaningRun:
                 m = reason == r
                 if m.any() and col in df.columns:
                     detail[m] = col + "=" + self._raw_value(t, col, df.index[m]).astype(TEXT).fillna("")
+            # Rules the mapping declares come before the contract's checks (a postage line with
+            # price 0 is postage, not an invalid price); the first matching rule names the reason.
+            for rule in reversed(self._rules(t, "quarantine")):
+                hit = self._rule_hits(t, rule, df.index)
+                reason = reason.mask(hit, rule["quarantine"])
+                detail = detail.mask(hit, self._rule_detail(t, rule, df.index))
+            # A CSV record whose fields did not line up with the header: its values may be shifted.
+            if MALFORMED in df.columns:
+                m = df[MALFORMED].notna()
+                reason = reason.mask(m, "wrong_field_count")
+                detail = detail.mask(m, df[MALFORMED])
             bad = reason.notna()
             # A customer id given twice with different details: the first record is kept.
             if t == "customers":
@@ -339,9 +380,20 @@ class CleaningRun:
         return pd.DataFrame(rows, columns=["table", "ids_remapped", "unknown_customer"])
 
     def fix_values(self) -> pd.DataFrame:
-        """Unify spellings (category, region, city, channel) and gender codes."""
+        """Apply the mapping's ``set`` rules; unify spellings (category, region, city, channel)
+        and gender codes."""
         self._step("fix_values")
         before = len(self._fixes)
+        for t in self.tables:
+            for rule in self._rules(t, "set"):
+                df = self.tables[t]
+                hit = self._rule_hits(t, rule, df.index)
+                where = " and ".join(f"{c} ~ {p!r}" for c, p in rule["where"].items())
+                for col, value in rule["set"].items():
+                    current = df[col] if col in df.columns else pd.Series(pd.NA, index=df.index, dtype=TEXT)
+                    df = df.assign(**{col: current.astype(TEXT).mask(hit, value)})
+                    self._fix(t, col, f"set to {value!r} where {where} (mapping rule)", int(hit.sum()))
+                self.tables[t] = df
         if "orders" in self.tables and "category" in self.tables["orders"].columns:
             o = self.tables["orders"]
             fixed = canonical_spelling(o["category"])
@@ -523,23 +575,37 @@ class CleaningRun:
             rows = np.sort(np.concatenate([df["_row"].to_numpy(), out.loc[out["table"] == t, "row"].to_numpy()]))
             if not np.array_equal(rows, np.arange(self.rows_in[t])):
                 raise LedgerError(f"{t}: source rows are missing or counted twice")
-        if self.tables["orders"].empty:
-            raise ValueError(f"no order lines are left for {self.report_month} after cleaning "
-                             f"({self.files['orders']}: {self.rows_in['orders']:,} rows read; see the ledger: "
-                             f"{led.set_index('table').loc['orders', list(OUTCOMES)].to_dict()}). "
-                             f"Is the report month inside the data?")
+        self._check_month_in_data(led)
         q = self.quarantine()
         by_reason = (q.groupby(["table", "reason"]).size().rename("rows").reset_index()
                      .sort_values(["table", "rows"], ascending=[True, False]).reset_index(drop=True))
         tables = {t: _finalise(t, df) for t, df in self.tables.items()}
         fixes = pd.DataFrame(self._fixes, columns=["table", "column", "fix", "rows"])
         return CleanResult(tables, q, led, by_reason, fixes, self.id_map, self.cutoff,
-                           self.key.source if self.key else "")
+                           self.key.source if self.key else "", [t for t in CONTRACTS if t not in self.raw])
+
+    def _check_month_in_data(self, led: pd.DataFrame) -> None:
+        """A report month outside the data is a mistake, not an empty or a stale report."""
+        first, last = self.date_range
+        span = (f"the readable order dates run from {first:%Y-%m-%d} to {last:%Y-%m-%d}" if pd.notna(first)
+                else "no order date is readable")
+        month_start = parse_month(self.report_month).start_time
+        if self.tables["orders"].empty:
+            raise ContractError(self.files["orders"], f"no order lines are left for {self.report_month} after "
+                                f"cleaning ({self.rows_in['orders']:,} rows read; see the ledger: "
+                                f"{led.set_index('table').loc['orders', list(OUTCOMES)].to_dict()}); {span}. "
+                                f"Is the report month inside the data?", column="order_date")
+        kept_last = self.tables["orders"]["order_date"].max()
+        if kept_last < month_start:
+            raise ContractError(self.files["orders"], f"the last order line kept is dated {kept_last:%Y-%m-%d}, "
+                                f"before the report month {self.report_month} begins ({span}); a report for it would "
+                                f"show nothing new. Choose a month the data cover "
+                                f"(`crm-report latest-month`)", column="order_date")
 
 
 def _finalise(table: str, df: pd.DataFrame) -> pd.DataFrame:
     """Compact dtypes and derived columns of a cleaned table."""
-    df = df.rename(columns={"_row": "source_row"}).reset_index(drop=True)
+    df = df.drop(columns=MALFORMED, errors="ignore").rename(columns={"_row": "source_row"}).reset_index(drop=True)
     if table == "orders":
         df["quantity"] = df["quantity"].astype(float)
         df["unit_price"] = df["unit_price"].astype(float)
@@ -553,6 +619,32 @@ def _finalise(table: str, df: pd.DataFrame) -> pd.DataFrame:
         if df[col].dtype == object:
             df[col] = df[col].astype(TEXT)
     return df
+
+
+def quarantine_sheet(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """The quarantine for the people who fix the export: one column per field of each record,
+    as written in the file (write it with ``artifacts.write_csv``, which defuses formulas)."""
+    fields = pd.DataFrame([json.loads(r) for r in quarantine["record"]], index=quarantine.index)
+    return pd.concat([quarantine.drop(columns="record"), fields], axis=1)
+
+
+#: What cleaning cannot check when a table is absent (said once in notebook 01).
+WITHOUT = {
+    "customers": "duplicate and test accounts cannot be found, and every customer id in the other "
+                 "tables is accepted: 'unknown_customer' needs a customer table to be unknown to",
+    "interactions": "there is no contact history",
+    "surveys": "there are no satisfaction answers",
+}
+
+
+def coverage(raw: dict[str, RawTable]) -> str:
+    """One line per absent table: what is missing and what therefore is not checked or shown."""
+    absent = [t for t in CONTRACTS if t not in raw]
+    if not absent:
+        return "All four tables are present: every check below runs."
+    lines = [f"Not in this data: {', '.join(absent)}. Later notebooks skip the sections that need them."]
+    lines += [f"- without {t}: {WITHOUT[t]}." for t in absent if t in WITHOUT]
+    return "\n".join(lines)
 
 
 def clean(raw: dict[str, RawTable], report_month: str,

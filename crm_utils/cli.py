@@ -1,4 +1,4 @@
-"""``crm-report``: generate data, run the monthly notebooks, find the latest complete month.
+"""``crm-report``: generate data, import an export, run the monthly notebooks, find the latest month.
 
 Exit codes: 0 success; 1 a notebook failed (named, with its cell), including a data-contract
 error found by notebook 01; 2 bad arguments, or a problem found before any notebook runs
@@ -30,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="crm-report",
         description="CRM analytics kit: synthetic data, the monthly notebook run and its report.",
-        epilog="Examples:\n  crm-report generate --out data/raw\n  crm-report run --month 2026-10\n"
+        epilog="Examples:\n  crm-report generate --out data/raw\n"
+               "  crm-report import 'Online Retail.xlsx' --mapping online_retail --out data/raw\n"
+               "  crm-report run --month 2026-10\n"
                "  crm-report run --month 2026-10 --only 01 -p some_parameter=3",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -63,6 +65,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="extra notebook parameter, converted to the type of the notebook's default")
     r.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed passed to every notebook")
     r.add_argument("--quiet", action="store_true", help="only print the report path or the error")
+
+    i = sub.add_parser(
+        "import", help="convert a foreign export (shop system, CRM) into the contract's tables",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Convert an export with other file and column names, date formats, units and category\n"
+                    "values into orders.csv (and customers, interactions, surveys) in --out, as a mapping\n"
+                    "file says (format: data/README.md). Row for row: nothing is dropped or judged here.\n"
+                    "Values that do not convert are written as they were and quarantined by the run; the\n"
+                    "mapping's row rules and duplicate policy go to --out/mapping.yml and act at every run;\n"
+                    "--out/import.json records what came from where.",
+        epilog="Shipped mappings (data/mappings/):\n"
+               "  online_retail  UCI Online Retail and Online Retail II (.xlsx or .csv)\n"
+               "  generic_crm    the example CRM export in data/examples/generic_crm/\n\n"
+               "Examples:\n"
+               "  crm-report import 'Online Retail.xlsx' --mapping online_retail --out data/raw\n"
+               "  crm-report import data/examples/generic_crm --mapping generic_crm --out data/raw --force\n"
+               "  crm-report import exports/ --mapping my_mapping.yml --out data/raw --format parquet\n"
+               "  crm-report run --month latest --data-dir data/raw\n\n"
+               "Exit codes: 0 imported; 2 a file, column or mapping problem (the message names the file,\n"
+               "the column and example values) or bad arguments.")
+    i.add_argument("source", type=Path,
+                   help="the export: a folder holding its files (named in the mapping's 'file' entries, "
+                        "or orders.csv etc.), or a single file (then it is the orders table unless --table)")
+    i.add_argument("--mapping", required=True, metavar="NAME_OR_FILE",
+                   help="a shipped mapping's name (online_retail, generic_crm) or a mapping YAML file")
+    i.add_argument("--out", type=Path, required=True, help="folder for the contract tables (e.g. data/raw)")
+    i.add_argument("--table", choices=("orders", "customers", "interactions", "surveys"),
+                   help="which table a single source file holds (default: orders)")
+    i.add_argument("--format", choices=("csv", "parquet"), default="csv",
+                   help="file format of the tables written (default csv; parquet for large exports)")
+    i.add_argument("--force", action="store_true", help="replace tables already in --out")
 
     lm = sub.add_parser("latest-month", help="print the last month the orders cover completely")
     lm.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
@@ -109,10 +142,33 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from .importer import import_export
+    from .schema import ContractError
+
+    try:
+        result = import_export(args.source, args.mapping, args.out, table=args.table,
+                               file_format=args.format, force=args.force)
+    except (ContractError, ValueError) as exc:
+        print(f"crm-report: {exc}", file=sys.stderr)
+        return 2
+    for row in result.summary.to_dict(orient="records"):
+        print(f"{row['table']}: {row['from']} -> {row['written']}, {row['rows']:,} rows")
+        for key in ("renamed or derived", "ignored columns", "left as written (quarantined at run)"):
+            if row[key]:
+                print(f"  {key}: {row[key]}")
+    print(f"wrote {args.out}: {', '.join(p.name for p in result.written.values())}, "
+          f"mapping.yml (row rules for the run), import.json; next: crm-report run --data-dir "
+          f"{args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "generate":
         return _generate(args)
+    if args.command == "import":
+        return _import(args)
     if args.command == "run":
         return _run(args)
     if args.command == "latest-month":

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io as _io
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,13 +29,22 @@ SUFFIXES = (".csv", ".txt", ".parquet", ".xlsx", ".xls")
 DATE_FORMATS = ("ISO8601", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y",
                 "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%d %b %Y",
                 "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")
+#: A time followed by a UTC offset or Z ('10:00:00+02:00', '08:00Z'); a bare date ends in '-01' too.
+OFFSET_RE = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 #: A column where more than this share of non-empty values does not convert is rejected whole.
 COLUMN_FAILURE_SHARE = 0.5
 
 
+REASON_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
 @dataclass
 class TableMapping:
-    """How one foreign file maps onto a contract table (see data/README.md for the format)."""
+    """How one foreign file maps onto a contract table (see data/README.md for the format).
+
+    Most keys shape the file into the contract's table when it is read (or imported);
+    ``rules`` and ``exact_duplicates`` are row policies that cleaning applies at every run.
+    """
 
     file: str | None = None
     columns: dict[str, str] = field(default_factory=dict)  # source name -> contract name
@@ -44,6 +54,129 @@ class TableMapping:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | int | None = None
+    #: number column -> factor applied after parsing (prices in cents: 0.01)
+    multiply: dict[str, float] = field(default_factory=dict)
+    #: contract column -> {from: file column, rules: {value: regex}, default: value}
+    derive: dict[str, dict] = field(default_factory=dict)
+    #: row rules: {where: {column: regex}, quarantine: reason} or {where: ..., set: {column: value}}
+    rules: list[dict] = field(default_factory=list)
+    #: 'merge' (default): a line repeated verbatim is one line; 'keep': repeated lines are real
+    exact_duplicates: str = "merge"
+    #: written by ``crm-report import``: the export this table was converted from, row for row
+    imported_from: str | None = None
+
+    @classmethod
+    def from_spec(cls, spec: dict | None, table: str, source: str) -> "TableMapping":
+        """Build and check one table's entry of a mapping file; ``source`` names the file in errors."""
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            raise ContractError(source, f"table '{table}' must be a mapping of keys, got {spec!r}")
+        unknown = set(spec) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ContractError(source, f"table '{table}' has unknown keys {sorted(unknown)}; "
+                                        f"known keys are {list(cls.__dataclass_fields__)}")
+        for key in ("columns", "date_formats", "values", "constants", "multiply", "derive"):
+            given = spec.get(key) or {}
+            if not isinstance(given, dict) or (key == "values" and not all(isinstance(m, dict) for m in given.values())):
+                raise ContractError(source, f"'{key}' of '{table}' must map names to values "
+                                            f"({{name: value, ...}}), got {given!r}")
+        tm = cls(**spec)
+        tm.values = {col: {_scalar(k, source, f"values.{col}"): _scalar(v, source, f"values.{col}")
+                           for k, v in (m or {}).items()} for col, m in tm.values.items()}
+        tm.constants = {col: _scalar(v, source, f"constants.{col}") for col, v in tm.constants.items()}
+        tm.validate(table, source)
+        return tm
+
+    def validate(self, table: str, source: str) -> None:
+        """Every column the mapping names must exist in the contract, every pattern must compile:
+        a typo is an error, never silently ignored."""
+        contract = CONTRACTS[table]
+
+        def known(col: str, key: str, kinds: tuple[str, ...] | None = None) -> None:
+            spec = contract.column(col)
+            if spec is None:
+                raise ContractError(source, f"the mapping's '{key}' of '{table}' names '{col}', which is not "
+                                            f"a contract column; contract columns are "
+                                            f"{[c.name for c in contract.columns]}", column=col)
+            if kinds and spec.kind not in kinds:
+                raise ContractError(source, f"the mapping's '{key}' applies to {' or '.join(kinds)} columns "
+                                            f"only; '{col}' is {spec.kind}", column=col)
+
+        for src, dst in self.columns.items():
+            known(dst, f"columns ({src} -> {dst})")
+        for key in ("date_formats", "values", "constants", "derive"):
+            for col in getattr(self, key):
+                known(col, key)
+        for col, factor in self.multiply.items():
+            known(col, "multiply", ("number", "integer"))
+            if isinstance(factor, bool) or not isinstance(factor, (int, float)):
+                raise ContractError(source, f"the mapping's 'multiply' needs a number for '{col}', got {factor!r}")
+        for col, d in self.derive.items():
+            if not isinstance(d, dict) or not d.get("from") or not isinstance(d.get("rules"), dict) \
+                    or not d["rules"] or set(d) - {"from", "rules", "default"}:
+                raise ContractError(source, f"the mapping's 'derive' of '{col}' needs 'from' (a column of the "
+                                            f"file), 'rules' ({{value: pattern}}) and optionally 'default'")
+            for pattern in d["rules"].values():
+                _compile(pattern, source, f"derive.{col}")
+        if not isinstance(self.rules, list):
+            raise ContractError(source, f"the mapping's 'rules' of '{table}' must be a list")
+        for i, rule in enumerate(self.rules, 1):
+            what = f"rule {i} of '{table}'"
+            if not isinstance(rule, dict) or set(rule) - {"where", "quarantine", "set"} \
+                    or not isinstance(rule.get("where"), dict) or not rule["where"] \
+                    or (("quarantine" in rule) == ("set" in rule)):
+                raise ContractError(source, f"{what} needs 'where' ({{column: pattern}}) and exactly one of "
+                                            f"'quarantine' (a reason) or 'set' ({{column: value}}), got {rule!r}")
+            for col, pattern in rule["where"].items():
+                known(col, f"{what} where")
+                _compile(pattern, source, what)
+            if "quarantine" in rule and not REASON_RE.match(str(rule["quarantine"])):
+                raise ContractError(source, f"{what}: the quarantine reason must be lower_case_with_underscores, "
+                                            f"got {rule['quarantine']!r}")
+            for col, value in (rule.get("set") or {}).items():
+                known(col, f"{what} set", ("text",))
+                rule["set"][col] = _scalar(value, source, what)
+        if self.exact_duplicates not in ("merge", "keep"):
+            raise ContractError(source, f"'exact_duplicates' of '{table}' is 'merge' or 'keep', "
+                                        f"got {self.exact_duplicates!r}")
+
+    def policy(self) -> dict:
+        """The row policies of this table (what a run still needs after ``crm-report import``)."""
+        out = {}
+        if self.rules:
+            out["rules"] = self.rules
+        if self.exact_duplicates != "merge":
+            out["exact_duplicates"] = self.exact_duplicates
+        return out
+
+
+def _scalar(value, source: str, where: str) -> str:
+    """Mapping values are text; YAML turns unquoted yes/no/on/off into booleans, so those are refused."""
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        raise ContractError(source, f"{where}: {value!r} is not a plain value; put it in quotes "
+                                    f"(YAML reads unquoted yes/no/on/off as true/false)")
+    return str(value)
+
+
+def _compile(pattern, source: str, where: str) -> None:
+    try:
+        re.compile(str(pattern))
+    except re.error as exc:
+        raise ContractError(source, f"{where}: {pattern!r} is not a valid regular expression: {exc}") from exc
+
+
+def search(values: pd.Series, pattern: str, ignore_case: bool = False) -> pd.Series:
+    """Whether each value contains ``pattern`` (missing: False). Arrow's RE2 engine first, Python's
+    ``re`` for the patterns RE2 does not support (look-arounds, back-references)."""
+    text = values.astype(TEXT)
+    pattern = ("(?i)" if ignore_case else "") + str(pattern)
+    with warnings.catch_warnings():  # groups in a pattern ('^(POST|DOT)$') only group here
+        warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression")
+        try:
+            hit = text.str.contains(pattern, regex=True)
+        except ValueError:  # pyarrow.ArrowInvalid (a ValueError): a pattern RE2 cannot run
+            hit = text.astype(object).str.contains(pattern, regex=True)
+    return hit.fillna(False).astype(bool)
 
 
 @dataclass
@@ -55,19 +188,20 @@ class Mapping:
     def load(cls, path: str | Path) -> "Mapping":
         """Read a YAML mapping file; unknown tables or keys are errors, not silently ignored."""
         p = Path(path)
+        if not p.is_file():
+            raise ContractError(p.name, f"mapping file not found: {p}")
         try:
             doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise ContractError(p.name, f"is not valid YAML: {exc}") from exc
+        if not isinstance(doc, dict) or set(doc) - {"tables"}:
+            raise ContractError(p.name, "must hold one key, 'tables', with an entry per contract table")
         tables = {}
         for name, spec in (doc.get("tables") or {}).items():
             if name not in CONTRACTS:
                 raise ContractError(p.name, f"names an unknown table '{name}'; "
                                             f"the contract has {', '.join(CONTRACTS)}")
-            unknown = set(spec or {}) - set(TableMapping.__dataclass_fields__)
-            if unknown:
-                raise ContractError(p.name, f"table '{name}' has unknown keys {sorted(unknown)}")
-            tables[name] = TableMapping(**(spec or {}))
+            tables[name] = TableMapping.from_spec(spec, name, p.name)
         return cls(tables, str(p))
 
     def for_table(self, table: str) -> TableMapping:
@@ -84,9 +218,17 @@ class RawTable:
     encoding: str | None = None
     mapping: TableMapping = field(default_factory=TableMapping)  # how it was read; coerce uses its formats
     dropped_columns: list[str] = field(default_factory=list)  # not in the contract, never read further
+    sources: dict[str, str] = field(default_factory=dict)  # contract column -> where it came from
 
     @property
     def file(self) -> str:
+        return self.path.name
+
+    @property
+    def origin(self) -> str:
+        """The file the rows came from: for an imported table the original export (same row numbers)."""
+        if self.mapping.imported_from:
+            return f"{self.path.name} (imported from {self.mapping.imported_from})"
         return self.path.name
 
     def fingerprint(self) -> str:
@@ -121,6 +263,10 @@ def find_table_file(data_dir: str | Path, table: str, mapping: TableMapping | No
 TEXT = pd.StringDtype("pyarrow")
 
 
+#: Preference among encodings that read a file equally well (see ``_detect_encoding``).
+TIE_ORDER = ("gb18030", "gbk", "gb2312", "big5", "cp932", "shift_jis", "cp949", "euc_kr")
+
+
 def _detect_encoding(sample: bytes, path: Path, declared: str | None) -> str:
     """The declared encoding, UTF-8 (with or without BOM) when the sample decodes as such, or a detected one."""
     if declared:
@@ -133,12 +279,22 @@ def _detect_encoding(sample: bytes, path: Path, declared: str | None) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(cut).best()
-    if best is None:
+    matches = list(from_bytes(cut))
+    if not matches:
         raise ContractError(path.name, "is not text in any encoding we recognise; "
                                        "declare 'encoding' in the mapping file")
+    # A small file can read equally well in several East Asian encodings (four GBK-encoded
+    # Chinese characters are also valid, if odd, Korean CP949). On such a tie the order of
+    # TIE_ORDER decides; notebook 01 shows the encoding used, and the mapping can declare it.
+    best = min(matches, key=lambda m: (round(m.chaos, 3), -round(m.coherence, 3),
+                                       TIE_ORDER.index(m.encoding) if m.encoding in TIE_ORDER else len(TIE_ORDER)))
     # GB2312 and GBK are subsets of GB18030: decode with the superset.
     return "gb18030" if best.encoding in ("gb2312", "gbk", "gb18030") else best.encoding
+
+
+#: Internal column of a raw table: why a CSV record could not be split into the header's fields.
+#: Such a record is kept (padded or cut to the header) and quarantined as ``wrong_field_count``.
+MALFORMED = "_malformed"
 
 
 def _read_csv(p: Path, m: "TableMapping") -> tuple[pd.DataFrame, str]:
@@ -150,6 +306,9 @@ def _read_csv(p: Path, m: "TableMapping") -> tuple[pd.DataFrame, str]:
         sample = fh.read(1 << 20)
     if not sample.strip():
         raise ContractError(p.name, "is empty")
+    if b"\x00" in sample and not m.encoding:
+        raise ContractError(p.name, "holds binary data (zero bytes), not delimited text; is it a "
+                                    "spreadsheet or an archive renamed to .csv?")
     encoding = _detect_encoding(sample, p, m.encoding)
     try:
         text = sample[: sample.rfind(b"\n") + 1 or len(sample)].decode(encoding, errors="replace")
@@ -160,20 +319,45 @@ def _read_csv(p: Path, m: "TableMapping") -> tuple[pd.DataFrame, str]:
     header = next(csv.reader(_io.StringIO(text.splitlines()[0] if text else ""), delimiter=sep), [])
     if not header:
         raise ContractError(p.name, "has no header row")
+    ragged = []
     try:
         table = pacsv.read_csv(
             p,
             read_options=pacsv.ReadOptions(encoding=encoding, column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True,
+                                             invalid_row_handler=lambda row: ragged.append(1) or "skip"),
             convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
                                                  strings_can_be_null=True, null_values=[""],
                                                  quoted_strings_can_be_null=True))
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         hint = "" if m.encoding else "; if it is not UTF-8, declare 'encoding' in the mapping file"
+        # Arrow quotes the offending line after its message: left out, as it may hold personal data.
+        reason = re.sub(r"(parse error: [^:]*):.*", r"\1", str(exc), flags=re.S)
         raise ContractError(p.name, f"could not be parsed as {encoding} text with delimiter "
-                                    f"{sep!r}: {exc}{hint}") from exc
+                                    f"{sep!r}: {reason}{hint}") from exc
+    if ragged:  # rare: read again record by record, so no row is lost and each keeps its number
+        return _read_csv_records(p, encoding, sep, header), encoding
     df = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
     return df, encoding
+
+
+def _read_csv_records(p: Path, encoding: str, sep: str, header: list[str]) -> pd.DataFrame:
+    """Python's csv reader for a file with records whose field count differs from the header's.
+
+    Each record keeps its position; a ragged one is padded or cut to the header and marked in
+    :data:`MALFORMED`, so cleaning quarantines it (its values are probably shifted).
+    """
+    with open(p, encoding=encoding, errors="replace", newline="") as fh:
+        records = [r for r in csv.reader(fh, delimiter=sep) if r]
+    records[0][0] = records[0][0].lstrip("\ufeff")
+    width = len(header)
+    rows, marks = [], []
+    for r in records[1:]:
+        marks.append(None if len(r) == width else f"{len(r)} fields, the header has {width}")
+        rows.append((r + [None] * width)[:width])
+    df = pd.DataFrame(rows, columns=header, dtype=object).replace({"": None}).astype(TEXT)
+    df[MALFORMED] = pd.Series(marks, dtype=TEXT)
+    return df
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -210,38 +394,81 @@ def read_file(path: str | Path, mapping: TableMapping | None = None) -> tuple[pd
     return df, encoding
 
 
-def apply_mapping(df: pd.DataFrame, table: str, mapping: TableMapping, file: str) -> pd.DataFrame:
-    """Rename mapped columns, add constants and map category values; check required columns."""
-    missing_src = [s for s in mapping.columns if s not in df.columns]
-    if missing_src:
-        raise ContractError(file, f"lacks the columns the mapping renames: {missing_src}; "
-                                  f"it has {list(df.columns)}", column=missing_src[0])
-    df = df.rename(columns=mapping.columns)
+def apply_mapping(df: pd.DataFrame, table: str, mapping: TableMapping,
+                  file: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename mapped columns, derive, add constants and map values; check required columns.
+
+    Returns the table and, per contract column taken from elsewhere, where it came from
+    (``{'order_id': 'InvoiceNo', 'category': 'derived from Description'}``).
+    """
+    mapping.validate(table, file)
+    # Several source names may offer one contract column (InvoiceNo in one export, Invoice in
+    # the next): exactly one of them must be in the file.
+    offers: dict[str, list[str]] = {}
+    for src, dst in mapping.columns.items():
+        offers.setdefault(dst, []).append(src)
+    rename = {}
+    for dst, sources in offers.items():
+        present = [s for s in sources if s in df.columns]
+        if not present:
+            what = (f"the column the mapping renames to '{dst}': {sources[0]!r}" if len(sources) == 1 else
+                    f"any of the columns the mapping offers for '{dst}': {sources}")
+            raise ContractError(file, f"lacks {what}; it has {[c for c in df.columns if c != MALFORMED]}",
+                                column=sources[0])
+        if len(present) > 1:
+            raise ContractError(file, f"has several columns the mapping renames to '{dst}': {present}; "
+                                      f"keep one in the mapping", column=present[0])
+        rename[present[0]] = dst
+    df = df.rename(columns=rename)
     contract = CONTRACTS[table]
     # Headers that differ from the contract only in case, spaces or dashes ('Customer ID') match it.
     canon = {c: re.sub(r"[\s\-]+", "_", c.strip().lower()) for c in df.columns}
-    df = df.rename(columns={c: k for c, k in canon.items() if k != c and contract.column(k) is not None
-                            and k not in df.columns})
-    for key in ("date_formats", "values", "constants"):
-        unknown = [c for c in getattr(mapping, key) if contract.column(c) is None]
-        if unknown:
-            raise ContractError(file, f"the mapping's '{key}' names columns that '{table}' does not have: "
-                                      f"{unknown}; contract columns are "
-                                      f"{[c.name for c in contract.columns]}", column=unknown[0])
+    matched = {c: k for c, k in canon.items() if k != c and contract.column(k) is not None and k not in df.columns}
+    df = df.rename(columns=matched)
+    sources = {dst: src for src, dst in {**rename, **matched}.items()}
+    for col, spec in mapping.derive.items():
+        if spec["from"] not in df.columns:
+            raise ContractError(file, f"lacks the column the mapping derives '{col}' from; it has "
+                                      f"{[c for c in df.columns if c != MALFORMED]}", column=spec["from"])
+        if col in df.columns:
+            raise ContractError(file, f"already has '{col}'; the mapping cannot also derive it", column=col)
+        df[col] = derive_values(df[spec["from"]], spec["rules"], spec.get("default"))
+        sources[col] = f"derived from {spec['from']}"
     for col, value in mapping.constants.items():
         df[col] = value
+        sources[col] = f"constant {value!r}"
     for col, table_map in mapping.values.items():
         if col in df.columns:
             df[col] = df[col].replace(table_map)
     missing = [c for c in contract.required_columns if c not in df.columns]
     if missing:
+        header = [c for c in df.columns if c != MALFORMED]
+        hint = ""
+        if not any(contract.column(c) for c in header):
+            hint = (f" None of its {len(header)} column(s) is a contract column: does the file have a "
+                    f"header row, and is the delimiter right? (declare 'delimiter' in the mapping)")
         raise ContractError(file, f"required column missing from '{table}' ({len(df)} rows); the file has "
-                                  f"{list(df.columns)}. Rename it in the export or map it in a "
-                                  f"mapping file (see data/README.md)", column=missing[0])
+                                  f"{header}. Rename it in the export or map it in a "
+                                  f"mapping file (see data/README.md).{hint}", column=missing[0])
     dupes = df.columns[df.columns.duplicated()].tolist()
     if dupes:
         raise ContractError(file, "appears twice after mapping", column=dupes[0])
-    return df
+    return df, sources
+
+
+def derive_values(source: pd.Series, rules: dict[str, str], default: str | None = None) -> pd.Series:
+    """A column computed from another by ordered patterns: the first pattern found in the text
+    (case-insensitive) gives the value; text no pattern finds gets ``default``; missing text
+    stays missing (so cleaning can impute it, e.g. a category from the product's other lines)."""
+    out = pd.Series(pd.NA, index=source.index, dtype=TEXT)
+    todo = source.notna() & (source.astype(TEXT).str.strip() != "").fillna(False).astype(bool)
+    for value, pattern in rules.items():
+        hit = todo & search(source, pattern, ignore_case=True)
+        out[hit] = str(value)
+        todo &= ~hit
+    if default is not None:
+        out[todo] = str(default)
+    return out
 
 
 def load_table(data_dir: str | Path, table: str, mapping: Mapping | None = None) -> RawTable | None:
@@ -255,14 +482,14 @@ def load_table(data_dir: str | Path, table: str, mapping: Mapping | None = None)
                                 f"{table}.xlsx (or a 'file' entry in the mapping file)")
         return None
     df, encoding = read_file(path, tm)
-    df = apply_mapping(df, table, tm, path.name)
+    df, sources = apply_mapping(df, table, tm, path.name)
     if df.empty:
         raise ContractError(path.name, f"has a header but no rows; '{table}' needs at least one")
     # Only contract columns go on: anything else (extra personal data above all) stops here.
-    extra = [c for c in df.columns if CONTRACTS[table].column(c) is None]
+    extra = [c for c in df.columns if CONTRACTS[table].column(c) is None and c != MALFORMED]
     df = df.drop(columns=extra)
     df.insert(0, "_row", np.arange(len(df), dtype=np.int64))
-    return RawTable(table, path, df.reset_index(drop=True), encoding, tm, extra)
+    return RawTable(table, path, df.reset_index(drop=True), encoding, tm, extra, sources)
 
 
 def load_raw(data_dir: str | Path, mapping: Mapping | str | Path | None = None) -> dict[str, RawTable]:
@@ -298,19 +525,23 @@ def parse_dates(values: pd.Series, formats: str | list[str] | tuple[str, ...] | 
     text = values.astype(TEXT).str.strip()
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     todo = text.notna() & (text != "")
+    # pandas gives a time without offset the offset of an earlier value in the same call
+    # ('2026-10-15 12:00' after one at -02:00 becomes 14:00 UTC): parse the two kinds apart.
+    offset = text.str.contains(OFFSET_RE, regex=True).fillna(False).astype(bool)
     fmts = [formats] if isinstance(formats, str) else list(formats or DATE_FORMATS)
     for fmt in fmts:
-        if not todo.any():
-            break
-        sub = text[todo]
-        try:
-            parsed = pd.to_datetime(sub, format=fmt, errors="coerce", utc=True)
-        except (ValueError, TypeError):
-            continue
-        parsed = parsed.dt.tz_convert(None)
-        ok = parsed.notna()
-        out.loc[ok[ok].index] = parsed[ok].astype("datetime64[ns]")
-        todo.loc[ok[ok].index] = False
+        for part in (offset, ~offset):
+            sub = text[todo & part]
+            if sub.empty:
+                continue
+            try:
+                parsed = pd.to_datetime(sub, format=fmt, errors="coerce", utc=True)
+            except (ValueError, TypeError):
+                continue
+            parsed = parsed.dt.tz_convert(None)
+            ok = parsed.notna()
+            out.loc[ok[ok].index] = parsed[ok].astype("datetime64[ns]")
+            todo.loc[ok[ok].index] = False
     return out
 
 
@@ -351,8 +582,11 @@ def coerce(raw: RawTable) -> Coerced:
                     s[comma] = s[comma].str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
             conv = pd.to_numeric(s, errors="coerce")
             conv = conv.where(np.isfinite(conv.astype(float)))
+            if col in tm.multiply:  # unit conversion declared in the mapping (cents -> currency)
+                # Rounded to 10 decimals: 1999 * 0.01 is 19.990000000000002 in binary floating point.
+                conv = (conv * float(tm.multiply[col])).round(10)
             if spec.kind == "integer":
-                conv = conv.round().astype("Int64")
+                conv = conv.where(conv.abs() < 2**53).round().astype("Int64")
         elif spec.kind in ("id", "text"):
             if pd.api.types.is_float_dtype(s):
                 # Typed files store integer ids as floats once a value is missing: 17850.0 -> '17850'.
@@ -360,6 +594,12 @@ def coerce(raw: RawTable) -> Coerced:
                 s = s.astype("Int64") if whole else s
             conv = s.astype(TEXT).str.strip()
             conv = conv.mask(conv == "")
+            if spec.kind == "id":
+                # The same in text exports written by a tool that had them as floats: '17850.0'.
+                # Only when every id of the column looks so, so that a real '1.0' id stays.
+                ids = conv.dropna()
+                if len(ids) and ids.str.fullmatch(r"-?\d+\.0+").all():
+                    conv = conv.str.replace(r"\.0+$", "", regex=True)
             df[col] = conv
             continue
         else:
@@ -386,8 +626,9 @@ def summarise(raw: dict[str, RawTable]) -> pd.DataFrame:
                          "columns": "absent: the sections that need it are skipped",
                          "ignored (not in the contract)": ""})
             continue
-        cols = [c for c in t.frame.columns if c != "_row"]
-        rows.append({"table": name, "file": t.file, "encoding": t.encoding or t.path.suffix.lstrip("."),
+        cols = [c + (f" ← {t.sources[c]}" if c in t.sources else "") for c in t.frame.columns
+                if c not in ("_row", MALFORMED)]
+        rows.append({"table": name, "file": t.origin, "encoding": t.encoding or t.path.suffix.lstrip("."),
                      "rows": len(t.frame), "columns": ", ".join(cols),
                      "ignored (not in the contract)": ", ".join(t.dropped_columns)})
     return pd.DataFrame(rows)

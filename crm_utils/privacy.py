@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,10 +89,15 @@ def normalise_name(s: pd.Series) -> pd.Series:
     """Case-folded names without accents or repeated whitespace ('Preiß' and 'PREISS' agree).
 
     Case-folding comes first (it turns ß into ss); then accents, which NFKD splits off as
-    combining marks, are removed. Other letters (ø, ł, Chinese characters) are kept.
+    combining marks, are removed. Other letters (ø, ł, Chinese characters) are kept, and
+    spaces between CJK characters are dropped ('王 小明' and '王小明' agree).
     """
     out = (s.astype(TEXT).str.casefold().str.normalize("NFKD")
            .str.replace("[\u0300-\u036f]", "", regex=True).str.split().str.join(" "))
+    # Between Chinese, Japanese or Korean characters a space is layout, not a word break.
+    cjk = "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]"
+    for _ in range(3):  # each pass joins every other gap: '王 小 明' needs two
+        out = out.str.replace(f"({cjk}) ({cjk})", r"\1\2", regex=True)
     return out.mask(out == "")
 
 
@@ -101,6 +107,18 @@ def keyed_hash(values: pd.Series, key: PseudonymKey, length: int = 16) -> pd.Ser
     table = {v: hmac.new(key.key, str(v).encode("utf-8"), hashlib.sha256).hexdigest()[:length]
              for v in uniq}
     return values.map(table).astype(TEXT)
+
+
+#: A date inside a phone-like run ('10/13/2026 14:05' has ten digits): not a phone number.
+DATE_LIKE_RE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b")
+
+
+def mask_text(text: str) -> str:
+    """One string with e-mail addresses and phone numbers masked: for error messages and logs,
+    which may quote values from a column that holds personal data by mistake. Dates stay, as
+    they are what an error about an unreadable date column must show."""
+    text = re.sub(EMAIL_RE, "[email]", text)
+    return re.sub(PHONE_RE, lambda m: m.group(0) if DATE_LIKE_RE.search(m.group(0)) else "[phone]", text)
 
 
 def mask_free_text(s: pd.Series) -> tuple[pd.Series, int]:

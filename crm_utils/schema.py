@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pandera.pandas as pa
 
+from .privacy import mask_text
+
 TEXT = pd.StringDtype("pyarrow")
 
 #: Column kinds and how ``io.coerce`` converts them.
@@ -21,13 +23,18 @@ KINDS = ("id", "text", "datetime", "integer", "number")
 
 
 class ContractError(ValueError):
-    """A file- or column-level breach of the data contract; the message says what to fix."""
+    """A file- or column-level breach of the data contract; the message says what to fix.
+
+    Messages end up in logs and in the failed notebook, so e-mail addresses and phone numbers
+    in the message and the examples (a mis-mapped column can quote them) are masked.
+    """
 
     def __init__(self, file: str, message: str, column: str | None = None,
                  count: int | None = None, examples: list | None = None):
-        self.file, self.column, self.count, self.examples = file, column, count, examples or []
-        where = f"{file}: column '{column}'" if column else file
-        text = f"{where}: {message}"
+        examples = [mask_text(str(v)) for v in examples or []]
+        self.file, self.column, self.count, self.examples = file, column, count, examples
+        where = f"{file}: column '{mask_text(column)}'" if column else file
+        text = f"{where}: {mask_text(message)}"
         if examples:
             text += " (e.g. " + ", ".join(repr(v) for v in examples[:5]) + ")"
         super().__init__(text)

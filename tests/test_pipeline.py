@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,10 +18,19 @@ from crm_utils import io, pipeline, synth
 
 CLI = [sys.executable, "-m", "crm_utils.cli"]
 EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[a-z]{2,}")
+# The phone shapes the generator plants; 07700 900xxx is reserved for fiction (used in the notebook's prose).
+PHONE = re.compile(r"\+44 7(?!700 900)\d{3} \d{6}|\(0\d{3}\) \d{3} \d{3}")
+SAMPLE = Path(__file__).parent / "data" / "online_retail_sample.csv"
+#: Standard output and error of every command run here: logs are outputs too, and are scanned.
+CONSOLE: list[str] = []
+#: Every folder a run of this module wrote into, scanned for personal data at the end.
+WRITTEN: list[Path] = []
 
 
 def crm_report(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=os.environ.copy(), timeout=600)
+    res = subprocess.run([*CLI, *args], capture_output=True, text=True, env=os.environ.copy(), timeout=600)
+    CONSOLE.extend([res.stdout, res.stderr])
+    return res
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +42,7 @@ def e2e(tmp_path_factory):
     assert gen.returncode == 0, gen.stderr
     run = crm_report("run", "--month", "2026-10", "--data-dir", str(data), "--reports-dir", str(reports))
     assert run.returncode == 0, run.stderr
+    WRITTEN.append(reports)
     return data, reports, run
 
 
@@ -70,19 +82,21 @@ def test_segments_hand_over_every_buying_customer(e2e):
     assert kpis["revenue"] == pytest.approx(october["line_revenue"].sum(), abs=0.01)
 
 
+def _personal_data_in(path: Path) -> bool:
+    """Whether a file holds an e-mail address or a planted phone number (Parquet: its text columns)."""
+    if path.suffix == ".parquet":  # compressed bytes prove nothing: read the text columns
+        df = pd.read_parquet(path)
+        text = "\n".join(df[c].astype(str).str.cat(sep="\n") for c in df.columns
+                         if df[c].dtype == object or isinstance(df[c].dtype, (pd.StringDtype, pd.CategoricalDtype)))
+        return bool(EMAIL.search(text.encode()) or PHONE.search(text))
+    return bool(EMAIL.search(path.read_bytes()) or PHONE.search(path.read_text(errors="replace")))
+
+
 def test_no_email_address_or_phone_anywhere_in_the_report(e2e):
     _, reports, _ = e2e
-    # The shapes the generator plants; 07700 900xxx is reserved for fiction (used in the notebook's prose).
-    phone = re.compile(r"\+44 7(?!700 900)\d{3} \d{6}|\(0\d{3}\) \d{3} \d{3}")
-    for path in (reports / "2026-10").rglob("*"):
-        if path.suffix == ".parquet":  # compressed bytes prove nothing: read the text columns
-            df = pd.read_parquet(path)
-            text = "\n".join(df[c].astype(str).str.cat(sep="\n") for c in df.columns
-                             if df[c].dtype == object or isinstance(df[c].dtype, (pd.StringDtype, pd.CategoricalDtype)))
-            assert not EMAIL.search(text.encode()) and not phone.search(text), path.name
-        elif path.is_file():
-            assert not EMAIL.search(path.read_bytes()), path.name
-            assert not phone.search(path.read_text(errors="replace")), path.name
+    files = [p for p in (reports / "2026-10").rglob("*") if p.is_file()]
+    assert {"report.html", "quarantine.csv", "quarantine.parquet", "customers.parquet"} <= {p.name for p in files}
+    assert [p.name for p in files if _personal_data_in(p)] == []
 
 
 def test_same_month_twice_gives_the_same_metrics(e2e):
@@ -186,3 +200,66 @@ def test_one_run_of_a_month_at_a_time_and_the_lock_is_released(tmp_path):
         pipeline._lock_month(tmp_path, "2026-09").close()  # other months are free
     with pipeline._lock_month(tmp_path, "2026-10"):  # released on leaving
         pass
+
+
+@pytest.fixture(scope="module")
+def retail(tmp_path_factory):
+    """The hand-written Online Retail-style file through `crm-report import` and `crm-report run`."""
+    root = tmp_path_factory.mktemp("retail")
+    imported = crm_report("import", str(SAMPLE), "--mapping", "online_retail", "--out", str(root / "data"))
+    assert imported.returncode == 0, imported.stderr
+    run = crm_report("run", "--month", "2011-02", "--data-dir", str(root / "data"),
+                     "--reports-dir", str(root / "reports"))
+    assert run.returncode == 0, run.stderr
+    WRITTEN.append(root)
+    return root / "reports" / "2011-02", run
+
+
+def test_an_online_retail_export_runs_through_import_and_the_monthly_run(retail):
+    month, _ = retail
+    lines = sum(1 for _ in open(SAMPLE, encoding="utf-8")) - 1
+    cleaning = json.loads((month / "metrics.json").read_text())["01_data_cleaning"]
+    assert cleaning["tables"] == {"orders": {"rows_in": lines, "kept": 47, "quarantined": 15, "merged": 0,
+                                             "held_back": 3}}
+    assert cleaning["tables_absent"] == ["customers", "interactions", "surveys"]
+    assert len(pd.read_parquet(month / "artifacts" / "orders.parquet")) == 47
+    assert not (month / "artifacts" / "customers.parquet").exists()
+    quarantine = pd.read_parquet(month / "artifacts" / "quarantine.parquet")
+    assert len(quarantine) == 15 and quarantine["file"].str.endswith(f"(imported from {SAMPLE.name})").all()
+    notebook = (month / "01_data_cleaning.ipynb").read_text()
+    assert "Not in this data: customers, interactions, surveys" in notebook
+    assert set(json.loads((month / "run.json").read_text())["input"]["files"]) == {"orders.csv", "mapping.yml"}
+
+
+def test_text_from_the_data_is_escaped_in_html_and_defused_in_csv(retail):
+    month, _ = retail
+    html = (month / "report.html").read_text()
+    assert "&lt;script&gt;alert(" in html  # the product id of a quarantined line is shown ...
+    assert "<script>alert(" not in html  # ... as text, never as markup
+    with open(month / "artifacts" / "quarantine.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert "'=cmd|' /C calc'!A0" in [r["product_id"] for r in rows]
+    cells = [v for r in rows for v in r.values() if v]
+    assert not [v for v in cells if v[0] in "=+-@"]  # no cell a spreadsheet would evaluate
+    assert "'-1" in cells  # a negative number written as text is quoted too
+
+
+def test_no_personal_data_in_any_file_written_or_any_console_output(e2e, retail, tmp_path):
+    """Every file the runs of this module wrote (reports, failed runs, imports, artifacts) and every
+    line the commands printed, including a failed run whose error quotes a column that holds
+    e-mail addresses and phone numbers where sign-up dates belong."""
+    leaky = tmp_path / "leaky"
+    leaky.mkdir()
+    (leaky / "orders.csv").write_text("order_id,customer_id,order_date,product_id,quantity,unit_price\n"
+                                      "O1,C1,2026-10-01,P1,1,9.99\n")
+    (leaky / "customers.csv").write_text("customer_id,signup_date\nC1,ann.lee@example.com\n"
+                                         "C2,+44 7911 123456\nC3,2025-01-01\n")
+    res = crm_report("run", "--month", "2026-10", "--data-dir", str(leaky), "--reports-dir", str(tmp_path / "r"))
+    assert res.returncode == 1 and "signup_date" in res.stderr and "'[email]', '[phone]'" in res.stderr
+    assert (tmp_path / "r" / "2026-10.failed" / "01_data_cleaning.ipynb").exists()
+    WRITTEN.append(tmp_path / "r")
+    files = [p for root in WRITTEN for p in root.rglob("*") if p.is_file()]
+    assert len(files) > 20
+    assert [str(p) for p in files if _personal_data_in(p)] == []
+    console = "\n".join(CONSOLE)
+    assert not EMAIL.search(console.encode()) and not PHONE.search(console)

@@ -47,7 +47,11 @@ def test_normalised_keys_agree_across_formats():
     assert n.iloc[0] == n.iloc[1] == "jurgen muller"
     n = privacy.normalise_name(pd.Series(["Liesbeth Preiß", "LIESBETH PREISS", "Søren Łukasz", "王 小明"]))
     assert n.iloc[0] == n.iloc[1] == "liesbeth preiss"
-    assert n.iloc[2] == "søren łukasz" and n.iloc[3] == "王 小明"  # letters without a decomposition are kept
+    assert n.iloc[2] == "søren łukasz" and n.iloc[3] == "王小明"  # letters without a decomposition are kept
+    # Between CJK characters a space is layout; between Latin words it separates names.
+    n = privacy.normalise_name(pd.Series(["王 小明", "王小明", "王 小 明", "김 민준", "김민준", "Ann Lee", "AnnLee"]))
+    assert n.iloc[0] == n.iloc[1] == "王小明" and n.iloc[2] == "王小明" and n.iloc[3] == n.iloc[4]
+    assert n.iloc[5] != n.iloc[6]
 
 
 def test_keyed_hash_links_equal_values_and_depends_on_key():
@@ -67,3 +71,10 @@ def test_free_text_masks_emails_and_phones_but_not_dates():
     assert masked.iloc[0] == "Call me on [phone] or mail [email]"
     assert masked.iloc[1] == "Ordered on 2024-03-05"
     assert changed == 1
+
+
+def test_mask_text_hides_contacts_in_messages():
+    msg = ("values are not dates (e.g. 'ann.lee@example.com', '+44 7911 123456', '07700-900-123', "
+           "'10/13/2026 14:05', '2026-10-01 10:00:00')")
+    assert privacy.mask_text(msg) == ("values are not dates (e.g. '[email]', '[phone]', '[phone]', "
+                                      "'10/13/2026 14:05', '2026-10-01 10:00:00')")

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from ..safe import chart_text
+
 OUTCOME_COLOURS = {"kept": "#4c9a2a", "merged": "#6c8ebf", "held_back": "#b0b0b0", "quarantined": "#d9534f"}
 
 
@@ -63,6 +65,7 @@ def outlier_chart(orders: pd.DataFrame, fences: pd.DataFrame) -> plt.Figure:
     ax.scatter(range(len(cats)), fences.set_index("category").loc[cats, "fence_units"], marker="_",
                s=600, color="black", label="fence", zorder=5)
     ax.set_yscale("log")
+    ax.set_xticks(range(len(cats)), [chart_text(c) for c in cats])  # category names are data
     ax.set_xlabel("")
     ax.set_ylabel("units per order line (log scale)")
     ax.set_title("Bulk order lines stand far above each category's fence")

@@ -1,0 +1,35 @@
+"""Text from the data on its way out: CSV for spreadsheets, HTML, Markdown and chart labels."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+
+from crm_utils import artifacts, plots, safe  # noqa: E402
+
+
+def test_csv_export_defuses_formulas_and_markup_is_escaped(tmp_path):
+    frame = pd.DataFrame({"name": ["=cmd|' /C calc'!A0", "+SUM(1)", "-2", "@A1", "\tx", "plain", None],
+                          "amount": [-1.5, 2, 3, 4, 5, 6, 7]})
+    path = artifacts.write_csv(tmp_path, "export", frame)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # a BOM, so spreadsheets read UTF-8
+    back = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False)
+    assert list(back["name"]) == ["'=cmd|' /C calc'!A0", "'+SUM(1)", "'-2", "'@A1", "'\tx", "plain", ""]
+    assert list(back["amount"]) == [-1.5, 2, 3, 4, 5, 6, 7]  # numbers are numbers, untouched
+    assert safe.html("<b onclick='x'>&") == "&lt;b onclick=&#x27;x&#x27;&gt;&amp;"
+    assert safe.markdown("[click](javascript:alert(1)) <script> $x$\n# title") == \
+        r"\[click\]\(javascript:alert\(1\)\) &lt;script&gt; \$x\$ \# title"
+
+
+def test_dollar_signs_in_category_names_do_not_break_the_outlier_chart(tmp_path):
+    cats = ["Gift cards $10-$50", r"Odd $\undefinedcmd$ name", "Books"]
+    orders = pd.DataFrame({"category": pd.Categorical(cats * 20), "quantity": [1.0, 2.0, 3.0] * 20,
+                           "is_outlier": False})
+    fences = pd.DataFrame({"category": cats, "lines": 20, "flagged": 0, "fence_units": 8.0, "max_units": 3.0})
+    fig = plots.outlier_chart(orders, fences)
+    fig.savefig(tmp_path / "chart.png")  # an unknown command between dollars raised here before
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == [safe.chart_text(c) for c in sorted(cats)] and labels[1] == r"Gift cards \$10-\$50"
