@@ -39,6 +39,11 @@ from .features import category_columns, category_name
 #: the overall rate).
 RETURN_PRIOR_LINES = 5.0
 MONTH_DAYS = 30.44
+#: A k is tried only if segments could hold this many customers on average: fewer customers
+#: than that per segment describe individuals, not kinds of customers.
+MIN_PER_SEGMENT = 10
+#: Density-based clustering needs neighbourhoods to be dense: below this many customers it is skipped.
+MIN_DENSITY_POINTS = 100
 
 
 def overall_return_rate(features: pd.DataFrame) -> float:
@@ -116,9 +121,9 @@ class CustomerSegmenter(BaseEstimator):
         zs = z[fit_rows]
         sil_rows = (np.sort(rng.choice(len(zs), self.silhouette_size, replace=False))
                     if len(zs) > self.silhouette_size else np.arange(len(zs)))
-        ks = [k for k in self.k_range if 2 <= k < len(zs)]
-        if not ks:
-            raise ValueError(f"{len(zs)} customers are too few to compare segmentations with k in {self.k_range}")
+        ks = [k for k in self.k_range if 2 <= k and k * MIN_PER_SEGMENT <= len(zs)]
+        self.too_few_ = not ks  # then everyone is one segment: there is nothing to choose between
+        ks = ks or [1]
         rows, models = [], {}
         # One thread: on at most ``sample_size`` rows, thread start-up and contention with other
         # work on the machine cost more than parallel K-means saves (measured: 6.6 s vs 9.9 s).
@@ -126,9 +131,11 @@ class CustomerSegmenter(BaseEstimator):
             for k in ks:
                 km = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit(zs)
                 models[k] = km
-                rows.append({"k": k, "silhouette": silhouette_score(zs[sil_rows], km.labels_[sil_rows]),
-                             "inertia": km.inertia_})
+                sil = silhouette_score(zs[sil_rows], km.labels_[sil_rows]) if k > 1 else np.nan
+                rows.append({"k": k, "silhouette": sil, "inertia": km.inertia_})
         table = pd.DataFrame(rows)
+        if self.too_few_:
+            table["silhouette"] = 0.0  # idxmax needs a number; the single k is the only choice
         best = int(table.loc[table["silhouette"].idxmax(), "k"])
         self.selection_ = KSelection(table, best, elbow_k(table["k"].to_numpy(), table["inertia"].to_numpy()))
         km = models[best]
@@ -141,7 +148,9 @@ class CustomerSegmenter(BaseEstimator):
         self.cluster_centers_ = km.cluster_centers_[order]
         self._relabel = np.argsort(order)
         self.k_ = best
-        self.silhouette_ = float(table.set_index("k").loc[best, "silhouette"])
+        self.silhouette_ = np.nan if self.too_few_ else float(table.set_index("k").loc[best, "silhouette"])
+        if self.too_few_:
+            self.selection_ = KSelection(table.iloc[0:0], 1, 1)
         self.labels_ = self.predict(features)
         return self
 
@@ -267,13 +276,16 @@ def kdistance_eps(z: np.ndarray, min_samples: int) -> tuple[float, np.ndarray]:
 
 
 def compare_density_clusterings(z: np.ndarray, kmeans_labels: np.ndarray, seed: int = 42,
-                                sample_size: int = 5_000) -> tuple[pd.DataFrame, dict]:
+                                sample_size: int = 5_000) -> tuple[pd.DataFrame, dict] | None:
     """DBSCAN and HDBSCAN on (a sample of) the same standardised matrix, beside K-means.
 
     DBSCAN's ``min_samples`` is twice the number of dimensions (Sander et al., 1998) and its eps
     the k-distance knee; HDBSCAN needs only a minimum cluster size, here 1% of the points.
-    Returns a comparison table and the labels of the sample (``-1`` = noise).
+    Returns a comparison table and the labels of the sample (``-1`` = noise), or None when there
+    are fewer than ``MIN_DENSITY_POINTS`` customers.
     """
+    if len(z) < MIN_DENSITY_POINTS:
+        return None
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(z), sample_size, replace=False)) if len(z) > sample_size else np.arange(len(z))
     zs, km = z[rows], kmeans_labels[rows]
