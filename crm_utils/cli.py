@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="CRM analytics kit: synthetic data, the monthly notebook run and its report.",
         epilog="Examples:\n  crm-report generate --out data/raw\n"
                "  crm-report import 'Online Retail.xlsx' --mapping online_retail --out data/raw\n"
-               "  crm-report run --month 2026-10\n"
+               "  crm-report run --month 2026-10\n  crm-report run --from 2026-01 --to 2026-10\n"
                "  crm-report run --month 2026-10 --only 01 -p some_parameter=3",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -55,8 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run the numbered notebooks for a month and write its report folder",
                        description="Execute notebooks/NN_*.ipynb in order with papermill and write "
                                    "reports/<month>/ (executed notebooks, report.html, metrics.json, run.json).")
-    r.add_argument("--month", type=_month, default="latest",
-                   help="report month YYYY-MM, or 'latest' for the last month the data covers completely")
+    r.add_argument("--month", type=_month, default=None,
+                   help="report month YYYY-MM, or 'latest' (the default) for the last month the data covers "
+                        "completely")
+    r.add_argument("--from", dest="from_month", type=_month, metavar="YYYY-MM",
+                   help="backfill: run every month from this one to --to, oldest first, so each report "
+                        "compares with the one before it")
+    r.add_argument("--to", dest="to_month", type=_month, metavar="YYYY-MM", help="last month of a backfill")
     r.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="folder with the input tables")
     r.add_argument("--reports-dir", type=Path, default=DEFAULT_REPORTS_DIR, help="where report folders go")
     r.add_argument("--only", help="comma-separated notebook numbers to rerun, e.g. 01,03 "
@@ -124,22 +129,45 @@ def _run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    done: list[str] = []
     try:
-        month = latest_complete_month(args.data_dir) if args.month == "latest" else args.month
+        months = _months_to_run(args, latest_complete_month)
         extra = parse_extra(args.param)
         only = [o for o in args.only.split(",") if o.strip()] if args.only else None
-        result = run_month(month, args.data_dir, args.reports_dir, only=only, extra=extra, seed=args.seed)
+        for i, month in enumerate(months, 1):
+            if len(months) > 1:
+                logging.getLogger("crm_report").info("month %d/%d: %s", i, len(months), month)
+            result = run_month(month, args.data_dir, args.reports_dir, only=only, extra=extra, seed=args.seed)
+            done.append(month)
+            if not args.quiet:
+                print(f"report for {month} written in {sum(result.durations.values()):.0f} s:", file=sys.stderr)
+            print(result.html, flush=True)
     except RunFailed as exc:
         print(f"crm-report: run failed: {exc}", file=sys.stderr)
+        if done:
+            print(f"crm-report: the backfill stopped there; months done: {', '.join(done)}", file=sys.stderr)
         return 1
     except (ContractError, ValueError, FileNotFoundError) as exc:
         print(f"crm-report: {exc}", file=sys.stderr)
         return 2
-    total = sum(result.durations.values())
-    if not args.quiet:
-        print(f"report for {month} written in {total:.0f} s:", file=sys.stderr)
-    print(result.html)
     return 0
+
+
+def _months_to_run(args: argparse.Namespace, latest_complete_month) -> list[str]:
+    """The month, or the months of a backfill, in the order they must run (oldest first)."""
+    import pandas as pd
+
+    if args.from_month or args.to_month:
+        if not (args.from_month and args.to_month) or "latest" in (args.from_month, args.to_month):
+            raise ValueError("a backfill needs both --from and --to as YYYY-MM months")
+        if args.month:
+            raise ValueError("give either --month or --from/--to, not both")
+        start, end = parse_month(args.from_month), parse_month(args.to_month)
+        if start > end:
+            raise ValueError(f"--from {start} is after --to {end}")
+        return [str(p) for p in pd.period_range(start, end, freq="M")]
+    month = args.month or "latest"
+    return [latest_complete_month(args.data_dir) if month == "latest" else month]
 
 
 def _import(args: argparse.Namespace) -> int:
