@@ -55,8 +55,11 @@ class RunResult:
 
 
 def discover_notebooks(notebooks_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None) -> list[Path]:
-    """The numbered notebooks (``NN_name.ipynb``) in order, optionally only the given numbers."""
-    found = sorted(p for p in Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
+    """The numbered notebooks (``NN_name.ipynb``) in order, optionally only the given numbers.
+
+    ``00_*`` is the guided tour for newcomers, not a step of the monthly run.
+    """
+    found = sorted(p for p in Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb") if not p.name.startswith("00_"))
     if not found:
         raise FileNotFoundError(f"no numbered notebooks (NN_name.ipynb) in {notebooks_dir}")
     if only:
@@ -245,6 +248,19 @@ def _run_locked(month: str, data_dir: Path, reports_dir: Path, notebooks: list[P
     if progress is None:
         progress = sys.stderr.isatty()
     base = {"report_month": month, "data_dir": str(data_dir), "run_dir": str(work), "seed": int(seed)}
+    # The run record is written before the notebooks run, so the report can show its parameters,
+    # versions and input fingerprint; durations and the finishing time are added at the end.
+    run_info = {
+        "report_month": month, "seed": int(seed),
+        "parameters": {**{k: v for k, v in base.items() if k != "run_dir"}, "data_dir": display_path(data_dir),
+                       "extra": extra},
+        "notebooks": [nb.name for nb in notebooks], "only": only,
+        "durations_seconds": durations,
+        "started_utc": started.isoformat(timespec="seconds"), "finished_utc": None,
+        "kernel": f"{KERNEL_NAME} (python {platform.python_version()}, environment {Path(sys.prefix).name})",
+        "versions": versions(), "input": fingerprint,
+    }
+    (work / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
     try:
         for i, nb in enumerate(notebooks, 1):
             params = dict(base)
@@ -271,17 +287,7 @@ def _run_locked(month: str, data_dir: Path, reports_dir: Path, notebooks: list[P
         (work / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         executed = sorted(work.glob("[0-9][0-9]_*.ipynb"))
         html = render_html(executed[-1], work / "report.html")
-        run_info = {
-            "report_month": month, "seed": int(seed),
-            "parameters": {**{k: v for k, v in base.items() if k != "run_dir"}, "data_dir": display_path(data_dir),
-                           "extra": extra},
-            "notebooks": [nb.name for nb in notebooks], "only": only,
-            "durations_seconds": durations,
-            "started_utc": started.isoformat(timespec="seconds"),
-            "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "kernel": f"{KERNEL_NAME} (python {platform.python_version()}, environment {Path(sys.prefix).name})",
-            "versions": versions(), "input": fingerprint,
-        }
+        run_info["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         (work / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
     except RunFailed:
         raise

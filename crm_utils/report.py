@@ -1,0 +1,164 @@
+"""The monthly report: what the numbers of notebooks 01-06 say, in sentences a manager reads.
+
+Everything here works from the run folder's records (``metrics/*.json``, artifacts, run.json)
+and from last month's report folder when it exists, so the report never recomputes an analysis
+and always agrees with the notebook that made each figure.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .artifacts import collect_metrics
+from .config import previous_run_dir
+
+KPI_LABELS = {"revenue": "revenue", "orders": "orders", "active_customers": "active customers",
+              "new_customers": "new customers", "returning_customers": "returning customers",
+              "average_order_value": "average order value", "return_rate": "return rate"}
+
+
+def load_run(run_dir: str | Path, report_month: str) -> tuple[dict, dict | None, dict | None]:
+    """This run's metrics, last month's metrics.json (None when absent) and this run's run.json."""
+    run_dir = Path(run_dir)
+    metrics = collect_metrics(run_dir) if (run_dir / "metrics").exists() else {}
+    prev_path = previous_run_dir(run_dir, report_month) / "metrics.json"
+    previous = json.loads(prev_path.read_text()) if prev_path.exists() else None
+    run_json = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else None
+    return metrics, previous, run_json
+
+
+def _pct(x: float) -> str:
+    return f"{x:+.1%}".replace("+", "up ").replace("-", "down ") if np.isfinite(x) else "unchanged"
+
+
+def _change(now: float | None, then: float | None) -> float:
+    if now is None or then is None or not np.isfinite(then) or then == 0:
+        return np.nan
+    return now / then - 1
+
+
+def month_sentences(metrics: dict, previous: dict | None = None, currency: str = "EUR") -> list[str]:
+    """Up to five sentences on the month, each written from the figures it quotes.
+
+    Order: sales, customers, segments, satisfaction, data quality; a sentence whose notebook
+    did not run (or had nothing to say) is left out rather than filled with a stock phrase.
+    """
+    out = []
+    ov = metrics.get("02_customer_overview", {})
+    k, prev, ly = ov.get("kpis", {}), ov.get("previous_month", {}), ov.get("same_month_last_year", {})
+    if k.get("revenue") is not None:
+        mom, yoy = _change(k["revenue"], prev.get("revenue")), _change(k["revenue"], ly.get("revenue"))
+        text = f"Net revenue was {k['revenue']:,.0f} {currency}, {_pct(mom)} on last month"
+        text += f" and {_pct(yoy)} on the same month last year." if np.isfinite(yoy) else \
+            " (the data do not reach back a full year for a seasonal comparison)."
+        aov = _change(k.get("average_order_value"), prev.get("average_order_value"))
+        orders = _change(k.get("orders"), prev.get("orders"))
+        if np.isfinite(aov) and np.isfinite(orders):
+            driver = "more orders" if abs(orders) >= abs(aov) and orders > 0 else \
+                "fewer orders" if abs(orders) >= abs(aov) else \
+                "larger baskets" if aov > 0 else "smaller baskets"
+            text = text[:-1] + f", mostly from {driver} (orders {_pct(orders)}, average order value {_pct(aov)})."
+        out.append(text)
+    if k.get("active_customers") is not None:
+        new, ret = k.get("new_customers"), k.get("returning_customers")
+        text = f"{k['active_customers']:,.0f} customers bought this month"
+        if new is not None and ret is not None and np.isfinite(new):
+            share = ret / k["active_customers"] if k["active_customers"] else np.nan
+            text += f": {new:,.0f} for the first time and {ret:,.0f} returning ({share:.0%} of buyers)"
+        ret1 = ov.get("retention", {}).get("month_1")
+        text += (f"; on average {ret1:.0%} of a month's new customers buy again the next month." if ret1 is not None
+                 else ".")
+        out.append(text)
+    seg = metrics.get("03_customer_segmentation", {})
+    if seg.get("segments"):
+        biggest = max(seg["segments"].items(), key=lambda kv: kv[1]["customers"])
+        text = (f"The {seg['customers']:,} customers fall into {seg['k']} segments; the largest is "
+                f"'{biggest[0]}' with {biggest[1]['share']:.0%} of customers")
+        mig = seg.get("migration") or {}
+        if mig.get("stayed_share") is not None and np.isfinite(mig["stayed_share"]):
+            text += f", and {mig['stayed_share']:.0%} of last month's customers kept their segment."
+        else:
+            text += "."
+        out.append(text)
+    sat = metrics.get("06_satisfaction_clustering", {})
+    nps = sat.get("nps") or {}
+    if isinstance(nps, dict) and nps.get("nps") is not None:
+        text = f"Net promoter score over the survey window is {nps['nps']:+.0f}"
+        if nps.get("ci_low") is not None:
+            text += f" (95% interval {nps['ci_low']:+.0f} to {nps['ci_high']:+.0f})"
+        prev_nps = ((previous or {}).get("06_satisfaction_clustering", {}).get("nps") or {}).get("nps")
+        text += f", against {prev_nps:+.0f} last month." if prev_nps is not None else "."
+        out.append(text)
+    clean = metrics.get("01_data_cleaning", {})
+    if clean.get("tables"):
+        rows_in = sum(t["rows_in"] for t in clean["tables"].values())
+        quarantined = sum(t["quarantined"] for t in clean["tables"].values())
+        top = max(clean.get("quarantined_by_reason", {}).items(), key=lambda kv: kv[1], default=None)
+        text = f"Of {rows_in:,} input rows, {quarantined:,} ({quarantined / max(rows_in, 1):.2%}) were set aside in quarantine"
+        text += f", most often for '{top[0]}' ({top[1]:,} rows)." if top else "."
+        out.append(text)
+    return out[:5]
+
+
+def kpi_frame(metrics: dict) -> pd.DataFrame:
+    """The KPI table of notebook 02 rebuilt from its metrics (this month, last month, last year, changes)."""
+    ov = metrics.get("02_customer_overview", {})
+    if not ov.get("kpis"):
+        return pd.DataFrame()
+    frame = pd.DataFrame({"this month": ov["kpis"], "previous month": ov.get("previous_month", {}),
+                          "same month last year": ov.get("same_month_last_year", {}),
+                          "change vs previous month": ov.get("change_vs_previous_month", {}),
+                          "change vs last year": ov.get("change_vs_last_year", {})}).astype(float)
+    frame = frame.reindex([k for k in KPI_LABELS if k in frame.index])
+    frame.index.name = "kpi"
+    return frame
+
+
+def quarantine_table(metrics: dict) -> pd.DataFrame:
+    """Rows quarantined this month, by table and reason (from notebook 01)."""
+    reasons = metrics.get("01_data_cleaning", {}).get("quarantined_by_reason", {})
+    if not reasons:
+        return pd.DataFrame(columns=["table", "reason", "rows"])
+    rows = [dict(zip(("table", "reason"), key.split(".", 1)), rows=n) for key, n in reasons.items()]
+    return pd.DataFrame(rows).sort_values("rows", ascending=False).reset_index(drop=True)
+
+
+def consistency_with_previous(metrics: dict, previous: dict | None) -> pd.DataFrame:
+    """Last month's KPIs as this report states them against last month's own report.
+
+    They agree when both runs saw the same data; a difference means last month's data were
+    changed afterwards (late orders, corrections), which the reader should know.
+    """
+    if not previous:
+        return pd.DataFrame()
+    now = metrics.get("02_customer_overview", {}).get("previous_month", {})
+    then = previous.get("02_customer_overview", {}).get("kpis", {})
+    keys = [k for k in KPI_LABELS if k in now and k in then]
+    frame = pd.DataFrame({"in this report": [now[k] for k in keys], "in last month's report": [then[k] for k in keys]},
+                         index=pd.Index(keys, name="last month's kpi"), dtype=float)
+    frame["agrees"] = np.isclose(frame["in this report"], frame["in last month's report"], rtol=1e-9, atol=1e-6) | (
+        frame.isna().all(axis=1))
+    return frame
+
+
+def monitoring_table(checks: list[dict]) -> pd.DataFrame:
+    """Model checks with their thresholds: each dict has check, value, threshold, direction ('min'/'max').
+
+    A check whose value could not be measured (no data yet) is 'not measurable', never 'ok'.
+    """
+    rows = []
+    for c in checks:
+        v, t = c.get("value"), c["threshold"]
+        if v is None or not np.isfinite(v):
+            status = "not measurable"
+        elif (c["direction"] == "min" and v < t) or (c["direction"] == "max" and v > t):
+            status = "WARNING"
+        else:
+            status = "ok"
+        rows.append({"check": c["check"], "value": v, "threshold": f"{'≥' if c['direction'] == 'min' else '≤'} {t}",
+                     "status": status, "source": c.get("source", "")})
+    return pd.DataFrame(rows)
