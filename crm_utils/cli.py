@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     lm = sub.add_parser("latest-month", help="print the last month the orders cover completely")
     lm.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+
+    c = sub.add_parser("check-report", help="open a report.html in headless Chromium and check what a reader sees",
+                       description="Render the report as a browser does, save a screenshot, and fail (exit 1) "
+                                   "if an image is broken or a code cell is visible. Needs Debian's chromium.")
+    c.add_argument("html", type=Path, help="the report.html to check")
+    c.add_argument("--screenshot", type=Path, help="where to save a PNG screenshot (default: beside the report)")
     return p
 
 
@@ -204,7 +210,25 @@ def main(argv: list[str] | None = None) -> int:
 
         print(latest_complete_month(args.data_dir))
         return 0
+    if args.command == "check-report":
+        return _check_report(args)
     return 2
+
+
+def _check_report(args: argparse.Namespace) -> int:
+    from .render_check import check_report
+
+    shot = args.screenshot or args.html.with_suffix(".png")
+    try:
+        result = check_report(args.html, shot)
+    except (FileNotFoundError, RuntimeError) as exc:
+        print(f"crm-report: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.html}: {result.images} images, {result.tables} tables, {len(result.headings)} sections; "
+          f"screenshot {shot}")
+    for problem in result.problems:
+        print(f"crm-report: {problem}", file=sys.stderr)
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":
