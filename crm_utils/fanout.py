@@ -7,6 +7,7 @@ whatever ran where. Scheduling is left to joblib and Dask; there is no scheduler
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -43,8 +44,10 @@ def _dask_map(func: Callable[[Any], Any], items: list[Any], address: str | None,
     cluster = None
     if address is None:
         # One process per worker and one thread each: Stan and BLAS are not shared between threads.
-        cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        # Its workers' shutdown chatter (heartbeats racing the scheduler's exit) is silenced;
+        # a task's own error still comes back through its future and is raised here.
+        cluster = LocalCluster(n_workers=n_jobs if n_jobs and n_jobs > 0 else None, threads_per_worker=1,
+                               processes=True, dashboard_address=None, silence_logs=logging.CRITICAL)
         address = cluster.scheduler_address
     try:
         with Client(address, set_as_default=False) as client:

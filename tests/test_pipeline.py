@@ -48,11 +48,27 @@ def test_run_writes_the_report_folder(e2e):
     assert tables["orders"]["kept"] == len(pd.read_parquet(month / "artifacts" / "orders.parquet"))
     info = json.loads((month / "run.json").read_text())
     assert info["report_month"] == "2026-10" and info["seed"] == 42
-    assert set(info["durations_seconds"]) == {"01_data_cleaning.ipynb"}
+    assert set(info["durations_seconds"]) == {nb.name for nb in pipeline.discover_notebooks()}
     assert set(info["input"]["files"]) == {f"{t}.csv" for t in synth.TABLES}
     html = (month / "report.html").read_text()
     assert "data:image/png;base64" in html
     assert "<img" in html and "run.finish()" not in html  # images embedded, code hidden
+
+
+def test_forecasts_on_fourteen_months(e2e):
+    """Notebook 05 on data shorter than two years: every series forecast 13 weeks ahead by its
+    backtest winner, with the shorter backtest and the missing yearly seasonality said out loud."""
+    _, reports, _ = e2e
+    month = reports / "2026-10"
+    forecast = pd.read_parquet(month / "artifacts" / "forecast.parquet")
+    backtest = pd.read_parquet(month / "artifacts" / "backtest.parquet")
+    assert forecast.groupby(["measure", "series"]).size().eq(13).all()
+    assert {"total", "category=Books"} <= set(forecast["series"])
+    assert backtest["cutoff"].nunique() == 2 and backtest["mase"].notna().any()
+    head = json.loads((month / "metrics.json").read_text())["05_demand_forecasting"]
+    assert head["series"]["units"] == forecast.query("measure == 'units'")["series"].nunique()
+    nb = (month / "05_demand_forecasting.ipynb").read_text()
+    assert "yearly seasonality off" in nb and "backtest origin(s), not 4" in nb
 
 
 def test_no_email_address_or_phone_anywhere_in_the_report(e2e):

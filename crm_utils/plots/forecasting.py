@@ -17,7 +17,7 @@ def _label(name: str) -> str:
 
 
 def _dates(ax: plt.Axes) -> None:
-    locator = mdates.AutoDateLocator(maxticks=6)
+    locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
@@ -41,7 +41,7 @@ def demand_chart(frame: pd.DataFrame, names: list[str], unit: str = "units per w
         ax.set_ylim(bottom=0)
         _dates(ax)
         ax.tick_params(labelsize=8)
-    fig.suptitle("Demand per period: growth, a yearly rhythm and event spikes", fontweight="bold")
+    fig.suptitle("Demand: growth, a yearly rhythm and event spikes", fontweight="bold")
     fig.tight_layout()
     return fig
 
