@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
+import holidays as holidays_lib
 import pandas as pd
 
 LEVELS = ("total", "category", "region", "category_region")
@@ -51,14 +52,10 @@ class DemandSeries:
     def summary(self) -> pd.DataFrame:
         """Per series: level, first and last period, periods, share of zero periods, total demand."""
         g = self.frame.groupby("series", sort=False)
+        zero = (self.frame["y"] == 0).groupby(self.frame["series"], sort=False).mean()
         out = pd.DataFrame({"level": g["level"].first(), "first": g["ds"].min(), "last": g["ds"].max(),
-                            "periods": g.size(), "zero_share": g["y"].apply(lambda s: float((s == 0).mean())),
-                            "total": g["y"].sum()})
+                            "periods": g.size(), "zero_share": zero, "total": g["y"].sum()})
         return out.reset_index()
-
-    def select(self, names: Iterable[str]) -> "DemandSeries":
-        keep = set(names)
-        return replace(self, frame=self.frame[self.frame["series"].isin(keep)].reset_index(drop=True))
 
 
 def series_name(level: str, category: str | None = None, region: str | None = None) -> str:
@@ -259,12 +256,10 @@ RETAIL_EVENTS: tuple[RetailEvent, ...] = (
 
 def holiday_country(region: str, overrides: dict[str, str] | None = None) -> str | None:
     """The ``holidays`` country code for a region name ('Germany', 'United Kingdom', 'DE'), or None."""
-    from holidays import registry
-
     if overrides and region in overrides:
         return overrides[region]
     key = re.sub(r"[^a-z]+", "_", str(region).strip().lower()).strip("_")
-    for module, entry in registry.COUNTRIES.items():
+    for module, entry in holidays_lib.registry.COUNTRIES.items():
         if key == module or str(region).upper() in entry[1:3]:
             return entry[1]
     return None
@@ -286,8 +281,6 @@ def event_calendar(regions: Iterable[str], start: pd.Timestamp, end: pd.Timestam
     rows = [(e.name, e.anchor(y), e.lower_window, e.upper_window, "retail event", None)
             for e in events for y in years]
     missing = []
-    import holidays as holidays_lib
-
     for region in sorted(set(map(str, regions))):
         code = holiday_country(region, region_codes)
         if code is None:

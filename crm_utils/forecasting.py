@@ -36,9 +36,11 @@ from .forecast_models import (ETS, LogScale, MovingAverage, ProphetModel, Season
 
 #: Candidate models, simplest first: a tie in the backtest goes to the simpler model.
 MODELS = ("seasonal_naive", "moving_average", "ets", "prophet")
-#: (changepoint_prior_scale, seasonality_prior_scale) pairs tried on the backtests. Prophet's
-#: defaults are (0.05, 10); the grid spans a stiff trend (0.01) to a flexible one (0.5), and
-#: strongly (1) or weakly (10) shrunk seasonality, the ranges Prophet's documentation suggests.
+#: (changepoint_prior_scale, seasonality_prior_scale) pairs tried on the backtests, within the
+#: ranges Prophet's documentation suggests (0.001-0.5 and 0.01-10; its defaults are 0.05 and 10):
+#: a stiff (0.01), the default (0.05) and a flexible (0.5) trend, and a seasonality that is shrunk
+#: (0.1) or left alone (10). On log demand a seasonal effect is a few tenths (+30% is 0.26), so a
+#: prior scale of 0.1 shrinks it noticeably and 10 not at all.
 DEFAULT_GRID: tuple[tuple[float, float], ...] = (
     (0.01, 0.1), (0.01, 10.0), (0.05, 0.1), (0.05, 10.0), (0.5, 0.1), (0.5, 10.0))
 #: Seasonal period of the seasonal-naive and ETS baselines, per frequency.
@@ -191,7 +193,12 @@ def forecast_series(task: SeriesTask) -> dict:
     else:
         params = task.prophet_params[0] if (name == "prophet" and task.prophet_params) else None
         seed = derive_seed(cfg.seed, task.series, "forecast", name, params)
-        model = make_model(name, cfg, seed, params).fit(task.history)
+        try:
+            model = make_model(name, cfg, seed, params).fit(task.history)
+        except Exception as exc:  # the backtest winner failing on the full history: say so, fall back
+            notes.append(f"{name} failed on the full history ({type(exc).__name__}: {exc}); moving average instead")
+            name = "moving_average"
+            model = make_model(name, cfg, seed).fit(task.history)
         f = model.predict(task.future)
         notes += [n for n in model.notes_ + model.warnings_ if n not in notes]
     f = f.assign(series=task.series, level=task.level, model=name)
@@ -241,11 +248,6 @@ class Backtest:
     rows: pd.DataFrame
     predictions: pd.DataFrame
     notes: pd.DataFrame
-
-    def __add__(self, other: "Backtest") -> "Backtest":
-        return Backtest(*(pd.concat([a, b], ignore_index=True) for a, b in
-                          ((self.rows, other.rows), (self.predictions, other.predictions),
-                           (self.notes, other.notes))))
 
 
 ROW_COLUMNS = ["series", "level", "model", "changepoint_prior_scale", "seasonality_prior_scale", "cutoff",
@@ -341,6 +343,8 @@ def select_models(rows: pd.DataFrame, series: Sequence[str] | None = None,
                                        coverage=("coverage", "mean"), mae=("mae", "mean"),
                                        cutoffs=("cutoff", "nunique"))
         agg = agg[agg["cutoffs"] == n_cut]
+        if agg.empty:  # no model was scored at every cutoff: the fallback below takes the series
+            continue
         key = "mase" if agg["mase"].notna().all() else "mae"
         agg = agg.assign(rank=agg.index.map(order)).sort_values([key, "rank"])
         best = agg.iloc[0]
