@@ -20,8 +20,9 @@ def fan_out(func: Callable[[Any], Any], items: Iterable[Any], *, engine: str = "
 
     engine: ``"joblib"`` (default) runs worker processes on this machine (``n_jobs``, default all
     cores); ``"dask"`` submits to the Dask scheduler at ``dask_address``, or to a LocalCluster
-    started for this call when no address is given; ``"serial"`` runs in this process (debugging).
-    A ``dask_address`` alone implies ``engine="dask"``. ``func`` must be importable (a module-level
+    started for this call when no address is given (for several calls, start one with
+    :func:`local_cluster` and pass its ``scheduler_address``); ``"serial"`` runs in this process
+    (debugging). A ``dask_address`` alone implies ``engine="dask"``. ``func`` must be importable (a module-level
     function) and its items picklable, since both travel to other processes.
     """
     items = list(items)
@@ -38,19 +39,23 @@ def fan_out(func: Callable[[Any], Any], items: Iterable[Any], *, engine: str = "
     return _dask_map(func, items, dask_address, n_jobs)
 
 
-def _dask_map(func: Callable[[Any], Any], items: list[Any], address: str | None, n_jobs: int | None) -> list[Any]:
-    from distributed import Client, LocalCluster
+def local_cluster(n_workers: int | None = None):
+    """A Dask LocalCluster on this machine: one single-threaded worker process per core (or
+    ``n_workers``), since Stan and BLAS do not share threads well. Its workers' shutdown chatter
+    (heartbeats racing the scheduler's exit) is silenced; a task's own error still comes back
+    through its future. Close it when done (it is a context manager)."""
+    from distributed import LocalCluster
 
-    cluster = None
-    if address is None:
-        # One process per worker and one thread each: Stan and BLAS are not shared between threads.
-        # Its workers' shutdown chatter (heartbeats racing the scheduler's exit) is silenced;
-        # a task's own error still comes back through its future and is raised here.
-        cluster = LocalCluster(n_workers=n_jobs if n_jobs and n_jobs > 0 else None, threads_per_worker=1,
-                               processes=True, dashboard_address=None, silence_logs=logging.CRITICAL)
-        address = cluster.scheduler_address
+    return LocalCluster(n_workers=n_workers if n_workers and n_workers > 0 else None, threads_per_worker=1,
+                        processes=True, dashboard_address=None, silence_logs=logging.CRITICAL)
+
+
+def _dask_map(func: Callable[[Any], Any], items: list[Any], address: str | None, n_jobs: int | None) -> list[Any]:
+    from distributed import Client
+
+    cluster = local_cluster(n_jobs) if address is None else None
     try:
-        with Client(address, set_as_default=False) as client:
+        with Client(address or cluster.scheduler_address, set_as_default=False) as client:
             # pure=False: every item is its own task even if two items look alike.
             futures = client.map(func, items, pure=False)
             return client.gather(futures)

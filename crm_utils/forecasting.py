@@ -654,6 +654,17 @@ def compare_on_holdout(history: pd.DataFrame, holdout: int, season_length: int) 
     return out.assign(zero_periods_held_out=int((actual == 0).sum()), periods_held_out=holdout)
 
 
+def sparsest_series(series: DemandSeries, holdout: int) -> str:
+    """The series that sells nothing most often among those whose last ``holdout`` periods hold
+    both zero and non-zero demand (the case MAPE cannot score); failing that, the sparsest."""
+    tail = series.frame.groupby("series", sort=False).tail(holdout)
+    mixed = tail.groupby("series", sort=False)["y"].agg(lambda y: bool((y == 0).any() and (y > 0).any()))
+    summary = series.summary()
+    pool = summary[summary["series"].map(mixed).fillna(False).astype(bool)]
+    pool = pool if len(pool) else summary
+    return pool.sort_values(["zero_share", "series"], ascending=[False, True])["series"].iloc[0]
+
+
 def level_summary(rows: pd.DataFrame, winners: pd.DataFrame) -> pd.DataFrame:
     """Per level: series, how many each model won, and each model's mean backtest MASE."""
     wins = winners.groupby(["level", "model"]).size().unstack(fill_value=0).add_prefix("won_")

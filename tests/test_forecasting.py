@@ -84,6 +84,17 @@ def test_series_without_customers_skip_regions_and_say_so():
     assert demand.calendar_for(s, 13).frame["kind"].eq("retail event").all()
 
 
+def test_sparsest_series_is_one_mape_cannot_score():
+    ds = pd.date_range("2026-10-01", periods=10, freq="D")
+    frame = pd.DataFrame({"series": np.repeat(["a", "b", "c"], 10), "level": "category", "category": None,
+                          "region": None, "ds": np.tile(ds, 3),
+                          "y": [1.0] * 6 + [0.0] * 4 + [0.0] * 8 + [1.0, 0.0] + [2.0, 0.0] * 5})
+    s = demand.DemandSeries(frame, pd.DataFrame(), "D", "units", CUTOFF, pd.Series(dtype=float))
+    # 'a' ends in zeros only, 'b' is the sparsest with a sale in the last 4 days, 'c' less sparse.
+    assert forecasting.sparsest_series(s, holdout=4) == "b"
+    assert forecasting.sparsest_series(s, holdout=1) == "b"  # nobody mixes: the sparsest overall
+
+
 # -- calendar --------------------------------------------------------------------------------
 
 def test_black_friday_cyber_monday_and_region_codes():

@@ -95,6 +95,7 @@ def grid_chart(grid: pd.DataFrame) -> plt.Figure:
     ax.set_xlabel("changepoint prior scale (cps), seasonality prior scale (sps)")
     ax.set_ylabel("mean MASE (lower is better)")
     ax.set_title("Prophet's prior scales on the backtests")
+    ax.legend(title="level", loc="lower left", fontsize=8)
     ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     return fig
@@ -172,8 +173,7 @@ def coverage_chart(rows: pd.DataFrame, level: float = 0.8) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(8, 3.2))
     x = np.arange(len(t))
     ax.bar(x - 0.2, 100 * t["coverage"], width=0.4, color="#b0b0b0", label="model's own interval")
-    ax.bar(x + 0.2, 100 * t["coverage_calibrated"], width=0.4, color=[MODEL_COLOURS[m] for m in t.index],
-           label="calibrated on earlier cutoffs")
+    ax.bar(x + 0.2, 100 * t["coverage_calibrated"], width=0.4, color="#4c72b0", label="calibrated on earlier cutoffs")
     ax.axhline(100 * level, color="black", ls="--", lw=1, label=f"target {level:.0%}")
     ax.set_xticks(x, [m.replace("_", " ") for m in t.index])
     ax.set_ylim(0, 100)
