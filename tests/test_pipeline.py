@@ -90,6 +90,20 @@ def _personal_data_in(path: Path) -> bool:
                          if df[c].dtype == object or isinstance(df[c].dtype, (pd.StringDtype, pd.CategoricalDtype)))
         return bool(EMAIL.search(text.encode()) or PHONE.search(text))
     return bool(EMAIL.search(path.read_bytes()) or PHONE.search(path.read_text(errors="replace")))
+def test_forecasts_on_fourteen_months(e2e):
+    """Notebook 05 on data shorter than two years: every series forecast 13 weeks ahead by its
+    backtest winner, with the shorter backtest and the missing yearly seasonality said out loud."""
+    _, reports, _ = e2e
+    month = reports / "2026-10"
+    forecast = pd.read_parquet(month / "artifacts" / "forecast.parquet")
+    backtest = pd.read_parquet(month / "artifacts" / "backtest.parquet")
+    assert forecast.groupby(["measure", "series"]).size().eq(13).all()
+    assert {"total", "category=Books"} <= set(forecast["series"])
+    assert backtest["cutoff"].nunique() == 2 and backtest["mase"].notna().any()
+    head = json.loads((month / "metrics.json").read_text())["05_demand_forecasting"]
+    assert head["series"]["units"] == forecast.query("measure == 'units'")["series"].nunique()
+    nb = (month / "05_demand_forecasting.ipynb").read_text()
+    assert "yearly seasonality off" in nb and "backtest origin(s), not 4" in nb
 
 
 def test_no_email_address_or_phone_anywhere_in_the_report(e2e):

@@ -1,0 +1,206 @@
+"""Charts of notebook 05 (demand forecasting): history, Prophet's parts, backtests, coverage, forecast."""
+
+from __future__ import annotations
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+MODEL_COLOURS = {"seasonal_naive": "#9e9e9e", "moving_average": "#c49a6c", "ets": "#6c8ebf", "prophet": "#d9534f"}
+ACTUAL = "#333333"
+
+
+def _label(name: str) -> str:
+    return name.replace("category=", "").replace("region=", "")
+
+
+def _dates(ax: plt.Axes) -> None:
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _grid(n: int, cols: int = 3, height: float = 2.4) -> tuple[plt.Figure, np.ndarray]:
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, height * rows), sharex=True, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes.flat
+
+
+def demand_chart(frame: pd.DataFrame, names: list[str], unit: str = "units per week") -> plt.Figure:
+    """Weekly demand of a few series, each on its own scale."""
+    fig, axes = _grid(len(names))
+    for ax, name in zip(axes, names):
+        s = frame[frame["series"] == name]
+        ax.plot(s["ds"], s["y"], color=ACTUAL, lw=1)
+        ax.set_title(_label(name), fontsize=10)
+        ax.set_ylabel(unit, fontsize=8)
+        ax.set_ylim(bottom=0)
+        _dates(ax)
+        ax.tick_params(labelsize=8)
+    fig.suptitle("Demand: growth, a yearly rhythm and event spikes", fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def components_chart(parts: pd.DataFrame, changepoints: pd.DataFrame, name: str = "total",
+                     unit: str = "units per week") -> plt.Figure:
+    """Prophet's additive parts of one series: fit, trend g(t) with changepoints, yearly s(t),
+    events and holidays h(t), residual e."""
+    fig, axes = plt.subplots(5, 1, figsize=(10, 11), sharex=True)
+    ax = axes[0]
+    ax.plot(parts["ds"], parts["y"], color=ACTUAL, lw=1, label="actual")
+    ax.plot(parts["ds"], parts["fitted"], color=MODEL_COLOURS["prophet"], lw=1, label="fitted")
+    ax.set_ylabel(unit)
+    ax.set_title(f"{_label(name)}: demand and Prophet's fit")
+    ax.legend(loc="upper left", fontsize=8)
+    ax = axes[1]
+    ax.plot(parts["ds"], parts["trend"], color="#4c9a2a")
+    big = changepoints[changepoints["growth_change_pct_per_year"].abs() >= 1]
+    for ds in big["ds"]:
+        ax.axvline(ds, color="#b0b0b0", ls=":", lw=1)
+    ax.set_ylabel(f"trend ({unit})")
+    ax.set_title(f"g(t): trend; dotted: changepoints where growth moved by 1%/year or more ({len(big)} of "
+                 f"{len(changepoints)} candidates)")
+    for ax, col, title in ((axes[2], "yearly", "s(t): yearly seasonality"),
+                           (axes[3], None, "h(t): retail events and public holidays")):
+        if col:
+            ax.plot(parts["ds"], 100 * parts[col], color="#6c8ebf")
+        else:
+            ax.bar(parts["ds"], 100 * parts["events"], width=6, color="#d9534f", label="retail events")
+            ax.bar(parts["ds"], 100 * parts["holidays"], width=6, color="#6c8ebf", label="public holidays")
+            ax.legend(loc="upper left", fontsize=8)
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_ylabel("% of trend")
+        ax.set_title(title)
+    ax = axes[4]
+    ax.bar(parts["ds"], 100 * parts["residual"], width=6, color="#9e9e9e")
+    ax.set_ylabel("log points (~%)")
+    ax.set_title("e: what is left (residual on the log scale)")
+    _dates(ax)
+    fig.tight_layout()
+    return fig
+
+
+def grid_chart(grid: pd.DataFrame) -> plt.Figure:
+    """Mean backtest MASE of each prior-scale pair, per tuned level; the lowest bar is chosen."""
+    g = grid[grid["level"] != "all"].copy()
+    g["pair"] = ("cps " + g["changepoint_prior_scale"].map("{:g}".format) + ", sps "
+                 + g["seasonality_prior_scale"].map("{:g}".format))
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    sns.barplot(data=g, x="pair", y="mean_mase", hue="level", ax=ax, palette="Blues")
+    ax.set_xlabel("changepoint prior scale (cps), seasonality prior scale (sps)")
+    ax.set_ylabel("mean MASE (lower is better)")
+    ax.set_title("Prophet's prior scales on the backtests")
+    ax.legend(title="level", loc="lower left", fontsize=8)
+    ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def mase_chart(rows: pd.DataFrame, winners: pd.DataFrame, names: list[str]) -> plt.Figure:
+    """Backtest MASE per series and model; the winner of each row is boxed."""
+    models = [m for m in MODEL_COLOURS if m in set(rows["model"])]
+    table = (rows[rows["series"].isin(names)].groupby(["series", "model"])["mase"].mean()
+             .unstack()[models].reindex(names))
+    fig, ax = plt.subplots(figsize=(8, 0.38 * len(names) + 1.4))
+    sns.heatmap(table, annot=True, fmt=".2f", cmap="RdYlGn_r", vmin=0, vmax=1.5, cbar_kws={"label": "MASE"}, ax=ax)
+    win = winners.set_index("series")["model"]
+    for i, name in enumerate(table.index):
+        if name in win.index and win[name] in models:
+            ax.add_patch(plt.Rectangle((models.index(win[name]), i), 1, 1, fill=False, lw=2.5, ec="black"))
+    ax.set_yticklabels([_label(n) for n in table.index], rotation=0)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title("Backtest MASE (1 = as good as last year's same week in-sample); box = winner")
+    fig.tight_layout()
+    return fig
+
+
+def wins_chart(winners: pd.DataFrame) -> plt.Figure:
+    """How many series of each level each model won."""
+    t = winners.groupby(["level", "model"]).size().unstack(fill_value=0)
+    t = t[[m for m in MODEL_COLOURS if m in t.columns]]
+    fig, ax = plt.subplots(figsize=(8, 2.8))
+    left = np.zeros(len(t))
+    for m in t.columns:
+        ax.barh(t.index, t[m], left=left, color=MODEL_COLOURS[m], label=m.replace("_", " "))
+        left += t[m].to_numpy()
+    ax.set_xlabel("series won")
+    ax.set_title("Which model won the backtest, per level")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def backtest_chart(predictions: pd.DataFrame, history: pd.DataFrame, name: str, model: str,
+                   calibrated: pd.DataFrame | None = None, unit: str = "units per week") -> plt.Figure:
+    """Held-out periods of every cutoff against the model's forecast and 80% interval."""
+    p = predictions[(predictions["series"] == name) & (predictions["model"] == model)]
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    ax.plot(history["ds"], history["y"], color=ACTUAL, lw=1, label="actual")
+    for i, (cutoff, g) in enumerate(p.groupby("cutoff")):
+        ax.fill_between(g["ds"], g["yhat_lower"], g["yhat_upper"], color=MODEL_COLOURS[model], alpha=0.25,
+                        label="model's 80% interval" if i == 0 else None)
+        if calibrated is not None:
+            c = calibrated[(calibrated["series"] == name) & (calibrated["model"] == model)
+                           & (calibrated["cutoff"] == cutoff)]
+            ax.plot(c["ds"], c["yhat_lower"], color=MODEL_COLOURS[model], ls="--", lw=0.8,
+                    label="calibrated interval" if i == 0 else None)
+            ax.plot(c["ds"], c["yhat_upper"], color=MODEL_COLOURS[model], ls="--", lw=0.8)
+        ax.plot(g["ds"], g["yhat"], color=MODEL_COLOURS[model], lw=1.5, label=f"{model} forecast" if i == 0 else None)
+        ax.axvline(cutoff, color="#b0b0b0", ls=":", lw=1)
+        out = g[(g["y"] < g["yhat_lower"]) | (g["y"] > g["yhat_upper"])]
+        ax.scatter(out["ds"], out["y"], color="black", s=14, zorder=5, label="outside the interval" if i == 0 else None)
+    start = p["cutoff"].min() - pd.Timedelta(days=180) if len(p) else history["ds"].min()
+    ax.set_xlim(start, history["ds"].max() + pd.Timedelta(days=7))
+    _dates(ax)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel(unit)
+    ax.set_title(f"{_label(name)}: rolling-origin backtest of {model.replace('_', ' ')} (dotted lines: cutoffs)")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def coverage_chart(rows: pd.DataFrame, level: float = 0.8) -> plt.Figure:
+    """Share of held-out periods inside each model's interval, raw and calibrated, against the target."""
+    t = rows.groupby("model")[["coverage", "coverage_calibrated"]].mean()
+    t = t.reindex([m for m in MODEL_COLOURS if m in t.index])
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    x = np.arange(len(t))
+    ax.bar(x - 0.2, 100 * t["coverage"], width=0.4, color="#b0b0b0", label="model's own interval")
+    ax.bar(x + 0.2, 100 * t["coverage_calibrated"], width=0.4, color="#4c72b0", label="calibrated on earlier cutoffs")
+    ax.axhline(100 * level, color="black", ls="--", lw=1, label=f"target {level:.0%}")
+    ax.set_xticks(x, [m.replace("_", " ") for m in t.index])
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("held-out periods inside (%)")
+    ax.set_title("Interval coverage in the backtest")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def forecast_chart(frame: pd.DataFrame, forecast: pd.DataFrame, names: list[str], unit: str = "units per week",
+                   history_periods: int = 78) -> plt.Figure:
+    """Recent history and the forecast with its 80% interval, one panel per series; the model is named."""
+    fig, axes = _grid(len(names), cols=2, height=2.8)
+    for ax, name in zip(axes, names):
+        h = frame[frame["series"] == name].tail(history_periods)
+        f = forecast[forecast["series"] == name]
+        model = f["model"].iloc[0] if len(f) else "?"
+        ax.plot(h["ds"], h["y"], color=ACTUAL, lw=1)
+        ax.fill_between(f["ds"], f["yhat_lower"], f["yhat_upper"], color=MODEL_COLOURS.get(model, "#999"), alpha=0.3)
+        ax.plot(f["ds"], f["yhat"], color=MODEL_COLOURS.get(model, "#999"), lw=1.5)
+        ax.set_title(f"{_label(name)} ({model.replace('_', ' ')})", fontsize=10)
+        ax.set_ylabel(unit, fontsize=8)
+        ax.set_ylim(bottom=0)
+        _dates(ax)
+        ax.tick_params(labelsize=8)
+    fig.suptitle(f"Forecast with calibrated 80% interval (shaded) after the last {history_periods} periods of history",
+                 fontweight="bold")
+    fig.tight_layout()
+    return fig
