@@ -162,3 +162,120 @@ def monitoring_table(checks: list[dict]) -> pd.DataFrame:
         rows.append({"check": c["check"], "value": v, "threshold": f"{'≥' if c['direction'] == 'min' else '≤'} {t}",
                      "status": status, "source": c.get("source", "")})
     return pd.DataFrame(rows)
+
+
+def forecast_check(previous_forecast: pd.DataFrame, orders: pd.DataFrame, customers: pd.DataFrame | None,
+                   cutoff: pd.Timestamp, series: tuple[str, ...] = ("total",), measure: str = "units",
+                   include_outliers: bool = False) -> pd.DataFrame:
+    """Last month's forecast against what happened, for the weeks that have ended since.
+
+    Actual demand is rebuilt with the same definitions as notebook 05 (``demand.build_series``)
+    on last month's week grid, so each forecast week is compared with exactly the days it
+    covered. Returns one row per series and week: forecast, interval, actual, inside interval.
+    """
+    from . import demand
+
+    fc = previous_forecast
+    if "measure" in fc.columns:
+        fc = fc[fc["measure"] == measure]
+    fc = fc[fc["series"].isin(series)]
+    known = fc[fc["ds"] <= cutoff.normalize()]
+    if known.empty:
+        return pd.DataFrame(columns=["series", "ds", "yhat", "yhat_lower", "yhat_upper", "actual", "inside"])
+    last = known["ds"].max() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+    levels = sorted(known["level"].astype(str).unique())
+    actual = demand.build_series(orders, customers, cutoff=last, measure=measure, levels=levels,
+                                 include_outliers=include_outliers).frame
+    out = known.merge(actual[["series", "ds", "y"]].rename(columns={"y": "actual"}), on=["series", "ds"], how="left")
+    out["inside"] = (out["actual"] >= out["yhat_lower"]) & (out["actual"] <= out["yhat_upper"])
+    return out[["series", "ds", "model", "yhat", "yhat_lower", "yhat_upper", "actual", "inside"]]
+
+
+def segment_table(segments: pd.DataFrame, metrics: dict) -> pd.DataFrame:
+    """Segments with size, share, median spend and recency, and how many moved in since last month."""
+    g = segments.groupby(["segment_id", "segment_name"], observed=True)
+    out = pd.DataFrame({"customers": g.size(), "median net spend": g["monetary"].median().round(0).astype(int),
+                        "median orders": g["frequency"].median().round(0).astype(int),
+                        "median days since last order": g["recency_days"].median().round(0).astype(int)})
+    out.insert(1, "share", (out["customers"] / out["customers"].sum()).map("{:.0%}".format))
+    return out.reset_index(level="segment_id", drop=True)
+
+
+def top_targets(propensity: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The head of next month's target list: ids and scores only (no personal data)."""
+    cols = [c for c in ("customer_id", "p_purchase", "next_category", "p_next_category", "voiced_need")
+            if c in propensity.columns]
+    top = propensity.sort_values(["p_purchase", "customer_id"], ascending=[False, True]).head(n)[cols]
+    return top.reset_index(drop=True).round(3)
+
+
+def satisfaction_table(sat: dict) -> pd.DataFrame:
+    """Satisfaction clusters with their share of responses and churn, from notebook 06's figures."""
+    share, churn, repurchase = sat.get("cluster_share", {}), sat.get("churn_rate", {}), sat.get("repurchase_rate", {})
+    out = pd.DataFrame({"share of responses": share, "churn rate": churn, "repurchase within 90 days": repurchase})
+    return out.sort_values("share of responses", ascending=False).apply(
+        lambda col: col.map(lambda v: f"{v:.0%}" if pd.notna(v) else "–"))
+
+
+def monitoring_checks(metrics: dict, forecast_check: pd.DataFrame, *, min_auc: float, min_interval_coverage: float,
+                      max_forecast_error: float, min_share_beating_naive: float) -> list[dict]:
+    """The checks of the monitoring table, from notebooks 04 and 05 and last month's forecast."""
+    checks = []
+    mon = (metrics.get("04_need_prediction") or {}).get("monitoring") or {}
+    checks.append({"check": "last month's purchase scores: realised ROC-AUC", "value": mon.get("realised_auc"),
+                   "threshold": min_auc, "direction": "min", "source": mon.get("source", "notebook 04")})
+    total = forecast_check[forecast_check["series"] == "total"] if len(forecast_check) else forecast_check
+    err = (abs(total["yhat"].sum() - total["actual"].sum()) / total["actual"].sum()
+           if len(total) and total["actual"].sum() > 0 else None)
+    checks.append({"check": "last month's total forecast: relative error over the weeks since", "value": err,
+                   "threshold": max_forecast_error, "direction": "max", "source": "forecast of last month's report"})
+    cov = float(forecast_check["inside"].mean()) if len(forecast_check) else None
+    checks.append({"check": "last month's forecast: share of weeks inside the 80% interval", "value": cov,
+                   "threshold": min_interval_coverage, "direction": "min", "source": "forecast of last month's report"})
+    head = (metrics.get("05_demand_forecasting") or {}).get("category") or {}
+    checks.append({"check": "this month's backtest: share of category forecasts beating seasonal naive",
+                   "value": head.get("share_beating_seasonal_naive"), "threshold": min_share_beating_naive,
+                   "direction": "min", "source": "notebook 05"})
+    return checks
+
+
+def campaign_scores(propensity: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """One row per scored customer: segment, purchase propensity and average order value."""
+    return propensity[["customer_id", "p_purchase"]].merge(
+        segments[["customer_id", "segment_name", "avg_order_value"]], on="customer_id", how="inner")
+
+
+def campaign_comparison(plan, scores: pd.DataFrame, values: pd.DataFrame, channels: list, budget: float,
+                        seed: int) -> pd.DataFrame:
+    """The optimised plan against the usual practice: the same budget down the target list, or at random."""
+    from . import campaigns
+
+    rows = {"optimised plan": {"expected_net_margin": plan.expected_margin, "cost": plan.cost,
+                               "contacts": float(plan.plan.to_numpy().sum())}}
+    rows["top of the target list, random channel"] = campaigns.spend_down(scores, values, channels, budget, seed)
+    rows["random customers, random channel"] = campaigns.spend_down(scores, values, channels, budget, seed,
+                                                                    order="random")
+    out = pd.DataFrame(rows).T
+    return out.astype({"contacts": int}).round(0)
+
+
+def footer(run_record: dict | None, report_month: str):
+    """The run's parameters, versions and input fingerprint, as Markdown."""
+    from IPython.display import Markdown
+
+    from . import safe
+    from .pipeline import versions
+
+    if run_record is None:
+        lines = [f"Interactive run for {report_month} (no run record: run `crm-report run` for a scheduled report).",
+                 "", "Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items())]
+        return Markdown("\n".join(lines))
+    inp = run_record.get("input", {})
+    params = run_record.get("parameters", {})
+    lines = [f"Report month **{report_month}**, seed {run_record.get('seed')}, started "
+             f"{run_record.get('started_utc')} UTC.", "",
+             "Parameters: " + ", ".join(f"`{safe.markdown(k)}` = {safe.markdown(v)}" for k, v in params.items()), "",
+             f"Input fingerprint (SHA-256 of the input files): `{inp.get('combined_sha256', '–')}`; files: "
+             + ", ".join(safe.markdown(f) for f in inp.get("files", {})), "",
+             "Versions: " + ", ".join(f"{k} {v}" for k, v in (run_record.get("versions") or {}).items())]
+    return Markdown("\n".join(lines))
