@@ -184,8 +184,8 @@ def forecast_check(previous_forecast: pd.DataFrame, orders: pd.DataFrame, custom
         return pd.DataFrame(columns=["series", "ds", "yhat", "yhat_lower", "yhat_upper", "actual", "inside"])
     last = known["ds"].max() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
     levels = sorted(known["level"].astype(str).unique())
-    actual = demand.build_series(orders, customers, cutoff=last, measure=measure, levels=levels,
-                                 include_outliers=include_outliers).frame
+    actual = demand.build_series(orders[orders["order_date"] <= last], customers, cutoff=last, measure=measure,
+                                 levels=levels, include_outliers=include_outliers).frame
     out = known.merge(actual[["series", "ds", "y"]].rename(columns={"y": "actual"}), on=["series", "ds"], how="left")
     out["inside"] = (out["actual"] >= out["yhat_lower"]) & (out["actual"] <= out["yhat_upper"])
     return out[["series", "ds", "model", "yhat", "yhat_lower", "yhat_upper", "actual", "inside"]]

@@ -1,0 +1,98 @@
+"""The monthly report's helpers: sentences that follow the numbers, honest checks, the forecast check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crm_utils import report
+
+METRICS = {
+    "01_data_cleaning": {"tables": {"orders": {"rows_in": 1000, "quarantined": 30},
+                                    "customers": {"rows_in": 100, "quarantined": 2}},
+                         "quarantined_by_reason": {"orders.invalid_price": 20, "orders.unknown_customer": 10,
+                                                   "customers.test_account": 2}},
+    "02_customer_overview": {
+        "kpis": {"revenue": 1200.0, "orders": 10, "active_customers": 8, "new_customers": 2, "returning_customers": 6,
+                 "average_order_value": 120.0, "return_rate": 0.05},
+        "previous_month": {"revenue": 1000.0, "orders": 10, "active_customers": 9, "new_customers": 3,
+                           "returning_customers": 6, "average_order_value": 100.0, "return_rate": 0.04},
+        "same_month_last_year": {"revenue": 1500.0},
+        "retention": {"month_1": 0.4}},
+    "03_customer_segmentation": {"customers": 100, "k": 3, "migration": {"stayed_share": 0.9},
+                                 "segments": {"Loyal · Books": {"customers": 60, "share": 0.6},
+                                              "Lost · Garden": {"customers": 40, "share": 0.4}}},
+    "06_satisfaction_clustering": {"nps": {"nps": 12.0, "ci_low": 5.0, "ci_high": 19.0}},
+}
+
+
+def test_sentences_are_written_from_the_figures():
+    s = report.month_sentences(METRICS, {"06_satisfaction_clustering": {"nps": {"nps": 20.0}}}, currency="EUR")
+    assert len(s) == 5
+    assert s[0].startswith("Net revenue was 1,200 EUR, up 20.0% on last month and down 20.0% on the same month")
+    assert "larger baskets" in s[0]  # orders flat, order value up 20%
+    assert "8 customers bought this month: 2 for the first time and 6 returning (75% of buyers)" in s[1]
+    assert "'Loyal · Books' with 60%" in s[2] and "90% of last month's customers kept their segment" in s[2]
+    assert "+12 (95% interval +5 to +19), against +20 last month" in s[3]
+    assert "Of 1,100 input rows, 32 (2.91%)" in s[4] and "'orders.invalid_price' (20 rows)" in s[4]
+    # Fewer orders at the same value read differently: the text follows the numbers.
+    fewer = {**METRICS, "02_customer_overview": {**METRICS["02_customer_overview"],
+                                                 "kpis": {**METRICS["02_customer_overview"]["kpis"], "orders": 8,
+                                                          "revenue": 800.0, "average_order_value": 100.0}}}
+    assert "fewer orders" in report.month_sentences(fewer)[0] and "down 20.0% on last month" in report.month_sentences(fewer)[0]
+
+
+def test_missing_notebooks_leave_their_sentence_out():
+    s = report.month_sentences({"01_data_cleaning": METRICS["01_data_cleaning"]})
+    assert len(s) == 1 and s[0].startswith("Of 1,100 input rows")
+    no_year = {"02_customer_overview": {**METRICS["02_customer_overview"], "same_month_last_year": {}}}
+    assert "do not reach back a full year" in report.month_sentences(no_year)[0]
+
+
+def test_consistency_with_last_months_report():
+    previous = {"02_customer_overview": {"kpis": METRICS["02_customer_overview"]["previous_month"]}}
+    table = report.consistency_with_previous(METRICS, previous)
+    assert table["agrees"].all() and len(table) == 7
+    changed = {"02_customer_overview": {"kpis": {**METRICS["02_customer_overview"]["previous_month"], "revenue": 990.0}}}
+    table = report.consistency_with_previous(METRICS, changed)
+    assert list(table.index[~table["agrees"]]) == ["revenue"]
+    assert report.consistency_with_previous(METRICS, None).empty
+
+
+def test_monitoring_flags_warnings_and_never_calls_the_unknown_ok():
+    checks = [{"check": "auc", "value": 0.6, "threshold": 0.65, "direction": "min"},
+              {"check": "auc ok", "value": 0.7, "threshold": 0.65, "direction": "min"},
+              {"check": "error", "value": 0.3, "threshold": 0.25, "direction": "max"},
+              {"check": "unknown", "value": None, "threshold": 0.25, "direction": "max"},
+              {"check": "nan", "value": float("nan"), "threshold": 0.5, "direction": "min"}]
+    t = report.monitoring_table(checks)
+    assert t["status"].tolist() == ["WARNING", "ok", "WARNING", "not measurable", "not measurable"]
+
+
+def test_quarantine_table_by_reason():
+    t = report.quarantine_table(METRICS)
+    assert t.iloc[0].to_dict() == {"table": "orders", "reason": "invalid_price", "rows": 20}
+    assert report.quarantine_table({}).empty
+
+
+def test_last_months_forecast_is_checked_on_its_own_weeks():
+    # Last month ended Wednesday 2026-09-30: its forecast weeks end on Wednesdays.
+    weeks = pd.date_range("2026-10-07", periods=6, freq="7D")
+    fc = pd.DataFrame({"series": "total", "level": "total", "measure": "units", "model": "prophet", "ds": weeks,
+                       "yhat": 10.0, "yhat_lower": 8.0, "yhat_upper": 12.0})
+    days = pd.date_range("2026-09-01", "2026-10-31", freq="D")
+    units = np.where(days <= "2026-10-21", 1.0, 3.0)  # 7 units a week, then 21 from Oct 22
+    orders = pd.DataFrame({"order_id": [f"O{i}" for i in range(len(days))], "customer_id": "C1", "order_date": days,
+                           "product_id": "P", "category": "Books", "quantity": units, "unit_price": 1.0,
+                           "is_return": False, "is_outlier": False})
+    orders["line_revenue"] = orders["quantity"]
+    check = report.forecast_check(fc, orders, None, pd.Timestamp("2026-10-31 23:59:59"))
+    assert list(check["ds"]) == list(weeks[:4])  # the weeks ending Oct 7, 14, 21 and 28 have ended
+    assert check["actual"].tolist() == [7.0, 7.0, 7.0, 21.0]
+    assert not check["inside"].any()  # 7 and 21 units against an interval of 8-12
+    checks = report.monitoring_checks({}, check, min_auc=0.65, min_interval_coverage=0.6, max_forecast_error=0.25,
+                                      min_share_beating_naive=0.5)
+    by_name = {c["check"]: c["value"] for c in checks}
+    assert by_name["last month's total forecast: relative error over the weeks since"] == pytest.approx(2 / 42)
+    assert by_name["last month's forecast: share of weeks inside the 80% interval"] == 0.0
