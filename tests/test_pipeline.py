@@ -106,6 +106,61 @@ def test_forecasts_on_fourteen_months(e2e):
     assert "yearly seasonality off" in nb and "backtest origin(s), not 4" in nb
 
 
+def test_report_reads_in_a_browser(e2e, tmp_path):
+    """Opened in headless Chromium, the report shows KPIs, the forecast and the segments, with every
+    image decoded and no code; the screenshot is kept for a human look (see the test's tmp_path)."""
+    from PIL import Image
+
+    from crm_utils import render_check
+
+    if render_check.find_browser() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Chromium for this check: .ci/run installs Debian's chromium package")
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    _, reports, _ = e2e
+    result = render_check.check_report(reports / "2026-10" / "report.html", tmp_path / "report.png",
+                                       expect_headings=("Headline KPIs", "Segments", "Demand forecast"))
+    assert result.ok, result.problems
+    assert result.images >= 3 and result.tables >= 3
+    shot = Image.open(tmp_path / "report.png").convert("L")
+    assert shot.size[0] == 1280 and shot.getextrema()[0] < 100  # something dark was drawn: not a blank page
+    html = (reports / "2026-10" / "report.html").read_text()
+    assert "Monthly customer report" in html and "Net revenue was" in html
+
+
+@pytest.fixture(scope="module")
+def backfill(e2e, tmp_path_factory):
+    """Three months run oldest first; only the notebooks whose figures the comparison needs."""
+    data, _, _ = e2e
+    reports = tmp_path_factory.mktemp("backfill")
+    res = crm_report("run", "--from", "2026-08", "--to", "2026-10", "--only", "01,02,07",
+                     "--data-dir", str(data), "--reports-dir", str(reports))
+    assert res.returncode == 0, res.stderr
+    return reports, res
+
+
+def test_a_backfill_gives_reports_that_agree_with_each_other(backfill):
+    reports, res = backfill
+    months = ["2026-08", "2026-09", "2026-10"]
+    assert res.stdout.split() == [str(reports / m / "report.html") for m in months]
+    metrics = {m: json.loads((reports / m / "metrics.json").read_text()) for m in months}
+    assert metrics["2026-08"]["07_monthly_report"]["consistent_with_previous_report"] is None  # nothing before it
+    for prev, cur in zip(months, months[1:]):
+        before, now = metrics[prev]["02_customer_overview"], metrics[cur]["02_customer_overview"]
+        assert now["previous_month"] == pytest.approx(before["kpis"])
+        for k in ("revenue", "orders", "active_customers", "average_order_value"):
+            assert now["change_vs_previous_month"][k] == pytest.approx(now["kpis"][k] / before["kpis"][k] - 1)
+        assert metrics[cur]["07_monthly_report"]["consistent_with_previous_report"] is True
+
+
+def test_a_backfill_needs_both_ends_in_order(e2e, tmp_path):
+    data, _, _ = e2e
+    res = crm_report("run", "--from", "2026-10", "--to", "2026-08", "--data-dir", str(data), "--reports-dir", str(tmp_path))
+    assert res.returncode == 2 and "is after --to" in res.stderr
+    res = crm_report("run", "--from", "2026-08", "--data-dir", str(data), "--reports-dir", str(tmp_path))
+    assert res.returncode == 2 and "both --from and --to" in res.stderr
+
+
 def test_no_email_address_or_phone_anywhere_in_the_report(e2e):
     _, reports, _ = e2e
     files = [p for p in (reports / "2026-10").rglob("*") if p.is_file()]
