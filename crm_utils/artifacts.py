@@ -9,6 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TEXT = pd.StringDtype("pyarrow")
 
 
 def artifacts_dir(run_dir: str | Path) -> Path:
@@ -50,7 +54,10 @@ def read_table(run_dir: str | Path, name: str, columns: list[str] | None = None)
         raise FileNotFoundError(
             f"artifact '{name}' is missing from {Path(run_dir).name}/artifacts; run the notebook "
             f"that writes it first (crm-report run --month ... runs them in order)")
-    return pd.read_parquet(path, columns=columns)
+    # Text comes back Arrow-backed, as notebook 01 wrote it: object strings would take about four
+    # times the memory and lose the vectorised string and hashing paths at a million customers.
+    table = pq.read_table(path, columns=columns)
+    return table.to_pandas(types_mapper={pa.string(): TEXT, pa.large_string(): TEXT}.get)
 
 
 def _plain(value):

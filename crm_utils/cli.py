@@ -216,12 +216,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check_report(args: argparse.Namespace) -> int:
+    import subprocess
+
     from .render_check import check_report
 
     shot = args.screenshot or args.html.with_suffix(".png")
     try:
         result = check_report(args.html, shot)
-    except (FileNotFoundError, RuntimeError) as exc:
+    except (FileNotFoundError, RuntimeError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         print(f"crm-report: {exc}", file=sys.stderr)
         return 2
     print(f"{args.html}: {result.images} images, {result.tables} tables, {len(result.headings)} sections; "

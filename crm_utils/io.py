@@ -574,12 +574,16 @@ def coerce(raw: RawTable) -> Coerced:
             conv = parse_dates(s, tm.date_formats.get(col))
         elif spec.kind in ("number", "integer"):
             if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
-                # A decimal comma ("12,50") is read as a decimal point; thousands separators are not guessed.
+                # A decimal comma ("12,50") is read as a decimal point. Thousands separators are not
+                # guessed: "1,000" could be one thousand or one, so it stays unconverted and its row
+                # is quarantined with the value shown, rather than silently becoming 1.0.
                 s = s.astype(TEXT).str.strip()
                 comma = s.str.contains(",", regex=False).fillna(False).astype(bool)
                 if comma.any():
                     s = s.copy()
-                    s[comma] = s[comma].str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
+                    ambiguous = s.str.fullmatch(r"-?[1-9]\d{0,2}(,\d{3})+").fillna(False).astype(bool)
+                    decimal = comma & ~ambiguous
+                    s[decimal] = s[decimal].str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
             conv = pd.to_numeric(s, errors="coerce")
             conv = conv.where(np.isfinite(conv.astype(float)))
             if col in tm.multiply:  # unit conversion declared in the mapping (cents -> currency)

@@ -66,11 +66,13 @@ def kpi_table(orders: pd.DataFrame, month: str | pd.Period) -> pd.DataFrame:
     for label, m in (("this month", month), ("previous month", month - 1), ("same month last year", month - 12)):
         cols[label] = month_kpis(orders, m, first) if m >= data_start else {k: np.nan for k in KPI_NAMES}
     out = pd.DataFrame(cols).reindex(list(KPI_NAMES))
+    # In the first month of the data every customer looks new: there is no history to tell. Say
+    # so with NaN, in whichever column that month appears.
+    for label, m in (("this month", month), ("previous month", month - 1), ("same month last year", month - 12)):
+        if m == data_start:
+            out.loc[["new_customers", "returning_customers"], label] = np.nan
     out["change vs previous month"] = out["this month"] / out["previous month"] - 1
     out["change vs last year"] = out["this month"] / out["same month last year"] - 1
-    # The first month of the data has no history: every customer looks new. Say so with NaN.
-    if month == data_start:
-        out.loc[["new_customers", "returning_customers"], "this month"] = np.nan
     out.index.name = "kpi"
     return out
 

@@ -686,12 +686,33 @@ def safe_to_show(text: pd.Series) -> pd.Series:
             & ~t.str.contains(r"\d{3}", regex=True) & t.str.len().between(1, 200))
 
 
+def only_common_words(texts: pd.Series, min_df: int) -> np.ndarray:
+    """Whether every word of a text occurs in at least ``min_df`` texts of the collection.
+
+    A name ("thanks to Maria Gonzalez"), a street or an order detail is rare in a collection of
+    comments; words many customers use are not. Quoting only comments made of common words keeps
+    such details out of a report, without needing a list of names.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    t = texts.astype("string").fillna("")
+    try:
+        vec = CountVectorizer(binary=True, lowercase=True, token_pattern=r"(?u)\b\w+\b")
+        X = vec.fit_transform(t)
+    except ValueError:  # no words at all
+        return np.zeros(len(t), dtype=bool)
+    rare = np.asarray(X.sum(axis=0)).ravel() < min_df
+    return np.asarray(X[:, rare].sum(axis=1)).ravel() == 0
+
+
 def example_comments(comments: pd.Series, clusters: pd.Series, per_cluster: int = 2,
                      min_df: int = 3) -> pd.DataFrame:
     """The ``per_cluster`` most typical distinct comments of each cluster that are safe to show.
 
     Typical means closest (cosine) to the cluster's mean TF-IDF vector, which favours the
-    cluster's common wording over one-off details; see :func:`safe_to_show` for what is never quoted.
+    cluster's common wording over one-off details; a comment is quoted only when
+    :func:`safe_to_show` allows it and every one of its words is used in at least ``min_df``
+    comments (:func:`only_common_words`), which keeps names and other one-off details out.
     """
     df = _comment_frame(comments, clusters)
     cols = ["cluster_id", "comment"]
@@ -701,7 +722,7 @@ def example_comments(comments: pd.Series, clusters: pd.Series, per_cluster: int 
         _, X = _tfidf(df["text"], min(min_df, len(df)))
     except ValueError:
         return pd.DataFrame(columns=cols)
-    df["safe"] = safe_to_show(df["raw"]).to_numpy()
+    df["safe"] = safe_to_show(df["raw"]).to_numpy() & only_common_words(df["raw"], min_df)
     rows = []
     for cid in sorted(df["cluster_id"].unique()):
         inside = (df["cluster_id"] == cid).to_numpy()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -324,8 +325,13 @@ def dbscan_sensitivity(z: np.ndarray, eps: float, min_samples: int, factors=(0.5
 
 def pca_projection(z: np.ndarray, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
     """The first two principal components of the standardised matrix and their explained variance."""
-    pca = PCA(n_components=2, random_state=seed).fit(z)
-    return pca.transform(z), pca.explained_variance_ratio_
+    k = min(2, *z.shape)
+    pca = PCA(n_components=k, random_state=seed).fit(z)
+    coords, explained = pca.transform(z), pca.explained_variance_ratio_
+    if k < 2:  # a single customer or feature: pad so the map still has two axes
+        coords = np.hstack([coords, np.zeros((len(z), 2 - k))])
+        explained = np.r_[explained, np.zeros(2 - k)]
+    return coords, explained
 
 
 # ------------------------------------------------------------------------------------------
@@ -336,20 +342,25 @@ NOT_YET = "not yet a customer"
 
 
 def previous_segments(previous_run: Path, segmenter: CustomerSegmenter, names: pd.Series,
-                      previous_features: pd.DataFrame) -> tuple[pd.Series, str]:
+                      previous_features: Callable[[], pd.DataFrame]) -> tuple[pd.Series | None, str]:
     """Each customer's segment name last month, and where it came from.
 
     Last month's own run (its ``artifacts/segments.parquet``) is the record of what the business
     was told then, so it is used when present. Otherwise last month's segments are computed now:
-    ``previous_features`` (features at last month's cutoff) are assigned to this month's
-    centroids, which shows movement between the same segment definitions.
+    ``previous_features()`` (features at last month's cutoff, computed only when needed) are
+    assigned to this month's centroids, which shows movement between the same segment
+    definitions. None when nobody had bought by last month's cutoff.
     """
     path = Path(previous_run) / "artifacts" / "segments.parquet"
     if path.exists():
         prev = pd.read_parquet(path, columns=["customer_id", "segment_name"])
         return prev.set_index("customer_id")["segment_name"], f"last month's report ({Path(previous_run).name})"
-    labels = segmenter.predict(previous_features)
-    return (pd.Series(names.reindex(labels).to_numpy(), index=previous_features.index, name="segment_name"),
+    try:
+        feats = previous_features()
+    except ValueError:  # no purchase by last month's cutoff: the report month is the data's first
+        return None, "none: nobody had bought by last month's cutoff"
+    labels = segmenter.predict(feats)
+    return (pd.Series(names.reindex(labels).to_numpy(), index=feats.index, name="segment_name"),
             "recomputed at last month's cutoff with this month's segment definitions")
 
 

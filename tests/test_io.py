@@ -59,6 +59,17 @@ def test_mixed_date_formats_and_decimal_comma_coerce(tmp_path):
     assert not c.failed["order_date"].any()
 
 
+def test_a_comma_that_may_separate_thousands_is_not_guessed(tmp_path):
+    orders = pd.concat([ORDERS] * 2, ignore_index=True)  # enough good rows that the column is usable
+    orders["unit_price"] = ["1,000", "0,125", "12,5", "1,234,567", "9.99", "4,50", "7", "8"]
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    c = io.coerce(_load_orders(tmp_path))
+    price = c.frame["unit_price"]
+    assert price.isna().tolist() == [True, False, False, True, False, False, False, False]  # ambiguous: not converted
+    assert price[1] == 0.125 and price[2] == 12.5 and price[5] == 4.5
+    assert c.failed["unit_price"].tolist()[:4] == [True, False, False, True]  # so the rows are quarantined
+
+
 def test_time_zone_offsets_become_utc():
     s = pd.Series(["2026-10-01T10:00:00+02:00", "2026-10-01T08:00:00Z"])
     parsed = io.parse_dates(s)

@@ -44,6 +44,8 @@ def test_kpi_table_leaves_months_outside_the_data_empty():
     # The first month of the data cannot tell new from returning customers.
     first = overview.kpi_table(HAND, "2026-08")
     assert np.isnan(first.loc["new_customers", "this month"])
+    second = overview.kpi_table(HAND, "2026-09")  # August, the first month, is the previous one here
+    assert np.isnan(second.loc["new_customers", "previous month"]) and second.loc["orders", "previous month"] == 1
     text = overview.format_kpis(t)
     assert text.loc["return_rate", "this month"] == "33.3%" and text.loc["revenue", "same month last year"] == "–"
 

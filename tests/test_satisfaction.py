@@ -253,10 +253,19 @@ def test_distinctive_terms_and_safe_examples():
     assert by[0][:2] == ["late", "delivery"] or set(by[0][:2]) == {"late", "delivery"}
     assert set(by[1][:2]) == {"price", "great"}
     assert not terms["term"].str.contains("zyxw|phone").any()  # rare words and masks never show
-    ex = sat.example_comments(comments, clusters)
+    ex = sat.example_comments(comments, clusters, min_df=1)  # every word counts as common in so few comments
     assert ex.groupby("cluster_id").size().tolist() == [2, 2]
     assert not ex["comment"].str.contains(r"\[phone\]|\d{3}", regex=True).any()
     assert not sat.safe_to_show(pd.Series(["mail me at jo@example.com", "ring 0151 234 567 89"])).any()
+
+
+def test_comments_naming_someone_are_never_quoted():
+    common = ["the delivery was late", "late delivery again", "the delivery was late again"] * 2
+    named = ["thanks to Maria Gonzalez the delivery was late", "Ich heiße Jürgen Preiß, delivery late"]
+    texts = pd.Series(common + named)
+    assert sat.only_common_words(texts, 3).tolist() == [True] * 6 + [False, False]
+    ex = sat.example_comments(texts, pd.Series([0] * len(texts)), per_cluster=5)
+    assert not ex["comment"].str.contains("Maria|Jürgen", regex=True).any() and len(ex) >= 1
 
 
 # ------------------------------------------------------------------------------------------

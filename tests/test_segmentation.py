@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -120,13 +122,23 @@ def test_migration_matrix_counts_moves_and_newcomers():
 
 def test_previous_segments_prefer_last_months_report(tmp_path, fitted, default_features):
     names = segmentation.name_segments(default_features, fitted.labels_)
-    recomputed, source = segmentation.previous_segments(tmp_path / "2026-09", fitted, names, default_features)
+    recomputed, source = segmentation.previous_segments(tmp_path / "2026-09", fitted, names, lambda: default_features)
     assert source.startswith("recomputed") and (recomputed.to_numpy() == names.reindex(fitted.labels_).to_numpy()).all()
     (tmp_path / "2026-09" / "artifacts").mkdir(parents=True)
     pd.DataFrame({"customer_id": ["C1"], "segment_id": [0], "segment_name": ["Loyal"]}).to_parquet(
         tmp_path / "2026-09" / "artifacts" / "segments.parquet")
-    stored, source = segmentation.previous_segments(tmp_path / "2026-09", fitted, names, default_features)
+    never = pytest.fail  # last month's report exists: the features of last month must not be computed
+    stored, source = segmentation.previous_segments(tmp_path / "2026-09", fitted, names, never)
     assert "last month's report (2026-09)" in source and stored.to_dict() == {"C1": "Loyal"}
+
+
+def test_first_month_of_the_data_has_no_previous_segments_and_tiny_data_still_maps(fitted):
+    def nobody_yet():
+        raise ValueError("no purchases on or before 2023-10-31: nothing to describe")
+    previous, source = segmentation.previous_segments(Path("/nonexistent"), fitted, pd.Series(dtype=str), nobody_yet)
+    assert previous is None and "nobody had bought" in source
+    coords, explained = segmentation.pca_projection(np.ones((1, 5)))
+    assert coords.shape == (1, 2) and len(explained) == 2
 
 
 def test_density_comparison_reports_each_method(fitted, default_features):
