@@ -3,7 +3,8 @@
 Exit codes: 0 success; 1 a notebook failed (named, with its cell), including a data-contract
 error found by notebook 01; 2 bad arguments, or a problem found before any notebook runs
 (missing data folder, unreadable orders when looking for the latest month, a run of the same
-month already in progress).
+month already in progress; for a database: cannot connect, wrong password, a missing table or
+column).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples:\n  crm-report generate --out data/raw\n"
                "  crm-report import 'Online Retail.xlsx' --mapping online_retail --out data/raw\n"
                "  crm-report run --month 2026-10\n"
+               "  crm-report run --month 2026-10 --source postgresql://crm_reader@db.example.com/crm\n"
                "  crm-report run --month 2026-10 --only 01 -p some_parameter=3",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -57,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "reports/<month>/ (executed notebooks, report.html, metrics.json, run.json).")
     r.add_argument("--month", type=_month, default="latest",
                    help="report month YYYY-MM, or 'latest' for the last month the data covers completely")
-    r.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="folder with the input tables")
+    _source_arguments(r)
     r.add_argument("--reports-dir", type=Path, default=DEFAULT_REPORTS_DIR, help="where report folders go")
     r.add_argument("--only", help="comma-separated notebook numbers to rerun, e.g. 01,03 "
                                   "(on top of the month's existing report)")
@@ -98,8 +100,23 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--force", action="store_true", help="replace tables already in --out")
 
     lm = sub.add_parser("latest-month", help="print the last month the orders cover completely")
-    lm.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    _source_arguments(lm)
     return p
+
+
+def _source_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--data-dir", type=Path, default=None,
+                       help="folder with the input tables (default data/raw)")
+    where.add_argument("--source", metavar="URL_OR_FILE",
+                       help="a database instead: postgresql://user@host:5432/db, duckdb:///path/crm.duckdb, "
+                            "duckdb:///path/parquet-folder, or a source config .yml holding one (with its "
+                            "mapping and password; see README). The password comes from the config, "
+                            "CRM_SOURCE_PASSWORD or PGPASSWORD, and is never written anywhere")
+
+
+def _source(args: argparse.Namespace) -> str | Path:
+    return args.source or args.data_dir or DEFAULT_DATA_DIR
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -121,18 +138,19 @@ def _generate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .pipeline import RunFailed, latest_complete_month, parse_extra, run_month
     from .schema import ContractError
+    from .database import SourceError
 
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     try:
-        month = latest_complete_month(args.data_dir) if args.month == "latest" else args.month
+        month = latest_complete_month(_source(args)) if args.month == "latest" else args.month
         extra = parse_extra(args.param)
         only = [o for o in args.only.split(",") if o.strip()] if args.only else None
-        result = run_month(month, args.data_dir, args.reports_dir, only=only, extra=extra, seed=args.seed)
+        result = run_month(month, _source(args), args.reports_dir, only=only, extra=extra, seed=args.seed)
     except RunFailed as exc:
         print(f"crm-report: run failed: {exc}", file=sys.stderr)
         return 1
-    except (ContractError, ValueError, FileNotFoundError) as exc:
+    except (ContractError, SourceError, ValueError, FileNotFoundError) as exc:
         print(f"crm-report: {exc}", file=sys.stderr)
         return 2
     total = sum(result.durations.values())
@@ -172,9 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         return _run(args)
     if args.command == "latest-month":
+        from .database import SourceError
         from .pipeline import latest_complete_month
+        from .schema import ContractError
 
-        print(latest_complete_month(args.data_dir))
+        try:
+            print(latest_complete_month(_source(args)))
+        except (ContractError, SourceError, ValueError, FileNotFoundError) as exc:
+            print(f"crm-report: {exc}", file=sys.stderr)
+            return 2
         return 0
     return 2
 
