@@ -474,3 +474,20 @@ def test_rerunning_one_notebook_checks_the_database_did_not_change(two_runs, cli
     engine.dispose()
     res = cli("run", "--month", "2026-09", "--only", "02", "--source", url, "--reports-dir", str(db.parent))
     _one_line_error(res, "input data differ", secret=str(sa.make_url(url).password))
+
+
+def test_the_documented_source_config_and_mappings_are_valid(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Reading from a database", 1)[1].split("\n## ", 1)[0]
+    config, mapping = (block.split("```", 1)[0] for block in section.split("```yaml\n")[1:3])
+    (tmp_path / "crm_mapping.yml").write_text(mapping, encoding="utf-8")
+    (tmp_path / "crm-source.yml").write_text(config, encoding="utf-8")
+    (tmp_path / "crm-source.yml").chmod(0o600)
+    src = sources.open_source(tmp_path / "crm-source.yml")
+    assert str(src) == "postgresql://crm_reader:***@db.example.com:5432/crm" and src.schema == "crm"
+    orders = src.mapping.for_table("orders")
+    assert (orders.table, orders.order_by, orders.columns["Qty"]) == ("sales.order_lines", "line_id", "quantity")
+    data_readme = (Path(__file__).parent.parent / "data" / "README.md").read_text(encoding="utf-8")
+    block = data_readme.split("in place of `file`", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "m.yml").write_text(block, encoding="utf-8")
+    assert io.Mapping.load(tmp_path / "m.yml").for_table("orders").order_by == ["order_no", "line_no"]
