@@ -136,9 +136,9 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .database import SourceError
     from .pipeline import RunFailed, latest_complete_month, parse_extra, run_month
     from .schema import ContractError
-    from .database import SourceError
 
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)

@@ -23,23 +23,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import io
 from .config import parse_month
 from .schema import CONTRACTS, ContractError
-
-log = logging.getLogger(__name__)
 
 #: Where notebook 01 finds a password that was given in the URL on the command line.
 PASSWORD_ENV = "CRM_SOURCE_PASSWORD"
@@ -96,10 +95,11 @@ def _chunk_text(arr: pa.Array) -> pa.Array:
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return arr.cast(pa.string())
     if pa.types.is_timestamp(t):
-        naive = arr.cast(pa.timestamp(t.unit)) if t.tz else arr  # Arrow holds UTC: the wall time is UTC
+        # Arrow stores instants in UTC: viewing the storage without the zone gives UTC wall time
+        # (a cast may give local time instead, depending on what else was imported).
+        naive = arr.view(pa.timestamp(t.unit)) if t.tz else arr
         per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[t.unit]
-        ticks = naive.cast(pa.int64()).to_numpy(zero_copy_only=False)
-        ticks = ticks[~np.isnan(ticks)] if ticks.dtype.kind == "f" else ticks
+        ticks = pc.fill_null(naive.view(pa.int64()), 0).to_numpy(zero_copy_only=False)
         whole = not np.any(ticks % per_second)
         return (naive.cast(pa.timestamp("s")) if whole else naive).cast(pa.string())
     if (pa.types.is_date(t) or pa.types.is_integer(t) or pa.types.is_floating(t)
@@ -110,6 +110,12 @@ def _chunk_text(arr: pa.Array) -> pa.Array:
 
 def python_text(values: list) -> pa.Array:
     """A column of Python values from a driver (datetime, Decimal, str, UUID ...) as text."""
+    first = next((v for v in values if v is not None), None)
+    if isinstance(first, datetime) and first.tzinfo is not None:
+        # To UTC here: once pandera.pandas is imported, pyarrow (26) builds arrays from aware
+        # datetimes with their local time taken for UTC.
+        values = [v.astimezone(timezone.utc).replace(tzinfo=None) if isinstance(v, datetime) and v.tzinfo
+                  else v for v in values]
     try:
         arr = pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
@@ -122,7 +128,7 @@ def text_frame(table: pa.Table) -> pd.DataFrame:
     frame = pd.DataFrame({i: table.column(i).to_pandas(types_mapper={pa.string(): io.TEXT}.get)
                           for i in range(table.num_columns)})
     frame.columns = table.column_names
-    return frame.astype(io.TEXT) if frame.shape[1] else frame
+    return frame
 
 
 # ------------------------------------------------------------------------------------------
@@ -159,9 +165,6 @@ class _SqlAlchemyDatabase:
         self.conn.begin()
         self.dbapi = self.conn.connection.dbapi_connection
         self._inspector = sa.inspect(self.conn)
-
-    def default_schema(self) -> str | None:
-        return self._inspector.default_schema_name
 
     def relations(self, schema: str | None) -> set[str]:
         names = set(self._inspector.get_table_names(schema)) | set(self._inspector.get_view_names(schema))
@@ -314,7 +317,10 @@ class DatabaseSource:
     mapping: io.Mapping = field(default_factory=io.Mapping)
     schema: str | None = None  # where table names without a schema are looked up
     config: Path | None = None  # the source config this came from
-    config_password: str | None = None
+    config_password: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:  # shown by a notebook cell that ends with the object: no password
+        return f"DatabaseSource({self})"
 
     # -- naming -----------------------------------------------------------------------------
 

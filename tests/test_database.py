@@ -242,6 +242,47 @@ def test_rows_after_the_month_stay_in_the_database_and_are_counted(kind, typeabl
     assert db.ledger.set_index("table").loc["orders", "held_back"] == later["orders"]
 
 
+@pytest.mark.parametrize("kind", ["duckdb", "postgresql"])
+def test_times_with_offsets_are_cut_at_midnight_utc(kind, tmp_path, request, key):
+    """A timestamp-with-time-zone column: the WHERE and the text read agree with files, where an
+    offset is converted to UTC. 23:30 at -02:00 on 31 October is November in UTC, 00:30 at +02:00
+    on 1 November is still October."""
+    dates = ["2026-10-15 12:00:00+00:00", "2026-10-31 23:30:00-02:00", "2026-11-01 00:30:00+02:00",
+             "2026-10-01 01:00:00+03:00"]
+    orders = pd.DataFrame({"order_id": ["O1", "O2", "O3", "O4"], "customer_id": "C1", "order_date": dates,
+                           "product_id": "P1", "quantity": "1", "unit_price": "9.99"})
+    (tmp_path / "files").mkdir()
+    orders.to_csv(tmp_path / "files" / "orders.csv", index=False)
+    rows = ", ".join(f"({i}, '{o}', 'C1', TIMESTAMP WITH TIME ZONE '{d}', 'P1', 1, 9.99)"
+                     for i, (o, d) in enumerate(zip(orders["order_id"], dates)))
+    ddl = ("CREATE TABLE orders (line_no INTEGER PRIMARY KEY, order_id TEXT, customer_id TEXT, "
+           "order_date TIMESTAMP WITH TIME ZONE, product_id TEXT, quantity INTEGER, unit_price NUMERIC(8, 2))")
+    if kind == "postgresql":
+        url = request.getfixturevalue("pg_database")("offsets")
+        engine = _engine(url, connect_args={"options": "-c TimeZone=America/Sao_Paulo"})  # not UTC
+        with engine.begin() as c:
+            c.exec_driver_sql(ddl)
+            c.exec_driver_sql(f"INSERT INTO orders VALUES {rows}")
+        engine.dispose()
+    else:
+        url = str(tmp_path / "crm.duckdb")
+        con = duckdb.connect(url)
+        con.execute("SET TimeZone = 'Asia/Tokyo'")
+        con.execute(ddl)
+        con.execute(f"INSERT INTO orders VALUES {rows}")
+        con.close()
+    source = sources.open_source(url)
+    assert source.fingerprint("2026-10")["tables"]["orders"]["date_type"] == "timestamptz"
+    raw = source.load_raw("2026-10")
+    assert raw["orders"].held_back_at_source == 1
+    assert list(raw["orders"].frame["order_date"]) == ["2026-10-15 12:00:00", "2026-10-31 22:30:00",
+                                                       "2026-09-30 22:00:00"]
+    files = cleaning.clean(io.load_raw(tmp_path / "files"), "2026-10", key=key)
+    db = cleaning.clean(raw, "2026-10", key=key)
+    _assert_same_cleaning(files, db, same_rows=False)
+    assert db.ledger.set_index("table").loc["orders", ["kept", "held_back"]].tolist() == [3, 1]
+
+
 def test_the_same_mapping_reads_a_foreign_export_from_files_and_from_duckdb(tmp_path, key):
     """The example CRM export with its own table and column names, month-first dates, prices in
     cents and a quarantine rule: one mapping file serves both, with 'table' naming the tables."""
@@ -377,6 +418,7 @@ def test_the_password_is_masked_and_travels_only_in_the_environment(tmp_path):
     config.chmod(0o600)
     from_config = sources.open_source(config)
     assert from_config.password() == ("0123", "crm-source.yml")
+    assert "0123" not in repr(from_config) + str(from_config) and "p@ss" not in repr(src)
     assert from_config.notebook_parameter == str(config.resolve())  # the notebook reads the file itself
     with from_config.kernel_environment():
         assert os.environ.get(database.PASSWORD_ENV) == before
