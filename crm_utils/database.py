@@ -468,17 +468,25 @@ class DatabaseSource:
         if date_col in shaped.columns and sources.get(date_col, date_col) in names:
             plan.date_column = sources.get(date_col, date_col)
             plan.date_kind = kinds[plan.date_column] if kinds[plan.date_column] in DATE_KINDS else "text"
+        plan.order_by = self._order(db, tm, (schema, name), names, select, where, holder)
+        return plan
+
+    def _order(self, db, tm: io.TableMapping, relation: tuple[str | None, str | None], names: list[str],
+               select: list[str], where: str, holder: str) -> list[str]:
+        """The columns that order the rows read: the mapping's ``order_by``, else the table's primary
+        key, else none for a DuckDB table (it keeps the order rows were inserted in), else every
+        column read, so that two runs number the rows alike."""
+        schema, name = relation
         if tm.order_by:
-            plan.order_by = [tm.order_by] if isinstance(tm.order_by, str) else list(tm.order_by)
-            for c in plan.order_by:
+            order = [tm.order_by] if isinstance(tm.order_by, str) else list(tm.order_by)
+            for c in order:
                 if c not in names:
                     raise ContractError(where, f"the mapping's 'order_by' names '{c}', which {holder} does "
                                                f"not have; it has {names}", column=c)
-        elif name is not None and (pk := db.primary_key(schema, name)):
-            plan.order_by = pk
-        elif name is None or not db.keeps_insertion_order:
-            plan.order_by = select
-        return plan
+            return order
+        if name is not None and (pk := db.primary_key(schema, name)):
+            return pk
+        return [] if name is not None and db.keeps_insertion_order else select
 
     def _keep(self, plan: TablePlan, report_month: str | None) -> str:
         """The WHERE clause: rows dated before the next month starts, or undated (quarantined later)."""
@@ -502,6 +510,24 @@ class DatabaseSource:
         return {"rows": int(total), "rows_read": int(read or 0),
                 "first_date": _iso(first), "max_date_read": _iso(last)}
 
+    def _tables(self, db, report_month: str | None) -> Iterator[tuple[TablePlan, dict]]:
+        """Each contract table the database has, planned and counted, or the error that stops the
+        run: what reading and fingerprinting share (so a run stops before its first notebook)."""
+        for table in CONTRACTS:
+            plan = self._plan(db, table)
+            if plan is None:
+                continue
+            counts = self._counts(db, plan, report_month)
+            where = f"{self}, {plan.label}"
+            if counts["rows"] == 0:
+                raise ContractError(where, f"has no rows; '{table}' needs at least one")
+            if table == "orders" and counts["rows_read"] == 0:
+                raise ContractError(where, f"has {counts['rows']:,} rows, none dated before "
+                                           f"{report_month} ends (the first is dated {counts['first_date']}); "
+                                           f"is the report month inside the data?",
+                                    column=CONTRACTS[table].date_column)
+            yield plan, counts
+
     # -- reading ----------------------------------------------------------------------------
 
     def load_raw(self, report_month: str | None = None) -> dict[str, io.RawTable]:
@@ -509,30 +535,19 @@ class DatabaseSource:
         left in the database (counted) where the date column is typed."""
         out = {}
         with self._connect() as db:
-            for table in CONTRACTS:
-                plan = self._plan(db, table)
-                if plan is None:
-                    continue
-                counts = self._counts(db, plan, report_month)
-                where = f"{self}, {plan.label}"
-                if counts["rows"] == 0:
-                    raise ContractError(where, f"has no rows; '{table}' needs at least one")
-                if table == "orders" and counts["rows_read"] == 0:
-                    raise ContractError(where, f"has {counts['rows']:,} rows, none dated before "
-                                               f"{report_month} ends (the first is dated {counts['first_date']}); "
-                                               f"is the report month inside the data?",
-                                        column=CONTRACTS[table].date_column)
+            for plan, counts in self._tables(db, report_month):
                 order = f" ORDER BY {', '.join(_quote(c) for c in plan.order_by)}" if plan.order_by else ""
                 sql = (f"SELECT {', '.join(_quote(c) for c in plan.select)} FROM ({plan.relation}) AS crm_source "
                        f"WHERE {self._keep(plan, report_month)}{order}")
                 with self._query(db, plan.label):
                     frame = text_frame(db.text_table(sql))
-                raw = io.shape_table(frame, table, plan.mapping, plan.label, label=plan.label,
+                raw = io.shape_table(frame, plan.table, plan.mapping, plan.label, label=plan.label,
                                      held_back_at_source=counts["rows"] - counts["rows_read"])
                 raw.dropped_columns = [c for c in plan.columns if c not in plan.select or c in raw.dropped_columns]
                 if len(raw.frame) != counts["rows_read"]:  # the transaction's snapshot makes this a bug
-                    raise SourceError(f"{where}: counted {counts['rows_read']:,} rows but read {len(raw.frame):,}")
-                out[table] = raw
+                    raise SourceError(f"{self}, {plan.label}: counted {counts['rows_read']:,} rows but read "
+                                      f"{len(raw.frame):,}")
+                out[plan.table] = raw
         return out
 
     def order_dates(self) -> pd.Series:
@@ -553,17 +568,13 @@ class DatabaseSource:
         the month and the last date among them; with the source (password masked) and the mapping."""
         tables = {}
         with self._connect() as db:
-            for table in CONTRACTS:
-                plan = self._plan(db, table)
-                if plan is None:
-                    continue
-                counts = self._counts(db, plan, report_month)
+            for plan, counts in self._tables(db, report_month):
                 counts.pop("first_date")
-                tables[table] = {"relation": plan.label, **counts, "date_column": plan.date_column,
-                                 "date_type": plan.date_kind,
-                                 "filtered_in_database": plan.date_kind in DATE_KINDS and report_month is not None}
-                if self.mapping.for_table(table).query:
-                    tables[table]["query_sha256"] = hashlib.sha256(plan.relation.encode()).hexdigest()
+                tables[plan.table] = {"relation": plan.label, **counts, "date_column": plan.date_column,
+                                      "date_type": plan.date_kind,
+                                      "filtered_in_database": plan.date_kind in DATE_KINDS and report_month is not None}
+                if self.mapping.for_table(plan.table).query:
+                    tables[plan.table]["query_sha256"] = hashlib.sha256(plan.relation.encode()).hexdigest()
         mapping_sha = io.file_fingerprint(self.mapping.source) if self.mapping.source else None
         # The digest leaves the password out entirely: how it was given does not change the input.
         where = self.url._replace(password=None).render_as_string(hide_password=False)

@@ -296,11 +296,15 @@ def test_the_same_mapping_reads_a_foreign_export_from_files_and_from_duckdb(tmp_
         con.unregister("frame")
         spec["table"] = Path(spec["file"]).stem  # files read 'file', databases 'table'
     con.close()
+    # ... or 'query', here with an order of its own: DuckDB's rowid is the order of insertion.
+    mapping["tables"]["interactions"].update(table=None, query="SELECT *, rowid AS line_no FROM activities;",
+                                             order_by="line_no")
     (tmp_path / "crm_mapping.yml").write_text(yaml.safe_dump(mapping, allow_unicode=True), encoding="utf-8")
     (tmp_path / "crm-source.yml").write_text("source:\n  url: duckdb:///crm.duckdb\n  mapping: crm_mapping.yml\n")
     source = sources.open_source(tmp_path / "crm-source.yml")
     raw = source.load_raw("2026-10")
     assert raw["orders"].sources["unit_price"] == "Unit Price (cents)" and raw["orders"].file == "table sales"
+    assert raw["interactions"].file == "query for interactions" and "line_no" in raw["interactions"].dropped_columns
     files = cleaning.clean(io.load_raw(EXAMPLE, MAPPINGS / "generic_crm.yml"), "2026-10", key=key)
     db = cleaning.clean(raw, "2026-10", key=key)
     _assert_same_cleaning(files, db, same_rows=True)
@@ -393,6 +397,9 @@ def test_a_broken_query_and_a_bad_config_say_which(cli, tmp_path, typeable):
     (tmp_path / "crm-source.yml").write_text(yaml.safe_dump({"source": {"url": url, "mapping": "m.yml"}}))
     res = cli("latest-month", "--source", str(tmp_path / "crm-source.yml"))
     _one_line_error(res, "query for orders", "qty")
+    (tmp_path / "m.yml").write_text("tables:\n  orders: {order_by: [line_no, position]}\n")
+    res = cli("latest-month", "--source", str(tmp_path / "crm-source.yml"))
+    _one_line_error(res, "table orders: column 'position': the mapping's 'order_by' names 'position'")
     (tmp_path / "bad.yml").write_text("source:\n  url: duckdb:///crm.duckdb\n  passwd: x\n")
     res = cli("latest-month", "--source", str(tmp_path / "bad.yml"))
     _one_line_error(res, "bad.yml", "unknown keys ['passwd']")
