@@ -6,9 +6,10 @@ Each raw row ends in exactly one place, so for every table
 
 *Held back* rows are dated after the report month: they are valid but not yet "known" for
 this report (zero when the data ends with the report month). They are set aside first, so that
-nothing later looks at them; a database source does the same in its query and only counts them. *Quarantined* rows break a row
-rule and are kept, with their reason, in the quarantine table. *Merged* rows are exact
-duplicate lines and duplicate customer records folded into their canonical record.
+no later step looks at them; a database source does the same in its query and only counts them.
+*Quarantined* rows break a row rule and are kept, with their reason, in the quarantine table.
+*Merged* rows are exact duplicate lines and duplicate customer records folded into their
+canonical record.
 
 :class:`CleaningRun` performs the steps one at a time so the cleaning notebook can show each;
 :func:`clean` runs them all, in the same order, for the pipeline and the tests.

@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -150,9 +151,10 @@ class _SqlAlchemyDatabase:
         args = {}
         if self.postgres:
             url = url.set(drivername="postgresql+psycopg")
-            # Timestamps with a time zone arrive in UTC, like offsets read from files.
-            args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": "-c TimeZone=UTC",
-                    "application_name": "crm-report"}
+            # Timestamps with a time zone arrive in UTC, like offsets read from files; dates as ISO
+            # 8601 and floats exactly, whatever the server's defaults.
+            args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": "crm-report",
+                    "options": "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3"}
         self.engine = sa.create_engine(url, connect_args=args, poolclass=sa.pool.NullPool)
         self.errors = (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
         try:
@@ -193,8 +195,9 @@ class _SqlAlchemyDatabase:
             cur.close()
 
     def text_table(self, sql: str) -> pa.Table:
-        # A server-side cursor on PostgreSQL: rows arrive in batches, never all at once.
-        cur = self.dbapi.cursor(name="crm_report_read") if self.postgres else self.dbapi.cursor()
+        if self.postgres:
+            return self._copy_text(sql)
+        cur = self.dbapi.cursor()
         try:
             cur.execute(sql)
             batches, names = [], None
@@ -211,6 +214,29 @@ class _SqlAlchemyDatabase:
             return pa.concat_tables(batches).rename_columns(names)
         finally:
             cur.close()
+
+    def _copy_text(self, sql: str) -> pa.Table:
+        """PostgreSQL writes the rows as CSV itself (COPY), already text, read by Arrow's parser: about
+        ten times faster than building a Python object per value. In CSV an unquoted empty field is
+        NULL and a quoted one an empty string, and so they are read."""
+        import pyarrow.csv as pacsv
+
+        names = [n for n, _ in self.describe(f"SELECT * FROM ({sql}) AS crm_copy WHERE 1 = 0")]
+        spool = tempfile.SpooledTemporaryFile(max_size=256 << 20)  # large tables go to disk, not memory
+        with self.dbapi.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+            for block in copy:
+                spool.write(block)
+        spool.seek(0)
+        if not names or spool.read(1) == b"":
+            return pa.table([pa.array([], pa.string())] * len(names), names=names)
+        spool.seek(0)
+        keys = [f"c{i}" for i in range(len(names))]
+        table = pacsv.read_csv(
+            spool, read_options=pacsv.ReadOptions(column_names=keys, encoding="utf8"),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(keys, pa.string()), null_values=[""],
+                                                 strings_can_be_null=True, quoted_strings_can_be_null=False))
+        return table.rename_columns(names)
 
     def close(self) -> None:
         try:
@@ -306,6 +332,12 @@ class TablePlan:
     date_column: str | None = None  # the database column holding the contract's date column
     date_kind: str | None = None  # 'date', 'timestamp', 'timestamptz', or 'text' (no WHERE possible)
     order_by: list[str] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)  # column -> 'date', 'timestamp', 'timestamptz', 'other'
+
+    def column_sql(self, column: str) -> str:
+        """A column as selected: a time with a zone as UTC wall time, as files' offsets are read."""
+        q = _quote(column)
+        return f"({q} AT TIME ZONE 'UTC') AS {q}" if self.kinds.get(column) == "timestamptz" else q
 
 
 @dataclass
@@ -463,7 +495,7 @@ class DatabaseSource:
         typed = {c for c in shaped.columns if contract.column(c) is not None
                  and contract.column(c).kind == "datetime" and kinds.get(sources.get(c, c)) in DATE_KINDS}
         plan_map = replace(tm, date_formats={c: f for c, f in tm.date_formats.items() if c not in typed})
-        plan = TablePlan(table, label, relation, names, select, plan_map)
+        plan = TablePlan(table, label, relation, names, select, plan_map, kinds=kinds)
         date_col = contract.date_column
         if date_col in shaped.columns and sources.get(date_col, date_col) in names:
             plan.date_column = sources.get(date_col, date_col)
@@ -537,7 +569,8 @@ class DatabaseSource:
         with self._connect() as db:
             for plan, counts in self._tables(db, report_month):
                 order = f" ORDER BY {', '.join(_quote(c) for c in plan.order_by)}" if plan.order_by else ""
-                sql = (f"SELECT {', '.join(_quote(c) for c in plan.select)} FROM ({plan.relation}) AS crm_source "
+                columns = ", ".join(plan.column_sql(c) for c in plan.select)
+                sql = (f"SELECT {columns} FROM ({plan.relation}) AS crm_source "
                        f"WHERE {self._keep(plan, report_month)}{order}")
                 with self._query(db, plan.label):
                     frame = text_frame(db.text_table(sql))
@@ -557,7 +590,7 @@ class DatabaseSource:
             date_formats = plan.mapping.date_formats.get("order_date")
             if plan.date_column is not None:
                 with self._query(db, plan.label):
-                    frame = text_frame(db.text_table(f"SELECT {_quote(plan.date_column)} FROM "
+                    frame = text_frame(db.text_table(f"SELECT {plan.column_sql(plan.date_column)} FROM "
                                                      f"({plan.relation}) AS crm_source"))
                 return io.parse_dates(frame.iloc[:, 0], date_formats)
         orders = self.load_raw(None)["orders"]  # a derived date: read the table as a run would

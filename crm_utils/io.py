@@ -228,7 +228,7 @@ class Mapping:
 @dataclass
 class RawTable:
     """One table as read: every column as text, plus ``_row``, the 0-based data row in the file
-    (for a database table: in the order the rows were read, see ``sources``)."""
+    (for a database table: in the order the rows were read, see ``crm_utils.database``)."""
 
     name: str
     path: Path | None  # None for a table read from a database

@@ -160,7 +160,8 @@ def load_config(path: Path) -> DatabaseSource:
                                        "password, mapping and schema")
     unknown = set(spec) - set(CONFIG_KEYS)
     if unknown:
-        raise ContractError(path.name, f"'source' has unknown keys {sorted(unknown)}; known keys are {list(CONFIG_KEYS)}")
+        raise ContractError(path.name, f"'source' has unknown keys {sorted(unknown)}; "
+                                       f"known keys are {list(CONFIG_KEYS)}")
     if not isinstance(spec.get("url"), str) or not spec["url"].strip():
         raise ContractError(path.name, "'source' needs 'url', e.g. postgresql://user@host:5432/dbname")
     for key in ("password", "mapping", "schema"):

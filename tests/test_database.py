@@ -163,8 +163,9 @@ def typeable(tmp_path_factory) -> Path:
 
 
 def _assert_same_cleaning(files: cleaning.CleanResult, db: cleaning.CleanResult, same_rows: bool) -> None:
-    """What cleaning made of the files and of the database agrees; ``same_rows``: row numbers too
-    (the database read every row, in file order)."""
+    """What cleaning made of the files and of the database agrees. ``same_rows``: the database
+    read every row in file order, so row numbers, details and raw records agree too; otherwise
+    (typed values, later rows left in the database) the reasons and the cleaned values do."""
     pd.testing.assert_frame_equal(files.ledger.drop(columns="file"), db.ledger.drop(columns="file"))
     assert files.metrics() == db.metrics()
     keep = ["table", "row", "reason", "detail", "record"] if same_rows else ["table", "reason"]
@@ -183,8 +184,7 @@ def _assert_same_cleaning(files: cleaning.CleanResult, db: cleaning.CleanResult,
 
 @pytest.fixture(scope="module")
 def dirty_sources(dirty, tmp_path_factory) -> dict:
-    """The dirty data as text in DuckDB and in a Parquet folder (always), and in PostgreSQL when
-    the test server is there."""
+    """The dirty data as text in a DuckDB file and in a Parquet folder read through DuckDB."""
     root = tmp_path_factory.mktemp("dirty_db")
     frames = contract_frames(dirty, typed=False)
     out = {"duckdb": str(load_duckdb(root / "crm.duckdb", frames)),
@@ -194,8 +194,8 @@ def dirty_sources(dirty, tmp_path_factory) -> dict:
 
 @pytest.mark.parametrize("kind", ["duckdb", "parquet", "postgresql"])
 def test_a_database_of_text_gives_what_the_files_give(kind, dirty, dirty_sources, request, key):
-    """Every value as the export wrote it (mixed date formats, 'not a date', decimal commas):
-    nothing is filtered in the database, and the quarantine names the same rows for the same reasons."""
+    """Every value as the export wrote it (mixed date formats, 'not a date', empty dates): nothing
+    is filtered in the database, and the quarantine names the same rows for the same reasons."""
     if kind == "postgresql":
         url = request.getfixturevalue("pg_database")("text")
         load_postgres(url, contract_frames(dirty, typed=False))
