@@ -67,6 +67,7 @@ class FolderSource:
         return io.load_raw(self.path)
 
     def order_dates(self) -> pd.Series:
+        """Every order date of the orders file, parsed (for the latest complete month)."""
         orders = io.load_table(self.path, "orders", self.mapping())
         return io.parse_dates(orders.frame["order_date"], orders.mapping.date_formats.get("order_date"))
 
