@@ -5,9 +5,11 @@ Each raw row ends in exactly one place, so for every table
     rows in = rows kept + rows quarantined + duplicates merged + rows held back
 
 *Held back* rows are dated after the report month: they are valid but not yet "known" for
-this report (zero when the data ends with the report month). *Quarantined* rows break a row
-rule and are kept, with their reason, in the quarantine table. *Merged* rows are exact
-duplicate lines and duplicate customer records folded into their canonical record.
+this report (zero when the data ends with the report month). They are set aside first, so that
+no later step looks at them; a database source does the same in its query and only counts them.
+*Quarantined* rows break a row rule and are kept, with their reason, in the quarantine table.
+*Merged* rows are exact duplicate lines and duplicate customer records folded into their
+canonical record.
 
 :class:`CleaningRun` performs the steps one at a time so the cleaning notebook can show each;
 :func:`clean` runs them all, in the same order, for the pipeline and the tests.
@@ -112,7 +114,7 @@ def bulk_outliers(quantity: pd.Series, group: pd.Series, fence: float = 3.0) -> 
 class CleaningRun:
     """The cleaning steps for one report month, run in order, with a ledger of every row."""
 
-    STEPS = ("merge_exact_duplicates", "hold_back_after_cutoff", "validate_rows",
+    STEPS = ("hold_back_after_cutoff", "merge_exact_duplicates", "validate_rows",
              "quarantine_test_accounts", "deduplicate_customers", "link_customers",
              "fix_values", "impute", "flag_outliers", "pseudonymise")
 
@@ -128,7 +130,10 @@ class CleaningRun:
         self.key = key
         self.test_account_rules = test_account_rules or TEST_ACCOUNT_RULES
         self.files = {t: r.origin for t, r in raw.items()}
-        self.rows_in = {t: len(r.frame) for t, r in raw.items()}
+        self.rows_read = {t: len(r.frame) for t, r in raw.items()}
+        #: a database source leaves rows dated after the month in the database and only counts them
+        self.at_source = {t: int(r.held_back_at_source) for t, r in raw.items()}
+        self.rows_in = {t: self.rows_read[t] + self.at_source[t] for t in raw}
         coerced = {t: coerce(r) for t, r in raw.items()}
         self.tables = {t: c.frame for t, c in coerced.items()}
         self.date_range = (self.tables["orders"]["order_date"].min(), self.tables["orders"]["order_date"].max())
@@ -192,6 +197,27 @@ class CleaningRun:
 
     # -- steps ---------------------------------------------------------------------------------
 
+    def hold_back_after_cutoff(self) -> pd.DataFrame:
+        """Rows dated after the report month are not known yet at its end: hold them back, before
+        any other step looks at them (a line repeated in next month's data is next month's business).
+
+        A database source has already left them in the database (its query asks for rows up to the
+        month's end only): those are counted in ``at_source`` and in the ledger's held back.
+        """
+        self._step("hold_back_after_cutoff")
+        rows = []
+        for t, df in self.tables.items():
+            col = CONTRACTS[t].date_column
+            n = 0
+            if col in df.columns:
+                n = self._remove(t, df[col] >= self.next_month_start, "held_back", "after_report_month",
+                                 df[col].dt.strftime("%Y-%m-%d"))
+            row = {"table": t, "date_column": col, "held_back": n + self.at_source[t]}
+            if any(self.at_source.values()):
+                row["of which left in the database"] = self.at_source[t]
+            rows.append(row)
+        return pd.DataFrame(rows)
+
     def merge_exact_duplicates(self) -> pd.DataFrame:
         """Lines repeated verbatim by the export are one line: keep the first, count the rest.
 
@@ -211,19 +237,6 @@ class CleaningRun:
             n = self._remove(t, dup, "merged", "exact_duplicate")
             rows.append({"table": t, "exact_duplicates": n, "action": "merged"})
         return pd.DataFrame(rows, columns=["table", "exact_duplicates", "action"])
-
-    def hold_back_after_cutoff(self) -> pd.DataFrame:
-        """Rows dated after the report month are not known yet at its end: hold them back."""
-        self._step("hold_back_after_cutoff")
-        rows = []
-        for t, df in self.tables.items():
-            col = CONTRACTS[t].date_column
-            n = 0
-            if col in df.columns:
-                n = self._remove(t, df[col] >= self.next_month_start, "held_back", "after_report_month",
-                                 df[col].dt.strftime("%Y-%m-%d"))
-            rows.append({"table": t, "date_column": col, "held_back": n})
-        return pd.DataFrame(rows)
 
     def validate_rows(self) -> pd.DataFrame:
         """Apply the contract's row checks; failing rows go to quarantine with their reason."""
@@ -534,6 +547,7 @@ class CleaningRun:
             r = {"table": t, "file": self.files[t], "rows_in": self.rows_in[t], "kept": len(self.tables[t])}
             for o in OUTCOMES[1:]:
                 r[o] = int(counts.loc[t, o]) if t in counts.index and o in counts.columns else 0
+            r["held_back"] += self.at_source[t]
             rows.append(r)
         led = pd.DataFrame(rows)
         led["balanced"] = led["rows_in"] == led[list(OUTCOMES)].sum(axis=1)
@@ -573,7 +587,7 @@ class CleaningRun:
         for t, df in self.tables.items():
             # Every source row exactly once: kept, or in one outcome.
             rows = np.sort(np.concatenate([df["_row"].to_numpy(), out.loc[out["table"] == t, "row"].to_numpy()]))
-            if not np.array_equal(rows, np.arange(self.rows_in[t])):
+            if not np.array_equal(rows, np.arange(self.rows_read[t])):
                 raise LedgerError(f"{t}: source rows are missing or counted twice")
         self._check_month_in_data(led)
         q = self.quarantine()

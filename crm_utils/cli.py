@@ -3,7 +3,8 @@
 Exit codes: 0 success; 1 a notebook failed (named, with its cell), including a data-contract
 error found by notebook 01; 2 bad arguments, or a problem found before any notebook runs
 (missing data folder, unreadable orders when looking for the latest month, a run of the same
-month already in progress).
+month already in progress; for a database: cannot connect, wrong password, a missing table or
+column).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples:\n  crm-report generate --out data/raw\n"
                "  crm-report import 'Online Retail.xlsx' --mapping online_retail --out data/raw\n"
                "  crm-report run --month 2026-10\n  crm-report run --from 2026-01 --to 2026-10\n"
+               "  crm-report run --month 2026-10 --source postgresql://crm_reader@db.example.com/crm\n"
                "  crm-report run --month 2026-10 --only 01 -p some_parameter=3",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -62,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="backfill: run every month from this one to --to, oldest first, so each report "
                         "compares with the one before it")
     r.add_argument("--to", dest="to_month", type=_month, metavar="YYYY-MM", help="last month of a backfill")
-    r.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="folder with the input tables")
+    _source_arguments(r)
     r.add_argument("--reports-dir", type=Path, default=DEFAULT_REPORTS_DIR, help="where report folders go")
     r.add_argument("--only", help="comma-separated notebook numbers to rerun, e.g. 01,03 "
                                   "(on top of the month's existing report)")
@@ -103,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--force", action="store_true", help="replace tables already in --out")
 
     lm = sub.add_parser("latest-month", help="print the last month the orders cover completely")
-    lm.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    _source_arguments(lm)
 
     c = sub.add_parser("check-report", help="open a report.html in headless Chromium and check what a reader sees",
                        description="Render the report as a browser does, save a screenshot, and fail (exit 1) "
@@ -111,6 +113,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("html", type=Path, help="the report.html to check")
     c.add_argument("--screenshot", type=Path, help="where to save a PNG screenshot (default: beside the report)")
     return p
+
+
+def _source_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--data-dir", type=Path, default=None,
+                       help="folder with the input tables (default data/raw)")
+    where.add_argument("--source", metavar="URL_OR_FILE",
+                       help="a database instead: postgresql://user@host:5432/db, duckdb:///path/crm.duckdb, "
+                            "duckdb:///path/parquet-folder, or a source config .yml holding one (with its "
+                            "mapping and password; see README). The password comes from the config, "
+                            "CRM_SOURCE_PASSWORD or PGPASSWORD, and is never written anywhere")
+
+
+def _source(args: argparse.Namespace) -> str | Path:
+    return args.source or args.data_dir or DEFAULT_DATA_DIR
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -130,6 +147,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .database import SourceError
     from .pipeline import RunFailed, latest_complete_month, parse_extra, run_month
     from .schema import ContractError
 
@@ -137,13 +155,13 @@ def _run(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     done: list[str] = []
     try:
-        months = _months_to_run(args, latest_complete_month)
+        months = _months_to_run(args, lambda: latest_complete_month(_source(args)))
         extra = parse_extra(args.param)
         only = [o for o in args.only.split(",") if o.strip()] if args.only else None
         for i, month in enumerate(months, 1):
             if len(months) > 1:
                 logging.getLogger("crm_report").info("month %d/%d: %s", i, len(months), month)
-            result = run_month(month, args.data_dir, args.reports_dir, only=only, extra=extra, seed=args.seed)
+            result = run_month(month, _source(args), args.reports_dir, only=only, extra=extra, seed=args.seed)
             done.append(month)
             if not args.quiet:
                 print(f"report for {month} written in {sum(result.durations.values()):.0f} s:", file=sys.stderr)
@@ -153,13 +171,13 @@ def _run(args: argparse.Namespace) -> int:
         if done:
             print(f"crm-report: the backfill stopped there; months done: {', '.join(done)}", file=sys.stderr)
         return 1
-    except (ContractError, ValueError, FileNotFoundError) as exc:
+    except (ContractError, SourceError, ValueError, FileNotFoundError) as exc:
         print(f"crm-report: {exc}", file=sys.stderr)
         return 2
     return 0
 
 
-def _months_to_run(args: argparse.Namespace, latest_complete_month) -> list[str]:
+def _months_to_run(args: argparse.Namespace, latest) -> list[str]:
     """The month, or the months of a backfill, in the order they must run (oldest first)."""
     import pandas as pd
 
@@ -173,7 +191,7 @@ def _months_to_run(args: argparse.Namespace, latest_complete_month) -> list[str]
             raise ValueError(f"--from {start} is after --to {end}")
         return [str(p) for p in pd.period_range(start, end, freq="M")]
     month = args.month or "latest"
-    return [latest_complete_month(args.data_dir) if month == "latest" else month]
+    return [latest() if month == "latest" else month]
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -206,9 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         return _run(args)
     if args.command == "latest-month":
+        from .database import SourceError
         from .pipeline import latest_complete_month
+        from .schema import ContractError
 
-        print(latest_complete_month(args.data_dir))
+        try:
+            print(latest_complete_month(_source(args)))
+        except (ContractError, SourceError, ValueError, FileNotFoundError) as exc:
+            print(f"crm-report: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "check-report":
         return _check_report(args)

@@ -64,6 +64,12 @@ class TableMapping:
     exact_duplicates: str = "merge"
     #: written by ``crm-report import``: the export this table was converted from, row for row
     imported_from: str | None = None
+    #: database sources only (files ignore them): the table to read (``schema.name``; default:
+    #: the contract's name), or a query instead, and the columns giving the rows their order
+    #: (default: the table's primary key)
+    table: str | None = None
+    query: str | None = None
+    order_by: str | list[str] | None = None
 
     @classmethod
     def from_spec(cls, spec: dict | None, table: str, source: str) -> "TableMapping":
@@ -75,6 +81,17 @@ class TableMapping:
         if unknown:
             raise ContractError(source, f"table '{table}' has unknown keys {sorted(unknown)}; "
                                         f"known keys are {list(cls.__dataclass_fields__)}")
+        if spec.get("table") and spec.get("query"):
+            raise ContractError(source, f"table '{table}' has both 'table' and 'query'; a database table "
+                                        f"is read from one of them")
+        for key in ("table", "query"):
+            if spec.get(key) is not None and not isinstance(spec[key], str):
+                raise ContractError(source, f"'{key}' of '{table}' must be text, got {spec[key]!r}")
+        order_by = spec.get("order_by")
+        if order_by is not None and not (isinstance(order_by, str) or (
+                isinstance(order_by, list) and order_by and all(isinstance(c, str) for c in order_by))):
+            raise ContractError(source, f"'order_by' of '{table}' must be a column name or a list of them, "
+                                        f"got {order_by!r}")
         for key in ("columns", "date_formats", "values", "constants", "multiply", "derive"):
             given = spec.get(key) or {}
             if not isinstance(given, dict) or (key == "values" and not all(isinstance(m, dict) for m in given.values())):
@@ -210,26 +227,31 @@ class Mapping:
 
 @dataclass
 class RawTable:
-    """One table as read: every column as text, plus ``_row``, the 0-based data row in the file."""
+    """One table as read: every column as text, plus ``_row``, the 0-based data row in the file
+    (for a database table: in the order the rows were read, see ``crm_utils.database``)."""
 
     name: str
-    path: Path
+    path: Path | None  # None for a table read from a database
     frame: pd.DataFrame
     encoding: str | None = None
     mapping: TableMapping = field(default_factory=TableMapping)  # how it was read; coerce uses its formats
     dropped_columns: list[str] = field(default_factory=list)  # not in the contract, never read further
     sources: dict[str, str] = field(default_factory=dict)  # contract column -> where it came from
+    #: what names the table in messages and the quarantine when it is not a file ("table crm.orders")
+    label: str | None = None
+    #: rows a database left out because they are dated after the report month: counted, not read
+    held_back_at_source: int = 0
 
     @property
     def file(self) -> str:
-        return self.path.name
+        return self.label or self.path.name
 
     @property
     def origin(self) -> str:
         """The file the rows came from: for an imported table the original export (same row numbers)."""
-        if self.mapping.imported_from:
+        if self.mapping.imported_from and self.path is not None:
             return f"{self.path.name} (imported from {self.mapping.imported_from})"
-        return self.path.name
+        return self.file
 
     def fingerprint(self) -> str:
         return file_fingerprint(self.path)
@@ -395,11 +417,13 @@ def read_file(path: str | Path, mapping: TableMapping | None = None) -> tuple[pd
 
 
 def apply_mapping(df: pd.DataFrame, table: str, mapping: TableMapping,
-                  file: str) -> tuple[pd.DataFrame, dict[str, str]]:
+                  file: str, rows: int | None = None, holder: str = "the file") -> tuple[pd.DataFrame, dict[str, str]]:
     """Rename mapped columns, derive, add constants and map values; check required columns.
 
     Returns the table and, per contract column taken from elsewhere, where it came from
-    (``{'order_id': 'InvoiceNo', 'category': 'derived from Description'}``).
+    (``{'order_id': 'InvoiceNo', 'category': 'derived from Description'}``). A database source
+    checks its columns before reading any row: it passes the table's row count as ``rows`` and
+    says what holds the columns in ``holder``.
     """
     mapping.validate(table, file)
     # Several source names may offer one contract column (InvoiceNo in one export, Invoice in
@@ -447,7 +471,8 @@ def apply_mapping(df: pd.DataFrame, table: str, mapping: TableMapping,
         if not any(contract.column(c) for c in header):
             hint = (f" None of its {len(header)} column(s) is a contract column: does the file have a "
                     f"header row, and is the delimiter right? (declare 'delimiter' in the mapping)")
-        raise ContractError(file, f"required column missing from '{table}' ({len(df)} rows); the file has "
+        raise ContractError(file, f"required column missing from '{table}' "
+                                  f"({len(df) if rows is None else rows} rows); {holder} has "
                                   f"{header}. Rename it in the export or map it in a "
                                   f"mapping file (see data/README.md).{hint}", column=missing[0])
     dupes = df.columns[df.columns.duplicated()].tolist()
@@ -482,14 +507,22 @@ def load_table(data_dir: str | Path, table: str, mapping: Mapping | None = None)
                                 f"{table}.xlsx (or a 'file' entry in the mapping file)")
         return None
     df, encoding = read_file(path, tm)
-    df, sources = apply_mapping(df, table, tm, path.name)
-    if df.empty:
+    raw = shape_table(df, table, tm, path.name, path=path, encoding=encoding)
+    if raw.frame.empty:
         raise ContractError(path.name, f"has a header but no rows; '{table}' needs at least one")
+    return raw
+
+
+def shape_table(df: pd.DataFrame, table: str, mapping: TableMapping, file: str, **fields) -> RawTable:
+    """A table as read (every column text) mapped onto the contract, with ``_row`` numbering its
+    rows: the step files and databases share. ``fields`` go to the :class:`RawTable`."""
+    df, sources = apply_mapping(df, table, mapping, file)
     # Only contract columns go on: anything else (extra personal data above all) stops here.
     extra = [c for c in df.columns if CONTRACTS[table].column(c) is None and c != MALFORMED]
     df = df.drop(columns=extra)
     df.insert(0, "_row", np.arange(len(df), dtype=np.int64))
-    return RawTable(table, path, df.reset_index(drop=True), encoding, tm, extra, sources)
+    return RawTable(table, fields.pop("path", None), df.reset_index(drop=True), mapping=mapping,
+                    dropped_columns=extra, sources=sources, **fields)
 
 
 def load_raw(data_dir: str | Path, mapping: Mapping | str | Path | None = None) -> dict[str, RawTable]:
@@ -632,7 +665,8 @@ def summarise(raw: dict[str, RawTable]) -> pd.DataFrame:
             continue
         cols = [c + (f" ← {t.sources[c]}" if c in t.sources else "") for c in t.frame.columns
                 if c not in ("_row", MALFORMED)]
-        rows.append({"table": name, "file": t.origin, "encoding": t.encoding or t.path.suffix.lstrip("."),
+        kind = t.encoding or (t.path.suffix.lstrip(".") if t.path is not None else "database")
+        rows.append({"table": name, "file": t.origin, "encoding": kind,
                      "rows": len(t.frame), "columns": ", ".join(cols),
                      "ignored (not in the contract)": ", ".join(t.dropped_columns)})
     return pd.DataFrame(rows)

@@ -3,12 +3,14 @@
 ``run_month`` builds everything in a hidden work folder next to the report and swaps it into
 place only when every notebook succeeded, so a failed run never damages the last good report
 of that month. A failed run keeps its executed notebooks in ``reports/<month>.failed/``.
+
+The input is a data folder or a database (``sources``); a notebook that declares a ``source``
+parameter (notebook 01, the only one reading raw data) is given the database, without its password.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import logging
 import os
@@ -27,13 +29,14 @@ import nbformat
 from . import __version__
 from .artifacts import collect_metrics
 from .config import DEFAULT_SEED, NOTEBOOKS_DIR, display_path, parse_month
-from .io import Mapping, file_fingerprint, find_table_file
-from .schema import CONTRACTS
+from .sources import DatabaseSource, FolderSource, Source, latest_month_of, open_source
 
 log = logging.getLogger("crm_report")
 
 KERNEL_NAME = "crm-report-python"
 BASE_PARAMETERS = ("report_month", "data_dir", "run_dir", "seed")
+#: The parameter through which a notebook that reads raw data is given a database source.
+SOURCE_PARAMETER = "source"
 VERSIONED = ("pandas", "numpy", "pyarrow", "pandera", "scikit-learn", "scipy", "matplotlib",
              "seaborn", "papermill", "nbconvert", "ipykernel", "holidays", "prophet", "statsforecast")
 
@@ -134,18 +137,8 @@ def convert_like(value: str, default: object, name: str) -> object:
 
 
 def input_fingerprint(data_dir: Path) -> dict:
-    """SHA-256 and size of every input file the run reads, and one combined digest."""
-    mapping = Mapping.load(data_dir / "mapping.yml") if (data_dir / "mapping.yml").exists() else Mapping()
-    files = {}
-    for table in CONTRACTS:
-        p = find_table_file(data_dir, table, mapping.for_table(table))
-        if p is not None:
-            files[p.name] = {"table": table, "bytes": p.stat().st_size, "sha256": file_fingerprint(p)}
-    if (data_dir / "mapping.yml").exists():
-        p = data_dir / "mapping.yml"
-        files[p.name] = {"table": None, "bytes": p.stat().st_size, "sha256": file_fingerprint(p)}
-    combined = hashlib.sha256("".join(f"{k}:{v['sha256']}" for k, v in sorted(files.items())).encode())
-    return {"files": files, "combined_sha256": combined.hexdigest()}
+    """SHA-256 and size of every input file of a data folder, and one combined digest."""
+    return FolderSource(Path(data_dir)).fingerprint()
 
 
 def versions() -> dict[str, str]:
@@ -199,16 +192,19 @@ def _failure_message(name: str, exc: Exception) -> tuple[str, int | None]:
     return f"{name} failed at {where}: {ename}: {evalue}", index
 
 
-def run_month(month: str, data_dir: str | Path, reports_dir: str | Path, *, only: list[str] | None = None,
+def run_month(month: str, source: str | Path | Source, reports_dir: str | Path, *, only: list[str] | None = None,
               extra: dict[str, str] | None = None, seed: int = DEFAULT_SEED,
               notebooks_dir: str | Path = NOTEBOOKS_DIR, progress: bool | None = None) -> RunResult:
-    """Run the month's notebooks and swap the finished report folder into ``reports_dir/<month>``."""
+    """Run the month's notebooks and swap the finished report folder into ``reports_dir/<month>``.
+
+    ``source`` is a data folder, a database URL, a ``.duckdb`` file or a source config (``sources``).
+    """
     logging.getLogger("papermill").setLevel(logging.WARNING)  # its per-notebook banner is noise here
     parse_month(month)
-    data_dir, reports_dir = Path(data_dir).resolve(), Path(reports_dir).resolve()
-    if not data_dir.is_dir():
-        raise FileNotFoundError(f"data folder {data_dir} does not exist; run `crm-report generate` "
-                                f"or point --data-dir at your export")
+    src = open_source(source)
+    if isinstance(src, FolderSource):
+        src = FolderSource(src.path.resolve())
+    reports_dir = Path(reports_dir).resolve()
     notebooks = discover_notebooks(Path(notebooks_dir), only)
     extra = extra or {}
     declared = {nb.name: declared_parameters(nb) for nb in notebooks}
@@ -216,13 +212,18 @@ def run_month(month: str, data_dir: str | Path, reports_dir: str | Path, *, only
     if unknown:
         raise ValueError(f"no notebook declares parameter(s) {sorted(unknown)}; declared: "
                          f"{sorted({p for d in declared.values() for p in d} - set(BASE_PARAMETERS))}")
+    if SOURCE_PARAMETER in extra:
+        raise ValueError(f"set {SOURCE_PARAMETER} with --source, not -p")
+    readers = [nb.name for nb in notebooks if nb.name.startswith("01_")]
+    if isinstance(src, DatabaseSource) and readers and SOURCE_PARAMETER not in declared[readers[0]]:
+        raise ValueError(f"{readers[0]} has no '{SOURCE_PARAMETER}' parameter, so it cannot read a database")
 
     reports_dir.mkdir(parents=True, exist_ok=True)
     with _lock_month(reports_dir, month):  # one run of a month at a time
-        return _run_locked(month, data_dir, reports_dir, notebooks, declared, extra, only, seed, progress)
+        return _run_locked(month, src, reports_dir, notebooks, declared, extra, only, seed, progress)
 
 
-def _run_locked(month: str, data_dir: Path, reports_dir: Path, notebooks: list[Path],
+def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path],
                 declared: dict[str, dict], extra: dict[str, str], only: list[str] | None, seed: int,
                 progress: bool | None) -> RunResult:
     """Build the month's report in a work folder and swap it in; the caller holds the month's lock."""
@@ -232,7 +233,9 @@ def _run_locked(month: str, data_dir: Path, reports_dir: Path, notebooks: list[P
     work = reports_dir / f".{month}.partial-{os.getpid()}"
     failed = reports_dir / f"{month}.failed"
     _recover(reports_dir, month)
-    fingerprint = input_fingerprint(data_dir)  # before running: a file landing mid-run must not be credited
+    # Before running: a file landing mid-run must not be credited. For a database this is also
+    # where a wrong password, a missing table or column stops the run, before any notebook.
+    fingerprint = src.fingerprint(month)
     if only and final.exists():
         previous = json.loads((final / "run.json").read_text()) if (final / "run.json").exists() else {}
         if previous.get("input", {}).get("combined_sha256") != fingerprint["combined_sha256"]:
@@ -247,13 +250,15 @@ def _run_locked(month: str, data_dir: Path, reports_dir: Path, notebooks: list[P
     durations: dict[str, float] = {}
     if progress is None:
         progress = sys.stderr.isatty()
-    base = {"report_month": month, "data_dir": str(data_dir), "run_dir": str(work), "seed": int(seed)}
+    data_dir = str(src.path) if isinstance(src, FolderSource) else ""
+    base = {"report_month": month, "data_dir": data_dir, "run_dir": str(work), "seed": int(seed)}
     # The run record is written before the notebooks run, so the report can show its parameters,
     # versions and input fingerprint; durations and the finishing time are added at the end.
     run_info = {
         "report_month": month, "seed": int(seed),
-        "parameters": {**{k: v for k, v in base.items() if k != "run_dir"}, "data_dir": display_path(data_dir),
-                       "extra": extra},
+        "parameters": {**{k: v for k, v in base.items() if k not in ("run_dir", "data_dir")},
+                       **({"data_dir": display_path(src.path)} if isinstance(src, FolderSource)
+                          else {"source": str(src)}), "extra": extra},
         "notebooks": [nb.name for nb in notebooks], "only": only,
         "durations_seconds": durations,
         "started_utc": started.isoformat(timespec="seconds"), "finished_utc": None,
@@ -264,15 +269,18 @@ def _run_locked(month: str, data_dir: Path, reports_dir: Path, notebooks: list[P
     try:
         for i, nb in enumerate(notebooks, 1):
             params = dict(base)
+            if isinstance(src, DatabaseSource) and SOURCE_PARAMETER in declared[nb.name]:
+                params[SOURCE_PARAMETER] = src.notebook_parameter
             for name, value in extra.items():
                 if name in declared[nb.name]:
                     params[name] = convert_like(value, declared[nb.name][name], name)
             log.info("[%d/%d] %s ...", i, len(notebooks), nb.name)
             t0 = time.perf_counter()
             try:
-                pm.execute_notebook(str(nb), str(work / nb.name), parameters=params,
-                                    kernel_name=KERNEL_NAME, cwd=str(nb.parent),
-                                    progress_bar=progress, log_output=False)
+                with _kernel_environment(src):
+                    pm.execute_notebook(str(nb), str(work / nb.name), parameters=params,
+                                        kernel_name=KERNEL_NAME, cwd=str(nb.parent),
+                                        progress_bar=progress, log_output=False)
             except Exception as exc:  # PapermillExecutionError and kernel start failures alike
                 durations[nb.name] = round(time.perf_counter() - t0, 2)
                 message, cell = _failure_message(nb.name, exc)
@@ -347,25 +355,18 @@ def _recover(reports_dir: Path, month: str) -> None:
         shutil.rmtree(partial, ignore_errors=True)
 
 
-def latest_complete_month(data_dir: str | Path) -> str:
+def latest_complete_month(source: str | Path | Source) -> str:
     """The last month the orders cover to its final day: the default month of ``make report``.
 
     Derived from the data, not from today's date, so the same data always gives the same month.
     """
-    from .io import load_table, parse_dates
+    src = open_source(source)
+    return latest_month_of(src.order_dates(), "orders")
 
-    data_dir = Path(data_dir)
-    mapping = Mapping.load(data_dir / "mapping.yml") if (data_dir / "mapping.yml").exists() else None
-    orders = load_table(data_dir, "orders", mapping)
-    dates = parse_dates(orders.frame["order_date"], orders.mapping.date_formats.get("order_date")).dropna()
-    if dates.empty:
-        raise ValueError(f"{orders.file}: no readable order_date, cannot tell the latest month")
-    # A stray typo (a line dated 2206) must not become "the latest month": months holding less
-    # than 10% of a typical month's lines are ignored when looking for the end of the data.
-    per_month = dates.dt.to_period("M").value_counts().sort_index()
-    real = per_month[per_month >= 0.1 * per_month.median()]
-    period = real.index.max()
-    last = dates[dates.dt.to_period("M") == period].max()
-    if last.normalize() < period.end_time.normalize():
-        period -= 1
-    return str(period)
+
+def _kernel_environment(src: Source):
+    """The environment notebooks run in: a database password given in the URL reaches notebook 01
+    this way, since its parameters are written into the executed notebook."""
+    from contextlib import nullcontext
+
+    return src.kernel_environment() if isinstance(src, DatabaseSource) else nullcontext()

@@ -140,7 +140,7 @@ def test_steps_must_run_in_order(small_data, key):
     run = CleaningRun(io.load_raw(small_data), "2026-10", key=key)
     with pytest.raises(RuntimeError, match="out of order"):
         run.validate_rows()
-    run.merge_exact_duplicates()
+    run.hold_back_after_cutoff()
     with pytest.raises(RuntimeError, match="not run yet"):
         run.finish()
 
