@@ -91,12 +91,17 @@ def labelled_notes(interactions: pd.DataFrame, orders: pd.DataFrame, as_of: pd.T
     return out.sort_values(["timestamp", "label"], kind="stable", ignore_index=True)
 
 
-def skip_reason(interactions: pd.DataFrame | None, labelled: pd.DataFrame | None, min_notes: int = MIN_NOTES) -> str:
+def skip_reason(interactions: pd.DataFrame | None, labelled: pd.DataFrame | None, min_notes: int = MIN_NOTES,
+                question_topic: str = QUESTION_TOPIC) -> str:
     """Why notes cannot be classified here, in one line ("" when they can)."""
     if interactions is None:
         return "No interaction log in this data: the text section is skipped."
     if "note" not in interactions.columns or _notes(interactions).empty:
         return "The interaction log has no notes: the text section is skipped."
+    if "topic" in interactions.columns and not (interactions["topic"].astype("string") == question_topic).any():
+        topics = ", ".join(sorted(interactions["topic"].dropna().astype(str).unique())[:8])
+        return (f"No note has the topic '{question_topic}' (topics here: {topics}); set question_topic to the "
+                f"topic of product questions. The text section is skipped.")
     n = 0 if labelled is None else len(labelled[["customer_id", "timestamp"]].drop_duplicates())
     if n < min_notes or labelled["label"].nunique() < 2:
         return (f"Only {n} notes could be labelled from the data (at least {min_notes}, with two labels, "
@@ -113,7 +118,7 @@ def classifier_as_of(interactions: pd.DataFrame, orders: pd.DataFrame, as_of: pd
     feature of the next-category model reads notes with a classifier fitted as of its earliest cutoff.
     """
     labelled = labelled_notes(interactions, orders, as_of, window_days, question_topic)
-    if skip_reason(interactions, labelled, min_notes):
+    if skip_reason(interactions, labelled, min_notes, question_topic):
         return None
     return NeedTextClassifier(method, seed=seed).fit(labelled)
 

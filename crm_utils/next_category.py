@@ -178,9 +178,12 @@ def top_category(scores: pd.DataFrame) -> pd.DataFrame:
 class NextNeedStudy:
     """Next-category model for one report month, on the cutoffs of the propensity study.
 
-    Trained on the customers who bought after each training cutoff (model choice and validation
-    cutoffs) and tested on those who bought after the test cutoff; then refitted on the final
-    training cutoffs. Without training data (``sets`` None) only the baseline can score.
+    As for propensity, the choice is made on the validation cutoff: the model (trained on the
+    buyers after the model-choice training cutoffs) against the baseline, by top-3 accuracy on the
+    buyers after the validation cutoff; the baseline keeps a tie. For the report, the model is
+    retrained with the validation cutoff added and both are scored on the test cutoff's buyers;
+    then the model is refitted on the final training cutoffs if it was chosen. Without training
+    data (``sets`` None) only the baseline can score.
     """
 
     orders: pd.DataFrame
@@ -207,26 +210,33 @@ class NextNeedStudy:
             actuals.append(actual.assign(cutoff=cutoff))
         return pd.concat(parts), np.concatenate(labels), pd.concat(actuals, ignore_index=True)
 
+    def _accuracy(self, model: NextCategoryModel, X: pd.DataFrame, y: pd.Series) -> dict[str, dict]:
+        pairs, _, actual = self._pairs(X, y)
+        scores = {"model": model.predict_proba(pairs), "most frequent past category": frequent_category_scores(pairs)}
+        return {name: {"top1": top_k_accuracy(s, actual, 1), "top3": top_k_accuracy(s, actual, 3),
+                       "customers": int(actual["customer_id"].nunique())} for name, s in scores.items()}
+
     @single_threaded
     def evaluate(self) -> pd.DataFrame | None:
-        """Top-1 and top-3 accuracy of the model and the baseline on the test cutoff's buyers."""
+        """Top-1 and top-3 accuracy of the model and the baseline on validation (chooses) and test (reports)."""
         if self.sets is None:
             return None
-        (Xtr, ytr), (Xv, yv) = self.sets.train, self.sets.validation
+        (Xtr, ytr), (Xv, yv), (Xt, yt) = self.sets.train, self.sets.validation, self.sets.test
+        val = self._accuracy(NextCategoryModel(self.seed).fit(*self._pairs(Xtr, ytr)[:2]), Xv, yv)
         pairs, labels, _ = self._pairs(pd.concat([Xtr, Xv]), pd.concat([ytr, yv]))
-        self.model_ = NextCategoryModel(self.seed).fit(pairs, labels)
-        test_pairs, _, actual = self._pairs(*self.sets.test)
-        self.test_actual_ = actual
-        self.test_scores_ = {"model": self.model_.predict_proba(test_pairs),
-                             "most frequent past category": frequent_category_scores(test_pairs)}
-        rows = [{"method": name, "top1": top_k_accuracy(s, actual, 1), "top3": top_k_accuracy(s, actual, 3),
-                 "customers": int(actual["customer_id"].nunique())} for name, s in self.test_scores_.items()]
-        self.accuracy_ = pd.DataFrame(rows).set_index("method")
-        return self.accuracy_
+        test = self._accuracy(NextCategoryModel(self.seed).fit(pairs, labels), Xt, yt)
+        self.use_model_ = val["model"]["top3"] > val["most frequent past category"]["top3"]
+        rows = [{"method": name, **{f"validation_{k}": v for k, v in val[name].items() if k != "customers"},
+                 **{f"test_{k}": v for k, v in test[name].items()}} for name in val]
+        table = pd.DataFrame(rows).set_index("method")
+        table["selected"] = [self.use_model_, not self.use_model_]
+        self.accuracy_ = table
+        return table
 
     @single_threaded
     def fit_final(self) -> NextCategoryModel | None:
-        if self.sets is None:
+        """The model refitted on the final training cutoffs, or None when the baseline was chosen."""
+        if self.sets is None or not getattr(self, "use_model_", False):
             return None
         pairs, labels, _ = self._pairs(*self.sets.final_train)
         self.final_model_ = NextCategoryModel(self.seed).fit(pairs, labels)

@@ -35,7 +35,8 @@ log = logging.getLogger("crm_report")
 KERNEL_NAME = "crm-report-python"
 BASE_PARAMETERS = ("report_month", "data_dir", "run_dir", "seed")
 VERSIONED = ("pandas", "numpy", "pyarrow", "pandera", "scikit-learn", "scipy", "matplotlib",
-             "seaborn", "papermill", "nbconvert", "ipykernel", "holidays", "prophet", "statsforecast")
+             "seaborn", "papermill", "nbconvert", "ipykernel", "holidays", "prophet", "statsforecast",
+             "pymc-marketing")
 
 
 class RunFailed(RuntimeError):

@@ -64,7 +64,8 @@ class NeedScorer:
                    next_model=next_model, feature_text=feature_text if next_model is not None else None,
                    report_text=report_text,
                    sources={"p_purchase": study.source,
-                            "next_category": "model" if next_model is not None else "most frequent past category",
+                            "next_category": ("gradient boosting on (customer, category) pairs" if next_model is not None
+                                              else "each customer's most frequent past category"),
                             "voiced_need": "text classifier" if report_text is not None else "no interaction notes"})
 
     @single_threaded
@@ -80,6 +81,9 @@ class NeedScorer:
                                      customers=customers if model else None, categories=self.categories,
                                      bgnbd=self.feature_bgnbd if model else None, active_days=self.active_days,
                                      horizon_days=None)
+        if feats.empty:  # nobody bought within active_days: nothing to score
+            return pd.DataFrame({c: pd.Series(dtype="float64" if c.startswith("p_") else "string")
+                                 for c in OUTPUT_COLUMNS})
         if model:
             p = self.calibrator.transform(self.propensity_model.predict_proba(feats)[:, 1])
         else:
@@ -123,6 +127,22 @@ def target_list(scored: pd.DataFrame) -> pd.DataFrame:
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out.insert(3, "decile", np.arange(len(out)) * 10 // max(len(out), 1) + 1)
     return out
+
+
+def voiced_summary(scored: pd.DataFrame) -> pd.DataFrame:
+    """Customers by predicted next category, split by whether a note voiced a need this month."""
+    voiced = scored["voiced_need"].notna().map({True: "voiced a need", False: "no note"})
+    return pd.crosstab(scored["next_category"], voiced, margins=True, margins_name="all")
+
+
+def segment_summary(scored: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """Per segment of notebook 03: customers scored, mean p_purchase and the commonest next category."""
+    m = scored.merge(segments[["customer_id", "segment_name"]], on="customer_id", how="left")
+    m["segment_name"] = m["segment_name"].fillna("(no segment)")
+    out = m.groupby("segment_name").agg(customers=("customer_id", "size"), mean_p_purchase=("p_purchase", "mean"))
+    out["top_next_category"] = m.groupby("segment_name")["next_category"].agg(
+        lambda s: s.value_counts().index[0] if s.notna().any() else pd.NA)
+    return out.sort_values("mean_p_purchase", ascending=False)
 
 
 def last_month_predictions(previous_run: str | Path, report_month: str, study: PropensityStudy

@@ -167,11 +167,11 @@ def confusion_heatmap(cm: pd.DataFrame) -> plt.Figure:
 
 
 def next_category_chart(accuracy: pd.DataFrame) -> plt.Figure:
-    """Top-1 and top-3 accuracy of the model and the baseline."""
+    """Top-1 and top-3 accuracy of the model and the baseline on the test cutoff."""
     fig, ax = plt.subplots(figsize=(7, 3.4))
     x = np.arange(2)
     for j, (name, row) in enumerate(accuracy.iterrows()):
-        vals = [row["top1"] * 100, row["top3"] * 100]
+        vals = [row["test_top1"] * 100, row["test_top3"] * 100]
         ax.bar(x + (j - 0.5) * 0.38, vals, width=0.36, label=name,
                color="#6c8ebf" if j == 0 else BASELINE_COLOUR)
         for xx, v in zip(x + (j - 0.5) * 0.38, vals):
@@ -185,7 +185,7 @@ def next_category_chart(accuracy: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def monitoring_chart(gains: pd.DataFrame, base_rate: float, month: str) -> plt.Figure:
+def monitoring_chart(gains: pd.DataFrame, base_rate: float, cutoff: pd.Timestamp) -> plt.Figure:
     """Purchase rate by decile of last month's scores, against the overall rate."""
     fig, ax = plt.subplots(figsize=(8, 3.4))
     ax.bar(gains.index, gains["hit_rate"] * 100, color="#6c8ebf")
@@ -193,7 +193,7 @@ def monitoring_chart(gains: pd.DataFrame, base_rate: float, month: str) -> plt.F
     ax.set_xticks(gains.index)
     ax.set_xlabel("decile of last month's score (1 = highest)")
     ax.set_ylabel("bought in the 30 days (%)")
-    ax.set_title(f"How last month's scores turned out (scored at the end of the month before {month})")
+    ax.set_title(f"How last month's scores (made on {cutoff:%Y-%m-%d}) turned out")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
