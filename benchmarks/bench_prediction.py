@@ -59,9 +59,10 @@ report_text = need_text.NeedTextClassifier(method).fit(labelled)
 feature_text = need_text.classifier_as_of(notes, orders, study.plan.earliest, method)
 needs = need_text.note_needs(notes, feature_text)
 nxt = next_category.NextNeedStudy(orders, study.plan, study.sets_, cats, needs)
+nxt.evaluate()
 scorer = prediction.NeedScorer.from_studies(study, nxt.fit_final(), feature_text, report_text)
 joblib.dump(scorer, out)
-print(study.selected_)
+print(f"{study.selected_}; next category: {scorer.sources['next_category']}")
 """
 
 READ = """

@@ -236,7 +236,11 @@ class NextNeedStudy:
     @single_threaded
     def fit_final(self) -> NextCategoryModel | None:
         """The model refitted on the final training cutoffs, or None when the baseline was chosen."""
-        if self.sets is None or not getattr(self, "use_model_", False):
+        if self.sets is None:
+            return None
+        if not hasattr(self, "use_model_"):
+            raise RuntimeError("call evaluate() first: it chooses between the model and the baseline")
+        if not self.use_model_:
             return None
         pairs, labels, _ = self._pairs(*self.sets.final_train)
         self.final_model_ = NextCategoryModel(self.seed).fit(pairs, labels)

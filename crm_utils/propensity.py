@@ -47,7 +47,6 @@ MIN_HISTORY_DAYS = 90
 #: Fewest training cutoffs, and fewest buyers and non-buyers in every set, to train at all.
 MIN_TRAIN_CUTOFFS = 2
 MIN_CLASS_EXAMPLES = 20
-BGNBD_COLUMNS = ("bgnbd_expected_purchases", "bgnbd_p_alive")
 #: Columns logged before a model sees them: the skewed features and BG/NBD's expected purchases.
 LOGGED = (*SKEWED, "bgnbd_expected_purchases")
 
