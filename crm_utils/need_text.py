@@ -103,9 +103,9 @@ def skip_reason(interactions: pd.DataFrame | None, labelled: pd.DataFrame | None
         return (f"No note has the topic '{question_topic}' (topics here: {topics}); set question_topic to the "
                 f"topic of product questions. The text section is skipped.")
     n = 0 if labelled is None else len(labelled[["customer_id", "timestamp"]].drop_duplicates())
-    if n < min_notes or labelled["label"].nunique() < 2:
-        return (f"Only {n} notes could be labelled from the data (at least {min_notes}, with two labels, "
-                f"are needed): the text section is skipped.")
+    if n < min_notes or labelled.loc[labelled["label"] != NO_NEED, "label"].nunique() < 2:
+        return (f"Only {n} notes could be labelled from the data (at least {min_notes}, naming at least two "
+                f"categories, are needed): the text section is skipped.")
     return ""
 
 

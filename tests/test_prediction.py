@@ -218,6 +218,10 @@ def test_text_section_says_why_it_is_skipped():
     assert "set question_topic" in need_text.skip_reason(inter, None)
     assert "No interaction log" in need_text.skip_reason(None, None)
     assert "has no notes" in need_text.skip_reason(inter.drop(columns="note"), None)
+    one_category = pd.DataFrame({"customer_id": [f"C{i}" for i in range(200)], "timestamp": pd.Timestamp("2026-01-01"),
+                                 "label": ["unknown", need_text.NO_NEED] * 100})
+    assert "naming at least two categories" in need_text.skip_reason(inter.assign(topic=need_text.QUESTION_TOPIC),
+                                                                      one_category)
 
 
 def test_bootstrap_macro_f1_matches_sklearn_and_covers_it():
