@@ -177,3 +177,27 @@ def _interaction_counts(interactions: pd.DataFrame | None, cutoff: pd.Timestamp,
     counts = pd.DataFrame({"interactions": it.groupby("customer_id", observed=True).size(),
                            "interactions_90d": it[recent].groupby("customer_id", observed=True).size()})
     return counts.reindex(index).fillna(0).astype(int)
+
+
+def category_recency(orders: pd.DataFrame, cutoff: pd.Timestamp, index: pd.Index,
+                     categories: list[str]) -> pd.DataFrame:
+    """Days from each customer's last purchase in each category to the cutoff (NaN: never bought it).
+
+    Rows follow ``index`` (customer ids), columns ``categories``; rows after the cutoff are ignored.
+    """
+    cutoff = pd.Timestamp(cutoff)
+    o = orders.loc[(orders["order_date"] <= cutoff) & ~orders["is_return"], ["customer_id", "order_date", "category"]]
+    n, k = len(index), len(categories)
+    cat = o["category"].astype("category")
+    # Map the column's own categories onto ``categories`` once, then every line by its code.
+    lookup = pd.Index([str(c) for c in categories]).get_indexer([str(c) for c in cat.cat.categories])
+    codes = cat.cat.codes.to_numpy()
+    col = np.where(codes >= 0, np.append(lookup, -1)[codes], -1)
+    row = pd.Index(index).get_indexer(o["customer_id"])
+    keep = (row >= 0) & (col >= 0)
+    key = row[keep].astype(np.int64) * k + col[keep]
+    days = (cutoff - o["order_date"]).to_numpy()[keep] / DAY
+    best = pd.Series(days).groupby(key).min()
+    out = np.full(n * k, np.nan)
+    out[best.index.to_numpy()] = best.to_numpy()
+    return pd.DataFrame(out.reshape(n, k), index=index, columns=list(categories))

@@ -38,7 +38,8 @@ BASE_PARAMETERS = ("report_month", "data_dir", "run_dir", "seed")
 #: The parameter through which a notebook that reads raw data is given a database source.
 SOURCE_PARAMETER = "source"
 VERSIONED = ("pandas", "numpy", "pyarrow", "pandera", "scikit-learn", "scipy", "matplotlib",
-             "seaborn", "papermill", "nbconvert", "ipykernel", "holidays", "prophet", "statsforecast")
+             "seaborn", "papermill", "nbconvert", "ipykernel", "holidays", "prophet", "statsforecast",
+             "pymc-marketing")
 
 
 class RunFailed(RuntimeError):

@@ -98,3 +98,12 @@ def test_recency_and_tenure_are_never_negative(default_cleaned):
     f = features.customer_features(default_cleaned.tables["orders"], pd.Timestamp("2026-10-31 23:59:59"))
     assert (f["recency_days"] >= 0).all() and (f["tenure_days"] >= f["recency_days"]).all()
     assert np.isfinite(f.to_numpy(dtype=float)).all()
+
+
+def test_category_recency_by_hand():
+    r = features.category_recency(HAND, CUTOFF, pd.Index(["A", "B", "C"]), ["Books", "Garden", "Grocery"])
+    day = pd.Timedelta(days=1)
+    assert r.loc["A", "Books"] == pytest.approx((CUTOFF - pd.Timestamp("2026-03-01")) / day)  # the return is no purchase
+    assert r.loc["A", "Grocery"] == pytest.approx((CUTOFF - pd.Timestamp("2026-01-10")) / day)
+    assert r.loc["B", "Grocery"] == pytest.approx((CUTOFF - pd.Timestamp("2026-02-15")) / day)  # not April's order
+    assert r.loc[["A", "B"], "Garden"].isna().all() and r.loc["C"].isna().all()  # never bought / only later
