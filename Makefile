@@ -49,17 +49,22 @@ DEFAULT_DATA := $(CURDIR)/.cache/default-data
 $(DEFAULT_DATA)/orders.csv: $(STAMP) crm_utils/synth.py
 	$(BIN)/crm-report generate --out $(DEFAULT_DATA) --force
 
+# Notebook runs of `make test` and `make notebooks` write to a fresh folder of their own.
+NB_RUNS := $(CURDIR)/.cache/nbruns
+
 test: $(DEFAULT_DATA)/orders.csv
-	CRM_DATA_DIR=$(DEFAULT_DATA) $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env \
+	rm -rf $(NB_RUNS)
+	CRM_RUNS_DIR=$(NB_RUNS) CRM_DATA_DIR=$(DEFAULT_DATA) $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 lab: data
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 notebooks: $(DEFAULT_DATA)/orders.csv
+	@rm -rf $(NB_RUNS)
 	@for nb in notebooks/[0-9][0-9]_*.ipynb; do \
 		echo "executing $$nb"; \
-		CRM_DATA_DIR=$(DEFAULT_DATA) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		CRM_RUNS_DIR=$(NB_RUNS) CRM_DATA_DIR=$(DEFAULT_DATA) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 			--ExecutePreprocessor.kernel_name=$(KERNEL) --ExecutePreprocessor.timeout=1800 "$$nb" || exit 1; \
 	done
 

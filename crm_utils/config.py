@@ -53,10 +53,15 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
 
 
 def resolve_run_dir(run_dir: str | os.PathLike | None, report_month: str) -> Path:
-    """The folder a notebook writes to: the given one, or a scratch folder for interactive use."""
+    """The folder a notebook writes to: the given one, or a scratch folder for interactive use.
+
+    The scratch folders live in ``$CRM_RUNS_DIR`` when set (``make test`` and ``make notebooks``
+    use a fresh one, so an analyst's earlier interactive months cannot change their outputs),
+    else in ``reports/interactive``.
+    """
     if run_dir:
         return Path(run_dir)
-    return INTERACTIVE_RUNS_DIR / report_month
+    return Path(os.environ.get("CRM_RUNS_DIR") or INTERACTIVE_RUNS_DIR) / report_month
 
 
 def previous_run_dir(run_dir: str | os.PathLike, report_month: str) -> Path:

@@ -230,7 +230,7 @@ def monitoring_checks(metrics: dict, forecast_check: pd.DataFrame, *, min_auc: f
     """The checks of the monitoring table, from notebooks 04 and 05 and last month's forecast."""
     checks = []
     mon = (metrics.get("04_need_prediction") or {}).get("monitoring") or {}
-    checks.append({"check": "last month's purchase scores: realised ROC-AUC", "value": mon.get("realised_auc"),
+    checks.append({"check": "last month's purchase scores: realised ROC-AUC", "value": mon.get("roc_auc"),
                    "threshold": min_auc, "direction": "min", "source": mon.get("source", "notebook 04")})
     total = forecast_check[forecast_check["series"] == "total"] if len(forecast_check) else forecast_check
     err = (abs(total["yhat"].sum() - total["actual"].sum()) / total["actual"].sum()
