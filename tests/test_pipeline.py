@@ -90,6 +90,26 @@ def _personal_data_in(path: Path) -> bool:
                          if df[c].dtype == object or isinstance(df[c].dtype, (pd.StringDtype, pd.CategoricalDtype)))
         return bool(EMAIL.search(text.encode()) or PHONE.search(text))
     return bool(EMAIL.search(path.read_bytes()) or PHONE.search(path.read_text(errors="replace")))
+def _text_of(path: Path) -> str:
+    if path.suffix == ".parquet":
+        df = pd.read_parquet(path)
+        return "\n".join(df[c].astype(str).str.cat(sep="\n") for c in df.columns
+                         if df[c].dtype == object or isinstance(df[c].dtype, (pd.StringDtype, pd.CategoricalDtype)))
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def test_no_customer_name_anywhere_in_the_report(e2e):
+    """The customers' full names (in the input's name column) appear in no file the run wrote."""
+    data, reports, _ = e2e
+    names = pd.read_csv(data / "customers.csv", dtype=str)["name"].dropna().str.strip()
+    names = sorted({n for n in names if len(n) >= 5 and " " in n})
+    assert len(names) > 500
+    pattern = re.compile("|".join(re.escape(n) for n in names), flags=re.IGNORECASE)
+    files = [p for p in (reports / "2026-10").rglob("*") if p.is_file()]
+    found = {p.name: m.group(0) for p in files if (m := pattern.search(_text_of(p)))}
+    assert found == {}
+
+
 def test_forecasts_on_fourteen_months(e2e):
     """Notebook 05 on data shorter than two years: every series forecast 13 weeks ahead by its
     backtest winner, with the shorter backtest and the missing yearly seasonality said out loud."""
