@@ -280,6 +280,10 @@ def run_backtests(tasks: Sequence[SeriesTask], *, engine: str = "joblib", n_jobs
     return Backtest(rows, predictions, _notes(results, "backtest"))
 
 
+#: Prophet's own defaults (changepoint, seasonality prior scale), used when nothing can be tuned.
+DEFAULT_PRIOR_SCALES = (0.05, 10.0)
+
+
 def grid_scores(rows: pd.DataFrame) -> pd.DataFrame:
     """Mean backtest MASE of each (changepoint, seasonality) prior-scale pair, per level and over
     all levels (``all``). Each series' MASE is averaged over its cutoffs first, so every series
@@ -534,8 +538,21 @@ class DemandForecaster:
         tasks = make_tasks(series, self.calendar, self.config, names, {n: self.grid for n in names})
         self.grid_backtest_ = run_backtests(tasks, **self._fan())
         self._note(self.grid_backtest_.notes)
-        self.grid_ = grid_scores(self.grid_backtest_.rows)
-        self.prior_scales_ = choose_prior_scales(self.grid_backtest_.rows)
+        scored = self.grid_backtest_.rows
+        if scored[scored["model"] == "prophet"]["mase"].notna().any():
+            self.grid_ = grid_scores(scored)
+            self.prior_scales_ = choose_prior_scales(scored)
+        else:
+            # Too little history for a single backtest window: nothing to choose on, so Prophet
+            # keeps its own defaults, and the backtest's fallback picks the model honestly.
+            keys = ["changepoint_prior_scale", "seasonality_prior_scale"]
+            self.grid_ = pd.DataFrame(columns=["level", *keys, "mean_mase", "series"])
+            self.prior_scales_ = pd.DataFrame([{"level": "all", "changepoint_prior_scale": DEFAULT_PRIOR_SCALES[0],
+                                                "seasonality_prior_scale": DEFAULT_PRIOR_SCALES[1],
+                                                "mean_mase": np.nan, "series": 0}])
+            self._note(pd.DataFrame([{"series": "all", "stage": "tune",
+                                      "note": "too little history to backtest Prophet's prior scales; "
+                                              f"Prophet's defaults {DEFAULT_PRIOR_SCALES} are used"}]))
         self.seconds_["tune"] = time.perf_counter() - t0
         return self.grid_
 
