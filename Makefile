@@ -54,8 +54,14 @@ NB_RUNS := $(CURDIR)/.cache/nbruns
 
 test: $(DEFAULT_DATA)/orders.csv
 	rm -rf $(NB_RUNS)
-	CRM_RUNS_DIR=$(NB_RUNS) CRM_DATA_DIR=$(DEFAULT_DATA) $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+	@# Unit and end-to-end tests on every core (a test file stays on one worker, so its fixtures run
+	@# once), then the notebooks in order, since each reads what the ones before it wrote.
+	@status=0; \
+	CRM_RUNS_DIR=$(NB_RUNS) CRM_DATA_DIR=$(DEFAULT_DATA) $(BIN)/python -m pytest tests -n auto --dist loadfile \
+		-p no:cacheprovider --durations=15 || status=$$?; \
+	CRM_RUNS_DIR=$(NB_RUNS) CRM_DATA_DIR=$(DEFAULT_DATA) $(BIN)/python -m pytest notebooks --nbval-lax \
+		--nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider || status=$$?; \
+	exit $$status
 
 lab: data
 	$(BIN)/jupyter lab --notebook-dir=notebooks

@@ -12,6 +12,11 @@ import pytest
 from crm_utils import cleaning, io, privacy, synth
 
 
+#: Notebook parameters for end-to-end runs that test the pipeline's mechanics rather than forecast
+#: quality (nbval covers notebook 05 with its defaults): fewer series and one prior-scale pair.
+LIGHT_RUN = ["-p", "levels=['total', 'category']", "-p", "revenue_levels=[]", "-p", "prior_grid=[[0.05, 10.0]]"]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_environment(tmp_path_factory):
     """Keys and caches in a temporary home, so tests never touch the developer's files."""

@@ -26,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from conftest import LIGHT_RUN
 from crm_utils import cleaning, database, io, pipeline, sources, synth
 from crm_utils.cli import main
 from crm_utils.schema import CONTRACTS, ContractError
@@ -457,9 +458,10 @@ def two_runs(pg_database, typeable, tmp_path_factory):
     url = pg_database("e2e")
     load_postgres(url, contract_frames(typeable, typed=True))
     root = tmp_path_factory.mktemp("two_runs")
-    files = crm_report("run", "--month", "2026-09", "--data-dir", str(typeable), "--reports-dir", str(root / "files"))
+    files = crm_report("run", "--month", "2026-09", "--data-dir", str(typeable), "--reports-dir", str(root / "files"),
+                       *LIGHT_RUN)
     assert files.returncode == 0, files.stderr
-    db = crm_report("run", "--month", "2026-09", "--source", url, "--reports-dir", str(root / "db"))
+    db = crm_report("run", "--month", "2026-09", "--source", url, "--reports-dir", str(root / "db"), *LIGHT_RUN)
     assert db.returncode == 0, db.stderr
     return root / "files" / "2026-09", root / "db" / "2026-09", url, [files, db]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import LIGHT_RUN
 from crm_utils import io, pipeline, synth
 
 CLI = [sys.executable, "-m", "crm_utils.cli"]
@@ -40,7 +41,7 @@ def e2e(tmp_path_factory):
     data, reports = root / "data", root / "reports"
     gen = crm_report("generate", "--customers", "600", "--months", "14", "--seed", "5", "--out", str(data))
     assert gen.returncode == 0, gen.stderr
-    run = crm_report("run", "--month", "2026-10", "--data-dir", str(data), "--reports-dir", str(reports))
+    run = crm_report("run", "--month", "2026-10", "--data-dir", str(data), "--reports-dir", str(reports), *LIGHT_RUN)
     assert run.returncode == 0, run.stderr
     WRITTEN.append(reports)
     return data, reports, run
@@ -191,7 +192,8 @@ def test_no_email_address_or_phone_anywhere_in_the_report(e2e):
 def test_same_month_twice_gives_the_same_metrics(e2e):
     data, reports, _ = e2e
     before = (reports / "2026-10" / "metrics.json").read_text()
-    again = crm_report("run", "--month", "2026-10", "--data-dir", str(data), "--reports-dir", str(reports), "--quiet")
+    again = crm_report("run", "--month", "2026-10", "--data-dir", str(data), "--reports-dir", str(reports), "--quiet",
+                       *LIGHT_RUN)
     assert again.returncode == 0, again.stderr
     assert (reports / "2026-10" / "metrics.json").read_text() == before
 
