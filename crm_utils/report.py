@@ -269,6 +269,17 @@ def campaign_comparison(plan, cells: pd.DataFrame, channels: list, budget: float
     return out.astype({"contacts": int}).round(0)
 
 
+def _inputs(inp: dict) -> str:
+    """What the run read: its files, or a database's tables with their row counts (password-free)."""
+    from . import safe
+
+    if "tables" in inp:
+        return f"database {safe.markdown(inp.get('source', ''))}, tables: " + ", ".join(
+            f"{safe.markdown(t)} ({v.get('rows', '?'):,} rows)" if isinstance(v.get("rows"), int) else safe.markdown(t)
+            for t, v in inp["tables"].items())
+    return "files: " + ", ".join(safe.markdown(f) for f in inp.get("files", {}))
+
+
 def footer(run_record: dict | None, report_month: str):
     """The run's parameters, versions and input fingerprint, as Markdown."""
     from IPython.display import Markdown
@@ -285,8 +296,7 @@ def footer(run_record: dict | None, report_month: str):
     lines = [f"Report month **{report_month}**, seed {run_record.get('seed')}, started "
              f"{run_record.get('started_utc')} UTC.", "",
              "Parameters: " + ", ".join(f"`{safe.markdown(k)}` = {safe.markdown(v)}" for k, v in params.items()), "",
-             f"Input fingerprint (SHA-256 of the input files): `{inp.get('combined_sha256', '–')}`; files: "
-             + ", ".join(safe.markdown(f) for f in inp.get("files", {})), "",
+             f"Input fingerprint (SHA-256): `{inp.get('combined_sha256', '–')}`; " + _inputs(inp), "",
              "Versions: " + ", ".join(f"{k} {v}" for k, v in (run_record.get("versions") or {}).items())]
     return Markdown("\n".join(lines))
 

@@ -99,3 +99,16 @@ def test_last_months_forecast_is_checked_on_its_own_weeks():
     assert by_name["last month's total forecast: relative error over the weeks since"] == pytest.approx(2 / 42)
     inside = [v for k, v in by_name.items() if "inside the 80% interval" in k]
     assert inside == [0.0]
+
+
+def test_footer_names_the_files_or_the_database_tables_never_a_password():
+    record = {"seed": 42, "started_utc": "2026-11-01T06:15:00", "parameters": {"report_month": "2026-10"},
+              "versions": {"pandas": "2.3.3"},
+              "input": {"source": "postgresql://crm_reader:***@db.example.com/crm", "combined_sha256": "ab12",
+                        "tables": {"orders": {"rows": 1200, "rows_read": 1100}, "customers": {"rows": 80}}}}
+    text = report.footer(record, "2026-10").data
+    assert "orders (1,200 rows)" in text and "customers (80 rows)" in text and "`ab12`" in text
+    assert "***" in text.replace("\\*", "*") and "secret" not in text
+    files = report.footer({**record, "input": {"files": {"orders.csv": {}}, "combined_sha256": "cd34"}}, "2026-10").data
+    assert "files: orders\\.csv" in files
+    assert "no run record" in report.footer(None, "2026-10").data
