@@ -59,9 +59,11 @@ print(len(o))
 """
 
 READ = """
-import sys, pathlib, pandas as pd
+import sys, pathlib, pandas as pd, pyarrow as pa, pyarrow.parquet as pq
 d = pathlib.Path(sys.argv[1])
-pd.read_parquet(d / "prepared_orders.parquet"); pd.read_parquet(d / "prepared_interactions.parquet")
+text = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}.get
+pq.read_table(d / "prepared_orders.parquet").to_pandas(types_mapper=text)
+pq.read_table(d / "prepared_interactions.parquet").to_pandas(types_mapper=text)
 """
 
 SEGMENT = """
@@ -70,9 +72,11 @@ import pandas as pd
 from crm_utils import features, segmentation
 d = pathlib.Path(sys.argv[1])
 t = {}
+import pyarrow as pa, pyarrow.parquet as pq
+text = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}.get
 t0 = time.perf_counter()
-orders = pd.read_parquet(d / "prepared_orders.parquet")
-inter = pd.read_parquet(d / "prepared_interactions.parquet")
+orders = pq.read_table(d / "prepared_orders.parquet").to_pandas(types_mapper=text)  # as artifacts.read_table does
+inter = pq.read_table(d / "prepared_interactions.parquet").to_pandas(types_mapper=text)
 t["read"] = time.perf_counter() - t0
 cutoff = pd.Timestamp("2026-10-31 23:59:59")
 t0 = time.perf_counter()

@@ -62,38 +62,48 @@ def customer_features(orders: pd.DataFrame, cutoff: pd.Timestamp,
     category had no sales yet at the earlier one.
     """
     cutoff = pd.Timestamp(cutoff)
-    o = orders.loc[orders["order_date"] <= cutoff, _order_columns(orders)]
-    buy = o[~o["is_return"]]
-    if buy.empty:
+    _order_columns(orders)
+    # Masks and codes over the whole table, then column by column only the rows needed: at 36
+    # million lines a copy of the frame (or of its purchases) would cost gigabytes.
+    known = (orders["order_date"] <= cutoff).to_numpy()
+    is_return = orders["is_return"].to_numpy(dtype=bool)
+    buy_rows = known & ~is_return
+    if not buy_rows.any():
         raise ValueError(f"no purchases on or before {cutoff:%Y-%m-%d}: nothing to describe")
     # Hash-based codes straight from the (Arrow) strings: no Python object per row at scale.
-    cust, ids = pd.factorize(buy["customer_id"], sort=True)
+    all_cust, all_ids = pd.factorize(orders["customer_id"], sort=True)
+    buyer = np.bincount(all_cust[buy_rows], minlength=len(all_ids)) > 0
+    remap = np.cumsum(buyer) - 1  # customers who bought by the cutoff, in id order
+    ids = all_ids[buyer]
     n = len(ids)
-    days_before = (cutoff - buy["order_date"]).to_numpy() / DAY
+    cust = remap[all_cust[buy_rows]]
+    days_before = (cutoff.to_datetime64() - orders["order_date"].to_numpy()[buy_rows]) / DAY
 
     # One row per (customer, order): frequency and recency count orders, not lines.
-    order_code = pd.factorize(buy["order_id"])[0].astype(np.int64)
-    first_line = ~pd.Series(cust.astype(np.int64) * (order_code.max() + 1) + order_code).duplicated().to_numpy()
-    frequency = np.bincount(cust[first_line], minlength=n)
-    orders_90d = np.bincount(cust[first_line & (days_before < RECENT_DAYS)], minlength=n)
+    order_code = pd.factorize(orders["order_id"])[0][buy_rows].astype(np.int64)
+    _, first = np.unique(cust.astype(np.int64) * (int(order_code.max()) + 1) + order_code, return_index=True)
+    frequency = np.bincount(cust[first], minlength=n)
+    orders_90d = np.bincount(cust[first[days_before[first] < RECENT_DAYS]], minlength=n)
     recency = _group_min(cust, days_before, n)
     first_buy = _group_max(cust, days_before, n)
 
-    revenue = buy["line_revenue"].to_numpy(dtype=float)
-    bought = np.bincount(cust, revenue, minlength=n)
-    units = np.bincount(cust, buy["quantity"].to_numpy(dtype=float), minlength=n)
-    ret = o[o["is_return"]]
-    ret_cust = pd.Index(ids).get_indexer(ret["customer_id"])
-    known = ret_cust >= 0  # a return by someone with no purchase in the window has no row
-    returned_revenue = np.bincount(ret_cust[known], ret["line_revenue"].to_numpy(dtype=float)[known], minlength=n)
-    returned_units = np.bincount(ret_cust[known], -ret["quantity"].to_numpy(dtype=float)[known], minlength=n)
+    revenue = orders["line_revenue"].to_numpy(dtype=float)
+    quantity = orders["quantity"].to_numpy(dtype=float)
+    bought = np.bincount(cust, revenue[buy_rows], minlength=n)
+    units = np.bincount(cust, quantity[buy_rows], minlength=n)
+    ret_rows = known & is_return & buyer[all_cust]  # a return by someone with no purchase yet has no row
+    ret_cust = remap[all_cust[ret_rows]]
+    returned_revenue = np.bincount(ret_cust, revenue[ret_rows], minlength=n)
+    returned_units = np.bincount(ret_cust, -quantity[ret_rows], minlength=n)
+    del revenue, quantity, all_cust
 
     # Price tier within category, so a taste for dear products is not confused with the category mix.
-    cat_code, cat_names = _category_codes(buy)
-    log_price = np.log(buy["unit_price"].to_numpy(dtype=float))
-    cat_median = pd.Series(log_price).groupby(cat_code).transform("median").to_numpy()
+    cat_code, cat_names = _category_codes(orders, buy_rows)
+    log_price = np.log(orders["unit_price"].to_numpy(dtype=float)[buy_rows])
+    medians = np.array([np.median(log_price[cat_code == c]) if (cat_code == c).any() else 0.0
+                        for c in range(len(cat_names))])
     lines = np.bincount(cust, minlength=n)
-    price_index = np.bincount(cust, log_price - cat_median, minlength=n) / lines
+    price_index = np.bincount(cust, log_price - medians[cat_code], minlength=n) / lines
 
     out = pd.DataFrame({
         "recency_days": recency,
@@ -142,13 +152,14 @@ def _group_max(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _category_codes(buy: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """Integer category of every line and the category names; a missing category is 'unknown'."""
-    if "category" not in buy:  # an export without categories: a single mix
-        return np.zeros(len(buy), dtype=np.int64), ["unknown"]
-    cat = buy["category"].astype("category")
+def _category_codes(orders: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Integer category of the selected lines and the category names; a missing category is 'unknown'."""
+    if "category" not in orders:  # an export without categories: a single mix
+        return np.zeros(int(rows.sum()), dtype=np.int64), ["unknown"]
+    cat = orders["category"] if isinstance(orders["category"].dtype, pd.CategoricalDtype) \
+        else orders["category"].astype("category")
     names = [str(c) for c in cat.cat.categories]
-    codes = cat.cat.codes.to_numpy().astype(np.int64)
+    codes = cat.cat.codes.to_numpy()[rows].astype(np.int64)
     if (codes < 0).any():
         codes = np.where(codes < 0, len(names), codes)
         names.append("unknown")
