@@ -32,9 +32,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
 from .features import category_column, category_recency
-from .propensity import CutoffPlan, ExampleSets, single_threaded
+from .propensity import CutoffPlan, ExampleSets, prediction_threads, single_threaded
 
 PAIR_COLUMNS = ("share", "log_lines_in_category", "days_since_category", "log_customer_lines", "popularity",
                 "season_index", "voiced")
@@ -60,14 +61,27 @@ def next_order_categories(orders: pd.DataFrame, cutoff: pd.Timestamp, horizon_da
 def shop_category_mix(orders: pd.DataFrame, cutoff: pd.Timestamp, categories: list[str],
                       horizon_days: int = 30) -> pd.DataFrame:
     """Each category's share of purchased lines in the year to ``cutoff`` and its season index."""
-    buy = orders.loc[~orders["is_return"] & orders["category"].notna(), ["order_date", "category"]]
-    d = buy["order_date"]
-    year = buy.loc[(d > cutoff - YEAR) & (d <= cutoff), "category"].astype(str)
-    popularity = year.value_counts(normalize=True).reindex(categories, fill_value=0.0)
+    # Masks and category codes over the whole table: no copy of tens of millions of lines.
+    d = orders["order_date"].to_numpy()
+    buy = ~orders["is_return"].to_numpy(dtype=bool)
+    cat = orders["category"] if isinstance(orders["category"].dtype, pd.CategoricalDtype) \
+        else orders["category"].astype("category")
+    codes = cat.cat.codes.to_numpy()
+    names = [str(c) for c in cat.cat.categories]
+
+    def shares(start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+        rows = buy & (codes >= 0) & (d > start.to_datetime64()) & (d <= end.to_datetime64())
+        counts = pd.Series(np.bincount(codes[rows], minlength=len(names)), index=names, dtype=float)
+        total = counts.sum()  # over every category seen, as a share of all lines
+        counts = counts.groupby(level=0).sum().reindex(categories, fill_value=0.0)
+        return counts / total if total else counts
+
+    popularity = shares(cutoff - YEAR, cutoff)
     season = pd.Series(np.nan, index=categories)
-    if d.min() <= cutoff - YEAR:  # a full year of history: the coming weeks of last year are known
-        ahead = buy.loc[(d > cutoff - YEAR) & (d <= cutoff - YEAR + pd.Timedelta(days=horizon_days)), "category"]
-        then = ahead.astype(str).value_counts(normalize=True).reindex(categories, fill_value=0.0)
+    first = d[buy & (codes >= 0)].min() if (buy & (codes >= 0)).any() else None
+    if first is not None and first <= (cutoff - YEAR).to_datetime64():
+        # A full year of history: the coming weeks of last year are known.
+        then = shares(cutoff - YEAR, cutoff - YEAR + pd.Timedelta(days=horizon_days))
         season = np.log((then + 1e-3) / (popularity + 1e-3))
     return pd.DataFrame({"popularity": popularity.to_numpy(), "season_index": season.to_numpy()}, index=categories)
 
@@ -134,10 +148,10 @@ class NextCategoryModel(BaseEstimator):
         self.model_.fit(pairs[self.columns_], np.asarray(bought, dtype=int))
         return self
 
-    @single_threaded
     def predict_proba(self, pairs: pd.DataFrame) -> pd.DataFrame:
         """Customers x categories; each row sums to 1 (``pairs`` as laid out by :func:`category_pairs`)."""
-        return normalise(self.model_.predict_proba(pairs[self.columns_])[:, 1], pairs)
+        with threadpool_limits(limits=prediction_threads(len(pairs))):
+            return normalise(self.model_.predict_proba(pairs[self.columns_])[:, 1], pairs)
 
 
 def normalise(values: np.ndarray, pairs: pd.DataFrame) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from . import monitoring
 from .bgnbd import BGNBD
@@ -22,7 +23,7 @@ from .features import customer_features
 from .need_text import NeedTextClassifier, note_needs, voiced_in
 from .next_category import NextCategoryModel, category_pairs, frequent_category_scores, top_category
 from .propensity import (ACTIVE_DAYS, HORIZON_DAYS, PlattCalibrator, PropensityStudy, customer_examples,
-                         single_threaded)
+                         prediction_threads, single_threaded)
 
 OUTPUT_COLUMNS = ["customer_id", "p_purchase", "next_category", "p_next_category", "voiced_need"]
 
@@ -85,7 +86,8 @@ class NeedScorer:
             return pd.DataFrame({c: pd.Series(dtype="float64" if c.startswith("p_") else "string")
                                  for c in OUTPUT_COLUMNS})
         if model:
-            p = self.calibrator.transform(self.propensity_model.predict_proba(feats)[:, 1])
+            with threadpool_limits(limits=prediction_threads(len(feats))):
+                p = self.calibrator.transform(self.propensity_model.predict_proba(feats)[:, 1])
         else:
             p = self.fallback_bgnbd.purchase_probability(feats)
         out = pd.DataFrame({"customer_id": pd.array(feats.index.astype(str), dtype="string"), "p_purchase": p})
@@ -98,8 +100,9 @@ class NeedScorer:
             recent = interactions[(t > since) & (t <= cutoff)]
         if self.categories and len(self.categories) > 1:
             needs = None
-            if self.feature_text is not None and recent is not None:
-                needs = note_needs(recent, self.feature_text)
+            if self.feature_text is not None and recent is not None:  # only the pairs' window counts
+                window = recent["timestamp"] > cutoff - pd.Timedelta(days=self.need_window_days)
+                needs = note_needs(recent[window], self.feature_text)
             pairs = category_pairs(feats, orders, cutoff, self.categories, needs, self.need_window_days,
                                    self.horizon_days)
             scores = (self.next_model.predict_proba(pairs) if self.next_model is not None
