@@ -18,10 +18,13 @@ canonical record.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -87,6 +90,8 @@ def canonical_spelling(s: pd.Series, within: pd.Series | None = None) -> pd.Seri
     codes, uniques = pd.factorize(s.astype(TEXT), use_na_sentinel=True)
     if len(uniques) == 0:  # nothing to unify in an all-missing column
         return s.astype(TEXT)
+    if within is None:
+        return _canonical_spelling_of_values(s, codes, uniques)
     ukeys = _norm_key(pd.Series(uniques, dtype=TEXT)).to_numpy()
     key = pd.Series(np.where(codes >= 0, ukeys[np.maximum(codes, 0)], None), index=s.index, dtype=TEXT)
     frame = pd.DataFrame({"v": s.astype(TEXT), "k": key})
@@ -102,6 +107,49 @@ def canonical_spelling(s: pd.Series, within: pd.Series | None = None) -> pd.Seri
     return out
 
 
+def _canonical_spelling_of_values(s: pd.Series, codes: np.ndarray, uniques) -> pd.Series:
+    """``canonical_spelling`` without groups, worked out on the distinct values and their counts:
+    a category column of tens of millions of lines has a few dozen spellings."""
+    values = pd.Series(uniques, dtype=TEXT)
+    counts = np.bincount(codes[codes >= 0], minlength=len(values))
+    keys = _norm_key(values)
+    ok = keys.notna().to_numpy()
+    table = (pd.DataFrame({"k": keys[ok].to_numpy(), "v": values[ok].str.strip().to_numpy(), "n": counts[ok]})
+             .astype({"k": TEXT, "v": TEXT})
+             .groupby(["k", "v"], observed=True)["n"].sum().rename("n").reset_index()
+             .sort_values(["k", "n", "v"], ascending=[True, False, True]))
+    best = table.drop_duplicates("k").set_index("k")["v"]
+    # Each distinct value's replacement: its key's best spelling, or itself when it has no key.
+    replacement = values.copy()
+    replacement[ok] = best.reindex(keys[ok]).to_numpy()
+    picked = pc.take(_arrow(replacement, combine=True), pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.arrays.ArrowStringArray(picked), index=s.index, dtype=TEXT)
+
+
+def most_frequent_by(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """The most frequent value per key (ties: as ``value_counts``), indexed by key.
+
+    Most products have one category: those are read off a count table of codes; only keys with
+    several values are counted one by one.
+    """
+    kcode, kuniq = pd.factorize(keys, sort=True)
+    vcode, vuniq = pd.factorize(values)
+    if not len(vuniq):
+        return pd.Series(dtype=object)
+    known = (kcode >= 0) & (vcode >= 0)
+    counts = np.bincount(kcode[known].astype(np.int64) * len(vuniq) + vcode[known],
+                         minlength=len(kuniq) * len(vuniq)).reshape(len(kuniq), len(vuniq))
+    distinct = (counts > 0).sum(axis=1)
+    single = distinct == 1
+    out = pd.Series(np.asarray(vuniq, dtype=object)[counts[single].argmax(axis=1)],
+                    index=pd.Index(np.asarray(kuniq, dtype=object)[single]), dtype=object)
+    several = np.asarray(kuniq, dtype=object)[distinct > 1]
+    if len(several):
+        rows = keys.isin(several).to_numpy()
+        out = pd.concat([out, values[rows].groupby(keys[rows]).agg(lambda s: s.value_counts().index[0])])
+    return out
+
+
 def bulk_outliers(quantity: pd.Series, group: pd.Series, fence: float = 3.0) -> tuple[pd.Series, pd.Series]:
     """Flags and log-scale limits of the bulk-order rule (see ``CleaningRun.flag_outliers``)."""
     lq = np.log(quantity.abs().astype(float))
@@ -109,6 +157,43 @@ def bulk_outliers(quantity: pd.Series, group: pd.Series, fence: float = 3.0) -> 
     q1, q3 = g.transform(lambda s: s.quantile(0.25)), g.transform(lambda s: s.quantile(0.75))
     limit = q3 + fence * np.maximum(q3 - q1, np.log(2))
     return lq > limit, limit
+
+
+def _arrow(text: pd.Series, combine: bool = False):
+    """The Arrow array behind an Arrow-backed text Series (in one piece when ``combine``)."""
+    arr = text.array._pa_array
+    return arr.combine_chunks() if combine and isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _positions(index: pd.Index, labels: pd.Index) -> np.ndarray:
+    """Positions of ``labels`` in ``index`` (a table's index: unique, and increasing until the
+    customers are re-ordered), without a hash table over tens of millions of labels when it is sorted."""
+    if index.is_monotonic_increasing:
+        return np.searchsorted(index.to_numpy(), np.asarray(labels))
+    return index.get_indexer(labels)
+
+
+def _of_rows(values: pd.Series, index: pd.Index, mask: np.ndarray) -> pd.Series:
+    """``values`` of the rows ``index`` (the rows under ``mask``): given for every row, or for some
+    rows that include them."""
+    return values[mask] if len(values) == len(mask) else values.reindex(index)
+
+
+def exact_duplicates(df: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """``df.duplicated(subset=cols, keep="first")``, computed where it can be true only.
+
+    Rows that differ in a column of numbers or dates differ in all ``cols``: hashing those
+    columns first leaves few candidates, and only those are compared on the text columns,
+    instead of hashing tens of millions of strings.
+    """
+    cheap = [c for c in cols if pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_datetime64_any_dtype(df[c])]
+    if not cheap or len(cheap) == len(cols):
+        return df.duplicated(subset=cols, keep="first")
+    candidate = df.duplicated(subset=cheap, keep=False).to_numpy()
+    dup = np.zeros(len(df), dtype=bool)
+    if candidate.any():
+        dup[candidate] = df.loc[candidate].duplicated(subset=cols, keep="first").to_numpy()
+    return pd.Series(dup, index=df.index)
 
 
 class CleaningRun:
@@ -152,19 +237,28 @@ class CleaningRun:
         self.done.append(name)
 
     def _remove(self, table: str, mask: pd.Series, outcome: str, reason: pd.Series | str,
-                detail: pd.Series | str = "") -> int:
-        """Take the rows under ``mask`` out of ``table`` and record where they went."""
+                detail: pd.Series | str | Callable[[pd.DataFrame], pd.Series] = "") -> int:
+        """Take the rows under ``mask`` out of ``table`` and record where they went.
+
+        ``reason`` and ``detail`` are one text for all, or a Series holding at least the removed
+        rows; ``detail`` may also be a function of the removed rows, so that a detail is written
+        for the few rows removed rather than for tens of millions kept.
+        """
         df = self.tables[table]
-        mask = mask.reindex(df.index, fill_value=False).astype(bool)
-        n = int(mask.sum())
+        if not (mask.index is df.index or mask.index.equals(df.index)):
+            mask = mask.reindex(df.index, fill_value=False)
+        take = mask.to_numpy(dtype=bool, na_value=False)
+        n = int(take.sum())
         if n:
-            rec = pd.DataFrame({"table": table, "row": df.loc[mask, "_row"].to_numpy(),
-                                "outcome": outcome})
-            rec["reason"] = (reason[mask].to_numpy() if isinstance(reason, pd.Series) else reason)
-            rec["detail"] = (detail[mask].astype(TEXT).to_numpy()
+            removed = df.loc[take]
+            rec = pd.DataFrame({"table": table, "row": removed["_row"].to_numpy(), "outcome": outcome})
+            rec["reason"] = _of_rows(reason, removed.index, take).to_numpy() if isinstance(reason, pd.Series) else reason
+            if callable(detail):
+                detail = detail(removed)
+            rec["detail"] = (_of_rows(detail, removed.index, take).astype(TEXT).to_numpy()
                              if isinstance(detail, pd.Series) else detail)
             self._outcomes.append(rec)
-            self.tables[table] = df.loc[~mask]
+            self.tables[table] = df.loc[~take]
         return n
 
     def _fix(self, table: str, column: str, fix: str, rows: int) -> None:
@@ -193,7 +287,10 @@ class CleaningRun:
         raw = self.raw[table].frame
         if column not in raw.columns:
             return pd.Series("", index=index)
-        return raw[column].reindex(self.tables[table].loc[index, "_row"].to_numpy()).set_axis(index)
+        df = self.tables[table]
+        rows = df["_row"].to_numpy() if index is df.index else df.loc[index, "_row"].to_numpy()
+        # The raw table is numbered by _row from 0 (``io.shape_table``): positions, not labels.
+        return raw[column].take(rows).set_axis(index)
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -211,7 +308,7 @@ class CleaningRun:
             n = 0
             if col in df.columns:
                 n = self._remove(t, df[col] >= self.next_month_start, "held_back", "after_report_month",
-                                 df[col].dt.strftime("%Y-%m-%d"))
+                                 lambda rows, col=col: rows[col].dt.strftime("%Y-%m-%d"))
             row = {"table": t, "date_column": col, "held_back": n + self.at_source[t]}
             if any(self.at_source.values()):
                 row["of which left in the database"] = self.at_source[t]
@@ -229,7 +326,7 @@ class CleaningRun:
         rows = []
         for t, df in self.tables.items():
             cols = [c for c in df.columns if c != "_row"]
-            dup = df.duplicated(subset=cols, keep="first")
+            dup = exact_duplicates(df, cols)
             if self.raw[t].mapping.exact_duplicates == "keep":
                 self._fix(t, "*", "exact duplicate line kept (mapping: exact_duplicates: keep)", int(dup.sum()))
                 rows.append({"table": t, "exact_duplicates": int(dup.sum()), "action": "kept (mapping)"})
@@ -244,39 +341,54 @@ class CleaningRun:
         rows = []
         for t, df in self.tables.items():
             fails = row_failures(t, df)
-            reason = fails["reason"].reindex(df.index)
+            # Reasons and details are worked out for the rows some check or rule singles out only.
+            rules = self._rules(t, "quarantine")
+            hits = [self._rule_hits(t, rule, df.index) for rule in rules]
+            flagged = np.zeros(len(df), dtype=bool)
+            flagged[_positions(df.index, fails.index)] = True
+            for hit in hits:
+                flagged |= hit.to_numpy(dtype=bool)
+            if MALFORMED in df.columns:
+                flagged |= df[MALFORMED].notna().to_numpy()
+            if t == "customers":
+                flagged |= (df["customer_id"].notna() & df.duplicated("customer_id")).to_numpy()
+            sub = df.loc[flagged]
+            reason = fails["reason"].reindex(sub.index)
             # An empty date is 'missing_date', a present but unreadable one 'unparseable_date'.
             date_col = CONTRACTS[t].date_column
             if date_col in df.columns:
-                raw_date = self._raw_value(t, date_col, df.index).astype(TEXT).str.strip()
+                raw_date = self._raw_value(t, date_col, sub.index).astype(TEXT).str.strip()
                 empty = raw_date.isna() | (raw_date == "")
                 reason = reason.mask((reason == "unparseable_date") & empty, "missing_date")
-            detail = pd.Series("", index=df.index, dtype=TEXT)
+            detail = pd.Series("", index=sub.index, dtype=TEXT)
             for r, col in [("unparseable_date", date_col), ("missing_date", date_col),
                            ("invalid_quantity", "quantity"), ("invalid_price", "unit_price"),
                            ("nps_out_of_range", "nps")]:
                 m = reason == r
-                if m.any() and col in df.columns:
-                    detail[m] = col + "=" + self._raw_value(t, col, df.index[m]).astype(TEXT).fillna("")
+                if m.any() and col in sub.columns:
+                    detail[m] = col + "=" + self._raw_value(t, col, sub.index[m]).astype(TEXT).fillna("")
             # Rules the mapping declares come before the contract's checks (a postage line with
             # price 0 is postage, not an invalid price); the first matching rule names the reason.
-            for rule in reversed(self._rules(t, "quarantine")):
-                hit = self._rule_hits(t, rule, df.index)
+            for rule, hit in reversed(list(zip(rules, hits))):
+                hit = hit.reindex(sub.index)
                 reason = reason.mask(hit, rule["quarantine"])
-                detail = detail.mask(hit, self._rule_detail(t, rule, df.index))
+                detail = detail.mask(hit, self._rule_detail(t, rule, sub.index))
             # A CSV record whose fields did not line up with the header: its values may be shifted.
-            if MALFORMED in df.columns:
-                m = df[MALFORMED].notna()
+            if MALFORMED in sub.columns:
+                m = sub[MALFORMED].notna()
                 reason = reason.mask(m, "wrong_field_count")
-                detail = detail.mask(m, df[MALFORMED])
+                detail = detail.mask(m, sub[MALFORMED])
             bad = reason.notna()
             # A customer id given twice with different details: the first record is kept.
             if t == "customers":
-                conflict = df["customer_id"].notna() & df.duplicated("customer_id", keep="first") & ~bad
+                conflict = (sub["customer_id"].notna() & df.duplicated("customer_id", keep="first").reindex(sub.index)
+                            & ~bad)
                 reason = reason.mask(conflict, "conflicting_duplicate_id")
-                detail = detail.mask(conflict, "customer_id=" + df["customer_id"].astype(TEXT))
+                detail = detail.mask(conflict, "customer_id=" + sub["customer_id"].astype(TEXT))
                 bad = bad | conflict
-            self._remove(t, bad, "quarantined", reason, detail)
+            remove = np.zeros(len(df), dtype=bool)
+            remove[np.flatnonzero(flagged)[bad.to_numpy(dtype=bool)]] = True
+            self._remove(t, pd.Series(remove, index=df.index), "quarantined", reason, detail)
             for r, n in reason[bad].value_counts().items():
                 rows.append({"table": t, "reason": r, "rows": int(n)})
         return pd.DataFrame(rows, columns=["table", "reason", "rows"])
@@ -374,21 +486,28 @@ class CleaningRun:
         of customers the customers table does not know."""
         self._step("link_customers")
         rows = []
-        known = set(self.tables["customers"]["customer_id"].dropna()) if "customers" in self.tables else None
+        known = (_arrow(self.tables["customers"]["customer_id"].dropna().astype(TEXT), combine=True)
+                 if "customers" in self.tables else None)
+        duplicate = _arrow(self.id_map.index.to_series().astype(TEXT), combine=True)
+        canonical = _arrow(self.id_map.astype(TEXT), combine=True)
         for t in ("orders", "interactions", "surveys"):
             if t not in self.tables:
                 continue
             df = self.tables[t]
-            mapped = df["customer_id"].map(self.id_map)
-            remapped = int(mapped.notna().sum())
-            df = df.assign(customer_id=mapped.fillna(df["customer_id"]).astype(TEXT))
+            # Arrow's hash lookups against the (small) sets of ids, not a Python dict per row.
+            ids = _arrow(df["customer_id"].astype(TEXT))
+            where = pc.index_in(ids, value_set=duplicate)
+            remapped = len(where) - where.null_count
+            if remapped:
+                ids = pc.if_else(pc.is_valid(where), pc.take(canonical, where), ids)
+            df = df.assign(customer_id=pd.Series(pd.arrays.ArrowStringArray(ids), index=df.index, dtype=TEXT))
             self.tables[t] = df
             self._fix(t, "customer_id", "duplicate id replaced by canonical id", remapped)
             unknown = 0
             if known is not None:
-                m = ~df["customer_id"].isin(known)
+                m = pd.Series(~pc.is_in(ids, value_set=known).to_numpy(zero_copy_only=False), index=df.index)
                 unknown = self._remove(t, m, "quarantined", "unknown_customer",
-                                       "customer_id=" + df["customer_id"].astype(TEXT))
+                                       lambda rows: "customer_id=" + rows["customer_id"].astype(TEXT))
             rows.append({"table": t, "ids_remapped": remapped, "unknown_customer": unknown})
         return pd.DataFrame(rows, columns=["table", "ids_remapped", "unknown_customer"])
 
@@ -450,12 +569,13 @@ class CleaningRun:
             o = o.assign(category=pd.Series(pd.NA, index=o.index, dtype=TEXT))
         miss = o["category"].isna()
         if miss.any():
-            known = o.loc[~miss].groupby("product_id")["category"].agg(lambda s: s.value_counts().index[0])
+            known = most_frequent_by(o.loc[~miss, "product_id"], o.loc[~miss, "category"])
             fill = o.loc[miss, "product_id"].map(known)
             self._fix("orders", "category", "imputed from product_id", int(fill.notna().sum()))
             self._fix("orders", "category", "set to 'unknown' (product never categorised)", int(fill.isna().sum()))
-            o = o.assign(category=o["category"].fillna(fill.reindex(o.index)).fillna(UNKNOWN),
-                         category_imputed=miss)
+            category = o["category"].copy()
+            category[miss.to_numpy()] = fill.fillna(UNKNOWN).astype(TEXT).to_numpy()
+            o = o.assign(category=category, category_imputed=miss)
         else:
             o = o.assign(category_imputed=False)
         self.tables["orders"] = o
