@@ -165,6 +165,31 @@ def _arrow(text: pd.Series, combine: bool = False):
     return arr.combine_chunks() if combine and isinstance(arr, pa.ChunkedArray) else arr
 
 
+def _keep_rows(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """``df.loc[keep]``, copied one column at a time; ``df``'s own columns are released as they
+    are copied (it is left empty), so removing a few rows from tens of millions does not hold two
+    copies of the table at once."""
+    index = df.index[keep]
+    columns = list(df.columns)
+    out = {}
+    # Text and other one-column arrays first: each is freed as soon as its copy exists.
+    for c in sorted(columns, key=lambda c: not isinstance(df[c].dtype, pd.api.extensions.ExtensionDtype)):
+        out[c] = df[c].array[keep]
+        del df[c]
+    return pd.DataFrame({c: out.pop(c) for c in columns}, index=index)
+
+
+def _take_rows(df: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:
+    """``df.take(order)`` with a fresh RangeIndex, copied one column at a time as ``_keep_rows``
+    does (``df`` is left empty)."""
+    columns = list(df.columns)
+    out = {}
+    for c in sorted(columns, key=lambda c: not isinstance(df[c].dtype, pd.api.extensions.ExtensionDtype)):
+        out[c] = df[c].array.take(order)
+        del df[c]
+    return pd.DataFrame({c: out.pop(c) for c in columns}, index=pd.RangeIndex(len(order)))
+
+
 def _positions(index: pd.Index, labels: pd.Index) -> np.ndarray:
     """Positions of ``labels`` in ``index`` (a table's index: unique, and increasing until the
     customers are re-ordered), without a hash table over tens of millions of labels when it is sorted."""
@@ -182,18 +207,49 @@ def _of_rows(values: pd.Series, index: pd.Index, mask: np.ndarray) -> pd.Series:
 def exact_duplicates(df: pd.DataFrame, cols: list[str]) -> pd.Series:
     """``df.duplicated(subset=cols, keep="first")``, computed where it can be true only.
 
-    Rows that differ in a column of numbers or dates differ in all ``cols``: hashing those
-    columns first leaves few candidates, and only those are compared on the text columns,
-    instead of hashing tens of millions of strings.
+    Rows that differ in a column of numbers or dates, or in a text column of few distinct values
+    (product, category), differ in all ``cols``: hashing those (text by its dictionary codes) leaves
+    few candidates, and only those are compared on every column, instead of hashing tens of millions
+    of strings.
     """
-    cheap = [c for c in cols if pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_datetime64_any_dtype(df[c])]
-    if not cheap or len(cheap) == len(cols):
+    key = []
+    for c in cols:
+        s = df[c]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            key.append(s.to_numpy(dtype="datetime64[ns]").view(np.int64).astype(np.float64))
+        elif pd.api.types.is_numeric_dtype(s):
+            key.append(s.to_numpy(dtype=np.float64, na_value=np.nan))
+        elif isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow" and _few_values(s):
+            codes = pc.dictionary_encode(_arrow(s)).combine_chunks().indices
+            key.append(pc.fill_null(codes, -1).to_numpy().astype(np.float64))
+    if not key or len(key) == len(cols):
         return df.duplicated(subset=cols, keep="first")
-    candidate = df.duplicated(subset=cheap, keep=False).to_numpy()
+    # One 64-bit mix of the key columns: equal rows get equal mixes (a collision only adds a candidate).
+    mix = np.zeros(len(df), dtype=np.uint64)
+    for values in key:
+        bits = np.where(np.isnan(values), np.nan, values + 0.0).view(np.uint64)  # one NaN, and 0.0 == -0.0
+        mix = (mix ^ bits) * np.uint64(0x9E3779B97F4A7C15)
+        mix ^= mix >> np.uint64(29)
+    candidate = pd.Series(mix).duplicated(keep=False).to_numpy()
     dup = np.zeros(len(df), dtype=bool)
     if candidate.any():
         dup[candidate] = df.loc[candidate].duplicated(subset=cols, keep="first").to_numpy()
     return pd.Series(dup, index=df.index)
+
+
+def _dictionary(text: pd.Series) -> pd.Series:
+    """Arrow-backed text as a categorical of the same values (categories in order of appearance)."""
+    encoded = pc.dictionary_encode(_arrow(text)).combine_chunks()
+    codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int32)
+    categories = pd.Index(pd.arrays.ArrowStringArray(encoded.dictionary.cast(pa.large_string())), dtype=TEXT)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories)), index=text.index,
+                     name=text.name)
+
+
+def _few_values(s: pd.Series, sample: int = 100_000, share: float = 0.05) -> bool:
+    """Whether a text column has few distinct values, judged on its first rows."""
+    head = s.iloc[:sample]
+    return len(head) > 0 and head.nunique(dropna=False) <= share * len(head)
 
 
 class CleaningRun:
@@ -219,7 +275,17 @@ class CleaningRun:
         #: a database source leaves rows dated after the month in the database and only counts them
         self.at_source = {t: int(r.held_back_at_source) for t, r in raw.items()}
         self.rows_in = {t: self.rows_read[t] + self.at_source[t] for t in raw}
-        coerced = {t: coerce(r) for t, r in raw.items()}
+        coerced = {}
+        #: per table, the columns as read (in file order) and those whose values coerce left as read
+        self._raw_columns: dict[str, list[str]] = {}
+        self._as_read: dict[str, set[str]] = {}
+        self._records: dict[str, list[pd.Series]] = {t: [] for t in raw}
+        for t, r in raw.items():
+            if r.consumed_by:
+                raise ValueError(f"the {t} table was taken over by an earlier cleaning run ({r.consumed_by}), "
+                                 f"which kept only what it needs; load the tables again")
+            coerced[t] = coerce(r)
+            self._take_over(t, r, coerced[t].frame)
         self.tables = {t: c.frame for t, c in coerced.items()}
         self.date_range = (self.tables["orders"]["order_date"].min(), self.tables["orders"]["order_date"].max())
         self.failed = {t: c.failed for t, c in coerced.items()}
@@ -229,6 +295,27 @@ class CleaningRun:
         self.done: list[str] = []
 
     # -- bookkeeping ---------------------------------------------------------------------------
+
+    def _take_over(self, table: str, raw: RawTable, typed: pd.DataFrame) -> None:
+        """Keep of the table as read only the columns whose values coercion changed (dates and
+        numbers written as text, text that had blanks or surrounding spaces) and those the mapping's
+        rules read: the others equal the typed table's until a step changes them, and every row that
+        goes to quarantine leaves before that happens, so its record is taken from the typed table.
+        At tens of millions of lines this halves the memory of cleaning."""
+        frame = raw.frame
+        self._raw_columns[table] = list(frame.columns)
+        ruled = {c for rule in raw.mapping.rules for c in rule["where"]}
+        same = {c for c in frame.columns if c != "_row" and c not in ruled and c in typed.columns
+                and typed[c].dtype == frame[c].dtype and typed[c].equals(frame[c])}
+        self._as_read[table] = same
+        # The table as read is numbered by position (``_row`` is 0, 1, 2, ...): that column goes too,
+        # and text of few distinct values (categories as written) is held by its dictionary codes.
+        kept = frame.drop(columns=sorted(same | {"_row"}))
+        for c in kept.columns:
+            if isinstance(kept[c].dtype, pd.StringDtype) and kept[c].dtype.storage == "pyarrow" and _few_values(kept[c]):
+                kept[c] = _dictionary(kept[c])
+        raw.frame = kept
+        raw.consumed_by = f"report month {self.report_month}"
 
     def _step(self, name: str) -> None:
         expected = self.STEPS[len(self.done)] if len(self.done) < len(self.STEPS) else None
@@ -258,7 +345,9 @@ class CleaningRun:
             rec["detail"] = (_of_rows(detail, removed.index, take).astype(TEXT).to_numpy()
                              if isinstance(detail, pd.Series) else detail)
             self._outcomes.append(rec)
-            self.tables[table] = df.loc[~take]
+            if outcome == "quarantined":
+                self._records[table].append(self._record(table, removed))
+            self.tables[table] = _keep_rows(df, ~take)
         return n
 
     def _fix(self, table: str, column: str, fix: str, rows: int) -> None:
@@ -284,13 +373,32 @@ class CleaningRun:
         return out
 
     def _raw_value(self, table: str, column: str, index: pd.Index) -> pd.Series:
+        """The values as read of ``column`` for the rows ``index`` of the current table."""
+        df = self.tables[table]
+        if column in self._as_read[table]:  # unchanged since reading: the typed table holds them
+            return df[column] if index is df.index else df.loc[index, column]
         raw = self.raw[table].frame
         if column not in raw.columns:
             return pd.Series("", index=index)
-        df = self.tables[table]
         rows = df["_row"].to_numpy() if index is df.index else df.loc[index, "_row"].to_numpy()
         # The raw table is numbered by _row from 0 (``io.shape_table``): positions, not labels.
         return raw[column].take(rows).set_axis(index)
+
+    def _record(self, table: str, removed: pd.DataFrame) -> pd.Series:
+        """The records as read of rows going to quarantine (JSON, personal data left out), by row."""
+        contract = CONTRACTS[table]
+        keep = [c for c in self._raw_columns[table] if c != "_row" and contract.column(c) is not None
+                and c not in contract.pii_columns]
+        rows = removed["_row"].to_numpy()
+        raw = self.raw[table].frame
+        rec = pd.DataFrame({c: (removed[c] if c in self._as_read[table] else raw[c].take(rows)).set_axis(rows)
+                            for c in keep}, index=rows)
+        for col in ("note", "comment"):
+            if col in rec.columns:
+                rec[col] = privacy.mask_free_text(rec[col])[0]
+        records = [json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in r.items()},
+                              ensure_ascii=False) for r in rec.to_dict(orient="records")]
+        return pd.Series(records, index=rows, dtype=object)
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -679,16 +787,7 @@ class CleaningRun:
         q = out[out["outcome"] == "quarantined"].drop(columns="outcome")
         parts = []
         for t, grp in q.groupby("table", sort=True):
-            raw = self.raw[t].frame
-            contract = CONTRACTS[t]
-            keep = [c for c in raw.columns if c != "_row" and contract.column(c) is not None
-                    and c not in contract.pii_columns]
-            rec = raw.loc[grp["row"].to_numpy(), keep]
-            for col in ("note", "comment"):
-                if col in rec.columns:
-                    rec[col] = privacy.mask_free_text(rec[col])[0]
-            records = [json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in r.items()},
-                                  ensure_ascii=False) for r in rec.to_dict(orient="records")]
+            records = pd.concat(self._records[t]).loc[grp["row"].to_numpy()].to_numpy()
             parts.append(grp.assign(file=self.files[t], record=records))
         cols = ["table", "file", "row", "reason", "detail", "record"]
         if not parts:
@@ -696,7 +795,14 @@ class CleaningRun:
         return pd.concat(parts, ignore_index=True)[cols].sort_values(["table", "row"]).reset_index(drop=True)
 
     def finish(self) -> CleanResult:
-        """Check every step ran and every table balances; return the cleaned tables."""
+        """Check every step ran and every table balances; return the cleaned tables.
+
+        The tables are handed over: afterwards ``tables`` holds the finished tables too, so a
+        notebook keeps one copy of tens of millions of order lines, not two. A second call returns
+        the same result.
+        """
+        if getattr(self, "result_", None) is not None:
+            return self.result_
         missing = [s for s in self.STEPS if s not in self.done]
         if missing:
             raise RuntimeError(f"cleaning steps not run yet: {missing}")
@@ -706,17 +812,22 @@ class CleaningRun:
         out = self.outcomes()
         for t, df in self.tables.items():
             # Every source row exactly once: kept, or in one outcome.
-            rows = np.sort(np.concatenate([df["_row"].to_numpy(), out.loc[out["table"] == t, "row"].to_numpy()]))
-            if not np.array_equal(rows, np.arange(self.rows_read[t])):
+            rows = np.concatenate([df["_row"].to_numpy(), out.loc[out["table"] == t, "row"].to_numpy()]).astype(np.int64)
+            n = self.rows_read[t]
+            if len(rows) != n or (n and (rows.min() < 0 or rows.max() >= n or
+                                         (np.bincount(rows, minlength=n) != 1).any())):
                 raise LedgerError(f"{t}: source rows are missing or counted twice")
         self._check_month_in_data(led)
         q = self.quarantine()
         by_reason = (q.groupby(["table", "reason"]).size().rename("rows").reset_index()
                      .sort_values(["table", "rows"], ascending=[True, False]).reset_index(drop=True))
-        tables = {t: _finalise(t, df) for t, df in self.tables.items()}
+        tables = {}
+        for t in list(self.tables):  # one table at a time, each replacing its working copy
+            tables[t] = self.tables[t] = _finalise(t, self.tables.pop(t))
         fixes = pd.DataFrame(self._fixes, columns=["table", "column", "fix", "rows"])
-        return CleanResult(tables, q, led, by_reason, fixes, self.id_map, self.cutoff,
-                           self.key.source if self.key else "", [t for t in CONTRACTS if t not in self.raw])
+        self.result_ = CleanResult(tables, q, led, by_reason, fixes, self.id_map, self.cutoff,
+                                   self.key.source if self.key else "", [t for t in CONTRACTS if t not in self.raw])
+        return self.result_
 
     def _check_month_in_data(self, led: pd.DataFrame) -> None:
         """A report month outside the data is a mistake, not an empty or a stale report."""
@@ -739,20 +850,71 @@ class CleaningRun:
 
 def _finalise(table: str, df: pd.DataFrame) -> pd.DataFrame:
     """Compact dtypes and derived columns of a cleaned table."""
-    df = df.drop(columns=MALFORMED, errors="ignore").rename(columns={"_row": "source_row"}).reset_index(drop=True)
+    # Renamed and re-indexed in place on a shallow copy: no copy of tens of millions of rows.
+    df = df.drop(columns=MALFORMED) if MALFORMED in df.columns else df.copy(deep=False)
+    df.columns = ["source_row" if c == "_row" else c for c in df.columns]
+    df.index = pd.RangeIndex(len(df))
     if table == "orders":
         df["quantity"] = df["quantity"].astype(float)
         df["unit_price"] = df["unit_price"].astype(float)
         df["is_return"] = df["quantity"] < 0
         df["line_revenue"] = (df["quantity"] * df["unit_price"]).round(2)
-        df = df.sort_values(["order_date", "order_id", "source_row"], kind="stable").reset_index(drop=True)
+        order = _order_line_order(df)
+        if not np.array_equal(order, np.arange(len(df))):  # exports often come in date order already
+            df = _take_rows(df, order)
     for col in ("category", "region", "city", "channel", "gender", "topic", "outcome"):
         if col in df.columns:
-            df[col] = df[col].astype(TEXT).astype("category")
+            df[col] = as_category(df[col])
     for col in df.columns:
         if df[col].dtype == object:
             df[col] = df[col].astype(TEXT)
     return df
+
+
+def _order_line_order(df: pd.DataFrame) -> np.ndarray:
+    """Positions that sort order lines by (order_date, order_id, source_row), as a stable
+    ``sort_values`` on the three would.
+
+    Sorting by date alone (a stable sort of integers, quick on data that arrive nearly in date
+    order) leaves lines of equal date in their source order; only runs of equal date whose order
+    ids are then out of order are sorted again, by order id and source row.
+    """
+    dates = df["order_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    pos = np.argsort(dates, kind="stable")
+    d = dates[pos]
+    ids = _arrow(df["order_id"].astype(TEXT), combine=True)
+    if not np.array_equal(pos, np.arange(len(pos))):
+        ids = pc.take(ids, pa.array(pos))
+    rows = df["source_row"].to_numpy()[pos]
+    tie = d[1:] == d[:-1]
+    in_order = pc.fill_null(pc.less(ids[:-1], ids[1:]), False).to_numpy(zero_copy_only=False)
+    same_id = pc.fill_null(pc.equal(ids[:-1], ids[1:]), False).to_numpy(zero_copy_only=False)
+    wrong = tie & ~(in_order | (same_id & (rows[1:] > rows[:-1])))
+    if ids.null_count:
+        # A missing order id sorts after every id of its date: the runs holding one are sorted again.
+        missing = pc.is_null(ids).to_numpy(zero_copy_only=False)
+        wrong |= tie & (missing[1:] | missing[:-1])
+    if wrong.any():
+        run = np.concatenate([[0], np.cumsum(~tie)])  # run number of each sorted line (equal dates)
+        redo = np.isin(run, run[1:][wrong])
+        at = np.flatnonzero(redo)
+        part = df.iloc[pos[at]][["order_date", "order_id", "source_row"]].assign(_pos=pos[at])
+        pos[at] = part.sort_values(["order_date", "order_id", "source_row"], kind="stable")["_pos"].to_numpy()
+    return pos
+
+
+def as_category(values: pd.Series) -> pd.Series:
+    """``values.astype(TEXT).astype("category")``, with the distinct values found by Arrow's
+    dictionary encoding rather than pandas' hashing of every value."""
+    text = values.astype(TEXT)
+    encoded = pc.dictionary_encode(_arrow(text, combine=True))
+    categories = pd.Series(encoded.dictionary.to_pylist(), dtype=TEXT).astype("category").cat.categories
+    lookup = categories.get_indexer(pd.Index(encoded.dictionary.to_pylist(), dtype=TEXT))
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    codes = np.where(np.isnan(codes), -1, codes).astype(np.int64) if codes.dtype.kind == "f" else codes.astype(np.int64)
+    codes = np.where(codes >= 0, lookup[np.maximum(codes, 0)] if len(lookup) else -1, -1)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories)), index=values.index,
+                     name=values.name)
 
 
 def quarantine_sheet(quarantine: pd.DataFrame) -> pd.DataFrame:

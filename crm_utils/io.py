@@ -242,6 +242,8 @@ class RawTable:
     label: str | None = None
     #: rows a database left out because they are dated after the report month: counted, not read
     held_back_at_source: int = 0
+    #: set by the cleaning run that took the table over and kept only the columns it still needs
+    consumed_by: str = ""
 
     @property
     def file(self) -> str:
@@ -649,7 +651,6 @@ def _arrow_text(text: pd.Series):
     import pyarrow.compute as pc
 
     arr = text.array._pa_array if hasattr(text.array, "_pa_array") else pa.array(text.array)
-    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
     lengths = pc.fill_null(pc.binary_length(arr), -1).to_numpy()
     return arr, lengths
 
@@ -672,6 +673,7 @@ def _parse_fixed_width(values, rows: np.ndarray, template: list[tuple[str, int]]
     for start in range(0, len(fits_all), chunk):
         fits = fits_all[start:start + chunk]
         same = arr.take(pa.array(rows[fits]))
+        same = same.combine_chunks() if isinstance(same, pa.ChunkedArray) else same
         offsets = np.frombuffer(same.buffers()[1], dtype=np.int64 if pa.types.is_large_string(same.type) else np.int32)
         first = int(offsets[same.offset])
         chars = np.frombuffer(same.buffers()[2], dtype=np.uint8)[first:first + width * len(fits)].reshape(-1, width)
@@ -728,7 +730,7 @@ def coerce(raw: RawTable) -> Coerced:
         if spec is None or col == "_row":
             continue
         s = df[col]
-        text_like = s.dtype == object or isinstance(s.dtype, pd.StringDtype)
+        text_like = s.dtype == object or isinstance(s.dtype, pd.StringDtype) or _text_categories(s)
         stripped = _strip(s) if text_like else None
         # A typed value (a number, a date) always has text; only text can be blank.
         present = stripped.notna() & (stripped != "") if text_like else s.notna()
@@ -737,7 +739,7 @@ def coerce(raw: RawTable) -> Coerced:
             conv = (_parse_text_dates(stripped, tm.date_formats.get(col)) if text_like
                     else parse_dates(s, tm.date_formats.get(col)))
         elif spec.kind in ("number", "integer"):
-            if text_like:
+            if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
                 # A decimal comma ("12,50") is read as a decimal point. Thousands separators are not
                 # guessed: "1,000" could be one thousand or one, so it stays unconverted and its row
                 # is quarantined with the value shown, rather than silently becoming 1.0.
@@ -784,10 +786,32 @@ def coerce(raw: RawTable) -> Coerced:
     return Coerced(df, failed)
 
 
+def _text_categories(s: pd.Series) -> bool:
+    """A categorical column of text (how cleaning keeps the tables as read compact)."""
+    return isinstance(s.dtype, pd.CategoricalDtype) and (
+        s.cat.categories.dtype == object or isinstance(s.cat.categories.dtype, pd.StringDtype))
+
+
+def as_text(s: pd.Series) -> pd.Series:
+    """``s.astype(TEXT)``; a categorical column is expanded by Arrow (pandas would make a Python
+    object of every value on the way)."""
+    if _text_categories(s) and isinstance(s.cat.categories.dtype, pd.StringDtype):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        categories = s.cat.categories.array._pa_array
+        categories = categories.combine_chunks() if isinstance(categories, pa.ChunkedArray) else categories
+        codes = s.cat.codes.to_numpy()
+        values = pc.take(categories, pa.array(codes, mask=codes < 0))
+        return pd.Series(pd.arrays.ArrowStringArray(values.cast(pa.large_string())), index=s.index,
+                         name=s.name, dtype=TEXT)
+    return s.astype(TEXT)
+
+
 def _strip(s: pd.Series) -> pd.Series:
     """Text without surrounding whitespace; a column that has none keeps its array (no copy of
     tens of millions of strings that did not change)."""
-    text = s.astype(TEXT)
+    text = as_text(s)
     stripped = text.str.strip()
     unchanged = (stripped == text).all(skipna=True)
     return text if unchanged else stripped
