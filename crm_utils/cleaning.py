@@ -17,6 +17,7 @@ canonical record.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -153,9 +154,20 @@ def most_frequent_by(keys: pd.Series, values: pd.Series) -> pd.Series:
 def bulk_outliers(quantity: pd.Series, group: pd.Series, fence: float = 3.0) -> tuple[pd.Series, pd.Series]:
     """Flags and log-scale limits of the bulk-order rule (see ``CleaningRun.flag_outliers``)."""
     lq = np.log(quantity.abs().astype(float))
-    g = lq.groupby(group, observed=True)
-    q1, q3 = g.transform(lambda s: s.quantile(0.25)), g.transform(lambda s: s.quantile(0.75))
-    limit = q3 + fence * np.maximum(q3 - q1, np.log(2))
+    # Quartiles of each group's values (Series.quantile, as a per-group transform would), then one
+    # value per line looked up by the group's code: no copy of the lines per group.
+    codes, names = pd.factorize(group)
+    values = lq.to_numpy()
+    order = np.argsort(codes, kind="stable")
+    ends = np.cumsum(np.bincount(codes[codes >= 0], minlength=len(names)))
+    starts = ends - np.bincount(codes[codes >= 0], minlength=len(names))
+    skip = int((codes < 0).sum())  # lines without a group sort first and get no quartiles
+    quartiles = np.full((len(names) + 1, 2), np.nan)
+    for k in range(len(names)):
+        members = pd.Series(values[order[skip + starts[k]:skip + ends[k]]])
+        quartiles[k] = members.quantile(0.25), members.quantile(0.75)
+    q1, q3 = quartiles[codes, 0], quartiles[codes, 1]  # code -1 reads the last row: NaN
+    limit = pd.Series(q3 + fence * np.maximum(q3 - q1, np.log(2)), index=lq.index, name=lq.name)
     return lq > limit, limit
 
 
@@ -166,28 +178,43 @@ def _arrow(text: pd.Series, combine: bool = False):
 
 
 def _keep_rows(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
-    """``df.loc[keep]``, copied one column at a time; ``df``'s own columns are released as they
-    are copied (it is left empty), so removing a few rows from tens of millions does not hold two
-    copies of the table at once."""
-    index = df.index[keep]
-    columns = list(df.columns)
-    out = {}
-    # Text and other one-column arrays first: each is freed as soon as its copy exists.
-    for c in sorted(columns, key=lambda c: not isinstance(df[c].dtype, pd.api.extensions.ExtensionDtype)):
-        out[c] = df[c].array[keep]
-        del df[c]
-    return pd.DataFrame({c: out.pop(c) for c in columns}, index=index)
+    """``df.loc[keep]``, built so that the table is never held twice: see ``_rebuild``."""
+    return _rebuild(df, lambda values: values[keep], df.index[keep])
 
 
 def _take_rows(df: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:
-    """``df.take(order)`` with a fresh RangeIndex, copied one column at a time as ``_keep_rows``
-    does (``df`` is left empty)."""
+    """``df.take(order)`` with a fresh RangeIndex, built as ``_keep_rows`` is."""
+    return _rebuild(df, lambda values: values.take(order), pd.RangeIndex(len(order)))
+
+
+#: Tables of at least this many rows are rebuilt releasing each column at once (a garbage
+#: collection per column: noticeable on small tables, gigabytes on large ones).
+LARGE_TABLE = 1_000_000
+
+
+def _rebuild(df: pd.DataFrame, rows: Callable, index: pd.Index) -> pd.DataFrame:
+    """A new table of ``rows(column)`` for every column of ``df``, which is emptied on the way.
+
+    A row filter or re-ordering of tens of millions of lines would otherwise hold the old and the
+    new table at once. Text (and other one-array) columns are copied and released one by one; the
+    number columns, which pandas keeps side by side in blocks, are copied first and their blocks
+    released together. The new table is assembled column by column, not stacked into blocks again.
+    """
     columns = list(df.columns)
-    out = {}
-    for c in sorted(columns, key=lambda c: not isinstance(df[c].dtype, pd.api.extensions.ExtensionDtype)):
-        out[c] = df[c].array.take(order)
+    extension = [c for c in columns if isinstance(df[c].dtype, pd.api.extensions.ExtensionDtype)]
+    plain = [c for c in columns if c not in extension]
+    large = len(df) >= LARGE_TABLE
+    out = {c: rows(df[c].to_numpy()) for c in plain}
+    df.drop(columns=plain, inplace=True)
+    for c in extension:
+        out[c] = rows(df[c].array)
         del df[c]
-    return pd.DataFrame({c: out.pop(c) for c in columns}, index=pd.RangeIndex(len(order)))
+        if large:
+            gc.collect()  # pandas' caches hold the column in a reference cycle: free it now, not later
+    new = pd.DataFrame(index=index)
+    for c in columns:
+        new[c] = out.pop(c)
+    return new
 
 
 def _positions(index: pd.Index, labels: pd.Index) -> np.ndarray:
@@ -723,8 +750,9 @@ class CleaningRun:
         self._step("flag_outliers")
         o = self.tables["orders"]
         flag, limit = bulk_outliers(o["quantity"], o["category"], fence)
-        self.tables["orders"] = o.assign(is_outlier=flag.to_numpy())
-        summary = (o.assign(is_outlier=flag, limit=np.floor(np.exp(limit)))
+        o["is_outlier"] = flag.to_numpy()  # in place: the run owns its tables, and a copy would double them
+        summary = (pd.DataFrame({"category": o["category"], "quantity": o["quantity"], "is_outlier": flag,
+                                 "limit": np.floor(np.exp(limit))})
                    .groupby("category", observed=True)
                    .agg(lines=("quantity", "size"), flagged=("is_outlier", "sum"),
                         fence_units=("limit", "first"), max_units=("quantity", "max"))
@@ -849,9 +877,13 @@ class CleaningRun:
 
 
 def _finalise(table: str, df: pd.DataFrame) -> pd.DataFrame:
-    """Compact dtypes and derived columns of a cleaned table."""
-    # Renamed and re-indexed in place on a shallow copy: no copy of tens of millions of rows.
-    df = df.drop(columns=MALFORMED) if MALFORMED in df.columns else df.copy(deep=False)
+    """Compact dtypes and derived columns of a cleaned table.
+
+    The table is taken over: it is changed in place (and emptied when its rows are re-ordered),
+    so that tens of millions of rows are never held twice.
+    """
+    if MALFORMED in df.columns:
+        del df[MALFORMED]
     df.columns = ["source_row" if c == "_row" else c for c in df.columns]
     df.index = pd.RangeIndex(len(df))
     if table == "orders":

@@ -811,10 +811,16 @@ def as_text(s: pd.Series) -> pd.Series:
 def _strip(s: pd.Series) -> pd.Series:
     """Text without surrounding whitespace; a column that has none keeps its array (no copy of
     tens of millions of strings that did not change)."""
+    import pyarrow.compute as pc
+
     text = as_text(s)
-    stripped = text.str.strip()
-    unchanged = (stripped == text).all(skipna=True)
-    return text if unchanged else stripped
+    values = text.array._pa_array
+    step = 1 << 21  # checked a slice at a time: no second copy of every string just to compare
+    for start in range(0, len(values), step):
+        piece = values.slice(start, step)
+        if pc.all(pc.equal(pc.utf8_trim_whitespace(piece), piece)).as_py() is False:
+            return text.str.strip()
+    return text
 
 
 def _blank_to_missing(text: pd.Series) -> pd.Series:
