@@ -402,12 +402,15 @@ class CleaningRun:
     def _raw_value(self, table: str, column: str, index: pd.Index) -> pd.Series:
         """The values as read of ``column`` for the rows ``index`` of the current table."""
         df = self.tables[table]
+        # Rows found by position, not label: a label lookup would build (and keep) a hash table of
+        # the whole table's index.
+        at = slice(None) if index is df.index else _positions(df.index, index)
         if column in self._as_read[table]:  # unchanged since reading: the typed table holds them
-            return df[column] if index is df.index else df.loc[index, column]
+            return df[column] if index is df.index else df[column].iloc[at].set_axis(index)
         raw = self.raw[table].frame
         if column not in raw.columns:
             return pd.Series("", index=index)
-        rows = df["_row"].to_numpy() if index is df.index else df.loc[index, "_row"].to_numpy()
+        rows = df["_row"].to_numpy()[at]
         # The raw table is numbered by _row from 0 (``io.shape_table``): positions, not labels.
         return raw[column].take(rows).set_axis(index)
 

@@ -655,6 +655,22 @@ def _arrow_text(text: pd.Series):
     return arr, lengths
 
 
+def _take_pieces(arr, rows: np.ndarray, picks: np.ndarray, chunk: int):
+    """``(picks piece, arr[rows[picks piece]])`` in pieces of at most ``chunk`` values, each taken
+    from one chunk of ``arr`` (``rows`` ascending): taking from a chunked array as a whole would
+    first join all its chunks into one copy."""
+    import pyarrow as pa
+
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    bounds = np.cumsum([0] + [len(c) for c in chunks])
+    positions = rows[picks]
+    for c, piece in enumerate(chunks):
+        lo, hi = np.searchsorted(positions, [bounds[c], bounds[c + 1]])
+        for start in range(lo, hi, chunk):
+            stop = min(start + chunk, hi)
+            yield picks[start:stop], piece.take(pa.array(positions[start:stop] - bounds[c]))
+
+
 def _parse_fixed_width(values, rows: np.ndarray, template: list[tuple[str, int]],
                        chunk: int = 1 << 21) -> np.ndarray:
     """Dates of ``values[rows]`` written exactly in ``template`` (NaT for anything else).
@@ -670,10 +686,7 @@ def _parse_fixed_width(values, rows: np.ndarray, template: list[tuple[str, int]]
     width = sum(w for _, w in template)
     out = np.full(len(rows), np.datetime64("NaT"), dtype="datetime64[ns]")
     fits_all = np.flatnonzero(lengths[rows] == width)
-    for start in range(0, len(fits_all), chunk):
-        fits = fits_all[start:start + chunk]
-        same = arr.take(pa.array(rows[fits]))
-        same = same.combine_chunks() if isinstance(same, pa.ChunkedArray) else same
+    for fits, same in _take_pieces(arr, rows, fits_all, chunk):
         offsets = np.frombuffer(same.buffers()[1], dtype=np.int64 if pa.types.is_large_string(same.type) else np.int32)
         first = int(offsets[same.offset])
         chars = np.frombuffer(same.buffers()[2], dtype=np.uint8)[first:first + width * len(fits)].reshape(-1, width)
@@ -832,10 +845,11 @@ def _blank_to_missing(text: pd.Series) -> pd.Series:
 def _all_match(text: pd.Series, pattern: str, probe: int = 1000) -> bool:
     """Whether every non-missing value fully matches ``pattern`` (False when there is none); the
     first values decide most columns without a pass over all of them."""
-    values = text.dropna()
-    if not len(values) or not values.iloc[:probe].str.fullmatch(pattern).all():
+    head = text.iloc[:probe].dropna()
+    if len(head) and not head.str.fullmatch(pattern).all():
         return False
-    return bool(values.str.fullmatch(pattern).all())
+    values = text.dropna()
+    return bool(len(values) and values.str.fullmatch(pattern).all())
 
 
 def summarise(raw: dict[str, RawTable]) -> pd.DataFrame:
