@@ -17,11 +17,15 @@ canonical record.
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -87,6 +91,8 @@ def canonical_spelling(s: pd.Series, within: pd.Series | None = None) -> pd.Seri
     codes, uniques = pd.factorize(s.astype(TEXT), use_na_sentinel=True)
     if len(uniques) == 0:  # nothing to unify in an all-missing column
         return s.astype(TEXT)
+    if within is None:
+        return _canonical_spelling_of_values(s, codes, uniques)
     ukeys = _norm_key(pd.Series(uniques, dtype=TEXT)).to_numpy()
     key = pd.Series(np.where(codes >= 0, ukeys[np.maximum(codes, 0)], None), index=s.index, dtype=TEXT)
     frame = pd.DataFrame({"v": s.astype(TEXT), "k": key})
@@ -102,13 +108,175 @@ def canonical_spelling(s: pd.Series, within: pd.Series | None = None) -> pd.Seri
     return out
 
 
+def _canonical_spelling_of_values(s: pd.Series, codes: np.ndarray, uniques) -> pd.Series:
+    """``canonical_spelling`` without groups, worked out on the distinct values and their counts:
+    a category column of tens of millions of lines has a few dozen spellings."""
+    values = pd.Series(uniques, dtype=TEXT)
+    counts = np.bincount(codes[codes >= 0], minlength=len(values))
+    keys = _norm_key(values)
+    ok = keys.notna().to_numpy()
+    table = (pd.DataFrame({"k": keys[ok].to_numpy(), "v": values[ok].str.strip().to_numpy(), "n": counts[ok]})
+             .astype({"k": TEXT, "v": TEXT})
+             .groupby(["k", "v"], observed=True)["n"].sum().rename("n").reset_index()
+             .sort_values(["k", "n", "v"], ascending=[True, False, True]))
+    best = table.drop_duplicates("k").set_index("k")["v"]
+    # Each distinct value's replacement: its key's best spelling, or itself when it has no key.
+    replacement = values.copy()
+    replacement[ok] = best.reindex(keys[ok]).to_numpy()
+    picked = pc.take(_arrow(replacement, combine=True), pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.arrays.ArrowStringArray(picked), index=s.index, dtype=TEXT)
+
+
+def most_frequent_by(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """The most frequent value per key (ties: as ``value_counts``), indexed by key.
+
+    Most products have one category: those are read off a count table of codes; only keys with
+    several values are counted one by one.
+    """
+    kcode, kuniq = pd.factorize(keys, sort=True)
+    vcode, vuniq = pd.factorize(values)
+    if not len(vuniq):
+        return pd.Series(dtype=object)
+    known = (kcode >= 0) & (vcode >= 0)
+    counts = np.bincount(kcode[known].astype(np.int64) * len(vuniq) + vcode[known],
+                         minlength=len(kuniq) * len(vuniq)).reshape(len(kuniq), len(vuniq))
+    distinct = (counts > 0).sum(axis=1)
+    single = distinct == 1
+    out = pd.Series(np.asarray(vuniq, dtype=object)[counts[single].argmax(axis=1)],
+                    index=pd.Index(np.asarray(kuniq, dtype=object)[single]), dtype=object)
+    several = np.asarray(kuniq, dtype=object)[distinct > 1]
+    if len(several):
+        rows = keys.isin(several).to_numpy()
+        out = pd.concat([out, values[rows].groupby(keys[rows]).agg(lambda s: s.value_counts().index[0])])
+    return out
+
+
 def bulk_outliers(quantity: pd.Series, group: pd.Series, fence: float = 3.0) -> tuple[pd.Series, pd.Series]:
     """Flags and log-scale limits of the bulk-order rule (see ``CleaningRun.flag_outliers``)."""
     lq = np.log(quantity.abs().astype(float))
-    g = lq.groupby(group, observed=True)
-    q1, q3 = g.transform(lambda s: s.quantile(0.25)), g.transform(lambda s: s.quantile(0.75))
-    limit = q3 + fence * np.maximum(q3 - q1, np.log(2))
+    # Quartiles of each group's values (Series.quantile, as a per-group transform would), then one
+    # value per line looked up by the group's code: no copy of the lines per group.
+    codes, names = pd.factorize(group)
+    values = lq.to_numpy()
+    order = np.argsort(codes, kind="stable")
+    ends = np.cumsum(np.bincount(codes[codes >= 0], minlength=len(names)))
+    starts = ends - np.bincount(codes[codes >= 0], minlength=len(names))
+    skip = int((codes < 0).sum())  # lines without a group sort first and get no quartiles
+    quartiles = np.full((len(names) + 1, 2), np.nan)
+    for k in range(len(names)):
+        members = pd.Series(values[order[skip + starts[k]:skip + ends[k]]])
+        quartiles[k] = members.quantile(0.25), members.quantile(0.75)
+    q1, q3 = quartiles[codes, 0], quartiles[codes, 1]  # code -1 reads the last row: NaN
+    limit = pd.Series(q3 + fence * np.maximum(q3 - q1, np.log(2)), index=lq.index, name=lq.name)
     return lq > limit, limit
+
+
+def _arrow(text: pd.Series, combine: bool = False):
+    """The Arrow array behind an Arrow-backed text Series (in one piece when ``combine``)."""
+    arr = text.array._pa_array
+    return arr.combine_chunks() if combine and isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _keep_rows(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """``df.loc[keep]``, built so that the table is never held twice: see ``_rebuild``."""
+    return _rebuild(df, lambda values: values[keep], df.index[keep])
+
+
+def _take_rows(df: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:
+    """``df.take(order)`` with a fresh RangeIndex, built as ``_keep_rows`` is."""
+    return _rebuild(df, lambda values: values.take(order), pd.RangeIndex(len(order)))
+
+
+#: Tables of at least this many rows are rebuilt releasing each column at once (a garbage
+#: collection per column: noticeable on small tables, gigabytes on large ones).
+LARGE_TABLE = 1_000_000
+
+
+def _rebuild(df: pd.DataFrame, rows: Callable, index: pd.Index) -> pd.DataFrame:
+    """A new table of ``rows(column)`` for every column of ``df``, which is emptied on the way.
+
+    A row filter or re-ordering of tens of millions of lines would otherwise hold the old and the
+    new table at once. Text (and other one-array) columns are copied and released one by one; the
+    number columns, which pandas keeps side by side in blocks, are copied first and their blocks
+    released together. The new table is assembled column by column, not stacked into blocks again.
+    """
+    columns = list(df.columns)
+    extension = [c for c in columns if isinstance(df[c].dtype, pd.api.extensions.ExtensionDtype)]
+    plain = [c for c in columns if c not in extension]
+    large = len(df) >= LARGE_TABLE
+    out = {c: rows(df[c].to_numpy()) for c in plain}
+    df.drop(columns=plain, inplace=True)
+    for c in extension:
+        out[c] = rows(df[c].array)
+        del df[c]
+        if large:
+            gc.collect()  # pandas' caches hold the column in a reference cycle: free it now, not later
+    new = pd.DataFrame(index=index)
+    for c in columns:
+        new[c] = out.pop(c)
+    return new
+
+
+def _positions(index: pd.Index, labels: pd.Index) -> np.ndarray:
+    """Positions of ``labels`` in ``index`` (a table's index: unique, and increasing until the
+    customers are re-ordered), without a hash table over tens of millions of labels when it is sorted."""
+    if index.is_monotonic_increasing:
+        return np.searchsorted(index.to_numpy(), np.asarray(labels))
+    return index.get_indexer(labels)
+
+
+def _of_rows(values: pd.Series, index: pd.Index, mask: np.ndarray) -> pd.Series:
+    """``values`` of the rows ``index`` (the rows under ``mask``): given for every row, or for some
+    rows that include them."""
+    return values[mask] if len(values) == len(mask) else values.reindex(index)
+
+
+def exact_duplicates(df: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """``df.duplicated(subset=cols, keep="first")``, computed where it can be true only.
+
+    Rows that differ in a column of numbers or dates, or in a text column of few distinct values
+    (product, category), differ in all ``cols``: hashing those (text by its dictionary codes) leaves
+    few candidates, and only those are compared on every column, instead of hashing tens of millions
+    of strings.
+    """
+    key = []
+    for c in cols:
+        s = df[c]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            key.append(s.to_numpy(dtype="datetime64[ns]").view(np.int64).astype(np.float64))
+        elif pd.api.types.is_numeric_dtype(s):
+            key.append(s.to_numpy(dtype=np.float64, na_value=np.nan))
+        elif isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow" and _few_values(s):
+            codes = pc.dictionary_encode(_arrow(s)).combine_chunks().indices
+            key.append(pc.fill_null(codes, -1).to_numpy().astype(np.float64))
+    if not key or len(key) == len(cols):
+        return df.duplicated(subset=cols, keep="first")
+    # One 64-bit mix of the key columns: equal rows get equal mixes (a collision only adds a candidate).
+    mix = np.zeros(len(df), dtype=np.uint64)
+    for values in key:
+        bits = np.where(np.isnan(values), np.nan, values + 0.0).view(np.uint64)  # one NaN, and 0.0 == -0.0
+        mix = (mix ^ bits) * np.uint64(0x9E3779B97F4A7C15)
+        mix ^= mix >> np.uint64(29)
+    candidate = pd.Series(mix).duplicated(keep=False).to_numpy()
+    dup = np.zeros(len(df), dtype=bool)
+    if candidate.any():
+        dup[candidate] = df.loc[candidate].duplicated(subset=cols, keep="first").to_numpy()
+    return pd.Series(dup, index=df.index)
+
+
+def _dictionary(text: pd.Series) -> pd.Series:
+    """Arrow-backed text as a categorical of the same values (categories in order of appearance)."""
+    encoded = pc.dictionary_encode(_arrow(text)).combine_chunks()
+    codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int32)
+    categories = pd.Index(pd.arrays.ArrowStringArray(encoded.dictionary.cast(pa.large_string())), dtype=TEXT)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories)), index=text.index,
+                     name=text.name)
+
+
+def _few_values(s: pd.Series, sample: int = 100_000, share: float = 0.05) -> bool:
+    """Whether a text column has few distinct values, judged on its first rows."""
+    head = s.iloc[:sample]
+    return len(head) > 0 and head.nunique(dropna=False) <= share * len(head)
 
 
 class CleaningRun:
@@ -134,7 +302,17 @@ class CleaningRun:
         #: a database source leaves rows dated after the month in the database and only counts them
         self.at_source = {t: int(r.held_back_at_source) for t, r in raw.items()}
         self.rows_in = {t: self.rows_read[t] + self.at_source[t] for t in raw}
-        coerced = {t: coerce(r) for t, r in raw.items()}
+        coerced = {}
+        #: per table, the columns as read (in file order) and those whose values coerce left as read
+        self._raw_columns: dict[str, list[str]] = {}
+        self._as_read: dict[str, set[str]] = {}
+        self._records: dict[str, list[pd.Series]] = {t: [] for t in raw}
+        for t, r in raw.items():
+            if r.consumed_by:
+                raise ValueError(f"the {t} table was taken over by an earlier cleaning run ({r.consumed_by}), "
+                                 f"which kept only what it needs; load the tables again")
+            coerced[t] = coerce(r)
+            self._take_over(t, r, coerced[t].frame)
         self.tables = {t: c.frame for t, c in coerced.items()}
         self.date_range = (self.tables["orders"]["order_date"].min(), self.tables["orders"]["order_date"].max())
         self.failed = {t: c.failed for t, c in coerced.items()}
@@ -145,6 +323,27 @@ class CleaningRun:
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
+    def _take_over(self, table: str, raw: RawTable, typed: pd.DataFrame) -> None:
+        """Keep of the table as read only the columns whose values coercion changed (dates and
+        numbers written as text, text that had blanks or surrounding spaces) and those the mapping's
+        rules read: the others equal the typed table's until a step changes them, and every row that
+        goes to quarantine leaves before that happens, so its record is taken from the typed table.
+        At tens of millions of lines this halves the memory of cleaning."""
+        frame = raw.frame
+        self._raw_columns[table] = list(frame.columns)
+        ruled = {c for rule in raw.mapping.rules for c in rule["where"]}
+        same = {c for c in frame.columns if c != "_row" and c not in ruled and c in typed.columns
+                and typed[c].dtype == frame[c].dtype and typed[c].equals(frame[c])}
+        self._as_read[table] = same
+        # The table as read is numbered by position (``_row`` is 0, 1, 2, ...): that column goes too,
+        # and text of few distinct values (categories as written) is held by its dictionary codes.
+        kept = frame.drop(columns=sorted(same | {"_row"}))
+        for c in kept.columns:
+            if isinstance(kept[c].dtype, pd.StringDtype) and kept[c].dtype.storage == "pyarrow" and _few_values(kept[c]):
+                kept[c] = _dictionary(kept[c])
+        raw.frame = kept
+        raw.consumed_by = f"report month {self.report_month}"
+
     def _step(self, name: str) -> None:
         expected = self.STEPS[len(self.done)] if len(self.done) < len(self.STEPS) else None
         if name != expected:
@@ -152,19 +351,30 @@ class CleaningRun:
         self.done.append(name)
 
     def _remove(self, table: str, mask: pd.Series, outcome: str, reason: pd.Series | str,
-                detail: pd.Series | str = "") -> int:
-        """Take the rows under ``mask`` out of ``table`` and record where they went."""
+                detail: pd.Series | str | Callable[[pd.DataFrame], pd.Series] = "") -> int:
+        """Take the rows under ``mask`` out of ``table`` and record where they went.
+
+        ``reason`` and ``detail`` are one text for all, or a Series holding at least the removed
+        rows; ``detail`` may also be a function of the removed rows, so that a detail is written
+        for the few rows removed rather than for tens of millions kept.
+        """
         df = self.tables[table]
-        mask = mask.reindex(df.index, fill_value=False).astype(bool)
-        n = int(mask.sum())
+        if not (mask.index is df.index or mask.index.equals(df.index)):
+            mask = mask.reindex(df.index, fill_value=False)
+        take = mask.to_numpy(dtype=bool, na_value=False)
+        n = int(take.sum())
         if n:
-            rec = pd.DataFrame({"table": table, "row": df.loc[mask, "_row"].to_numpy(),
-                                "outcome": outcome})
-            rec["reason"] = (reason[mask].to_numpy() if isinstance(reason, pd.Series) else reason)
-            rec["detail"] = (detail[mask].astype(TEXT).to_numpy()
+            removed = df.loc[take]
+            rec = pd.DataFrame({"table": table, "row": removed["_row"].to_numpy(), "outcome": outcome})
+            rec["reason"] = _of_rows(reason, removed.index, take).to_numpy() if isinstance(reason, pd.Series) else reason
+            if callable(detail):
+                detail = detail(removed)
+            rec["detail"] = (_of_rows(detail, removed.index, take).astype(TEXT).to_numpy()
                              if isinstance(detail, pd.Series) else detail)
             self._outcomes.append(rec)
-            self.tables[table] = df.loc[~mask]
+            if outcome == "quarantined":
+                self._records[table].append(self._record(table, removed))
+            self.tables[table] = _keep_rows(df, ~take)
         return n
 
     def _fix(self, table: str, column: str, fix: str, rows: int) -> None:
@@ -190,10 +400,35 @@ class CleaningRun:
         return out
 
     def _raw_value(self, table: str, column: str, index: pd.Index) -> pd.Series:
+        """The values as read of ``column`` for the rows ``index`` of the current table."""
+        df = self.tables[table]
+        # Rows found by position, not label: a label lookup would build (and keep) a hash table of
+        # the whole table's index.
+        at = slice(None) if index is df.index else _positions(df.index, index)
+        if column in self._as_read[table]:  # unchanged since reading: the typed table holds them
+            return df[column] if index is df.index else df[column].iloc[at].set_axis(index)
         raw = self.raw[table].frame
         if column not in raw.columns:
             return pd.Series("", index=index)
-        return raw[column].reindex(self.tables[table].loc[index, "_row"].to_numpy()).set_axis(index)
+        rows = df["_row"].to_numpy()[at]
+        # The raw table is numbered by _row from 0 (``io.shape_table``): positions, not labels.
+        return raw[column].take(rows).set_axis(index)
+
+    def _record(self, table: str, removed: pd.DataFrame) -> pd.Series:
+        """The records as read of rows going to quarantine (JSON, personal data left out), by row."""
+        contract = CONTRACTS[table]
+        keep = [c for c in self._raw_columns[table] if c != "_row" and contract.column(c) is not None
+                and c not in contract.pii_columns]
+        rows = removed["_row"].to_numpy()
+        raw = self.raw[table].frame
+        rec = pd.DataFrame({c: (removed[c] if c in self._as_read[table] else raw[c].take(rows)).set_axis(rows)
+                            for c in keep}, index=rows)
+        for col in ("note", "comment"):
+            if col in rec.columns:
+                rec[col] = privacy.mask_free_text(rec[col])[0]
+        records = [json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in r.items()},
+                              ensure_ascii=False) for r in rec.to_dict(orient="records")]
+        return pd.Series(records, index=rows, dtype=object)
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -211,7 +446,7 @@ class CleaningRun:
             n = 0
             if col in df.columns:
                 n = self._remove(t, df[col] >= self.next_month_start, "held_back", "after_report_month",
-                                 df[col].dt.strftime("%Y-%m-%d"))
+                                 lambda rows, col=col: rows[col].dt.strftime("%Y-%m-%d"))
             row = {"table": t, "date_column": col, "held_back": n + self.at_source[t]}
             if any(self.at_source.values()):
                 row["of which left in the database"] = self.at_source[t]
@@ -229,7 +464,7 @@ class CleaningRun:
         rows = []
         for t, df in self.tables.items():
             cols = [c for c in df.columns if c != "_row"]
-            dup = df.duplicated(subset=cols, keep="first")
+            dup = exact_duplicates(df, cols)
             if self.raw[t].mapping.exact_duplicates == "keep":
                 self._fix(t, "*", "exact duplicate line kept (mapping: exact_duplicates: keep)", int(dup.sum()))
                 rows.append({"table": t, "exact_duplicates": int(dup.sum()), "action": "kept (mapping)"})
@@ -244,39 +479,54 @@ class CleaningRun:
         rows = []
         for t, df in self.tables.items():
             fails = row_failures(t, df)
-            reason = fails["reason"].reindex(df.index)
+            # Reasons and details are worked out for the rows some check or rule singles out only.
+            rules = self._rules(t, "quarantine")
+            hits = [self._rule_hits(t, rule, df.index) for rule in rules]
+            flagged = np.zeros(len(df), dtype=bool)
+            flagged[_positions(df.index, fails.index)] = True
+            for hit in hits:
+                flagged |= hit.to_numpy(dtype=bool)
+            if MALFORMED in df.columns:
+                flagged |= df[MALFORMED].notna().to_numpy()
+            if t == "customers":
+                flagged |= (df["customer_id"].notna() & df.duplicated("customer_id")).to_numpy()
+            sub = df.loc[flagged]
+            reason = fails["reason"].reindex(sub.index)
             # An empty date is 'missing_date', a present but unreadable one 'unparseable_date'.
             date_col = CONTRACTS[t].date_column
             if date_col in df.columns:
-                raw_date = self._raw_value(t, date_col, df.index).astype(TEXT).str.strip()
+                raw_date = self._raw_value(t, date_col, sub.index).astype(TEXT).str.strip()
                 empty = raw_date.isna() | (raw_date == "")
                 reason = reason.mask((reason == "unparseable_date") & empty, "missing_date")
-            detail = pd.Series("", index=df.index, dtype=TEXT)
+            detail = pd.Series("", index=sub.index, dtype=TEXT)
             for r, col in [("unparseable_date", date_col), ("missing_date", date_col),
                            ("invalid_quantity", "quantity"), ("invalid_price", "unit_price"),
                            ("nps_out_of_range", "nps")]:
                 m = reason == r
-                if m.any() and col in df.columns:
-                    detail[m] = col + "=" + self._raw_value(t, col, df.index[m]).astype(TEXT).fillna("")
+                if m.any() and col in sub.columns:
+                    detail[m] = col + "=" + self._raw_value(t, col, sub.index[m]).astype(TEXT).fillna("")
             # Rules the mapping declares come before the contract's checks (a postage line with
             # price 0 is postage, not an invalid price); the first matching rule names the reason.
-            for rule in reversed(self._rules(t, "quarantine")):
-                hit = self._rule_hits(t, rule, df.index)
+            for rule, hit in reversed(list(zip(rules, hits))):
+                hit = hit.reindex(sub.index)
                 reason = reason.mask(hit, rule["quarantine"])
-                detail = detail.mask(hit, self._rule_detail(t, rule, df.index))
+                detail = detail.mask(hit, self._rule_detail(t, rule, sub.index))
             # A CSV record whose fields did not line up with the header: its values may be shifted.
-            if MALFORMED in df.columns:
-                m = df[MALFORMED].notna()
+            if MALFORMED in sub.columns:
+                m = sub[MALFORMED].notna()
                 reason = reason.mask(m, "wrong_field_count")
-                detail = detail.mask(m, df[MALFORMED])
+                detail = detail.mask(m, sub[MALFORMED])
             bad = reason.notna()
             # A customer id given twice with different details: the first record is kept.
             if t == "customers":
-                conflict = df["customer_id"].notna() & df.duplicated("customer_id", keep="first") & ~bad
+                conflict = (sub["customer_id"].notna() & df.duplicated("customer_id", keep="first").reindex(sub.index)
+                            & ~bad)
                 reason = reason.mask(conflict, "conflicting_duplicate_id")
-                detail = detail.mask(conflict, "customer_id=" + df["customer_id"].astype(TEXT))
+                detail = detail.mask(conflict, "customer_id=" + sub["customer_id"].astype(TEXT))
                 bad = bad | conflict
-            self._remove(t, bad, "quarantined", reason, detail)
+            remove = np.zeros(len(df), dtype=bool)
+            remove[np.flatnonzero(flagged)[bad.to_numpy(dtype=bool)]] = True
+            self._remove(t, pd.Series(remove, index=df.index), "quarantined", reason, detail)
             for r, n in reason[bad].value_counts().items():
                 rows.append({"table": t, "reason": r, "rows": int(n)})
         return pd.DataFrame(rows, columns=["table", "reason", "rows"])
@@ -374,21 +624,28 @@ class CleaningRun:
         of customers the customers table does not know."""
         self._step("link_customers")
         rows = []
-        known = set(self.tables["customers"]["customer_id"].dropna()) if "customers" in self.tables else None
+        known = (_arrow(self.tables["customers"]["customer_id"].dropna().astype(TEXT), combine=True)
+                 if "customers" in self.tables else None)
+        duplicate = _arrow(self.id_map.index.to_series().astype(TEXT), combine=True)
+        canonical = _arrow(self.id_map.astype(TEXT), combine=True)
         for t in ("orders", "interactions", "surveys"):
             if t not in self.tables:
                 continue
             df = self.tables[t]
-            mapped = df["customer_id"].map(self.id_map)
-            remapped = int(mapped.notna().sum())
-            df = df.assign(customer_id=mapped.fillna(df["customer_id"]).astype(TEXT))
+            # Arrow's hash lookups against the (small) sets of ids, not a Python dict per row.
+            ids = _arrow(df["customer_id"].astype(TEXT))
+            where = pc.index_in(ids, value_set=duplicate)
+            remapped = len(where) - where.null_count
+            if remapped:
+                ids = pc.if_else(pc.is_valid(where), pc.take(canonical, where), ids)
+            df = df.assign(customer_id=pd.Series(pd.arrays.ArrowStringArray(ids), index=df.index, dtype=TEXT))
             self.tables[t] = df
             self._fix(t, "customer_id", "duplicate id replaced by canonical id", remapped)
             unknown = 0
             if known is not None:
-                m = ~df["customer_id"].isin(known)
+                m = pd.Series(~pc.is_in(ids, value_set=known).to_numpy(zero_copy_only=False), index=df.index)
                 unknown = self._remove(t, m, "quarantined", "unknown_customer",
-                                       "customer_id=" + df["customer_id"].astype(TEXT))
+                                       lambda rows: "customer_id=" + rows["customer_id"].astype(TEXT))
             rows.append({"table": t, "ids_remapped": remapped, "unknown_customer": unknown})
         return pd.DataFrame(rows, columns=["table", "ids_remapped", "unknown_customer"])
 
@@ -450,12 +707,13 @@ class CleaningRun:
             o = o.assign(category=pd.Series(pd.NA, index=o.index, dtype=TEXT))
         miss = o["category"].isna()
         if miss.any():
-            known = o.loc[~miss].groupby("product_id")["category"].agg(lambda s: s.value_counts().index[0])
+            known = most_frequent_by(o.loc[~miss, "product_id"], o.loc[~miss, "category"])
             fill = o.loc[miss, "product_id"].map(known)
             self._fix("orders", "category", "imputed from product_id", int(fill.notna().sum()))
             self._fix("orders", "category", "set to 'unknown' (product never categorised)", int(fill.isna().sum()))
-            o = o.assign(category=o["category"].fillna(fill.reindex(o.index)).fillna(UNKNOWN),
-                         category_imputed=miss)
+            category = o["category"].copy()
+            category[miss.to_numpy()] = fill.fillna(UNKNOWN).astype(TEXT).to_numpy()
+            o = o.assign(category=category, category_imputed=miss)
         else:
             o = o.assign(category_imputed=False)
         self.tables["orders"] = o
@@ -495,8 +753,9 @@ class CleaningRun:
         self._step("flag_outliers")
         o = self.tables["orders"]
         flag, limit = bulk_outliers(o["quantity"], o["category"], fence)
-        self.tables["orders"] = o.assign(is_outlier=flag.to_numpy())
-        summary = (o.assign(is_outlier=flag, limit=np.floor(np.exp(limit)))
+        o["is_outlier"] = flag.to_numpy()  # in place: the run owns its tables, and a copy would double them
+        summary = (pd.DataFrame({"category": o["category"], "quantity": o["quantity"], "is_outlier": flag,
+                                 "limit": np.floor(np.exp(limit))})
                    .groupby("category", observed=True)
                    .agg(lines=("quantity", "size"), flagged=("is_outlier", "sum"),
                         fence_units=("limit", "first"), max_units=("quantity", "max"))
@@ -559,16 +818,7 @@ class CleaningRun:
         q = out[out["outcome"] == "quarantined"].drop(columns="outcome")
         parts = []
         for t, grp in q.groupby("table", sort=True):
-            raw = self.raw[t].frame
-            contract = CONTRACTS[t]
-            keep = [c for c in raw.columns if c != "_row" and contract.column(c) is not None
-                    and c not in contract.pii_columns]
-            rec = raw.loc[grp["row"].to_numpy(), keep]
-            for col in ("note", "comment"):
-                if col in rec.columns:
-                    rec[col] = privacy.mask_free_text(rec[col])[0]
-            records = [json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in r.items()},
-                                  ensure_ascii=False) for r in rec.to_dict(orient="records")]
+            records = pd.concat(self._records[t]).loc[grp["row"].to_numpy()].to_numpy()
             parts.append(grp.assign(file=self.files[t], record=records))
         cols = ["table", "file", "row", "reason", "detail", "record"]
         if not parts:
@@ -576,7 +826,14 @@ class CleaningRun:
         return pd.concat(parts, ignore_index=True)[cols].sort_values(["table", "row"]).reset_index(drop=True)
 
     def finish(self) -> CleanResult:
-        """Check every step ran and every table balances; return the cleaned tables."""
+        """Check every step ran and every table balances; return the cleaned tables.
+
+        The tables are handed over: afterwards ``tables`` holds the finished tables too, so a
+        notebook keeps one copy of tens of millions of order lines, not two. A second call returns
+        the same result.
+        """
+        if getattr(self, "result_", None) is not None:
+            return self.result_
         missing = [s for s in self.STEPS if s not in self.done]
         if missing:
             raise RuntimeError(f"cleaning steps not run yet: {missing}")
@@ -586,17 +843,22 @@ class CleaningRun:
         out = self.outcomes()
         for t, df in self.tables.items():
             # Every source row exactly once: kept, or in one outcome.
-            rows = np.sort(np.concatenate([df["_row"].to_numpy(), out.loc[out["table"] == t, "row"].to_numpy()]))
-            if not np.array_equal(rows, np.arange(self.rows_read[t])):
+            rows = np.concatenate([df["_row"].to_numpy(), out.loc[out["table"] == t, "row"].to_numpy()]).astype(np.int64)
+            n = self.rows_read[t]
+            if len(rows) != n or (n and (rows.min() < 0 or rows.max() >= n or
+                                         (np.bincount(rows, minlength=n) != 1).any())):
                 raise LedgerError(f"{t}: source rows are missing or counted twice")
         self._check_month_in_data(led)
         q = self.quarantine()
         by_reason = (q.groupby(["table", "reason"]).size().rename("rows").reset_index()
                      .sort_values(["table", "rows"], ascending=[True, False]).reset_index(drop=True))
-        tables = {t: _finalise(t, df) for t, df in self.tables.items()}
+        tables = {}
+        for t in list(self.tables):  # one table at a time, each replacing its working copy
+            tables[t] = self.tables[t] = _finalise(t, self.tables.pop(t))
         fixes = pd.DataFrame(self._fixes, columns=["table", "column", "fix", "rows"])
-        return CleanResult(tables, q, led, by_reason, fixes, self.id_map, self.cutoff,
-                           self.key.source if self.key else "", [t for t in CONTRACTS if t not in self.raw])
+        self.result_ = CleanResult(tables, q, led, by_reason, fixes, self.id_map, self.cutoff,
+                                   self.key.source if self.key else "", [t for t in CONTRACTS if t not in self.raw])
+        return self.result_
 
     def _check_month_in_data(self, led: pd.DataFrame) -> None:
         """A report month outside the data is a mistake, not an empty or a stale report."""
@@ -618,21 +880,76 @@ class CleaningRun:
 
 
 def _finalise(table: str, df: pd.DataFrame) -> pd.DataFrame:
-    """Compact dtypes and derived columns of a cleaned table."""
-    df = df.drop(columns=MALFORMED, errors="ignore").rename(columns={"_row": "source_row"}).reset_index(drop=True)
+    """Compact dtypes and derived columns of a cleaned table.
+
+    The table is taken over: it is changed in place (and emptied when its rows are re-ordered),
+    so that tens of millions of rows are never held twice.
+    """
+    if MALFORMED in df.columns:
+        del df[MALFORMED]
+    df.columns = ["source_row" if c == "_row" else c for c in df.columns]
+    df.index = pd.RangeIndex(len(df))
     if table == "orders":
         df["quantity"] = df["quantity"].astype(float)
         df["unit_price"] = df["unit_price"].astype(float)
         df["is_return"] = df["quantity"] < 0
         df["line_revenue"] = (df["quantity"] * df["unit_price"]).round(2)
-        df = df.sort_values(["order_date", "order_id", "source_row"], kind="stable").reset_index(drop=True)
+        order = _order_line_order(df)
+        if not np.array_equal(order, np.arange(len(df))):  # exports often come in date order already
+            df = _take_rows(df, order)
     for col in ("category", "region", "city", "channel", "gender", "topic", "outcome"):
         if col in df.columns:
-            df[col] = df[col].astype(TEXT).astype("category")
+            df[col] = as_category(df[col])
     for col in df.columns:
         if df[col].dtype == object:
             df[col] = df[col].astype(TEXT)
     return df
+
+
+def _order_line_order(df: pd.DataFrame) -> np.ndarray:
+    """Positions that sort order lines by (order_date, order_id, source_row), as a stable
+    ``sort_values`` on the three would.
+
+    Sorting by date alone (a stable sort of integers, quick on data that arrive nearly in date
+    order) leaves lines of equal date in their source order; only runs of equal date whose order
+    ids are then out of order are sorted again, by order id and source row.
+    """
+    dates = df["order_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    pos = np.argsort(dates, kind="stable")
+    d = dates[pos]
+    ids = _arrow(df["order_id"].astype(TEXT), combine=True)
+    if not np.array_equal(pos, np.arange(len(pos))):
+        ids = pc.take(ids, pa.array(pos))
+    rows = df["source_row"].to_numpy()[pos]
+    tie = d[1:] == d[:-1]
+    in_order = pc.fill_null(pc.less(ids[:-1], ids[1:]), False).to_numpy(zero_copy_only=False)
+    same_id = pc.fill_null(pc.equal(ids[:-1], ids[1:]), False).to_numpy(zero_copy_only=False)
+    wrong = tie & ~(in_order | (same_id & (rows[1:] > rows[:-1])))
+    if ids.null_count:
+        # A missing order id sorts after every id of its date: the runs holding one are sorted again.
+        missing = pc.is_null(ids).to_numpy(zero_copy_only=False)
+        wrong |= tie & (missing[1:] | missing[:-1])
+    if wrong.any():
+        run = np.concatenate([[0], np.cumsum(~tie)])  # run number of each sorted line (equal dates)
+        redo = np.isin(run, run[1:][wrong])
+        at = np.flatnonzero(redo)
+        part = df.iloc[pos[at]][["order_date", "order_id", "source_row"]].assign(_pos=pos[at])
+        pos[at] = part.sort_values(["order_date", "order_id", "source_row"], kind="stable")["_pos"].to_numpy()
+    return pos
+
+
+def as_category(values: pd.Series) -> pd.Series:
+    """``values.astype(TEXT).astype("category")``, with the distinct values found by Arrow's
+    dictionary encoding rather than pandas' hashing of every value."""
+    text = values.astype(TEXT)
+    encoded = pc.dictionary_encode(_arrow(text, combine=True))
+    categories = pd.Series(encoded.dictionary.to_pylist(), dtype=TEXT).astype("category").cat.categories
+    lookup = categories.get_indexer(pd.Index(encoded.dictionary.to_pylist(), dtype=TEXT))
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    codes = np.where(np.isnan(codes), -1, codes).astype(np.int64) if codes.dtype.kind == "f" else codes.astype(np.int64)
+    codes = np.where(codes >= 0, lookup[np.maximum(codes, 0)] if len(lookup) else -1, -1)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories)), index=values.index,
+                     name=values.name)
 
 
 def quarantine_sheet(quarantine: pd.DataFrame) -> pd.DataFrame:

@@ -29,8 +29,9 @@ SUFFIXES = (".csv", ".txt", ".parquet", ".xlsx", ".xls")
 DATE_FORMATS = ("ISO8601", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y",
                 "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%d %b %Y",
                 "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")
-#: A time followed by a UTC offset or Z ('10:00:00+02:00', '08:00Z'); a bare date ends in '-01' too.
-OFFSET_RE = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+#: A time followed by a UTC offset or Z ('10:00:00+02:00', '08:00Z', unpadded '8:5+2'); a bare date
+#: ends in '-01' too.
+OFFSET_RE = r"\d{1,2}:\d{1,2}(?::\d{1,2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{1,2}(?::?\d{2})?)$"
 #: A column where more than this share of non-empty values does not convert is rejected whole.
 COLUMN_FAILURE_SHARE = 0.5
 
@@ -241,6 +242,8 @@ class RawTable:
     label: str | None = None
     #: rows a database left out because they are dated after the report month: counted, not read
     held_back_at_source: int = 0
+    #: set by the cleaning run that took the table over and kept only the columns it still needs
+    consumed_by: str = ""
 
     @property
     def file(self) -> str:
@@ -390,6 +393,21 @@ def _sniff_delimiter(text: str) -> str:
         return ","
 
 
+def _read_parquet(p: Path) -> pd.DataFrame:
+    """A Parquet file with its text columns straight into Arrow-backed strings.
+
+    ``pd.read_parquet`` would make a Python object of every value first (at 36 million order
+    lines, about 11 GiB for the text columns alone) only for ``read_file`` to turn them back
+    into Arrow strings.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(p)
+    return table.to_pandas(types_mapper={pa.string(): TEXT, pa.large_string(): TEXT}.get,
+                           self_destruct=True, split_blocks=True)
+
+
 def read_file(path: str | Path, mapping: TableMapping | None = None) -> tuple[pd.DataFrame, str | None]:
     """Read a CSV, Parquet or Excel file with every column as text (missing stays missing)."""
     p = Path(path)
@@ -400,7 +418,7 @@ def read_file(path: str | Path, mapping: TableMapping | None = None) -> tuple[pd
         if suffix in (".csv", ".txt"):
             df, encoding = _read_csv(p, m)
         elif suffix == ".parquet":
-            df = pd.read_parquet(p)
+            df = _read_parquet(p)
         elif suffix in (".xlsx", ".xls"):
             df = pd.read_excel(p, sheet_name=m.sheet or 0, dtype=str)
         else:
@@ -555,26 +573,148 @@ def parse_dates(values: pd.Series, formats: str | list[str] | tuple[str, ...] | 
     if pd.api.types.is_datetime64_any_dtype(values):
         s = values
         return s.dt.tz_convert(None) if getattr(s.dt, "tz", None) is not None else s
-    text = values.astype(TEXT).str.strip()
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    todo = text.notna() & (text != "")
+    return _parse_text_dates(values.astype(TEXT).str.strip(), formats)
+
+
+def _parse_text_dates(text: pd.Series, formats: str | list[str] | tuple[str, ...] | None) -> pd.Series:
+    """``parse_dates`` of text already stripped of surrounding whitespace."""
+    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
+    todo = (text.notna() & (text != "")).to_numpy(dtype=bool, na_value=False)
     # pandas gives a time without offset the offset of an earlier value in the same call
     # ('2026-10-15 12:00' after one at -02:00 becomes 14:00 UTC): parse the two kinds apart.
-    offset = text.str.contains(OFFSET_RE, regex=True).fillna(False).astype(bool)
+    offset = text.str.contains(OFFSET_RE, regex=True).to_numpy(dtype=bool, na_value=False)
     fmts = [formats] if isinstance(formats, str) else list(formats or DATE_FORMATS)
+    values = None
     for fmt in fmts:
-        for part in (offset, ~offset):
-            sub = text[todo & part]
-            if sub.empty:
+        for with_offset in (True, False):
+            rows = np.flatnonzero(todo & (offset if with_offset else ~offset))
+            if not len(rows):
                 continue
+            if not with_offset:
+                # Zero-padded values of the format's fixed-width form are read exactly by a vectorised
+                # path (at tens of millions of lines pandas' parser dominates the cleaning); anything
+                # else, including every value that path rejects, goes to pandas below.
+                if values is None:
+                    values = _arrow_text(text)
+                for template in _fixed_width_forms(fmt):
+                    parsed = _parse_fixed_width(values, rows, template)
+                    ok = ~np.isnat(parsed)
+                    out[rows[ok]] = parsed[ok]
+                    todo[rows[ok]] = False
+                    rows = rows[~ok]
+                if not len(rows):
+                    continue
             try:
-                parsed = pd.to_datetime(sub, format=fmt, errors="coerce", utc=True)
+                parsed = pd.to_datetime(text.iloc[rows], format=fmt, errors="coerce", utc=True)
             except (ValueError, TypeError):
                 continue
-            parsed = parsed.dt.tz_convert(None)
-            ok = parsed.notna()
-            out.loc[ok[ok].index] = parsed[ok].astype("datetime64[ns]")
-            todo.loc[ok[ok].index] = False
+            parsed = parsed.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+            ok = ~np.isnat(parsed)
+            out[rows[ok]] = parsed[ok]
+            todo[rows[ok]] = False
+    return pd.Series(out, index=text.index)
+
+
+#: The fixed-width, zero-padded forms a format's values usually take ('%d.%m.%Y' -> 'dd.mm.yyyy').
+_FIELD_WIDTH = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2}
+_ISO_FORMS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+
+
+def _fixed_width_forms(fmt: str) -> list[list[tuple[str, int]]]:
+    """Templates (a list of (field or literal character, width)) of the format's zero-padded forms;
+    none for formats with other directives (month names, fractions, offsets)."""
+    forms = _ISO_FORMS if fmt == "ISO8601" else (fmt,)
+    out = []
+    for form in forms:
+        template, i = [], 0
+        while i < len(form):
+            if form[i] == "%":
+                field = form[i + 1: i + 2]
+                if field not in _FIELD_WIDTH:
+                    break
+                template.append((field, _FIELD_WIDTH[field]))
+                i += 2
+            elif form[i].isascii() and not form[i].isdigit():
+                template.append((form[i], 1))
+                i += 1
+            else:
+                break
+        else:
+            if any(f == "Y" for f, _ in template) and any(f == "d" for f, _ in template):
+                out.append(template)
+    return out
+
+
+def _arrow_text(text: pd.Series):
+    """The text column as one Arrow string array, and the length in bytes of each value (-1: missing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = text.array._pa_array if hasattr(text.array, "_pa_array") else pa.array(text.array)
+    lengths = pc.fill_null(pc.binary_length(arr), -1).to_numpy()
+    return arr, lengths
+
+
+def _take_pieces(arr, rows: np.ndarray, picks: np.ndarray, chunk: int):
+    """``(picks piece, arr[rows[picks piece]])`` in pieces of at most ``chunk`` values, each taken
+    from one chunk of ``arr`` (``rows`` ascending): taking from a chunked array as a whole would
+    first join all its chunks into one copy."""
+    import pyarrow as pa
+
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    bounds = np.cumsum([0] + [len(c) for c in chunks])
+    positions = rows[picks]
+    for c, piece in enumerate(chunks):
+        lo, hi = np.searchsorted(positions, [bounds[c], bounds[c + 1]])
+        for start in range(lo, hi, chunk):
+            stop = min(start + chunk, hi)
+            yield picks[start:stop], piece.take(pa.array(positions[start:stop] - bounds[c]))
+
+
+def _parse_fixed_width(values, rows: np.ndarray, template: list[tuple[str, int]],
+                       chunk: int = 1 << 21) -> np.ndarray:
+    """Dates of ``values[rows]`` written exactly in ``template`` (NaT for anything else).
+
+    ``values`` is the pair of ``_arrow_text``. A value is accepted only when every character is
+    where the template puts it and the fields form a real moment (no 30 February, no hour 24)
+    within pandas' range of nanosecond timestamps; what it rejects is left to pandas, so the
+    result is the same as pandas' wherever both read a value.
+    """
+    import pyarrow as pa
+
+    arr, lengths = values
+    width = sum(w for _, w in template)
+    out = np.full(len(rows), np.datetime64("NaT"), dtype="datetime64[ns]")
+    fits_all = np.flatnonzero(lengths[rows] == width)
+    for fits, same in _take_pieces(arr, rows, fits_all, chunk):
+        offsets = np.frombuffer(same.buffers()[1], dtype=np.int64 if pa.types.is_large_string(same.type) else np.int32)
+        first = int(offsets[same.offset])
+        chars = np.frombuffer(same.buffers()[2], dtype=np.uint8)[first:first + width * len(fits)].reshape(-1, width)
+        ok = np.ones(len(fits), dtype=bool)
+        fields: dict[str, np.ndarray] = {}
+        col = 0
+        for field, w in template:
+            if field in _FIELD_WIDTH:
+                value = np.zeros(len(fits), dtype=np.int64)
+                for j in range(col, col + w):
+                    digit = chars[:, j] - np.uint8(48)  # wraps below '0', so one test covers both ends
+                    ok &= digit <= 9
+                    value = value * 10 + digit
+                fields[field] = value
+            else:
+                ok &= chars[:, col] == ord(field)
+            col += w
+        year = fields["Y"]
+        month = fields.get("m", np.ones_like(year))
+        day = fields["d"]
+        hour, minute, second = (fields.get(f, np.zeros_like(year)) for f in ("H", "M", "S"))
+        ok &= (year >= 1678) & (year <= 2261) & (month >= 1) & (month <= 12)
+        ok &= (hour <= 23) & (minute <= 59) & (second <= 59) & (day >= 1)
+        month_start = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
+        first_day = month_start.astype("datetime64[D]")
+        ok &= day <= ((month_start + 1).astype("datetime64[D]") - first_day).astype(np.int64)
+        seconds = first_day.astype(np.int64) * 86400 + (day - 1) * 86400 + hour * 3600 + minute * 60 + second
+        out[fits[ok]] = (seconds[ok] * 1_000_000_000).astype("datetime64[ns]")
     return out
 
 
@@ -595,22 +735,28 @@ def coerce(raw: RawTable) -> Coerced:
     declares); reject a column that mostly fails."""
     contract = CONTRACTS[raw.name]
     tm = raw.mapping
-    df = raw.frame.copy()
+    # Columns are replaced, never written in place, so a shallow copy leaves the table as read intact.
+    df = raw.frame.copy(deep=False)
     failed: dict[str, pd.Series] = {}
     for col in df.columns:
         spec = contract.column(col)
         if spec is None or col == "_row":
             continue
         s = df[col]
-        present = s.notna() & (s.astype(TEXT).str.strip() != "")
+        text_like = s.dtype == object or isinstance(s.dtype, pd.StringDtype) or _text_categories(s)
+        stripped = _strip(s) if text_like else None
+        # A typed value (a number, a date) always has text; only text can be blank.
+        present = stripped.notna() & (stripped != "") if text_like else s.notna()
+        present = present.fillna(False).astype(bool)
         if spec.kind == "datetime":
-            conv = parse_dates(s, tm.date_formats.get(col))
+            conv = (_parse_text_dates(stripped, tm.date_formats.get(col)) if text_like
+                    else parse_dates(s, tm.date_formats.get(col)))
         elif spec.kind in ("number", "integer"):
             if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
                 # A decimal comma ("12,50") is read as a decimal point. Thousands separators are not
                 # guessed: "1,000" could be one thousand or one, so it stays unconverted and its row
                 # is quarantined with the value shown, rather than silently becoming 1.0.
-                s = s.astype(TEXT).str.strip()
+                s = stripped
                 comma = s.str.contains(",", regex=False).fillna(False).astype(bool)
                 if comma.any():
                     s = s.copy()
@@ -625,18 +771,18 @@ def coerce(raw: RawTable) -> Coerced:
             if spec.kind == "integer":
                 conv = conv.where(conv.abs() < 2**53).round().astype("Int64")
         elif spec.kind in ("id", "text"):
-            if pd.api.types.is_float_dtype(s):
-                # Typed files store integer ids as floats once a value is missing: 17850.0 -> '17850'.
-                whole = s.dropna().eq(s.dropna().round()).all()
-                s = s.astype("Int64") if whole else s
-            conv = s.astype(TEXT).str.strip()
-            conv = conv.mask(conv == "")
-            if spec.kind == "id":
+            if text_like:
+                conv = _blank_to_missing(stripped)
+            else:
+                if pd.api.types.is_float_dtype(s):
+                    # Typed files store integer ids as floats once a value is missing: 17850.0 -> '17850'.
+                    whole = s.dropna().eq(s.dropna().round()).all()
+                    s = s.astype("Int64") if whole else s
+                conv = _blank_to_missing(_strip(s))
+            if spec.kind == "id" and _all_match(conv, r"-?\d+\.0+"):
                 # The same in text exports written by a tool that had them as floats: '17850.0'.
                 # Only when every id of the column looks so, so that a real '1.0' id stays.
-                ids = conv.dropna()
-                if len(ids) and ids.str.fullmatch(r"-?\d+\.0+").all():
-                    conv = conv.str.replace(r"\.0+$", "", regex=True)
+                conv = conv.str.replace(r"\.0+$", "", regex=True)
             df[col] = conv
             continue
         else:
@@ -651,6 +797,59 @@ def coerce(raw: RawTable) -> Coerced:
         df[col] = conv
         failed[col] = bad
     return Coerced(df, failed)
+
+
+def _text_categories(s: pd.Series) -> bool:
+    """A categorical column of text (how cleaning keeps the tables as read compact)."""
+    return isinstance(s.dtype, pd.CategoricalDtype) and (
+        s.cat.categories.dtype == object or isinstance(s.cat.categories.dtype, pd.StringDtype))
+
+
+def as_text(s: pd.Series) -> pd.Series:
+    """``s.astype(TEXT)``; a categorical column is expanded by Arrow (pandas would make a Python
+    object of every value on the way)."""
+    if _text_categories(s) and isinstance(s.cat.categories.dtype, pd.StringDtype):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        categories = s.cat.categories.array._pa_array
+        categories = categories.combine_chunks() if isinstance(categories, pa.ChunkedArray) else categories
+        codes = s.cat.codes.to_numpy()
+        values = pc.take(categories, pa.array(codes, mask=codes < 0))
+        return pd.Series(pd.arrays.ArrowStringArray(values.cast(pa.large_string())), index=s.index,
+                         name=s.name, dtype=TEXT)
+    return s.astype(TEXT)
+
+
+def _strip(s: pd.Series) -> pd.Series:
+    """Text without surrounding whitespace; a column that has none keeps its array (no copy of
+    tens of millions of strings that did not change)."""
+    import pyarrow.compute as pc
+
+    text = as_text(s)
+    values = text.array._pa_array
+    step = 1 << 21  # checked a slice at a time: no second copy of every string just to compare
+    for start in range(0, len(values), step):
+        piece = values.slice(start, step)
+        if pc.all(pc.equal(pc.utf8_trim_whitespace(piece), piece)).as_py() is False:
+            return text.str.strip()
+    return text
+
+
+def _blank_to_missing(text: pd.Series) -> pd.Series:
+    """Empty text as missing (``text`` already stripped)."""
+    blank = (text == "").fillna(False).astype(bool)
+    return text.mask(blank) if blank.any() else text
+
+
+def _all_match(text: pd.Series, pattern: str, probe: int = 1000) -> bool:
+    """Whether every non-missing value fully matches ``pattern`` (False when there is none); the
+    first values decide most columns without a pass over all of them."""
+    head = text.iloc[:probe].dropna()
+    if len(head) and not head.str.fullmatch(pattern).all():
+        return False
+    values = text.dropna()
+    return bool(len(values) and values.str.fullmatch(pattern).all())
 
 
 def summarise(raw: dict[str, RawTable]) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -180,20 +181,29 @@ def row_schema(table: str, columns: list[str]) -> pa.DataFrameSchema:
 def row_failures(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Rows failing the contract's row checks: index, reason (first failing check), all reasons.
 
-    Checks run lazily so every failure of every row is collected in one pass.
+    Every check of the schema runs on its column (each failure of each row is collected in one
+    pass, as pandera's lazy validation would); only the failing rows are gathered, so a table of
+    tens of millions of lines is not copied on the way.
     """
     schema = row_schema(table, list(frame.columns))
-    order = [c.name for cs in schema.columns.values() for c in cs.checks]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        fc = err.failure_cases
-        fc = fc[fc["index"].notna()]
-        fc = fc.assign(rank=fc["check"].map({n: i for i, n in enumerate(order)}))
-        fc = fc.sort_values(["index", "rank"])
-        grouped = fc.groupby("index", sort=True)["check"]
-        return pd.DataFrame({"reason": grouped.first(),
-                             "all_reasons": grouped.agg(lambda s: ";".join(dict.fromkeys(s)))})
-    return pd.DataFrame({"reason": pd.Series(dtype=object), "all_reasons": pd.Series(dtype=object)})
+    names, failing = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        for col, column in schema.columns.items():
+            for check in column.checks:
+                passed = check(frame[col]).check_output
+                names.append(check.name)
+                failing.append(~np.asarray(passed.to_numpy(dtype=bool, na_value=False)))
+    if not failing or not np.logical_or.reduce(failing).any():
+        return pd.DataFrame({"reason": pd.Series(dtype=object), "all_reasons": pd.Series(dtype=object)})
+    hit = np.column_stack(failing)
+    rows = np.flatnonzero(hit.any(axis=1))
+    hit = hit[rows]
+    reason = np.asarray(names, dtype=object)[hit.argmax(axis=1)]  # the first failing check in schema order
+    # All failing checks of a row, in schema order, written once per combination that occurs.
+    combination = hit.astype(np.int64) @ (1 << np.arange(len(names), dtype=np.int64))
+    kinds, which = np.unique(combination, return_inverse=True)
+    joined = [";".join(dict.fromkeys(n for j, n in enumerate(names) if kind >> j & 1)) for kind in kinds]
+    every = np.asarray(joined, dtype=object)[which.ravel()]
+    index = pd.Index(frame.index[rows], name="index")
+    return pd.DataFrame({"reason": reason, "all_reasons": every}, index=index).sort_index()

@@ -53,15 +53,38 @@ def ledger_chart(ledger: pd.DataFrame, by_reason: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def outlier_chart(orders: pd.DataFrame, fences: pd.DataFrame) -> plt.Figure:
-    """Units per order line by category on a log scale, with each category's outlier fence."""
+#: Flagged lines drawn per category at most (a seeded sample beyond): the fence, not every point, is the message.
+MAX_FLAGGED_POINTS = 500
+
+
+def outlier_chart(orders: pd.DataFrame, fences: pd.DataFrame, seed: int = 42) -> plt.Figure:
+    """Units per order line by category on a log scale, with each category's outlier fence.
+
+    The boxes are drawn from per-category counts of each quantity (exact quartiles and whiskers
+    without handing tens of millions of lines to the plotting library); flagged lines are drawn
+    as points, a sample of ``MAX_FLAGGED_POINTS`` per category where there are more.
+    """
     fig, ax = plt.subplots(figsize=(10, 4.5))
-    q = orders.assign(units=orders["quantity"].abs())
     cats = fences.sort_values("category")["category"].astype(str).tolist()
-    sns.stripplot(data=q[q["is_outlier"]], x="category", y="units", order=cats, color="#d9534f",
-                  size=3, ax=ax, label="flagged")
-    sns.boxplot(data=q[~q["is_outlier"]], x="category", y="units", order=cats, showfliers=False,
-                color="#dfe9f5", ax=ax)
+    units = orders["quantity"].abs().to_numpy(dtype=float)
+    code, names = pd.factorize(orders["category"])
+    names = pd.Index([str(c) for c in names])
+    flagged = orders["is_outlier"].to_numpy(dtype=bool)
+    counts = pd.DataFrame({"c": code[~flagged], "u": units[~flagged]}).groupby(["c", "u"]).size()
+    present = set(counts.index.get_level_values(0))
+    stats = [_box_stats(counts.xs(names.get_loc(c), level=0)) if c in names and names.get_loc(c) in present
+             else None for c in cats]
+    drawn = [i for i, st in enumerate(stats) if st is not None]
+    ax.bxp([stats[i] for i in drawn], positions=drawn, showfliers=False, patch_artist=True, widths=0.6,
+           boxprops={"facecolor": "#dfe9f5", "edgecolor": "#555555"}, medianprops={"color": "#555555"},
+           whiskerprops={"color": "#555555"}, capprops={"color": "#555555"})
+    points = pd.DataFrame({"category": names[code[flagged]], "units": units[flagged]})
+    sampled = bool((points["category"].value_counts() > MAX_FLAGGED_POINTS).any())
+    if sampled:
+        shuffled = points.iloc[np.random.default_rng(seed).permutation(len(points))]
+        points = shuffled[shuffled.groupby("category").cumcount() < MAX_FLAGGED_POINTS].sort_index()
+    sns.stripplot(data=points, x="category", y="units", order=cats, color="#d9534f", size=3, ax=ax,
+                  label=f"flagged (sample of {MAX_FLAGGED_POINTS} per category)" if sampled else "flagged")
     ax.scatter(range(len(cats)), fences.set_index("category").loc[cats, "fence_units"], marker="_",
                s=600, color="black", label="fence", zorder=5)
     ax.set_yscale("log")
@@ -77,11 +100,37 @@ def outlier_chart(orders: pd.DataFrame, fences: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def _box_stats(counts: pd.Series) -> dict:
+    """Box-plot statistics (quartiles by linear interpolation, whiskers at 1.5 IQR, as matplotlib's
+    ``boxplot_stats``) of the values in ``counts.index`` repeated ``counts`` times."""
+    values = counts.index.to_numpy(dtype=float)
+    order = np.argsort(values)
+    values, weights = values[order], counts.to_numpy()[order]
+    upto = np.cumsum(weights)
+    n = int(upto[-1])
+
+    def at(rank: int) -> float:  # the rank-th smallest value (0-based)
+        return float(values[np.searchsorted(upto, rank + 1)])
+
+    def percentile(q: float) -> float:
+        pos = q * (n - 1)
+        lo, frac = int(np.floor(pos)), pos - np.floor(pos)
+        return at(lo) + frac * (at(min(lo + 1, n - 1)) - at(lo))
+
+    q1, med, q3 = percentile(0.25), percentile(0.5), percentile(0.75)
+    iqr = q3 - q1
+    low = values[values >= q1 - 1.5 * iqr]
+    high = values[values <= q3 + 1.5 * iqr]
+    return {"med": med, "q1": q1, "q3": q3, "whislo": float(low.min()) if len(low) else q1,
+            "whishi": float(high.max()) if len(high) else q3, "fliers": [], "label": ""}
+
+
 def monthly_rows_chart(orders: pd.DataFrame) -> plt.Figure:
     """Kept order lines per month: a sudden dip or jump points at an export problem."""
     fig, ax = plt.subplots(figsize=(10, 3.2))
-    per_month = orders.groupby(orders["order_date"].dt.to_period("M")).size()
-    ax.bar(per_month.index.to_timestamp(), per_month.to_numpy(), width=25, color="#6c8ebf")
+    months, lines = np.unique(orders["order_date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]"),
+                              return_counts=True)
+    ax.bar(months.astype("datetime64[ns]"), lines, width=25, color="#6c8ebf")
     ax.set_ylabel("order lines")
     ax.set_title("Kept order lines per month")
     fig.tight_layout()
