@@ -4,7 +4,7 @@
 #   make test     unit, end-to-end and notebook (nbval) tests
 #   make lab      JupyterLab on notebooks/ with this environment's kernel
 #   make notebooks  re-execute the committed notebooks in place (refresh their stored outputs)
-#   make bench    benchmarks (writes benchmarks/results/)
+#   make bench    benchmarks, 10k to 1M customers (writes benchmarks/RESULTS.md); make bench-quick: 10k, printed
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -18,7 +18,7 @@ KERNEL := crm-analytics
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup data report test lab notebooks bench lock clean
+.PHONY: help setup data report test lab notebooks bench bench-quick lock clean
 
 help:
 	@sed -n '2,8p' Makefile | sed 's/^# *//'
@@ -74,8 +74,17 @@ notebooks: $(DEFAULT_DATA)/orders.csv
 			--ExecutePreprocessor.kernel_name=$(KERNEL) --ExecutePreprocessor.timeout=1800 "$$nb" || exit 1; \
 	done
 
+# The full record (about an hour: 10k to 1M customers, results into benchmarks/RESULTS.md) ...
 bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_generate.py
+	$(BIN)/python benchmarks/bench_segmentation.py
+	$(BIN)/python benchmarks/bench_prediction.py
+	$(BIN)/python benchmarks/bench_forecasting.py --record --repeats 1
+
+# ... and the quick check: one monthly run on 10,000 customers, numbers printed, nothing recorded.
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/bench_pipeline.py --sizes 10000 --repeats 1 --no-save
 
 # Re-resolve the newest versions allowed by pyproject.toml and pin them in constraints.txt.
 lock:

@@ -15,8 +15,8 @@ process (``serial``) on a sample of the series, so the ratio says what the fan-o
     python benchmarks/bench_forecasting.py                                # 1,000 series, 3 runs each
     python benchmarks/bench_forecasting.py --series 40 --repeats 1 --serial-sample 10 --out /tmp/f.json
 
-Writes the JSON given by ``--out`` (default benchmarks/results/forecasting.json); ``--record``
-also writes the table into benchmarks/RESULTS.md.
+``--record`` writes benchmarks/results/forecasting.json and its section of RESULTS.md; without
+it the JSON goes to ``--out`` only.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_generate import _tree_rss_bytes, machine  # noqa: E402  (same folder, shared helpers)
+from harness import _tree_rss_bytes, machine, save  # noqa: E402  (same folder, shared helpers)
 
 REGIONS = ["United Kingdom", "Germany", "France", "Spain", "Netherlands"]
 CUTOFF = "2026-10-31"
@@ -112,8 +112,10 @@ def main() -> None:
                     help="series in the single-process baseline run alongside (default %(default)s)")
     ap.add_argument("--uncertainty-samples", type=int, default=500)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--out", type=Path, default=HERE / "results" / "forecasting.json")
-    ap.add_argument("--record", action="store_true", help="also write the table into benchmarks/RESULTS.md")
+    ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "bench_forecasting.json",
+                    help="where a trial run (without --record) writes its JSON")
+    ap.add_argument("--record", action="store_true",
+                    help="record results/forecasting.json and its section of RESULTS.md")
     args = ap.parse_args()
 
     runs: dict[str, list[dict]] = {e: [] for e in [*args.engines, "serial"]}
@@ -143,38 +145,33 @@ def main() -> None:
               "serial_baseline": {"series": args.serial_sample, "runs": len(runs["serial"]),
                                   "ms_per_series": round(1000 * serial_per_series, 1)},
               "rows": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    result["section"] = section(result)
     if args.record:
-        record(result)
-        print(f"wrote {HERE / 'RESULTS.md'}")
+        print(f"wrote {save('forecasting', result)} and RESULTS.md")
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.out}")
 
 
-def record(result: dict) -> None:
-    """Replace (or add) the forecasting section of RESULTS.md, leaving the other sections alone."""
-    path = HERE / "RESULTS.md"
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    head = "## Forecasting many series"
-    before, _, rest = text.partition(head)
-    after = rest[rest.index("\n## "):] if "\n## " in rest else ""
+def section(result: dict) -> dict:
+    """The forecasting section of RESULTS.md (see ``harness.save``)."""
     b = result["serial_baseline"]
-    lines = [
-        head, "",
-        "Recorded by `python benchmarks/bench_forecasting.py --record`: weekly series of three years, Prophet fit",
-        f"and {result['horizon']}-week forecast per series ({result['uncertainty_samples']} uncertainty samples), no",
-        "backtest. Each run in a fresh process; wall time includes start-up and worker imports; figures are",
-        "medians of the runs shown; peak memory is the largest resident set of the process tree. Baseline, run",
-        f"alongside: the same work in one process on {b['series']} series ({b['ms_per_series']} ms per series).", "",
-        f"Machine: {result['machine']}. Measured {result['measured']}.", "",
-        "| engine | series | runs | wall (s) | forecasting (s) | ms per series | speed-up vs one process | peak (GiB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in result["rows"]:
-        lines.append(f"| {r['engine']} | {r['series']:,} | {r['runs']} | {r['wall_s']} | {r['forecast_s']} | "
-                     f"{r['ms_per_series']} | {r['speedup_vs_serial']}x | {r['peak_gib']} |")
-    lines += ["", "Target (issue 5): 1,000 weekly series of three years, fit and predict, under 4 minutes locally.", ""]
-    path.write_text(before.rstrip() + "\n\n" + "\n".join(lines) + after)
+    return {
+        "title": "Forecasting many series",
+        "intro": ["`python benchmarks/bench_forecasting.py --record`: weekly series of three years, Prophet fit",
+                  f"and {result['horizon']}-week forecast per series ({result['uncertainty_samples']} uncertainty "
+                  "samples), no",
+                  "backtest. Each run in a fresh process; wall time includes start-up and worker imports; figures are",
+                  "medians of the runs shown; peak memory is the largest resident set of the process tree. Baseline, run",
+                  f"alongside: the same work in one process on {b['series']} series ({b['ms_per_series']} ms per series)."],
+        "header": "| engine | series | runs | wall (s) | forecasting (s) | ms per series | speed-up vs one process | "
+                  "peak (GiB) |",
+        "align": "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "rows": [f"| {r['engine']} | {r['series']:,} | {r['runs']} | {r['wall_s']} | {r['forecast_s']} | "
+                 f"{r['ms_per_series']} | {r['speedup_vs_serial']}x | {r['peak_gib']} |" for r in result["rows"]],
+        "notes": ["Target (issue 5): 1,000 weekly series of three years, fit and predict, under 4 minutes locally."],
+    }
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 #: Sections in this order first, the rest alphabetically.
-ORDER = ("generate", "segmentation")
+ORDER = ("pipeline", "generate", "segmentation", "prediction", "forecasting")
 
 
 def _tree_rss_bytes(root: int) -> int:
