@@ -56,8 +56,10 @@ def _dask_map(func: Callable[[Any], Any], items: list[Any], address: str | None,
     cluster = local_cluster(n_jobs) if address is None else None
     try:
         with Client(address or cluster.scheduler_address, set_as_default=False) as client:
-            # pure=False: every item is its own task even if two items look alike.
-            futures = client.map(func, items, pure=False)
+            # Items go to the workers as data first (a group of customers' lines can be tens of
+            # megabytes: inside the task graph it would be copied through the scheduler); pure=False
+            # and hash=False: every item is its own task even if two items look alike.
+            futures = client.map(func, client.scatter(items, hash=False), pure=False)
             return client.gather(futures)
     finally:
         if cluster is not None:

@@ -57,12 +57,15 @@ def category_columns(features: pd.DataFrame) -> list[str]:
 
 def customer_features(orders: pd.DataFrame, cutoff: pd.Timestamp,
                       interactions: pd.DataFrame | None = None,
-                      categories: list[str] | None = None) -> pd.DataFrame:
+                      categories: list[str] | None = None,
+                      price_medians: dict[str, float] | None = None) -> pd.DataFrame:
     """Features of every customer who bought by ``cutoff``, indexed by ``customer_id``.
 
     ``orders`` is the cleaned order-line table of notebook 01 (returns as negative quantity);
     ``categories`` fixes the category columns, so features at two cutoffs line up even when a
-    category had no sales yet at the earlier one.
+    category had no sales yet at the earlier one. ``price_medians`` (from
+    :func:`category_price_medians` on all orders) is the reference of ``price_index`` when
+    ``orders`` hold only some customers' lines; by default it comes from ``orders`` themselves.
     """
     cutoff = pd.Timestamp(cutoff)
     _order_columns(orders)
@@ -103,8 +106,9 @@ def customer_features(orders: pd.DataFrame, cutoff: pd.Timestamp,
     # Price tier within category, so a taste for dear products is not confused with the category mix.
     cat_code, cat_names = _category_codes(orders, buy_rows)
     log_price = np.log(orders["unit_price"].to_numpy(dtype=float)[buy_rows])
-    medians = np.array([np.median(log_price[cat_code == c]) if (cat_code == c).any() else 0.0
-                        for c in range(len(cat_names))])
+    if price_medians is None:
+        price_medians = _price_medians(log_price, cat_code, cat_names)
+    medians = np.array([price_medians.get(name, 0.0) for name in cat_names])
     lines = np.bincount(cust, minlength=n)
     price_index = np.bincount(cust, log_price - medians[cat_code], minlength=n) / lines
 
@@ -153,6 +157,19 @@ def _group_max(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     out = np.full(n, -np.inf)
     np.maximum.at(out, group, values)
     return out
+
+
+def category_price_medians(orders: pd.DataFrame, cutoff: pd.Timestamp) -> dict[str, float]:
+    """Median log unit price of each category's purchases by ``cutoff``: where ``price_index``
+    measures a customer's price tier from."""
+    rows = ((orders["order_date"] <= pd.Timestamp(cutoff)) & ~orders["is_return"]).to_numpy()
+    cat_code, cat_names = _category_codes(orders, rows)
+    return _price_medians(np.log(orders["unit_price"].to_numpy(dtype=float)[rows]), cat_code, cat_names)
+
+
+def _price_medians(log_price: np.ndarray, cat_code: np.ndarray, cat_names: list[str]) -> dict[str, float]:
+    return {name: float(np.median(log_price[cat_code == c])) if (cat_code == c).any() else 0.0
+            for c, name in enumerate(cat_names)}
 
 
 def _category_codes(orders: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:

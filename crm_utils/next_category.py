@@ -88,12 +88,13 @@ def shop_category_mix(orders: pd.DataFrame, cutoff: pd.Timestamp, categories: li
 
 def category_pairs(features: pd.DataFrame, orders: pd.DataFrame, cutoff: pd.Timestamp, categories: list[str],
                    needs: pd.DataFrame | None = None, need_window_days: int = 14,
-                   horizon_days: int = 30) -> pd.DataFrame:
+                   horizon_days: int = 30, mix: pd.DataFrame | None = None) -> pd.DataFrame:
     """The pair features (module docstring) of every customer in ``features`` x every category.
 
     ``features`` come from ``customer_features`` at ``cutoff``; ``needs`` (customer_id, timestamp,
     category) are the needs read from notes (``need_text.note_needs``), of which only those in
-    ``(cutoff - need_window_days, cutoff]`` count.
+    ``(cutoff - need_window_days, cutoff]`` count. ``mix`` is :func:`shop_category_mix` of all
+    orders, for when ``orders`` hold only some customers' lines (computed from them by default).
     """
     cutoff = pd.Timestamp(cutoff)
     idx = features.index
@@ -102,7 +103,8 @@ def category_pairs(features: pd.DataFrame, orders: pd.DataFrame, cutoff: pd.Time
                              else np.zeros(n) for c in categories]) if n else np.zeros((0, k))
     lines = features["lines"].to_numpy(float)
     recency = category_recency(orders, cutoff, idx, categories).to_numpy()
-    mix = shop_category_mix(orders, cutoff, categories, horizon_days)
+    if mix is None:
+        mix = shop_category_mix(orders, cutoff, categories, horizon_days)
     voiced = np.zeros((n, k))
     if needs is not None and len(needs):
         t = needs["timestamp"]

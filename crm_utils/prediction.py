@@ -19,9 +19,11 @@ from threadpoolctl import threadpool_limits
 
 from . import monitoring
 from .bgnbd import BGNBD
-from .features import customer_features
+from .fanout import fan_out
+from .features import category_price_medians, customer_features, positions_in
 from .need_text import NeedTextClassifier, note_needs, voiced_in
-from .next_category import NextCategoryModel, category_pairs, frequent_category_scores, top_category
+from .next_category import (NextCategoryModel, category_pairs, frequent_category_scores, shop_category_mix,
+                            top_category)
 from .propensity import (ACTIVE_DAYS, HORIZON_DAYS, PlattCalibrator, PropensityStudy, customer_examples,
                          prediction_threads, single_threaded)
 
@@ -69,22 +71,31 @@ class NeedScorer:
                                               else "each customer's most frequent past category"),
                             "voiced_need": "text classifier" if report_text is not None else "no interaction notes"})
 
+    def shop_context(self, orders: pd.DataFrame, cutoff: pd.Timestamp) -> ShopContext:
+        """What scoring a customer reads of all customers' orders at ``cutoff``."""
+        cutoff = pd.Timestamp(cutoff)
+        mix = (shop_category_mix(orders, cutoff, self.categories, self.horizon_days)
+               if self.categories and len(self.categories) > 1 else None)
+        return ShopContext(category_price_medians(orders, cutoff), mix)
+
     @single_threaded
     def score(self, orders: pd.DataFrame, cutoff: pd.Timestamp, interactions: pd.DataFrame | None = None,
-              customers: pd.DataFrame | None = None) -> pd.DataFrame:
+              customers: pd.DataFrame | None = None, context: ShopContext | None = None) -> pd.DataFrame:
         """One row per customer active at ``cutoff``: the columns of ``OUTPUT_COLUMNS``.
 
         ``voiced_need`` is the latest need a note voiced in the calendar month of ``cutoff``.
+        ``context`` (:meth:`shop_context` of all orders) is needed when ``orders`` hold only some
+        customers' lines, as in :meth:`score_partitioned`; by default it comes from ``orders``.
         """
         cutoff = pd.Timestamp(cutoff)
         model = self.propensity_model is not None
         feats, _ = customer_examples(orders, cutoff, interactions=interactions,
                                      customers=customers if model else None, categories=self.categories,
                                      bgnbd=self.feature_bgnbd if model else None, active_days=self.active_days,
-                                     horizon_days=None)
+                                     horizon_days=None,
+                                     price_medians=context.price_medians if context is not None else None)
         if feats.empty:  # nobody bought within active_days: nothing to score
-            return pd.DataFrame({c: pd.Series(dtype="float64" if c.startswith("p_") else "string")
-                                 for c in OUTPUT_COLUMNS})
+            return _no_scores()
         if model:
             with threadpool_limits(limits=prediction_threads(len(feats))):
                 p = self.calibrator.transform(self.propensity_model.predict_proba(feats)[:, 1])
@@ -104,7 +115,7 @@ class NeedScorer:
                 window = recent["timestamp"] > cutoff - pd.Timedelta(days=self.need_window_days)
                 needs = note_needs(recent[window], self.feature_text)
             pairs = category_pairs(feats, orders, cutoff, self.categories, needs, self.need_window_days,
-                                   self.horizon_days)
+                                   self.horizon_days, mix=context.mix if context is not None else None)
             scores = (self.next_model.predict_proba(pairs) if self.next_model is not None
                       else frequent_category_scores(pairs))
             top = top_category(scores)
@@ -119,6 +130,58 @@ class NeedScorer:
             voiced = voiced_in(note_needs(recent, self.report_text), month_start - pd.Timedelta(seconds=1), cutoff)
         out["voiced_need"] = pd.array(voiced.reindex(out["customer_id"]).to_numpy(), dtype="string")
         return out[OUTPUT_COLUMNS]
+
+    def score_partitioned(self, orders: pd.DataFrame, cutoff: pd.Timestamp,
+                          interactions: pd.DataFrame | None = None, customers: pd.DataFrame | None = None, *,
+                          partitions: int = 8, engine: str = "joblib", n_jobs: int | None = None,
+                          dask_address: str | None = None) -> pd.DataFrame:
+        """:meth:`score`, with the customers split into ``partitions`` groups scored in parallel by
+        :func:`fanout.fan_out`: local processes, or the Dask cluster at ``dask_address``.
+
+        The same rows as :meth:`score`: every customer's lines, notes and account go to one group,
+        and what a customer's scores read of everyone (category price medians, the shop's category
+        mix) is computed once here and sent with each group.
+        """
+        cutoff = pd.Timestamp(cutoff)
+        context = self.shop_context(orders, cutoff)
+        ids = pd.Index(pd.unique(orders["customer_id"].dropna()))
+
+        def groups(table: pd.DataFrame | None) -> list[pd.DataFrame | None]:
+            if table is None:
+                return [None] * partitions
+            pos = positions_in(ids, table["customer_id"])
+            group = np.where(pos >= 0, pos % partitions, -1)  # a customer without orders is never scored
+            return [table[group == g] for g in range(partitions)]
+
+        items = [(self, o, cutoff, i, c, context)
+                 for o, i, c in zip(groups(orders), groups(interactions), groups(customers))]
+        parts = fan_out(_score_group, items, engine=engine, n_jobs=n_jobs, dask_address=dask_address)
+        out = pd.concat(parts, ignore_index=True)
+        # score() lists customers in id order (from its sorted factorisation): the same here.
+        order = np.argsort(pd.factorize(out["customer_id"], sort=True)[0], kind="stable")
+        return out.take(order).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ShopContext:
+    """What one customer's scores read of all customers: each category's median log unit price
+    (the reference of ``price_index``) and the shop's category mix (popularity and season index
+    of the next-category pairs; None with one category)."""
+
+    price_medians: dict[str, float]
+    mix: pd.DataFrame | None
+
+
+def _no_scores() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="float64" if c.startswith("p_") else "string") for c in OUTPUT_COLUMNS})
+
+
+def _score_group(item: tuple) -> pd.DataFrame:
+    """One group of :meth:`NeedScorer.score_partitioned` (module level, so workers can import it)."""
+    scorer, orders, cutoff, interactions, customers, context = item
+    if not ((orders["order_date"] <= cutoff) & ~orders["is_return"]).any():  # nobody here to score
+        return _no_scores()
+    return scorer.score(orders, cutoff, interactions, customers, context=context)
 
 
 def target_list(scored: pd.DataFrame) -> pd.DataFrame:

@@ -158,7 +158,8 @@ def buyers_between(orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp)
 def customer_examples(orders: pd.DataFrame, cutoff: pd.Timestamp, *, interactions: pd.DataFrame | None = None,
                       customers: pd.DataFrame | None = None, categories: list[str] | None = None,
                       bgnbd: BGNBD | None = None, active_days: int = ACTIVE_DAYS,
-                      horizon_days: int | None = HORIZON_DAYS) -> tuple[pd.DataFrame, pd.Series | None]:
+                      horizon_days: int | None = HORIZON_DAYS,
+                      price_medians: dict[str, float] | None = None) -> tuple[pd.DataFrame, pd.Series | None]:
     """Features of the customers active at ``cutoff`` and, unless ``horizon_days`` is None, their labels.
 
     Features come from ``customer_features`` (nothing after the cutoff is read), plus BG/NBD's
@@ -166,7 +167,7 @@ def customer_examples(orders: pd.DataFrame, cutoff: pd.Timestamp, *, interaction
     ``with_signup`` replaces the first-purchase tenure that BG/NBD needs). The label reads the
     ``horizon_days`` after the cutoff and nothing else.
     """
-    f = customer_features(orders, cutoff, interactions, categories=categories)
+    f = customer_features(orders, cutoff, interactions, categories=categories, price_medians=price_medians)
     f = f[f["recency_days"] <= active_days]
     if bgnbd is not None:
         f = f.assign(bgnbd_expected_purchases=bgnbd.expected_purchases(f), bgnbd_p_alive=bgnbd.probability_alive(f))

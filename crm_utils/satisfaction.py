@@ -231,7 +231,11 @@ class SatisfactionClusters:
     at the variance a one-point rounding adds (step^2/12 in standardised units), without which
     components collapse onto single answer values; HDBSCAN with a minimum cluster size of
     ``min_cluster_share`` of the responses. Silhouettes are computed on one seeded sample of
-    ``silhouette_sample`` responses (all when fewer), the same for every candidate.
+    ``silhouette_sample`` responses (all when fewer), the same for every candidate. With more than
+    ``fit_sample`` complete responses, the candidates are fitted on a seeded sample of that many and
+    every other response joins the chosen solution's nearest cluster, as responses with gaps do
+    (``sample_note`` says so): a few tens of thousands of answers of a handful of items pin the
+    clusters down, while HDBSCAN and the mixtures slow down far faster than the answers grow.
 
     **Choice.** The candidate with the highest silhouette among those with two to max(k) clusters
     that leave at most ``max_unassigned`` of the fitting responses out (HDBSCAN's noise); ties go
@@ -241,7 +245,8 @@ class SatisfactionClusters:
     def __init__(self, k_range: tuple[int, int] = (2, 8), min_answered: int | None = None,
                  silhouette_sample: int = 2000, min_cluster_share: float = 0.05,
                  max_unassigned: float = 0.2, scale: str | tuple[int, int] | None = None,
-                 standardise: str = "scale", min_responses: int = 30, seed: int = 42):
+                 standardise: str = "scale", min_responses: int = 30, fit_sample: int | None = 20_000,
+                 seed: int = 42):
         self.k_range = k_range
         self.min_answered = min_answered
         self.silhouette_sample = silhouette_sample
@@ -250,6 +255,7 @@ class SatisfactionClusters:
         self.scale = scale
         self.standardise = standardise
         self.min_responses = min_responses
+        self.fit_sample = fit_sample
         self.seed = seed
 
     # -- fitting ----------------------------------------------------------------------------
@@ -285,6 +291,11 @@ class SatisfactionClusters:
         else:
             raise ValueError(f"standardise must be 'scale' or 'z', got {self.standardise!r}")
         Z = self.standardised(X)
+        fitted = np.ones(len(Z), dtype=bool)
+        if self.fit_sample and len(Z) > self.fit_sample:
+            fitted[:] = False
+            fitted[np.random.default_rng([self.seed, 1]).choice(len(Z), self.fit_sample, replace=False)] = True
+            Z = Z[fitted]
         rng = np.random.default_rng(self.seed)
         self.sample_ = np.sort(rng.choice(len(Z), min(self.silhouette_sample, len(Z)), replace=False))
 
@@ -302,14 +313,17 @@ class SatisfactionClusters:
         self.relabel_ = {int(old): new for new, old in enumerate(order)}
         self.centers_ = np.vstack([Z[fit_labels == old].mean(axis=0) for old in order])
         self.n_clusters_ = len(order)
-        self.fit_counts_ = {"responses": len(responses), "complete": int(complete.sum()),
+        self.fit_counts_ = {"responses": len(responses), "complete": int(complete.sum()), "fitted_on": len(Z),
                             "with_gaps": int(((answered >= self.min_answered_) & ~complete).sum()),
                             "too_few_answers": int((answered < self.min_answered_).sum()),
                             "answers_missing_share": float(values.isna().to_numpy().mean()),
                             "answers_outside_scale": int(self.scales_["outside_scale"].sum())}
 
         labels = pd.Series(NOT_CLUSTERED, index=responses.index, dtype=int)
-        labels[complete] = [self.relabel_.get(int(c), NOISE) for c in fit_labels]
+        complete_labels = np.empty(len(X), dtype=int)
+        complete_labels[fitted] = [self.relabel_.get(int(c), NOISE) for c in fit_labels]
+        complete_labels[~fitted] = self._assign(X[~fitted])
+        labels[complete] = complete_labels
         gaps = (answered >= self.min_answered_) & ~complete
         labels[gaps] = self._assign(values[gaps].to_numpy())
         self.labels_ = labels
@@ -319,6 +333,14 @@ class SatisfactionClusters:
         overall = scale_position(self.item_means_.to_frame().T, self.scales_).iloc[0]
         self.names_ = name_clusters(self.positions_, overall)
         return self
+
+    def sample_note(self) -> str:
+        """One sentence when the candidates were fitted on a sample of the complete responses, else ''."""
+        c = self.fit_counts_
+        if c["fitted_on"] == c["complete"]:
+            return ""
+        return (f"The candidates were fitted on a seeded sample of {c['fitted_on']:,} of the {c['complete']:,} "
+                f"complete responses; the others joined the chosen solution's nearest cluster.")
 
     def _silhouette(self, Z: np.ndarray, labels: np.ndarray) -> float:
         """Mean silhouette on the common sample, points a method left out (noise) excluded."""
@@ -484,6 +506,8 @@ class SatisfactionClusters:
                 f"{c['with_gaps']:,} with gaps were assigned to the cluster that best matches the items they "
                 f"did answer; {c['too_few_answers']:,} answered fewer than {self.min_answered_} of {n_items} "
                 f"items and are not clustered. No answer was imputed.")
+        if self.sample_note():
+            text += " " + self.sample_note()
         if c["answers_outside_scale"]:
             text += (f" {c['answers_outside_scale']:,} answers outside their item's declared scale were "
                      f"treated as missing.")

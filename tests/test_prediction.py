@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
-from crm_utils import features, monitoring, need_text, next_category, prediction, propensity, synth
+from crm_utils import features, monitoring, need_text, next_category, prediction, propensity, sampling, synth
 from crm_utils.bgnbd import BGNBD, bgnbd_inputs
 
 REPORT_MONTH = "2026-10"
@@ -141,6 +141,30 @@ def test_scores_of_the_month_cover_every_active_customer(study, tables):
     ranked = prediction.target_list(scored)
     assert ranked["p_purchase"].is_monotonic_decreasing and ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
     assert set(ranked["decile"]) == set(range(1, 11))
+
+
+def test_scoring_in_groups_on_a_dask_cluster_equals_scoring_at_once(study, tables):
+    """Scoring fans out by customer (issue 9): on a Dask LocalCluster, five groups give exactly the
+    rows of scoring everyone in one process, with every model of notebook 04 in play."""
+    from distributed import LocalCluster
+
+    orders, interactions, customers, cats = tables
+    clf = need_text.classifier_as_of(interactions, orders, study.plan.earliest, need_text.METHODS["naive Bayes"])
+    nxt = next_category.NextNeedStudy(orders, study.plan, study.sets_, cats, need_text.note_needs(interactions, clf))
+    nxt.evaluate()
+    scorer = prediction.NeedScorer.from_studies(study, nxt.fit_final(), clf, clf)
+    assert scorer.next_model is not None and scorer.propensity_model is not None
+    whole = scorer.score(orders, CUTOFF, interactions, customers)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        grouped = scorer.score_partitioned(orders, CUTOFF, interactions, customers, partitions=5,
+                                           dask_address=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(grouped, whole)
+    assert whole["voiced_need"].notna().sum() > 100
+    # The shared context is what makes the groups agree: one group scored on its own lines alone
+    # measures price tiers and the category mix from a fifth of the shop, and its scores move.
+    some = orders["customer_id"].isin(whole["customer_id"].iloc[::5])
+    alone = scorer.score(orders[some], CUTOFF, interactions, customers).set_index("customer_id")
+    assert not np.allclose(alone["p_purchase"], whole.set_index("customer_id").loc[alone.index, "p_purchase"])
 
 
 def test_next_category_beats_the_most_frequent_past_category(study, tables):
@@ -347,3 +371,23 @@ def test_season_index_missing_in_every_training_pair_is_left_out():
     assert "season_index" not in model.columns_
     proba = model.predict_proba(pairs)
     assert proba.shape == (n // 4, 4) and np.allclose(proba.sum(axis=1), 1)
+
+
+def test_models_learn_from_a_sample_of_whole_customers(tables):
+    orders, interactions, customers, _ = tables
+    s = sampling.customer_sample(orders, interactions, customers, max_customers=2_000, seed=7)
+    kept = set(s.orders["customer_id"])
+    assert s.sampled and len(kept) == s.customers_kept == 2_000 < s.customers_total
+    # Whole customers: every line, note and account of a sampled customer, nothing of the others.
+    assert len(s.orders) == orders["customer_id"].isin(kept).sum()
+    assert set(s.interactions["customer_id"].dropna()) <= kept
+    assert len(s.interactions) == interactions["customer_id"].isin(kept).sum()
+    assert len(s.customers) == customers["customer_id"].isin(kept).sum()
+    assert "2,000 of the" in s.note()
+    # Seeded, and independent of the order of the rows.
+    again = sampling.customer_sample(orders.iloc[::-1], interactions, customers, max_customers=2_000, seed=7)
+    assert set(again.orders["customer_id"]) == kept
+    assert set(sampling.customer_sample(orders, max_customers=2_000, seed=8).orders["customer_id"]) != kept
+    # Few customers, or 0: the tables themselves.
+    whole = sampling.customer_sample(orders, interactions, customers, max_customers=0)
+    assert not whole.sampled and whole.orders is orders and whole.note().startswith("Models learn from all")

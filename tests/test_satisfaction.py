@@ -75,6 +75,19 @@ def test_default_data_recovers_the_planted_archetypes(default_data):
         assert names[arche] == expected, names
 
 
+def test_fitted_on_a_sample_the_rest_join_the_nearest_cluster(default_data):
+    """Large surveys are clustered on a seeded sample (issue 9); on the default data a sample of a
+    third of the complete responses still recovers the archetypes, and says what it did."""
+    responses, _, archetype = default_data
+    whole = sat.SatisfactionClusters(seed=42).fit(responses)
+    part = sat.SatisfactionClusters(seed=42, fit_sample=1_500).fit(responses)
+    c = part.fit_counts_
+    assert c["fitted_on"] == 1_500 < c["complete"] and whole.sample_note() == ""
+    assert f"1,500 of the {c['complete']:,} complete responses" in part.gap_summary()
+    assert (part.labels_ >= 0).sum() == (whole.labels_ >= 0).sum()  # every complete response is clustered
+    assert part.n_clusters_ == len(synth.ARCHETYPES) and _ari(responses, part.labels_, archetype) >= 0.8
+
+
 def test_same_inputs_same_clusters(default_data):
     responses, _, _ = default_data
     a = sat.SatisfactionClusters(seed=3).fit(responses)
