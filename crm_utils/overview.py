@@ -15,30 +15,59 @@ Definitions used throughout (so that every number in the report means one thing)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from . import features, linecodes
 
 KPI_NAMES = ("revenue", "orders", "active_customers", "new_customers", "returning_customers",
              "average_order_value", "return_rate")
 
 
-def month_kpis(orders: pd.DataFrame, month: pd.Period, first_purchase: pd.Series | None = None) -> dict[str, float]:
+def month_kpis(orders: pd.DataFrame, month: str | pd.Period) -> dict[str, float]:
     """The KPIs of one calendar month (see the module docstring); NaN for a month without data."""
-    if first_purchase is None:
-        first_purchase = first_purchase_month(orders)
-    start, end = month.start_time, month.end_time
-    m = orders[(orders["order_date"] >= start) & (orders["order_date"] <= end)]
-    if m.empty:
+    return _month_kpis(orders, _Lines.of(orders), pd.Period(month, freq="M"))
+
+
+@dataclass
+class _Lines:
+    """The codes every KPI needs, computed once per table: month and customer of each line."""
+
+    month: np.ndarray  # month ordinal of each line
+    customer: np.ndarray  # customer code of each line
+    buy: np.ndarray  # the line is a purchase, not a return
+    first: np.ndarray  # month ordinal of each customer code's first purchase (NO_PURCHASE: none)
+
+    @classmethod
+    def of(cls, orders: pd.DataFrame) -> _Lines:
+        month = linecodes.month_numbers(orders["order_date"])
+        customer, ids = linecodes.codes(orders["customer_id"])
+        buy = ~orders["is_return"].to_numpy(dtype=bool)
+        first = np.full(len(ids), NO_PURCHASE, dtype=np.int64)
+        np.minimum.at(first, customer[buy], month[buy])
+        return cls(month, customer, buy, first)
+
+
+NO_PURCHASE = np.iinfo(np.int64).max
+
+
+def _month_kpis(orders: pd.DataFrame, lines: _Lines, month: pd.Period) -> dict[str, float]:
+    rows = np.flatnonzero(lines.month == month.ordinal)
+    if not len(rows):
         return {k: np.nan for k in KPI_NAMES}
-    buy = m[~m["is_return"]]
-    active = pd.Index(buy["customer_id"].unique())
-    new = int((first_purchase.reindex(active) == month).sum())
-    purchased = float(buy["line_revenue"].sum())
-    returned = float(-m.loc[m["is_return"], "line_revenue"].sum())
-    n_orders = int(buy["order_id"].nunique())
+    buy = rows[lines.buy[rows]]
+    returns = rows[~lines.buy[rows]]
+    revenue = orders["line_revenue"].to_numpy(dtype=float)
+    active = np.unique(lines.customer[buy])
+    new = int((lines.first[active] == month.ordinal).sum())
+    purchased = float(revenue[buy].sum())
+    returned = float(-revenue[returns].sum())
+    n_orders = int(orders["order_id"].iloc[buy].nunique())
     return {
-        "revenue": float(m["line_revenue"].sum()),
+        "revenue": float(revenue[rows].sum()),
         "orders": n_orders,
         "active_customers": len(active),
         "new_customers": new,
@@ -50,8 +79,14 @@ def month_kpis(orders: pd.DataFrame, month: pd.Period, first_purchase: pd.Series
 
 def first_purchase_month(orders: pd.DataFrame) -> pd.Series:
     """Month of each customer's first purchased line, indexed by customer_id."""
-    buy = orders[~orders["is_return"]]
-    return buy.groupby("customer_id", observed=True)["order_date"].min().dt.to_period("M")
+    buy = ~orders["is_return"].to_numpy(dtype=bool)
+    customer, ids = linecodes.codes(orders["customer_id"])
+    first = np.full(len(ids), NO_PURCHASE, dtype=np.int64)
+    np.minimum.at(first, customer[buy], linecodes.month_numbers(orders["order_date"])[buy])
+    bought = first != NO_PURCHASE
+    out = pd.Series(linecodes.periods(first[bought]), index=ids[bought], name="order_date")
+    out.index.name = "customer_id"
+    return out.sort_index()
 
 
 def kpi_table(orders: pd.DataFrame, month: str | pd.Period) -> pd.DataFrame:
@@ -60,11 +95,11 @@ def kpi_table(orders: pd.DataFrame, month: str | pd.Period) -> pd.DataFrame:
     A comparison month the data do not cover shows NaN rather than a change against zero.
     """
     month = pd.Period(month, freq="M")
-    first = first_purchase_month(orders)
-    data_start = orders["order_date"].min().to_period("M")
+    lines = _Lines.of(orders)
+    data_start = linecodes.periods([lines.month.min()])[0]
     cols = {}
     for label, m in (("this month", month), ("previous month", month - 1), ("same month last year", month - 12)):
-        cols[label] = month_kpis(orders, m, first) if m >= data_start else {k: np.nan for k in KPI_NAMES}
+        cols[label] = _month_kpis(orders, lines, m) if m >= data_start else {k: np.nan for k in KPI_NAMES}
     out = pd.DataFrame(cols).reindex(list(KPI_NAMES))
     # In the first month of the data every customer looks new: there is no history to tell. Say
     # so with NaN, in whichever column that month appears.
@@ -98,17 +133,59 @@ def format_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
 
 
 def monthly_series(orders: pd.DataFrame, through: str | pd.Period, months: int = 24) -> pd.DataFrame:
-    """Revenue, orders and active customers per month for the last ``months`` months up to ``through``."""
+    """Revenue, orders and active customers per month for the last ``months`` months up to ``through``.
+
+    The months start with the first month of the data when that is later; months without a
+    line show zeros.
+    """
     through = pd.Period(through, freq="M")
-    buy = orders[~orders["is_return"]]
-    period = orders["order_date"].dt.to_period("M")
+    low = through.ordinal - months + 1
+    month = linecodes.month_numbers(orders["order_date"])
+    rows = np.flatnonzero((month >= low) & (month <= through.ordinal))
+    if not len(rows):
+        raise ValueError(f"orders: no lines in the {months} months up to {through}")
+    slot = month[rows] - low
+    buy = ~orders["is_return"].to_numpy(dtype=bool)[rows]
+    revenue = np.bincount(slot, orders["line_revenue"].to_numpy(dtype=float)[rows], minlength=months)
+    order_code, _ = linecodes.codes(orders["order_id"].iloc[rows[buy]])
+    customer, _ = linecodes.codes(orders["customer_id"].iloc[rows[buy]])
     out = pd.DataFrame({
-        "revenue": orders.groupby(period)["line_revenue"].sum(),
-        "orders": buy.groupby(period[~orders["is_return"]])["order_id"].nunique(),
-        "active_customers": buy.groupby(period[~orders["is_return"]])["customer_id"].nunique(),
-    })
-    out = out[(out.index <= through) & (out.index > through - months)]
-    return out.reindex(pd.period_range(max(out.index.min(), through - months + 1), through, freq="M")).fillna(0)
+        "revenue": revenue,
+        "orders": linecodes.distinct_counts(slot[buy], order_code, int(order_code.max()) + 1, months),
+        "active_customers": linecodes.distinct_counts(slot[buy], customer, int(customer.max()) + 1, months),
+    }, index=linecodes.periods(np.arange(low, through.ordinal + 1)))
+    return out.iloc[int(slot.min()):]
+
+
+def customer_year(orders: pd.DataFrame, customers: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Per customer active in the 12 months to ``cutoff``: spend, orders and descriptive groups.
+
+    The unit of the group comparisons: a customer's last year, so that customers who joined long
+    ago and those who joined recently are compared over the same span.
+    """
+    start = cutoff - pd.DateOffset(years=1)
+    dates = orders["order_date"]
+    rows = np.flatnonzero(((dates > start) & (dates <= cutoff)).to_numpy())
+    customer, ids = linecodes.codes(orders["customer_id"].iloc[rows])
+    buy = ~orders["is_return"].to_numpy(dtype=bool)[rows]
+    order_code, _ = linecodes.codes(orders["order_id"].iloc[rows[buy]])
+    n = len(ids)
+    spend = np.bincount(customer, orders["line_revenue"].to_numpy(dtype=float)[rows], minlength=n)
+    n_orders = linecodes.distinct_counts(customer[buy], order_code, int(order_code.max(initial=0)) + 1, n)
+    bought = n_orders > 0  # a customer with only returns in the year has no purchase to compare
+    per = pd.DataFrame({"spend_12m": spend[bought], "orders_12m": n_orders[bought].astype(float)},
+                       index=pd.Index(ids[bought], name="customer_id")).sort_index()
+    groups = customers.drop_duplicates("customer_id").set_index("customer_id")
+    pos = features.positions_in(groups.index, per.index)
+    found = pos >= 0
+    for col in ("region", "channel", "gender"):
+        if col in groups.columns:
+            values = groups[col].astype("string").iloc[np.where(found, pos, 0)].to_numpy()
+            per[col] = pd.Series(values, index=per.index).where(found).fillna("unknown").to_numpy()
+    if "birth_year" in groups.columns:
+        birth = groups["birth_year"].iloc[np.where(found, pos, 0)].where(found)
+        per["age_band"] = age_band(pd.Series(birth.to_numpy(), index=per.index), cutoff).to_numpy()
+    return per
 
 
 # ------------------------------------------------------------------------------------------
@@ -124,29 +201,6 @@ def age_band(birth_year: pd.Series, as_of: pd.Timestamp) -> pd.Series:
     age = as_of.year - pd.to_numeric(birth_year, errors="coerce")
     band = pd.cut(age, bins=list(AGE_BANDS), right=False, labels=list(AGE_LABELS))
     return band.cat.add_categories("unknown").fillna("unknown")
-
-
-def customer_year(orders: pd.DataFrame, customers: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """Per customer active in the 12 months to ``cutoff``: spend, orders and descriptive groups.
-
-    The unit of the group comparisons: a customer's last year, so that customers who joined long
-    ago and those who joined recently are compared over the same span.
-    """
-    start = cutoff - pd.DateOffset(years=1)
-    o = orders[(orders["order_date"] > start) & (orders["order_date"] <= cutoff)]
-    buy = o[~o["is_return"]]
-    per = pd.DataFrame({
-        "spend_12m": o.groupby("customer_id", observed=True)["line_revenue"].sum(),
-        "orders_12m": buy.groupby("customer_id", observed=True)["order_id"].nunique(),
-    }).dropna(subset=["orders_12m"])
-    per.index.name = "customer_id"
-    groups = customers.set_index("customer_id")
-    for col in ("region", "channel", "gender"):
-        if col in groups.columns:
-            per[col] = groups[col].reindex(per.index).astype("string").fillna("unknown").to_numpy()
-    if "birth_year" in groups.columns:
-        per["age_band"] = age_band(groups["birth_year"].reindex(per.index), cutoff).to_numpy()
-    return per
 
 
 def compare_groups(frame: pd.DataFrame, group: str, value: str, confidence: float = 0.95,
@@ -201,19 +255,25 @@ def cohort_retention(orders: pd.DataFrame, through: str | pd.Period, cohorts: in
     are NaN, not 0. Returns the table and the cohort sizes.
     """
     through = pd.Period(through, freq="M")
-    buy = orders[~orders["is_return"] & (orders["order_date"] <= through.end_time)]
-    # Months as integers (year * 12 + month): vectorised arithmetic, no per-row Period objects.
-    month = (buy["order_date"].dt.year * 12 + buy["order_date"].dt.month - 1).to_numpy()
-    first = pd.Series(month).groupby(buy["customer_id"].to_numpy()).transform("min").to_numpy()
-    last_month = through.year * 12 + through.month - 1
-    pairs = pd.DataFrame({"cohort": first, "age": month - first, "customer_id": buy["customer_id"].to_numpy()})
-    pairs = pairs[(pairs["cohort"] > last_month - cohorts) & (pairs["age"] <= horizon)].drop_duplicates()
+    month = linecodes.month_numbers(orders["order_date"])
+    rows = np.flatnonzero(~orders["is_return"].to_numpy(dtype=bool) & (month <= through.ordinal))
+    customer, _ = linecodes.codes(orders["customer_id"].iloc[rows])
+    month = month[rows]
+    first = np.full(int(customer.max(initial=-1)) + 1, NO_PURCHASE, dtype=np.int64)
+    np.minimum.at(first, customer, month)
+    # Each customer's months with a purchase, once each, for the cohorts and ages shown.
+    low = int(month.min()) if len(month) else 0
+    cust, month = linecodes.distinct_pairs(customer, month - low, int(month.max(initial=low)) - low + 1)
+    month = month + low
+    last_month = through.ordinal
+    pairs = pd.DataFrame({"cohort": first[cust], "age": month - first[cust], "customer_id": cust})
+    pairs = pairs[(pairs["cohort"] > last_month - cohorts) & (pairs["age"] <= horizon)]
     sizes = pairs[pairs["age"] == 0].groupby("cohort")["customer_id"].nunique()
     active = pairs.groupby(["cohort", "age"])["customer_id"].nunique().unstack(fill_value=0)
     table = active.div(sizes, axis=0).reindex(columns=range(horizon + 1), fill_value=0.0)
     for cohort in table.index:
         table.loc[cohort, table.columns > last_month - cohort] = np.nan  # not observable yet
-    labels = [str(pd.Period(year=c // 12, month=c % 12 + 1, freq="M")) for c in table.index]
+    labels = [str(p) for p in linecodes.periods(table.index)]
     table.index, sizes.index = labels, labels
     table.index.name, table.columns.name = "first purchase", "months later"
     return table, sizes
