@@ -29,6 +29,7 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from . import privacy
+from .features import positions_in
 from .config import month_end, parse_month
 
 ITEM_PREFIX = "q_"
@@ -774,10 +775,26 @@ def _rate(k: int, n: int) -> tuple[float, float, float]:
     return k / n, float(low), float(high)
 
 
-def _purchases(orders: pd.DataFrame) -> pd.DataFrame:
-    """Purchase dates per customer: order lines that are not returns."""
-    buys = orders.loc[~orders["is_return"]] if "is_return" in orders else orders.loc[orders["quantity"] > 0]
-    return buys[["customer_id", "order_date"]].astype({"customer_id": str}).drop_duplicates()
+def _purchases(orders: pd.DataFrame, customers: pd.Index, cutoff: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Purchase days of ``customers``: their order lines that are not returns, dated by ``cutoff``
+    when given, one row per customer and distinct purchase time.
+
+    ``customer`` is the position in ``customers``. Responding customers are a small share of
+    all buyers, so their rows are picked by an integer lookup before anything is copied.
+    """
+    keep = ~orders["is_return"].to_numpy(dtype=bool) if "is_return" in orders else (orders["quantity"] > 0).to_numpy()
+    if cutoff is not None:
+        keep &= (orders["order_date"] <= cutoff).to_numpy()
+    code = positions_in(customers, orders["customer_id"])
+    rows = np.flatnonzero(keep & (code >= 0))
+    return pd.DataFrame({"customer": code[rows], "order_date": orders["order_date"].to_numpy()[rows]}).drop_duplicates()
+
+
+def _respondents(responses: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
+    """The distinct responding customers (as text) and each response's position among them."""
+    ids = responses["customer_id"].astype(str)
+    customers = pd.Index(pd.unique(ids.to_numpy()))
+    return customers, customers.get_indexer(ids)
 
 
 def next_purchase(responses: pd.DataFrame, orders: pd.DataFrame) -> pd.Series:
@@ -785,11 +802,16 @@ def next_purchase(responses: pd.DataFrame, orders: pd.DataFrame) -> pd.Series:
 
     The order that triggered the survey is days before it and so never counts as the next one.
     """
-    buys = _purchases(orders).sort_values("order_date", kind="stable")
-    left = pd.DataFrame({"customer_id": responses["customer_id"].astype(str).to_numpy(),
+    customers, code = _respondents(responses)
+    return _next_purchase(responses, code, _purchases(orders, customers))
+
+
+def _next_purchase(responses: pd.DataFrame, code: np.ndarray, buys: pd.DataFrame) -> pd.Series:
+    buys = buys.sort_values("order_date", kind="stable")
+    left = pd.DataFrame({"customer": code,
                          "after": (responses["date"].dt.normalize() + pd.Timedelta(days=1)).to_numpy(),
                          "pos": np.arange(len(responses))}).sort_values("after", kind="stable")
-    merged = pd.merge_asof(left, buys, left_on="after", right_on="order_date", by="customer_id",
+    merged = pd.merge_asof(left, buys, left_on="after", right_on="order_date", by="customer",
                            direction="forward")
     return pd.Series(merged.sort_values("pos")["order_date"].to_numpy(), index=responses.index, name="next_purchase")
 
@@ -810,11 +832,12 @@ def outcomes_by_cluster(responses: pd.DataFrame, assignments: pd.DataFrame, orde
 
     Rates carry 95% Wilson intervals; a final row covers all clustered responses.
     """
-    orders = orders[orders["order_date"] <= cutoff]  # nothing after the cutoff is known
+    customers, code = _respondents(responses)
+    buys = _purchases(orders, customers, cutoff)  # nothing after the cutoff is known
     day = responses["date"].dt.normalize()
-    gap = (next_purchase(responses, orders) - day).dt.days
-    last = _purchases(orders).groupby("customer_id")["order_date"].max()
-    last_buy = responses["customer_id"].astype(str).map(last)
+    gap = (_next_purchase(responses, code, buys) - day).dt.days
+    last = buys.groupby("customer")["order_date"].max().reindex(range(len(customers)))
+    last_buy = pd.Series(last.to_numpy()[code], index=responses.index)
     frame = pd.DataFrame({"cluster_id": assignments["cluster_id"].to_numpy(),
                           "cluster_name": assignments["cluster_name"].to_numpy(),
                           "rep_ok": (day + pd.Timedelta(days=repurchase_days) <= cutoff).to_numpy(),
