@@ -14,7 +14,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import holidays as holidays_lib
+import numpy as np
 import pandas as pd
+
+from . import features, linecodes
 
 LEVELS = ("total", "category", "region", "category_region")
 PERIOD_DAYS = {"W": 7, "D": 1}
@@ -85,6 +88,59 @@ def period_end(dates: pd.Series, cutoff: pd.Timestamp, freq: str) -> pd.Series:
     return end - pd.to_timedelta((days_before // 7) * 7, unit="D")
 
 
+def _day_cells(orders: pd.DataFrame, customers: pd.DataFrame | None, value_col: str) -> pd.DataFrame:
+    """Order lines summed per day, category, region (when ``customers`` is given), return and
+    bulk flag: ``value`` (the measure), ``abs_value`` and ``lines``.
+
+    Categories and regions are integer codes while the lines are summed; their names (missing:
+    'unknown') are attached to the cells only.
+    """
+    day = linecodes.day_numbers(orders["order_date"])
+    first_day = int(day.min())
+    parts = {"day": (day - first_day, int(day.max()) - first_day + 1)}
+    names: dict[str, pd.Index] = {}
+    if "category" in orders.columns:
+        cat, cat_names = pd.factorize(orders["category"])
+        names["category"] = pd.Index(pd.Series(cat_names, dtype="object").astype("string").fillna("unknown"))
+        parts["category"] = _with_unknown(cat, names, "category")
+    if customers is not None:
+        table = customers.drop_duplicates("customer_id")
+        region, region_names = pd.factorize(table["region"])
+        names["region"] = pd.Index(pd.Series(region_names, dtype="object").astype("string").fillna("unknown"))
+        row = features.positions_in(table["customer_id"], orders["customer_id"])
+        parts["region"] = _with_unknown(np.where(row >= 0, region[np.maximum(row, 0)], -1), names, "region")
+    parts["is_return"] = (orders["is_return"].to_numpy(dtype=bool).astype(np.int64), 2)
+    parts["is_outlier"] = (orders["is_outlier"].to_numpy(dtype=bool).astype(np.int64), 2)
+    key = np.zeros(len(orders), dtype=np.int64)
+    for code, size in parts.values():
+        key = key * size + code
+    cell, cell_key = pd.factorize(key)
+    n = len(cell_key)
+    value = orders[value_col].to_numpy(dtype=float)
+    out = {}
+    for col, (_, size) in reversed(parts.items()):  # undo the mixed-radix key, last part first
+        cell_key, out[col] = np.divmod(cell_key, size)
+    frame = pd.DataFrame({
+        "day": pd.to_datetime(out["day"] + first_day, unit="D"),
+        **{col: names[col].take(out[col]).to_numpy() for col in names},
+        "is_return": out["is_return"].astype(bool), "is_outlier": out["is_outlier"].astype(bool),
+        "value": np.bincount(cell, value, minlength=n),
+        "abs_value": np.bincount(cell, np.abs(value), minlength=n),
+        "lines": np.bincount(cell, minlength=n),
+    })
+    if "category" not in names:
+        frame["category"] = "unknown"
+    return frame
+
+
+def _with_unknown(code: np.ndarray, names: dict[str, pd.Index], col: str) -> tuple[np.ndarray, int]:
+    """Codes with a missing value (-1) pointing at an 'unknown' name, and the number of names."""
+    if (code < 0).any():
+        names[col] = names[col].append(pd.Index(["unknown"], dtype=names[col].dtype))
+        code = np.where(code < 0, len(names[col]) - 1, code)
+    return code.astype(np.int64), len(names[col])
+
+
 def _require(frame: pd.DataFrame, table: str, columns: Sequence[str]) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -132,19 +188,16 @@ def build_series(orders: pd.DataFrame, customers: pd.DataFrame | None = None, *,
                          f"(e.g. {orders.loc[late, 'order_date'].head(3).dt.strftime('%Y-%m-%d').tolist()}); "
                          f"the report must not know them")
 
-    o = pd.DataFrame({"ds": period_end(orders["order_date"], cutoff, freq),
-                      "value": orders[value_col].astype(float).to_numpy(),
-                      "is_return": orders["is_return"].to_numpy(bool),
-                      "is_outlier": orders["is_outlier"].to_numpy(bool)}, index=orders.index)
-    o["category"] = (orders["category"].astype("string").fillna("unknown").to_numpy()
-                     if "category" in orders.columns else "unknown")
+    # Demand only ever adds lines up per day, category and region: sum the order lines into
+    # those cells once (tens of millions of lines, a few hundred thousand cells), then apply
+    # every rule below to the cells.
+    has_region = customers is not None and "region" in customers.columns and "customer_id" in orders.columns
+    o = _day_cells(orders, customers if has_region else None, value_col)
+    o["ds"] = period_end(o["day"], cutoff, freq)
     # Regions come from the customers table; they also weigh public holidays for the series
     # that span several regions, so they are looked up even when no region series is wanted.
-    has_region = customers is not None and "region" in customers.columns and "customer_id" in orders.columns
     if has_region:
-        region = customers.drop_duplicates("customer_id").set_index("customer_id")["region"].astype("string")
-        o["region"] = orders["customer_id"].map(region).fillna("unknown").to_numpy()
-        n_unknown = int((o["region"] == "unknown").sum())
+        n_unknown = int(o.loc[o["region"] == "unknown", "lines"].sum())
         if n_unknown and any("region" in lv for lv in levels):
             notes.append(f"{n_unknown:,} order lines have no known region: they form region 'unknown'")
     else:
@@ -169,8 +222,8 @@ def build_series(orders: pd.DataFrame, customers: pd.DataFrame | None = None, *,
          sale & o["is_outlier"] & ~partial),
         ("sale lines before the first complete period", sale & partial),
     ], columns=["what", "mask"])
-    ledger["lines"] = [int(m.sum()) for m in ledger["mask"]]
-    ledger[measure] = [float(o.loc[m, "value"].abs().sum()) for m in ledger["mask"]]
+    ledger["lines"] = [int(o.loc[m, "lines"].sum()) for m in ledger["mask"]]
+    ledger[measure] = [float(o.loc[m, "abs_value"].sum()) for m in ledger["mask"]]
     ledger = ledger.drop(columns="mask")
     if not include_outliers:
         ledger = ledger[~((ledger["what"].str.startswith("bulk")) & (ledger["lines"] == 0))]

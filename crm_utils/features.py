@@ -208,6 +208,10 @@ def positions_in(index: pd.Index | pd.Series, values: pd.Series | pd.Index) -> n
     def arrow(x) -> pa.Array | pa.ChunkedArray:  # Arrow text of one type on both sides
         return pa.array(pd.Series(x, copy=False).astype(TEXT)).cast(pa.large_string())
 
+    if len(values) > 4 * len(index):  # ids repeat (order lines): hash each line once, look up each id once
+        code, uniques = pd.factorize(pd.Series(values, copy=False))
+        found = positions_in(index, pd.Index(uniques))
+        return np.where(code >= 0, found[np.maximum(code, 0)], -1) if len(found) else np.full(len(code), -1)
     pos = pc.index_in(arrow(values), value_set=arrow(index))
     return pos.fill_null(-1).to_numpy().astype(np.int64)
 
