@@ -87,7 +87,7 @@ def customer_features(orders: pd.DataFrame, cutoff: pd.Timestamp,
 
     # One row per (customer, order): frequency and recency count orders, not lines.
     order_code = pd.factorize(orders["order_id"])[0][buy_rows].astype(np.int64)
-    _, first = np.unique(cust.astype(np.int64) * (int(order_code.max()) + 1) + order_code, return_index=True)
+    first = _first_lines(cust, order_code)
     frequency = np.bincount(cust[first], minlength=n)
     orders_90d = np.bincount(cust[first[days_before[first] < RECENT_DAYS]], minlength=n)
     recency = _group_min(cust, days_before, n)
@@ -145,6 +145,24 @@ def _order_columns(orders: pd.DataFrame) -> list[str]:
     if missing:
         raise ValueError(f"orders lack {missing}: pass the cleaned orders of notebook 01")
     return need + (["category"] if "category" in orders.columns else [])
+
+
+def _first_lines(cust: np.ndarray, order_code: np.ndarray) -> np.ndarray:
+    """Position of the first line of each distinct (customer, order), in no particular order.
+
+    An order id normally belongs to one customer; then the first line per order is a single
+    pass. Exports where one id is reused across customers take the slower, general sort.
+    """
+    n_orders = int(order_code.max()) + 1
+    owner_low = _group_min(order_code, cust, n_orders)
+    owner_high = _group_max(order_code, cust, n_orders)
+    seen = owner_low <= owner_high  # codes of orders with no line here have neither
+    if np.array_equal(owner_low[seen], owner_high[seen]):
+        first = np.full(n_orders, len(order_code), dtype=np.int64)
+        np.minimum.at(first, order_code, np.arange(len(order_code)))
+        return first[first < len(order_code)]
+    _, first = np.unique(cust.astype(np.int64) * n_orders + order_code, return_index=True)
+    return first
 
 
 def _group_min(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -208,12 +226,15 @@ def positions_in(index: pd.Index | pd.Series, values: pd.Series | pd.Index) -> n
     def arrow(x) -> pa.Array | pa.ChunkedArray:  # Arrow text of one type on both sides
         return pa.array(pd.Series(x, copy=False).astype(TEXT)).cast(pa.large_string())
 
-    if len(values) > 4 * len(index):  # ids repeat (order lines): hash each line once, look up each id once
-        code, uniques = pd.factorize(pd.Series(values, copy=False))
-        found = positions_in(index, pd.Index(uniques))
-        return np.where(code >= 0, found[np.maximum(code, 0)], -1) if len(found) else np.full(len(code), -1)
-    pos = pc.index_in(arrow(values), value_set=arrow(index))
-    return pos.fill_null(-1).to_numpy().astype(np.int64)
+    def lookup(x) -> np.ndarray:
+        return pc.index_in(arrow(x), value_set=arrow(index)).fill_null(-1).to_numpy().astype(np.int64)
+
+    if len(values) <= 4 * len(index):
+        return lookup(values)
+    # Ids repeat (order lines against customers): hash each line once, look up each distinct id once.
+    code, uniques = pd.factorize(pd.Series(values, copy=False))
+    found = lookup(pd.Index(uniques))
+    return np.where(code >= 0, found[np.maximum(code, 0)], -1) if len(found) else np.full(len(code), -1)
 
 
 def _interaction_counts(interactions: pd.DataFrame | None, cutoff: pd.Timestamp, index: pd.Index) -> pd.DataFrame:
