@@ -107,3 +107,23 @@ def test_category_recency_by_hand():
     assert r.loc["A", "Grocery"] == pytest.approx((CUTOFF - pd.Timestamp("2026-01-10")) / day)
     assert r.loc["B", "Grocery"] == pytest.approx((CUTOFF - pd.Timestamp("2026-02-15")) / day)  # not April's order
     assert r.loc[["A", "B"], "Garden"].isna().all() and r.loc["C"].isna().all()  # never bought / only later
+
+
+def test_an_order_id_reused_by_two_customers_counts_once_for_each():
+    # Some exports number orders per shop or per day, so the same id belongs to several customers.
+    reused = _orders([
+        ("O1", "A", "2025-12-01", "Books", 1, 10.0),
+        ("O1", "A", "2025-12-01", "Books", 1, 10.0),
+        ("O1", "B", "2026-03-20", "Books", 1, 10.0),
+        ("O2", "B", "2026-03-21", "Books", 1, 10.0),
+    ])
+    f = features.customer_features(reused, CUTOFF)
+    assert f["frequency"].to_dict() == {"A": 1, "B": 2}
+    assert f["orders_90d"].to_dict() == {"A": 0, "B": 2}
+
+
+def test_positions_of_many_repeated_ids_in_a_small_index():
+    index = pd.Index(["b", "a"])
+    lines = pd.Series(["a", "c", None, "b"] * 50, dtype="string[pyarrow]")  # many more lines than ids
+    assert features.positions_in(index, lines).tolist() == [1, -1, -1, 0] * 50
+    assert features.positions_in(index, lines[:4]).tolist() == [1, -1, -1, 0]
