@@ -20,6 +20,8 @@ import pandas as pd
 from . import features, linecodes
 
 LEVELS = ("total", "category", "region", "category_region")
+#: The cleaned order columns demand series (and the report's forecast check) read.
+ORDER_COLUMNS = ["customer_id", "order_date", "category", "quantity", "line_revenue", "is_return", "is_outlier"]
 PERIOD_DAYS = {"W": 7, "D": 1}
 
 
