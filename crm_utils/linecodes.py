@@ -50,25 +50,30 @@ def periods(ordinals: np.ndarray | list[int]) -> pd.PeriodIndex:
     return pd.PeriodIndex.from_ordinals(np.asarray(ordinals, dtype=np.int64), freq="M")
 
 
-def codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+def codes(values: pd.Series, allow_missing: bool = False) -> tuple[np.ndarray, pd.Index]:
     """Dense integer codes (0..k-1, in order of first appearance) and the distinct values.
 
-    One hash pass over the column; every later grouping by it is integer arithmetic.
+    One hash pass over the column; every later grouping by it is integer arithmetic. A missing
+    value is an error unless ``allow_missing`` (then its code is -1, which
+    :func:`distinct_pairs` leaves out, as ``nunique`` does).
     """
     code, uniques = pd.factorize(values)
-    if (code < 0).any():
+    if not allow_missing and (code < 0).any():
         raise ValueError(f"{values.name}: missing values on some lines; pass the cleaned tables of notebook 01")
     return code, pd.Index(uniques)
 
 
 def distinct_pairs(a: np.ndarray, b: np.ndarray, b_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (a, b) pairs of two non-negative integer arrays, sorted by a then b.
+    """The distinct (a, b) pairs of two integer arrays, sorted by a then b; negative codes are left out.
 
     ``b_size`` bounds ``b`` (every b < b_size). A bitmap does it in one pass when the key space
     is small enough, sorting otherwise.
     """
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
+    if len(a) and (a.min() < 0 or b.min() < 0):  # missing values (code -1) are not a value
+        keep = (a >= 0) & (b >= 0)
+        a, b = a[keep], b[keep]
     if not len(a):
         return a, b
     key = a * b_size + b

@@ -148,11 +148,11 @@ def monthly_series(orders: pd.DataFrame, through: str | pd.Period, months: int =
     buy = ~orders["is_return"].to_numpy(dtype=bool)[rows]
     revenue = (pd.Series(orders["line_revenue"].to_numpy(dtype=float)[rows]).groupby(slot).sum()
                .reindex(range(months), fill_value=0.0).to_numpy())
-    order_code, _ = linecodes.codes(orders["order_id"].iloc[rows[buy]])
+    order_code, _ = linecodes.codes(orders["order_id"].iloc[rows[buy]], allow_missing=True)
     customer, _ = linecodes.codes(orders["customer_id"].iloc[rows[buy]])
     out = pd.DataFrame({
         "revenue": revenue,
-        "orders": linecodes.distinct_counts(slot[buy], order_code, int(order_code.max()) + 1, months),
+        "orders": linecodes.distinct_counts(slot[buy], order_code, int(order_code.max(initial=0)) + 1, months),
         "active_customers": linecodes.distinct_counts(slot[buy], customer, int(customer.max()) + 1, months),
     }, index=linecodes.periods(np.arange(low, through.ordinal + 1)))
     return out.iloc[int(slot.min()):]
@@ -169,7 +169,7 @@ def customer_year(orders: pd.DataFrame, customers: pd.DataFrame, cutoff: pd.Time
     rows = np.flatnonzero(((dates > start) & (dates <= cutoff)).to_numpy())
     customer, ids = linecodes.codes(orders["customer_id"].iloc[rows])
     buy = ~orders["is_return"].to_numpy(dtype=bool)[rows]
-    order_code, _ = linecodes.codes(orders["order_id"].iloc[rows[buy]])
+    order_code, _ = linecodes.codes(orders["order_id"].iloc[rows[buy]], allow_missing=True)
     n = len(ids)
     # pandas' grouped sum (compensated), as everywhere else in the report: the same cents to the last bit
     spend = pd.Series(orders["line_revenue"].to_numpy(dtype=float)[rows]).groupby(customer).sum()

@@ -35,3 +35,10 @@ def test_distinct_pairs_match_numpy_unique(monkeypatch, bitmap_max):
     np.testing.assert_array_equal(np.stack([got_a, got_b], axis=1), want)
     counts = linecodes.distinct_counts(a, b, 30, 60)
     assert counts.tolist() == [len(set(b[a == g])) for g in range(60)]
+
+
+def test_missing_codes_are_left_out_like_nunique():
+    a, b = linecodes.distinct_pairs(np.array([0, 0, 1, 1]), np.array([2, -1, -1, 2]), 3)
+    assert a.tolist() == [0, 1] and b.tolist() == [2, 2]
+    code, _ = linecodes.codes(pd.Series(["x", None, "x"], name="order_id"), allow_missing=True)
+    assert code.tolist() == [0, -1, 0]

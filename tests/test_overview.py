@@ -110,3 +110,11 @@ def test_correlations_are_rank_based(default_cleaned):
     assert corr.loc["frequency", "monetary"] == pytest.approx(
         f["frequency"].rank().corr(f["monetary"].rank()), abs=1e-9)
     assert "interactions" not in corr  # no interaction log given: no constant column
+
+
+def test_monthly_series_counts_orders_like_nunique_even_without_an_order_id():
+    orders = HAND.copy()
+    orders.loc[5, "order_id"] = None  # C's October line has lost its order number
+    series = overview.monthly_series(orders, "2026-10", months=3)
+    assert series["orders"].tolist() == [1, 2, 0] and series["active_customers"].tolist() == [1, 2, 1]
+    assert series["revenue"].tolist() == pytest.approx([100.0, 100.0, 10.0])
