@@ -174,7 +174,8 @@ def render_html(notebook: Path, out: Path) -> Path:
     """The report: the executed notebook as HTML with code hidden and images embedded."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab")
+    # JupyterLab's look, plus each chart's alt text (crm_utils/templates/report)
+    exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(Path(__file__).parent / "templates")])
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True

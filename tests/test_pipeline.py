@@ -153,6 +153,9 @@ def test_report_reads_in_a_browser(e2e, tmp_path):
     assert shot.size[0] == 1280 and shot.getextrema()[0] < 100  # something dark was drawn: not a blank page
     html = (reports / "2026-10" / "report.html").read_text()
     assert "Monthly customer report" in html and "Net revenue was" in html
+    # Screen readers: every chart says in words what it shows (its titles and axes), none the default.
+    assert "No description has been provided for this image" not in html
+    assert 'alt="Chart: Net revenue and active customers per month' in html
 
 
 @pytest.fixture(scope="module")
