@@ -32,6 +32,9 @@ def month_kpis(orders: pd.DataFrame, month: str | pd.Period) -> dict[str, float]
     return _month_kpis(orders, _Lines.of(orders), pd.Period(month, freq="M"))
 
 
+NO_PURCHASE = np.iinfo(np.int64).max
+
+
 @dataclass
 class _Lines:
     """The codes every KPI needs, computed once per table: month and customer of each line."""
@@ -49,9 +52,6 @@ class _Lines:
         first = np.full(len(ids), NO_PURCHASE, dtype=np.int64)
         np.minimum.at(first, customer[buy], month[buy])
         return cls(month, customer, buy, first)
-
-
-NO_PURCHASE = np.iinfo(np.int64).max
 
 
 def _month_kpis(orders: pd.DataFrame, lines: _Lines, month: pd.Period) -> dict[str, float]:
@@ -75,18 +75,6 @@ def _month_kpis(orders: pd.DataFrame, lines: _Lines, month: pd.Period) -> dict[s
         "average_order_value": purchased / n_orders if n_orders else np.nan,
         "return_rate": returned / purchased if purchased else np.nan,
     }
-
-
-def first_purchase_month(orders: pd.DataFrame) -> pd.Series:
-    """Month of each customer's first purchased line, indexed by customer_id."""
-    buy = ~orders["is_return"].to_numpy(dtype=bool)
-    customer, ids = linecodes.codes(orders["customer_id"])
-    first = np.full(len(ids), NO_PURCHASE, dtype=np.int64)
-    np.minimum.at(first, customer[buy], linecodes.month_numbers(orders["order_date"])[buy])
-    bought = first != NO_PURCHASE
-    out = pd.Series(linecodes.periods(first[bought]), index=ids[bought], name="order_date")
-    out.index.name = "customer_id"
-    return out.sort_index()
 
 
 def kpi_table(orders: pd.DataFrame, month: str | pd.Period) -> pd.DataFrame:
@@ -171,7 +159,8 @@ def customer_year(orders: pd.DataFrame, customers: pd.DataFrame, cutoff: pd.Time
     buy = ~orders["is_return"].to_numpy(dtype=bool)[rows]
     order_code, _ = linecodes.codes(orders["order_id"].iloc[rows[buy]], allow_missing=True)
     n = len(ids)
-    # pandas' grouped sum (compensated), as everywhere else in the report: the same cents to the last bit
+    # pandas' compensated grouped sum, as before: the group tests rank these sums, and a last-bit
+    # difference would reorder customers whose spend ties.
     spend = pd.Series(orders["line_revenue"].to_numpy(dtype=float)[rows]).groupby(customer).sum()
     spend = spend.reindex(range(n), fill_value=0.0).to_numpy()
     n_orders = linecodes.distinct_counts(customer[buy], order_code, int(order_code.max(initial=0)) + 1, n)

@@ -15,7 +15,7 @@ def test_months_and_days_are_pandas_calendar_months_and_days():
     months = linecodes.month_numbers(dates)
     assert list(linecodes.periods(months)) == list(dates.dt.to_period("M"))
     assert list(linecodes.day_numbers(dates)) == list((dates.dt.normalize() - pd.Timestamp("1970-01-01")).dt.days)
-    assert linecodes.month_ordinal(pd.Period("2026-10", freq="M")) == months[4]
+    assert pd.Period("2026-10", freq="M").ordinal == months[4]
 
 
 def test_missing_dates_and_ids_are_errors_not_silent_codes():

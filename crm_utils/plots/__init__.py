@@ -41,8 +41,8 @@ def alt_text(fig: plt.Figure) -> str:
 
 
 def _describe_charts() -> None:
-    """Hand each figure's alt text to the notebook with its picture (IPython output metadata),
-    where nbconvert's HTML export reads it."""
+    """Hand each figure's alt text to the notebook with its picture (the output's metadata),
+    from where the report's HTML template (crm_utils/templates/report) puts it on the image."""
     try:
         from IPython import get_ipython
     except ImportError:  # plain Python: nothing is displayed
