@@ -29,8 +29,8 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from . import privacy
-from .features import positions_in
 from .config import month_end, parse_month
+from .features import positions_in
 
 ITEM_PREFIX = "q_"
 #: Answer scales a survey item may use, narrowest first; detection picks the first that holds
@@ -782,7 +782,7 @@ def _purchases(orders: pd.DataFrame, customers: pd.Index, cutoff: pd.Timestamp |
     ``customer`` is the position in ``customers``. Responding customers are a small share of
     all buyers, so their rows are picked by an integer lookup before anything is copied.
     """
-    keep = ~orders["is_return"].to_numpy(dtype=bool) if "is_return" in orders else (orders["quantity"] > 0).to_numpy()
+    keep = (~orders["is_return"] if "is_return" in orders else orders["quantity"] > 0).to_numpy(dtype=bool)
     if cutoff is not None:
         keep &= (orders["order_date"] <= cutoff).to_numpy()
     code = positions_in(customers, orders["customer_id"])

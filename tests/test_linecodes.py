@@ -29,11 +29,14 @@ def test_missing_dates_and_ids_are_errors_not_silent_codes():
 def test_distinct_pairs_match_numpy_unique(monkeypatch, bitmap_max):
     monkeypatch.setattr(linecodes, "BITMAP_MAX", bitmap_max)
     rng = np.random.default_rng(0)
-    a, b = rng.integers(0, 50, 5000), rng.integers(0, 30, 5000)
-    got_a, got_b = linecodes.distinct_pairs(a, b, 30)
+    # 50 x 3,000 possible keys, more than four per line: the bitmap_max decides the path.
+    a, b = rng.integers(0, 50, 5000), rng.integers(0, 3000, 5000)
+    b[:100] = b[100:200]  # some pairs repeat
+    a[:100] = a[100:200]
+    got_a, got_b = linecodes.distinct_pairs(a, b, 3000)
     want = np.unique(np.stack([a, b], axis=1), axis=0)
     np.testing.assert_array_equal(np.stack([got_a, got_b], axis=1), want)
-    counts = linecodes.distinct_counts(a, b, 30, 60)
+    counts = linecodes.distinct_counts(a, b, 3000, 60)
     assert counts.tolist() == [len(set(b[a == g])) for g in range(60)]
 
 

@@ -156,6 +156,7 @@ def test_report_reads_in_a_browser(e2e, tmp_path):
     # Screen readers: every chart says in words what it shows (its titles and axes), none the default.
     assert "No description has been provided for this image" not in html
     assert 'alt="Chart: Net revenue and active customers per month' in html
+    assert 'alt="Chart: Forecast with calibrated 80% interval' in html  # drawn from 05's demand_history
 
 
 @pytest.fixture(scope="module")

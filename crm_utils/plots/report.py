@@ -5,16 +5,15 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .. import demand
 from .forecasting import forecast_chart
 
 
-def forecast_overview(orders: pd.DataFrame, customers: pd.DataFrame | None, forecast: pd.DataFrame,
-                      cutoff: pd.Timestamp, top: int = 3) -> plt.Figure:
-    """Units per week: the total and the largest categories, history and forecast with 80% intervals."""
+def forecast_overview(history: pd.DataFrame, forecast: pd.DataFrame, top: int = 3) -> plt.Figure:
+    """Units per week: the total and the largest categories, history and forecast with 80% intervals.
+
+    ``history`` is the weekly demand notebook 05 forecast from (its ``demand_history`` artifact).
+    """
     units = forecast[forecast["measure"] == "units"] if "measure" in forecast.columns else forecast
-    levels = sorted(set(units["level"].astype(str)) & {"total", "category"})
-    history = demand.build_series(orders, customers, cutoff=cutoff, levels=levels).frame
     cats = (history[history["level"] == "category"].groupby("series")["y"].sum().nlargest(top).index.tolist())
     names = [n for n in ["total", *cats] if n in set(units["series"])]
     return forecast_chart(history, units, names, history_periods=52)
