@@ -46,7 +46,7 @@ report: data
 # (which may hold an analyst's own export).
 DEFAULT_DATA := $(CURDIR)/.cache/default-data
 
-$(DEFAULT_DATA)/orders.csv: $(STAMP) crm_utils/synth.py
+$(DEFAULT_DATA)/orders.csv: $(STAMP) $(wildcard crm_utils/synth/*.py)
 	$(BIN)/crm-report generate --out $(DEFAULT_DATA) --force
 
 # Notebook runs of `make test` and `make notebooks` write to a fresh folder of their own.

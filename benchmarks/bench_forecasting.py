@@ -44,7 +44,7 @@ import json, sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, sys.argv[5])
 from bench_forecasting import weekly_series
-from crm_utils import demand, forecasting
+from crm_utils.demand import series as demand, forecasting
 n, engine, seed, samples = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 series = weekly_series(n, seed)
 config = forecasting.ForecastConfig(uncertainty_samples=samples, seed=seed)
@@ -65,7 +65,7 @@ def weekly_series(n: int, seed: int, weeks: int = 156):
     import numpy as np
     import pandas as pd
 
-    from crm_utils import demand
+    from crm_utils.demand import series as demand
 
     rng = np.random.default_rng(seed)
     cutoff = pd.Timestamp(CUTOFF)

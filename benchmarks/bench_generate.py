@@ -36,7 +36,7 @@ for p in sorted(pathlib.Path(sys.argv[1]).glob("*.*")):
 CLEAN = """
 import sys, os
 os.environ.setdefault("CRM_PSEUDONYM_KEY", "00" * 32)
-from crm_utils import cleaning, io
+from crm_utils.data import cleaning, io
 cleaning.clean(io.load_raw(sys.argv[1]), "2026-10")
 """
 

@@ -103,7 +103,7 @@ def run_once(data: Path, size: int, timeout: float | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"bench-pipeline-{size}-") as tmp:
         env = {**os.environ, "CRM_RUNS_DIR": str(Path(tmp) / "runs")}
         reports = Path(tmp) / "reports"
-        cmd = [sys.executable, "-m", "crm_utils.cli", "run", "--month", MONTH, "--data-dir", str(data),
+        cmd = [sys.executable, "-m", "crm_utils.run.cli", "run", "--month", MONTH, "--data-dir", str(data),
                "--reports-dir", str(reports)]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

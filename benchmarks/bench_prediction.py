@@ -44,7 +44,7 @@ i.astype({"interaction_id": "string[pyarrow]", "customer_id": "string[pyarrow]",
 TRAIN = """
 import sys, pathlib, joblib
 import pandas as pd
-from crm_utils import need_text, next_category, prediction, propensity
+from crm_utils.needs import need_text, next_category, prediction, propensity
 d, out = pathlib.Path(sys.argv[1]), sys.argv[2]
 orders = pd.read_parquet(d / "prepared_orders.parquet")
 notes = pd.read_parquet(d / "prepared_notes.parquet")

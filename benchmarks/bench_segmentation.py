@@ -37,7 +37,7 @@ synth.generate(sys.argv[1], synth.SynthConfig(customers=int(sys.argv[2]), file_f
 PREPARE = """
 import sys, pathlib
 import numpy as np, pandas as pd
-from crm_utils.cleaning import canonical_spelling
+from crm_utils.data.cleaning import canonical_spelling
 d = pathlib.Path(sys.argv[1])
 o = pd.read_parquet(d / "orders.parquet", dtype_backend="pyarrow")
 o["order_date"] = pd.to_datetime(o["order_date"].astype(str), format="%Y-%m-%d %H:%M:%S", errors="coerce")
@@ -69,7 +69,7 @@ pq.read_table(d / "prepared_interactions.parquet").to_pandas(types_mapper=text)
 SEGMENT = """
 import sys, json, time, pathlib
 import pandas as pd
-from crm_utils import features, segmentation
+from crm_utils.customers import features, segmentation
 d = pathlib.Path(sys.argv[1])
 t = {}
 import pyarrow as pa, pyarrow.parquet as pq

@@ -34,7 +34,7 @@ def write_csv(run_dir: str | Path, name: str, frame: pd.DataFrame) -> Path:
     ``safe.csv_text``); UTF-8 with a byte-order mark, so spreadsheet programs read accents and
     Chinese text correctly. Later notebooks read Parquet, never these files.
     """
-    from .safe import csv_frame
+    from crm_utils.safe import csv_frame
 
     path = artifacts_dir(run_dir) / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,3 +90,40 @@ def collect_metrics(run_dir: str | Path) -> dict:
     """All notebooks' figures of a run, keyed by notebook name, in notebook order."""
     folder = Path(run_dir) / "metrics"
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+class LastMonth:
+    """Last month's run in the same reports folder: the one way a stage looks back.
+
+    A scheduled run builds in a hidden folder inside the reports folder and an interactive one in
+    ``reports/interactive/<month>``; in both, last month is a sibling folder. It may not exist
+    (the first month of a reports folder): then :attr:`exists` is False and every read gives None.
+    """
+
+    def __init__(self, run_dir: str | Path, report_month: str):
+        from crm_utils.config import previous_run_dir
+
+        self.path = previous_run_dir(run_dir, report_month)
+
+    def __str__(self) -> str:
+        return f"last month's report ({self.path.name})"
+
+    @property
+    def month(self) -> str:
+        return self.path.name
+
+    @property
+    def exists(self) -> bool:
+        return self.path.is_dir()
+
+    def has(self, name: str) -> bool:
+        return has_table(self.path, name)
+
+    def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+        """Last month's artifact ``name`` as written then, or None when last month has none."""
+        return read_table(self.path, name, columns) if self.has(name) else None
+
+    def metrics(self) -> dict | None:
+        """Last month's metrics.json, or None when last month has no finished report."""
+        path = self.path / "metrics.json"
+        return json.loads(path.read_text()) if path.exists() else None

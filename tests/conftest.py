@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crm_utils import cleaning, io, privacy, synth
+from crm_utils.data import cleaning, io, privacy
+from crm_utils import synth
 
 
 #: Notebook parameters for end-to-end runs that test the pipeline's mechanics rather than forecast

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_utils import campaigns
-from crm_utils.campaigns import Channel
+from crm_utils.report import campaigns
+from crm_utils.report.campaigns import Channel
 
 # Solved by hand. Segment A: 100 customers, 50% propensity; B: 200 customers, 10%; margin 20 a
 # purchase. Email costs 1 (lift 1), phone 5 (lift 2, at most 50 calls). Net value of a contact:

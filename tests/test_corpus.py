@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from crm_utils import artifacts, cleaning, io
-from crm_utils.schema import ContractError
+from crm_utils import artifacts
+from crm_utils.data import cleaning, io
+from crm_utils.data.schema import ContractError
 
 CORPUS = Path(__file__).parent / "corpus"
 EXPECT = yaml.safe_load((CORPUS / "expectations.yml").read_text(encoding="utf-8"))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_utils import features
+from crm_utils.customers import features
 
 
 def _orders(rows: list[tuple]) -> pd.DataFrame:

@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_utils import cleaning, demand, forecasting, io, synth
+from crm_utils.data import cleaning, io
+from crm_utils.demand import series as demand, forecasting
+from crm_utils import synth
 from crm_utils.fanout import fan_out
-from crm_utils.forecast_models import MovingAverage, ProphetModel, SeasonalNaive, coverage, mape, mase, mase_scale, smape
+from crm_utils.demand.models import MovingAverage, ProphetModel, SeasonalNaive, coverage, mape, mase, mase_scale, smape
 
 CUTOFF = pd.Timestamp("2026-10-31 23:59:59")  # a Saturday: weeks run Sunday to Saturday
 

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from crm_utils import cleaning, importer, io
-from crm_utils.schema import ContractError
+from crm_utils.data import cleaning, importer, io
+from crm_utils.data.schema import ContractError
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = Path(__file__).parent / "data" / "online_retail_sample.csv"
@@ -205,7 +205,7 @@ def test_import_never_overwrites_by_accident(tmp_path):
 
 
 def test_import_command_line(tmp_path):
-    cli = [sys.executable, "-m", "crm_utils.cli", "import"]
+    cli = [sys.executable, "-m", "crm_utils.run.cli", "import"]
     help_text = subprocess.run([*cli, "--help"], capture_output=True, text=True).stdout
     assert "online_retail" in help_text and "generic_crm" in help_text and "Exit codes" in help_text
     ok = subprocess.run([*cli, str(SAMPLE), "--mapping", "online_retail", "--out", str(tmp_path / "a"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from crm_utils import io
-from crm_utils.schema import ContractError
+from crm_utils.data import io
+from crm_utils.data.schema import ContractError
 
 ORDERS = pd.DataFrame({
     "order_id": ["O1", "O1", "O2", "O3"],

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_utils import features, overview
+from crm_utils.customers import features, overview
 
 
 def _orders(rows: list[tuple]) -> pd.DataFrame:

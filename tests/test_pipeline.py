@@ -15,9 +15,11 @@ import pandas as pd
 import pytest
 
 from conftest import LIGHT_RUN
-from crm_utils import cleaning, io, pipeline, synth
+from crm_utils.data import cleaning, io
+from crm_utils.run import pipeline
+from crm_utils import synth
 
-CLI = [sys.executable, "-m", "crm_utils.cli"]
+CLI = [sys.executable, "-m", "crm_utils.run.cli"]
 EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[a-z]{2,}")
 # The phone shapes the generator plants; 07700 900xxx is reserved for fiction (used in the notebook's prose).
 PHONE = re.compile(r"\+44 7(?!700 900)\d{3} \d{6}|\(0\d{3}\) \d{3} \d{3}")
@@ -138,7 +140,7 @@ def test_report_reads_in_a_browser(e2e, tmp_path):
     image decoded and no code; the screenshot is kept for a human look (see the test's tmp_path)."""
     from PIL import Image
 
-    from crm_utils import render_check
+    from crm_utils.run import render_check
 
     if render_check.find_browser() is None:
         if os.environ.get("CI"):

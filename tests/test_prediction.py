@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
-from crm_utils import features, monitoring, need_text, next_category, prediction, propensity, sampling, synth
-from crm_utils.bgnbd import BGNBD, bgnbd_inputs
+from crm_utils.customers import features
+from crm_utils.needs import monitoring, need_text, next_category, prediction, propensity, sampling
+from crm_utils import synth
+from crm_utils.needs.bgnbd import BGNBD, bgnbd_inputs
 
 REPORT_MONTH = "2026-10"
 CUTOFF = pd.Timestamp("2026-10-31 23:59:59")

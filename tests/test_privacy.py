@@ -8,7 +8,7 @@ import stat
 import pandas as pd
 import pytest
 
-from crm_utils import privacy
+from crm_utils.data import privacy
 
 
 def test_missing_key_file_is_created_private_and_then_reused(tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_utils import report
+from crm_utils.report import summary as report
 
 METRICS = {
     "01_data_cleaning": {"tables": {"orders": {"rows_in": 1000, "quarantined": 30},

@@ -8,7 +8,8 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 
-from crm_utils import artifacts, plots, safe  # noqa: E402
+from crm_utils import artifacts, safe  # noqa: E402
+from crm_utils.data import plots  # noqa: E402
 
 
 def test_csv_export_defuses_formulas_and_markup_is_escaped(tmp_path):

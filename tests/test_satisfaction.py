@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from crm_utils import cleaning, io, satisfaction as sat, synth
+from crm_utils.data import cleaning, io
+from crm_utils.satisfaction import analysis as sat
+from crm_utils import synth
 from crm_utils.config import month_end
 
 MONTH = "2026-10"
@@ -338,7 +340,8 @@ def test_segment_crosstab_counts_each_customer_once():
 def test_a_data_set_without_surveys_runs_and_says_there_is_nothing_to_cluster(tmp_path, key):
     """Notebook 06 through the real runner (``--only 06`` on top of the month's cleaned tables,
     written here as notebook 01 writes them, which saves that notebook's run)."""
-    from crm_utils import artifacts, pipeline
+    from crm_utils import artifacts
+    from crm_utils.run import pipeline
 
     data, reports = tmp_path / "data", tmp_path / "reports"
     synth.generate(data, synth.SynthConfig(customers=200, months=14, seed=3))

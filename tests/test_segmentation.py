@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from crm_utils import features, segmentation
+from crm_utils.customers import features, segmentation
 
 CUTOFF = pd.Timestamp("2026-10-31 23:59:59")
 

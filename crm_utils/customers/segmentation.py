@@ -1,0 +1,389 @@
+"""Customer segments: who buys how, and what.
+
+The pipeline is deliberately plain, so that an analyst can explain every step:
+
+1. :func:`design_matrix` turns the features of :mod:`crm_utils.customers.features` into what K-means
+   compares. Behaviour is described by *rates* rather than lifetime totals (orders per month of
+   tenure, not orders ever), so a loyal customer who joined last quarter looks like a loyal
+   customer, not like a small one; money and counts are logged because they are skewed; the
+   category mix enters through the square roots of its shares, which makes Euclidean distance
+   between mixes the Hellinger distance, so one dominant category cannot drown the rest.
+2. :class:`CustomerSegmenter` standardises the columns (each gets unit variance, so no feature
+   weighs more because of its unit), fits K-means for every k in a range and keeps the k with the
+   best silhouette; the elbow of the inertia curve is reported beside it, not used.
+3. :func:`name_segments` names each segment from its members by a written rule (RFM scores and
+   the category the segment over-buys), so names follow the data instead of being typed by hand.
+
+:func:`compare_density_clusterings` runs DBSCAN and HDBSCAN on the same matrix for comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.cluster import DBSCAN, HDBSCAN, KMeans
+from sklearn.decomposition import PCA
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from crm_utils.customers.features import category_columns, category_name
+
+#: Order lines of evidence the return rate is shrunk with: a customer who returned their only item
+#: is not a "100% returner" but someone we know little about (empirical-Bayes shrinkage towards
+#: the overall rate).
+RETURN_PRIOR_LINES = 5.0
+MONTH_DAYS = 30.44
+#: A k is tried only if segments could hold this many customers on average: fewer customers
+#: than that per segment describe individuals, not kinds of customers.
+MIN_PER_SEGMENT = 10
+#: Density-based clustering needs neighbourhoods to be dense: below this many customers it is skipped.
+MIN_DENSITY_POINTS = 100
+
+
+def overall_return_rate(features: pd.DataFrame) -> float:
+    """The base's return rate, each customer weighted by their order lines."""
+    return float(np.average(features["return_rate"], weights=np.maximum(features["lines"], 1e-9)))
+
+
+def design_matrix(features: pd.DataFrame, overall_return: float | None = None) -> pd.DataFrame:
+    """The columns K-means compares, before standardising (see the module docstring for why).
+
+    ``overall_return`` is the rate return rates are shrunk towards (default: these customers').
+    """
+    months = np.maximum(features["tenure_days"].to_numpy(float) / MONTH_DAYS, 1.0)
+    lines = features["lines"].to_numpy(float)
+    if overall_return is None:
+        overall_return = overall_return_rate(features)
+    out = pd.DataFrame({
+        "log_recency_days": np.log1p(features["recency_days"].to_numpy(float)),
+        "log_orders_per_month": np.log(features["frequency"].to_numpy(float) / months),
+        "log_avg_order_value": np.log1p(features["avg_order_value"].to_numpy(float)),
+        "price_index": features["price_index"].to_numpy(float),
+        "return_rate_shrunk": (features["return_rate"].to_numpy(float) * lines
+                               + RETURN_PRIOR_LINES * overall_return) / (lines + RETURN_PRIOR_LINES),
+    }, index=features.index)
+    if "interactions" in features.columns and features["interactions"].any():
+        out["log_contacts_per_month"] = np.log1p(features["interactions"].to_numpy(float) / months)
+    cats = category_columns(features)
+    if len(cats) > 1:  # a single category carries no information about the mix
+        for c in cats:
+            out["sqrt_" + c] = np.sqrt(features[c].to_numpy(float))
+    return out
+
+
+@dataclass
+class KSelection:
+    """The silhouette and inertia of K-means for each k tried, and the k chosen."""
+
+    table: pd.DataFrame  # k, silhouette, inertia
+    k: int
+    elbow_k: int
+
+
+class CustomerSegmenter(BaseEstimator):
+    """K-means on the design matrix with k chosen by silhouette.
+
+    Parameters
+    ----------
+    k_range : ks to try.
+    seed : seeds K-means and every sample drawn, so the same data give the same segments.
+    n_init : K-means restarts per k; the best objective wins.
+    sample_size : when there are more customers, k is chosen and centroids are learned on a random
+        sample of this size, then every customer goes to the nearest centroid (a sample of this
+        size pins centroids down far more finely than segments differ).
+    silhouette_size : the silhouette, which costs O(n^2), is measured on at most this many of
+        the customers the centroids were learned on (the same random subset for every k).
+    """
+
+    def __init__(self, k_range: tuple[int, ...] = tuple(range(2, 11)), seed: int = 42, n_init: int = 10,
+                 sample_size: int = 20_000, silhouette_size: int = 10_000):
+        self.k_range = k_range
+        self.seed = seed
+        self.n_init = n_init
+        self.sample_size = sample_size
+        self.silhouette_size = silhouette_size
+
+    def fit(self, features: pd.DataFrame) -> "CustomerSegmenter":
+        self.overall_return_ = overall_return_rate(features)
+        design = design_matrix(features, self.overall_return_)
+        self.columns_ = list(design.columns)
+        self.scaler_ = StandardScaler().fit(design.to_numpy())
+        z = self.scaler_.transform(design.to_numpy())
+        rng = np.random.default_rng(self.seed)
+        fit_rows = (np.sort(rng.choice(len(z), self.sample_size, replace=False))
+                    if len(z) > self.sample_size else np.arange(len(z)))
+        zs = z[fit_rows]
+        sil_rows = (np.sort(rng.choice(len(zs), self.silhouette_size, replace=False))
+                    if len(zs) > self.silhouette_size else np.arange(len(zs)))
+        ks = [k for k in self.k_range if 2 <= k and k * MIN_PER_SEGMENT <= len(zs)]
+        self.too_few_ = not ks  # then everyone is one segment: there is nothing to choose between
+        ks = ks or [1]
+        rows, models = [], {}
+        # One thread: on at most ``sample_size`` rows, thread start-up and contention with other
+        # work on the machine cost more than parallel K-means saves (measured: 6.6 s vs 9.9 s).
+        with threadpool_limits(limits=1):
+            for k in ks:
+                km = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit(zs)
+                models[k] = km
+                sil = silhouette_score(zs[sil_rows], km.labels_[sil_rows]) if k > 1 else np.nan
+                rows.append({"k": k, "silhouette": sil, "inertia": km.inertia_})
+        table = pd.DataFrame(rows)
+        if self.too_few_:
+            table["silhouette"] = 0.0  # idxmax needs a number; the single k is the only choice
+        best = int(table.loc[table["silhouette"].idxmax(), "k"])
+        self.selection_ = KSelection(table, best, elbow_k(table["k"].to_numpy(), table["inertia"].to_numpy()))
+        km = models[best]
+        # Segment ids ordered by value (the centroid's log order value x rate), so id 0 is the most
+        # valuable whatever order K-means happened to find them in.
+        centres = pd.DataFrame(self.scaler_.inverse_transform(km.cluster_centers_), columns=self.columns_)
+        value = centres["log_orders_per_month"] + centres["log_avg_order_value"]
+        order = np.argsort(-value.to_numpy(), kind="stable")
+        self.kmeans_ = km
+        self.cluster_centers_ = km.cluster_centers_[order]
+        self._relabel = np.argsort(order)
+        self.k_ = best
+        self.silhouette_ = np.nan if self.too_few_ else float(table.set_index("k").loc[best, "silhouette"])
+        if self.too_few_:
+            self.selection_ = KSelection(table.iloc[0:0], 1, 1)
+        self.labels_ = self.predict(features)
+        return self
+
+    def transform(self, features: pd.DataFrame) -> np.ndarray:
+        """The standardised design matrix (what the clustering sees), in the fitted columns."""
+        design = design_matrix(features, self.overall_return_).reindex(columns=self.columns_, fill_value=0.0)
+        return self.scaler_.transform(design.to_numpy())
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """Segment id (0 = most valuable) of each customer: the nearest fitted centroid."""
+        return self._relabel[self.kmeans_.predict(self.transform(features))]
+
+
+def elbow_k(ks: np.ndarray, inertia: np.ndarray) -> int:
+    """The k of the inertia curve's elbow: the point farthest from the chord joining its ends."""
+    x = (ks - ks[0]) / max(ks[-1] - ks[0], 1)
+    y = (inertia - inertia[-1]) / max(inertia[0] - inertia[-1], 1e-12)
+    # Distance of each point below the straight line from (0, 1) to (1, 0).
+    return int(ks[np.argmax(1 - x - y)])
+
+
+# ------------------------------------------------------------------------------------------
+# Names
+# ------------------------------------------------------------------------------------------
+
+def rfm_scores(features: pd.DataFrame) -> pd.DataFrame:
+    """R, F and M scores 1-5 by quintile of the customer base (5 = most recent / frequent / valuable)."""
+    def score(s: pd.Series, ascending: bool) -> pd.Series:
+        pct = s.rank(pct=True, method="average", ascending=ascending)
+        return np.ceil(pct * 5).clip(1, 5).astype(int)
+    return pd.DataFrame({"R": score(features["recency_days"], ascending=False),
+                         "F": score(features["frequency"], ascending=True),
+                         "M": score(features["monetary"], ascending=True)}, index=features.index)
+
+
+#: New customers: the segment's median tenure is under this many days.
+NEW_DAYS = 90
+#: A category is named when the segment buys it at least this many times as often as everyone.
+CATEGORY_LIFT = 1.5
+
+
+def rfm_label(r: float, f: float, m: float, tenure_days: float) -> str:
+    """The RFM name of a segment from its members' median scores (the usual RFM grid, simplified)."""
+    if tenure_days < NEW_DAYS:
+        return "New"
+    if r >= 4 and f >= 4 and m >= 4:
+        return "Champions"
+    if r >= 3 and f >= 4:
+        return "Loyal"
+    if r >= 3 and m >= 4:
+        return "Big spenders"
+    if r >= 4:
+        return "Promising"
+    if r <= 2 and (f >= 3 or m >= 3):
+        return "At risk"
+    if r <= 2:
+        return "Lost" if r < 2 else "Hibernating"
+    return "Need attention"
+
+
+def name_segments(features: pd.DataFrame, labels: np.ndarray) -> pd.Series:
+    """A readable name per segment id: its RFM label and the category it over-buys.
+
+    Rule: each segment's median R, F and M scores and tenure give the label (:func:`rfm_label`);
+    the category whose share in the segment is highest relative to its share among all customers
+    is added when that lift is at least ``CATEGORY_LIFT`` ("mixed basket" otherwise). A name that
+    still repeats gets the segment id appended.
+    """
+    scores = rfm_scores(features)
+    cats = category_columns(features)
+    overall = features[cats].mean() if cats else pd.Series(dtype=float)
+    names = {}
+    for seg in np.unique(labels):
+        member = labels == seg
+        med = scores[member].median()
+        label = rfm_label(med["R"], med["F"], med["M"], float(features.loc[member, "tenure_days"].median()))
+        if len(cats) > 1:
+            lift = features.loc[member, cats].mean() / overall.replace(0, np.nan)
+            top = lift.idxmax()
+            label += f" · {category_name(top)}" if lift[top] >= CATEGORY_LIFT else " · mixed basket"
+        names[int(seg)] = label
+    counts = pd.Series(names).value_counts()
+    return pd.Series({s: (n if counts[n] == 1 else f"{n} ({s})") for s, n in names.items()}, name="segment_name")
+
+
+def profile(features: pd.DataFrame, labels: np.ndarray, names: pd.Series) -> pd.DataFrame:
+    """One row per segment: size, share and the median of the features that describe it."""
+    cols = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "return_rate",
+            "price_index"]
+    frame = features[cols].assign(segment_id=labels)
+    out = frame.groupby("segment_id").median()
+    out.insert(0, "customers", frame.groupby("segment_id").size())
+    out.insert(1, "share", out["customers"] / out["customers"].sum())
+    out.insert(0, "segment_name", names.reindex(out.index))
+    cats = category_columns(features)
+    if cats:
+        top = features[cats].groupby(labels).mean()
+        out["top_category"] = [category_name(top.loc[s].idxmax()) for s in out.index]
+    return out
+
+
+def centroid_profile(segmenter: CustomerSegmenter, names: pd.Series) -> pd.DataFrame:
+    """Centroids in standard units (rows: segments, columns: design columns), for a heat map."""
+    return pd.DataFrame(segmenter.cluster_centers_, columns=segmenter.columns_,
+                        index=[names[i] for i in range(len(segmenter.cluster_centers_))])
+
+
+# ------------------------------------------------------------------------------------------
+# Density-based clusterings, for comparison
+# ------------------------------------------------------------------------------------------
+
+def kdistance_eps(z: np.ndarray, min_samples: int) -> tuple[float, np.ndarray]:
+    """DBSCAN's eps at the knee of the sorted distances to each point's ``min_samples``-th neighbour.
+
+    Points inside clusters have close neighbours; the knee is where distances start to climb,
+    i.e. where noise begins (Ester et al., 1996). Returns eps and the sorted k-distances.
+    """
+    dist, _ = NearestNeighbors(n_neighbors=min_samples).fit(z).kneighbors(z)
+    kd = np.sort(dist[:, -1])
+    x = np.linspace(0, 1, len(kd))
+    y = (kd - kd[0]) / max(kd[-1] - kd[0], 1e-12)
+    return float(kd[np.argmax(x - y)]), kd
+
+
+def compare_density_clusterings(z: np.ndarray, kmeans_labels: np.ndarray, seed: int = 42,
+                                sample_size: int = 5_000) -> tuple[pd.DataFrame, dict] | None:
+    """DBSCAN and HDBSCAN on (a sample of) the same standardised matrix, beside K-means.
+
+    DBSCAN's ``min_samples`` is twice the number of dimensions (Sander et al., 1998) and its eps
+    the k-distance knee; HDBSCAN needs only a minimum cluster size, here 1% of the points.
+    Returns a comparison table and the labels of the sample (``-1`` = noise), or None when there
+    are fewer than ``MIN_DENSITY_POINTS`` customers.
+    """
+    if len(z) < MIN_DENSITY_POINTS:
+        return None
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(z), sample_size, replace=False)) if len(z) > sample_size else np.arange(len(z))
+    zs, km = z[rows], kmeans_labels[rows]
+    min_samples = 2 * z.shape[1]
+    eps, kd = kdistance_eps(zs, min_samples)
+    labels = {
+        "K-means": km,
+        "DBSCAN": DBSCAN(eps=eps, min_samples=min_samples).fit_predict(zs),
+        "HDBSCAN": HDBSCAN(min_cluster_size=max(10, len(zs) // 100), copy=True).fit_predict(zs),
+    }
+    params = {"K-means": f"k={len(np.unique(km))} (silhouette)",
+              "DBSCAN": f"eps={eps:.2f} (k-distance knee), min_samples={min_samples}",
+              "HDBSCAN": f"min_cluster_size={max(10, len(zs) // 100)}"}
+    out = []
+    for name, lab in labels.items():
+        clustered = lab >= 0
+        n_clusters = len(np.unique(lab[clustered]))
+        sil = (silhouette_score(zs[clustered], lab[clustered])
+               if n_clusters > 1 and clustered.sum() > n_clusters else np.nan)
+        out.append({"method": name, "parameters": params[name], "clusters": n_clusters,
+                    "noise_share": float(1 - clustered.mean()), "silhouette": sil,
+                    "ari_vs_kmeans": adjusted_rand_score(km[clustered], lab[clustered])})
+    extra = {"rows": rows, "labels": labels, "eps": eps, "kdistance": kd, "min_samples": min_samples}
+    return pd.DataFrame(out), extra
+
+
+def dbscan_sensitivity(z: np.ndarray, eps: float, min_samples: int, factors=(0.5, 0.75, 1.0, 1.5, 2.0)) -> pd.DataFrame:
+    """How DBSCAN's clusters and noise change as eps shrinks or grows around the chosen value."""
+    rows = []
+    for f in factors:
+        lab = DBSCAN(eps=eps * f, min_samples=min_samples).fit_predict(z)
+        rows.append({"eps": eps * f, "factor": f, "clusters": len(np.unique(lab[lab >= 0])),
+                     "noise_share": float((lab < 0).mean())})
+    return pd.DataFrame(rows)
+
+
+def pca_projection(z: np.ndarray, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
+    """The first two principal components of the standardised matrix and their explained variance."""
+    k = min(2, *z.shape)
+    pca = PCA(n_components=k, random_state=seed).fit(z)
+    coords, explained = pca.transform(z), pca.explained_variance_ratio_
+    if k < 2:  # a single customer or feature: pad so the map still has two axes
+        coords = np.hstack([coords, np.zeros((len(z), 2 - k))])
+        explained = np.r_[explained, np.zeros(2 - k)]
+    return coords, explained
+
+
+# ------------------------------------------------------------------------------------------
+# Migration between months
+# ------------------------------------------------------------------------------------------
+
+NOT_YET = "not yet a customer"
+
+
+def previous_segments(previous_run: Path, segmenter: CustomerSegmenter, names: pd.Series,
+                      previous_features: Callable[[], pd.DataFrame]) -> tuple[pd.Series | None, str]:
+    """Each customer's segment name last month, and where it came from.
+
+    Last month's own run (its ``artifacts/segments.parquet``) is the record of what the business
+    was told then, so it is used when present. Otherwise last month's segments are computed now:
+    ``previous_features()`` (features at last month's cutoff, computed only when needed) are
+    assigned to this month's centroids, which shows movement between the same segment
+    definitions. None when nobody had bought by last month's cutoff.
+    """
+    path = Path(previous_run) / "artifacts" / "segments.parquet"
+    if path.exists():
+        prev = pd.read_parquet(path, columns=["customer_id", "segment_name"])
+        return prev.set_index("customer_id")["segment_name"], f"last month's report ({Path(previous_run).name})"
+    try:
+        feats = previous_features()
+    except ValueError:  # no purchase by last month's cutoff: the report month is the data's first
+        return None, "none: nobody had bought by last month's cutoff"
+    labels = segmenter.predict(feats)
+    return (pd.Series(names.reindex(labels).to_numpy(), index=feats.index, name="segment_name"),
+            "recomputed at last month's cutoff with this month's segment definitions")
+
+
+def migration_matrix(previous: pd.Series, current: pd.Series, order: list[str] | None = None) -> pd.DataFrame:
+    """Customers by previous segment (rows) and current segment (columns).
+
+    Both series are indexed by customer_id. Customers without a previous segment appear in the
+    row ``not yet a customer``. ``order`` lists the segment names in display order (default:
+    alphabetical); previous segments no longer in it come last.
+    """
+    prev = previous.reindex(current.index).astype(object).fillna(NOT_YET)
+    table = pd.crosstab(prev.rename("previous segment"), current.rename("current segment"))
+    order = [n for n in (order or sorted(current.unique())) if n in table.columns]
+    rows = [n for n in order if n in table.index] + sorted(r for r in table.index if r not in order and r != NOT_YET)
+    rows += [NOT_YET] if NOT_YET in table.index else []
+    return table.reindex(index=rows, columns=order, fill_value=0)
+
+
+def migration_summary(previous: pd.Series, current: pd.Series) -> dict:
+    """How many customers kept their segment, moved, or are new since last month."""
+    prev = previous.reindex(current.index)
+    known = prev.notna()
+    same = (prev[known].astype(str) == current[known].astype(str))
+    return {"customers": int(len(current)), "new_since_last_month": int((~known).sum()),
+            "stayed": int(same.sum()), "moved": int((~same).sum()),
+            "stayed_share": float(same.mean()) if known.any() else float("nan")}

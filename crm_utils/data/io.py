@@ -1,0 +1,871 @@
+"""Reading the contract's tables from CSV, Parquet or Excel, through an optional column mapping.
+
+Every value is read as text first, so that nothing is converted silently: ``coerce`` then turns
+columns into dates and numbers and reports which values did not convert. A column where most
+values fail is a file problem (wrong mapping, wrong format) and raises :class:`ContractError`;
+a few failures are row problems that cleaning sends to quarantine.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io as _io
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from crm_utils.data.schema import CONTRACTS, ContractError
+
+SUFFIXES = (".csv", ".txt", ".parquet", ".xlsx", ".xls")
+#: Date formats tried in order when a column has no declared format. Day-first for the
+#: slashed form, the convention of the European exports this kit is built for; declare
+#: ``date_formats`` in the mapping file for month-first data.
+DATE_FORMATS = ("ISO8601", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y",
+                "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%d %b %Y",
+                "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")
+#: A time followed by a UTC offset or Z ('10:00:00+02:00', '08:00Z', unpadded '8:5+2'); a bare date
+#: ends in '-01' too.
+OFFSET_RE = r"\d{1,2}:\d{1,2}(?::\d{1,2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{1,2}(?::?\d{2})?)$"
+#: A column where more than this share of non-empty values does not convert is rejected whole.
+COLUMN_FAILURE_SHARE = 0.5
+
+
+REASON_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass
+class TableMapping:
+    """How one foreign file maps onto a contract table (see data/README.md for the format).
+
+    Most keys shape the file into the contract's table when it is read (or imported);
+    ``rules`` and ``exact_duplicates`` are row policies that cleaning applies at every run.
+    """
+
+    file: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)  # source name -> contract name
+    date_formats: dict[str, str | list[str]] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | int | None = None
+    #: number column -> factor applied after parsing (prices in cents: 0.01)
+    multiply: dict[str, float] = field(default_factory=dict)
+    #: contract column -> {from: file column, rules: {value: regex}, default: value}
+    derive: dict[str, dict] = field(default_factory=dict)
+    #: row rules: {where: {column: regex}, quarantine: reason} or {where: ..., set: {column: value}}
+    rules: list[dict] = field(default_factory=list)
+    #: 'merge' (default): a line repeated verbatim is one line; 'keep': repeated lines are real
+    exact_duplicates: str = "merge"
+    #: written by ``crm-report import``: the export this table was converted from, row for row
+    imported_from: str | None = None
+    #: database sources only (files ignore them): the table to read (``schema.name``; default:
+    #: the contract's name), or a query instead, and the columns giving the rows their order
+    #: (default: the table's primary key)
+    table: str | None = None
+    query: str | None = None
+    order_by: str | list[str] | None = None
+
+    @classmethod
+    def from_spec(cls, spec: dict | None, table: str, source: str) -> "TableMapping":
+        """Build and check one table's entry of a mapping file; ``source`` names the file in errors."""
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            raise ContractError(source, f"table '{table}' must be a mapping of keys, got {spec!r}")
+        unknown = set(spec) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ContractError(source, f"table '{table}' has unknown keys {sorted(unknown)}; "
+                                        f"known keys are {list(cls.__dataclass_fields__)}")
+        if spec.get("table") and spec.get("query"):
+            raise ContractError(source, f"table '{table}' has both 'table' and 'query'; a database table "
+                                        f"is read from one of them")
+        for key in ("table", "query"):
+            if spec.get(key) is not None and not isinstance(spec[key], str):
+                raise ContractError(source, f"'{key}' of '{table}' must be text, got {spec[key]!r}")
+        order_by = spec.get("order_by")
+        if order_by is not None and not (isinstance(order_by, str) or (
+                isinstance(order_by, list) and order_by and all(isinstance(c, str) for c in order_by))):
+            raise ContractError(source, f"'order_by' of '{table}' must be a column name or a list of them, "
+                                        f"got {order_by!r}")
+        for key in ("columns", "date_formats", "values", "constants", "multiply", "derive"):
+            given = spec.get(key) or {}
+            if not isinstance(given, dict) or (key == "values" and not all(isinstance(m, dict) for m in given.values())):
+                raise ContractError(source, f"'{key}' of '{table}' must map names to values "
+                                            f"({{name: value, ...}}), got {given!r}")
+        tm = cls(**spec)
+        tm.values = {col: {_scalar(k, source, f"values.{col}"): _scalar(v, source, f"values.{col}")
+                           for k, v in (m or {}).items()} for col, m in tm.values.items()}
+        tm.constants = {col: _scalar(v, source, f"constants.{col}") for col, v in tm.constants.items()}
+        tm.validate(table, source)
+        return tm
+
+    def validate(self, table: str, source: str) -> None:
+        """Every column the mapping names must exist in the contract, every pattern must compile:
+        a typo is an error, never silently ignored."""
+        contract = CONTRACTS[table]
+
+        def known(col: str, key: str, kinds: tuple[str, ...] | None = None) -> None:
+            spec = contract.column(col)
+            if spec is None:
+                raise ContractError(source, f"the mapping's '{key}' of '{table}' names '{col}', which is not "
+                                            f"a contract column; contract columns are "
+                                            f"{[c.name for c in contract.columns]}", column=col)
+            if kinds and spec.kind not in kinds:
+                raise ContractError(source, f"the mapping's '{key}' applies to {' or '.join(kinds)} columns "
+                                            f"only; '{col}' is {spec.kind}", column=col)
+
+        for src, dst in self.columns.items():
+            known(dst, f"columns ({src} -> {dst})")
+        for key in ("date_formats", "values", "constants", "derive"):
+            for col in getattr(self, key):
+                known(col, key)
+        for col, factor in self.multiply.items():
+            known(col, "multiply", ("number", "integer"))
+            if isinstance(factor, bool) or not isinstance(factor, (int, float)):
+                raise ContractError(source, f"the mapping's 'multiply' needs a number for '{col}', got {factor!r}")
+        for col, d in self.derive.items():
+            if not isinstance(d, dict) or not d.get("from") or not isinstance(d.get("rules"), dict) \
+                    or not d["rules"] or set(d) - {"from", "rules", "default"}:
+                raise ContractError(source, f"the mapping's 'derive' of '{col}' needs 'from' (a column of the "
+                                            f"file), 'rules' ({{value: pattern}}) and optionally 'default'")
+            for pattern in d["rules"].values():
+                _compile(pattern, source, f"derive.{col}")
+        if not isinstance(self.rules, list):
+            raise ContractError(source, f"the mapping's 'rules' of '{table}' must be a list")
+        for i, rule in enumerate(self.rules, 1):
+            what = f"rule {i} of '{table}'"
+            if not isinstance(rule, dict) or set(rule) - {"where", "quarantine", "set"} \
+                    or not isinstance(rule.get("where"), dict) or not rule["where"] \
+                    or (("quarantine" in rule) == ("set" in rule)):
+                raise ContractError(source, f"{what} needs 'where' ({{column: pattern}}) and exactly one of "
+                                            f"'quarantine' (a reason) or 'set' ({{column: value}}), got {rule!r}")
+            for col, pattern in rule["where"].items():
+                known(col, f"{what} where")
+                _compile(pattern, source, what)
+            if "quarantine" in rule and not REASON_RE.match(str(rule["quarantine"])):
+                raise ContractError(source, f"{what}: the quarantine reason must be lower_case_with_underscores, "
+                                            f"got {rule['quarantine']!r}")
+            for col, value in (rule.get("set") or {}).items():
+                known(col, f"{what} set", ("text",))
+                rule["set"][col] = _scalar(value, source, what)
+        if self.exact_duplicates not in ("merge", "keep"):
+            raise ContractError(source, f"'exact_duplicates' of '{table}' is 'merge' or 'keep', "
+                                        f"got {self.exact_duplicates!r}")
+
+    def policy(self) -> dict:
+        """The row policies of this table (what a run still needs after ``crm-report import``)."""
+        out = {}
+        if self.rules:
+            out["rules"] = self.rules
+        if self.exact_duplicates != "merge":
+            out["exact_duplicates"] = self.exact_duplicates
+        return out
+
+
+def _scalar(value, source: str, where: str) -> str:
+    """Mapping values are text; YAML turns unquoted yes/no/on/off into booleans, so those are refused."""
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        raise ContractError(source, f"{where}: {value!r} is not a plain value; put it in quotes "
+                                    f"(YAML reads unquoted yes/no/on/off as true/false)")
+    return str(value)
+
+
+def _compile(pattern, source: str, where: str) -> None:
+    try:
+        re.compile(str(pattern))
+    except re.error as exc:
+        raise ContractError(source, f"{where}: {pattern!r} is not a valid regular expression: {exc}") from exc
+
+
+def search(values: pd.Series, pattern: str, ignore_case: bool = False) -> pd.Series:
+    """Whether each value contains ``pattern`` (missing: False). Arrow's RE2 engine first, Python's
+    ``re`` for the patterns RE2 does not support (look-arounds, back-references)."""
+    text = values.astype(TEXT)
+    pattern = ("(?i)" if ignore_case else "") + str(pattern)
+    with warnings.catch_warnings():  # groups in a pattern ('^(POST|DOT)$') only group here
+        warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression")
+        try:
+            hit = text.str.contains(pattern, regex=True)
+        except ValueError:  # pyarrow.ArrowInvalid (a ValueError): a pattern RE2 cannot run
+            hit = text.astype(object).str.contains(pattern, regex=True)
+    return hit.fillna(False).astype(bool)
+
+
+@dataclass
+class Mapping:
+    tables: dict[str, TableMapping] = field(default_factory=dict)
+    source: str | None = None
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Mapping":
+        """Read a YAML mapping file; unknown tables or keys are errors, not silently ignored."""
+        p = Path(path)
+        if not p.is_file():
+            raise ContractError(p.name, f"mapping file not found: {p}")
+        try:
+            doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ContractError(p.name, f"is not valid YAML: {exc}") from exc
+        if not isinstance(doc, dict) or set(doc) - {"tables"}:
+            raise ContractError(p.name, "must hold one key, 'tables', with an entry per contract table")
+        tables = {}
+        for name, spec in (doc.get("tables") or {}).items():
+            if name not in CONTRACTS:
+                raise ContractError(p.name, f"names an unknown table '{name}'; "
+                                            f"the contract has {', '.join(CONTRACTS)}")
+            tables[name] = TableMapping.from_spec(spec, name, p.name)
+        return cls(tables, str(p))
+
+    def for_table(self, table: str) -> TableMapping:
+        return self.tables.get(table, TableMapping())
+
+
+@dataclass
+class RawTable:
+    """One table as read: every column as text, plus ``_row``, the 0-based data row in the file
+    (for a database table: in the order the rows were read, see ``crm_utils.data.database``)."""
+
+    name: str
+    path: Path | None  # None for a table read from a database
+    frame: pd.DataFrame
+    encoding: str | None = None
+    mapping: TableMapping = field(default_factory=TableMapping)  # how it was read; coerce uses its formats
+    dropped_columns: list[str] = field(default_factory=list)  # not in the contract, never read further
+    sources: dict[str, str] = field(default_factory=dict)  # contract column -> where it came from
+    #: what names the table in messages and the quarantine when it is not a file ("table crm.orders")
+    label: str | None = None
+    #: rows a database left out because they are dated after the report month: counted, not read
+    held_back_at_source: int = 0
+    #: set by the cleaning run that took the table over and kept only the columns it still needs
+    consumed_by: str = ""
+
+    @property
+    def file(self) -> str:
+        return self.label or self.path.name
+
+    @property
+    def origin(self) -> str:
+        """The file the rows came from: for an imported table the original export (same row numbers)."""
+        if self.mapping.imported_from and self.path is not None:
+            return f"{self.path.name} (imported from {self.mapping.imported_from})"
+        return self.file
+
+    def fingerprint(self) -> str:
+        return file_fingerprint(self.path)
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """SHA-256 of a file's bytes: two runs on the same inputs carry the same fingerprint."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def find_table_file(data_dir: str | Path, table: str, mapping: TableMapping | None = None) -> Path | None:
+    """The file holding ``table`` in ``data_dir``: the mapped name, or ``<table>.<csv|parquet|xlsx>``."""
+    d = Path(data_dir)
+    if mapping and mapping.file:
+        p = d / mapping.file
+        if not p.exists():
+            raise ContractError(mapping.file, f"is named in the mapping for '{table}' but does not exist in {d}")
+        return p
+    found = [d / f"{table}{s}" for s in SUFFIXES if (d / f"{table}{s}").exists()]
+    if len(found) > 1:
+        raise ContractError(found[0].name, f"and {', '.join(f.name for f in found[1:])} both hold "
+                                           f"'{table}'; keep one, or name it in the mapping file")
+    return found[0] if found else None
+
+
+#: Text dtype used throughout: Arrow-backed strings make string operations vectorised.
+TEXT = pd.StringDtype("pyarrow")
+
+
+#: Preference among encodings that read a file equally well (see ``_detect_encoding``).
+TIE_ORDER = ("gb18030", "gbk", "gb2312", "big5", "cp932", "shift_jis", "cp949", "euc_kr")
+
+
+def _detect_encoding(sample: bytes, path: Path, declared: str | None) -> str:
+    """The declared encoding, UTF-8 (with or without BOM) when the sample decodes as such, or a detected one."""
+    if declared:
+        return declared
+    cut = sample[: sample.rfind(b"\n") + 1] or sample
+    try:
+        cut.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(cut))
+    if not matches:
+        raise ContractError(path.name, "is not text in any encoding we recognise; "
+                                       "declare 'encoding' in the mapping file")
+    # A small file can read equally well in several East Asian encodings (four GBK-encoded
+    # Chinese characters are also valid, if odd, Korean CP949). On such a tie the order of
+    # TIE_ORDER decides; notebook 01 shows the encoding used, and the mapping can declare it.
+    best = min(matches, key=lambda m: (round(m.chaos, 3), -round(m.coherence, 3),
+                                       TIE_ORDER.index(m.encoding) if m.encoding in TIE_ORDER else len(TIE_ORDER)))
+    # GB2312 and GBK are subsets of GB18030: decode with the superset.
+    return "gb18030" if best.encoding in ("gb2312", "gbk", "gb18030") else best.encoding
+
+
+#: Internal column of a raw table: why a CSV record could not be split into the header's fields.
+#: Such a record is kept (padded or cut to the header) and quarantined as ``wrong_field_count``.
+MALFORMED = "_malformed"
+
+
+def _read_csv(p: Path, m: "TableMapping") -> tuple[pd.DataFrame, str]:
+    """Read a delimited text file with every column as text, via Arrow's multi-threaded reader."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with open(p, "rb") as fh:
+        sample = fh.read(1 << 20)
+    if not sample.strip():
+        raise ContractError(p.name, "is empty")
+    if b"\x00" in sample and not m.encoding:
+        raise ContractError(p.name, "holds binary data (zero bytes), not delimited text; is it a "
+                                    "spreadsheet or an archive renamed to .csv?")
+    encoding = _detect_encoding(sample, p, m.encoding)
+    try:
+        text = sample[: sample.rfind(b"\n") + 1 or len(sample)].decode(encoding, errors="replace")
+    except LookupError as exc:
+        raise ContractError(p.name, f"declares an unknown encoding '{encoding}'") from exc
+    text = text.lstrip("\ufeff")
+    sep = m.delimiter or _sniff_delimiter(text)
+    header = next(csv.reader(_io.StringIO(text.splitlines()[0] if text else ""), delimiter=sep), [])
+    if not header:
+        raise ContractError(p.name, "has no header row")
+    ragged = []
+    try:
+        table = pacsv.read_csv(
+            p,
+            read_options=pacsv.ReadOptions(encoding=encoding, column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True,
+                                             invalid_row_handler=lambda row: ragged.append(1) or "skip"),
+            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                 strings_can_be_null=True, null_values=[""],
+                                                 quoted_strings_can_be_null=True))
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        hint = "" if m.encoding else "; if it is not UTF-8, declare 'encoding' in the mapping file"
+        # Arrow quotes the offending line after its message: left out, as it may hold personal data.
+        reason = re.sub(r"(parse error: [^:]*):.*", r"\1", str(exc), flags=re.S)
+        raise ContractError(p.name, f"could not be parsed as {encoding} text with delimiter "
+                                    f"{sep!r}: {reason}{hint}") from exc
+    if ragged:  # rare: read again record by record, so no row is lost and each keeps its number
+        return _read_csv_records(p, encoding, sep, header), encoding
+    df = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
+    return df, encoding
+
+
+def _read_csv_records(p: Path, encoding: str, sep: str, header: list[str]) -> pd.DataFrame:
+    """Python's csv reader for a file with records whose field count differs from the header's.
+
+    Each record keeps its position; a ragged one is padded or cut to the header and marked in
+    :data:`MALFORMED`, so cleaning quarantines it (its values are probably shifted).
+    """
+    with open(p, encoding=encoding, errors="replace", newline="") as fh:
+        records = [r for r in csv.reader(fh, delimiter=sep) if r]
+    records[0][0] = records[0][0].lstrip("\ufeff")
+    width = len(header)
+    rows, marks = [], []
+    for r in records[1:]:
+        marks.append(None if len(r) == width else f"{len(r)} fields, the header has {width}")
+        rows.append((r + [None] * width)[:width])
+    df = pd.DataFrame(rows, columns=header, dtype=object).replace({"": None}).astype(TEXT)
+    df[MALFORMED] = pd.Series(marks, dtype=TEXT)
+    return df
+
+
+def _sniff_delimiter(text: str) -> str:
+    sample = text[:65536]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _read_parquet(p: Path) -> pd.DataFrame:
+    """A Parquet file with its text columns straight into Arrow-backed strings.
+
+    ``pd.read_parquet`` would make a Python object of every value first (at 36 million order
+    lines, about 11 GiB for the text columns alone) only for ``read_file`` to turn them back
+    into Arrow strings.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(p)
+    return table.to_pandas(types_mapper={pa.string(): TEXT, pa.large_string(): TEXT}.get,
+                           self_destruct=True, split_blocks=True)
+
+
+def read_file(path: str | Path, mapping: TableMapping | None = None) -> tuple[pd.DataFrame, str | None]:
+    """Read a CSV, Parquet or Excel file with every column as text (missing stays missing)."""
+    p = Path(path)
+    m = mapping or TableMapping()
+    suffix = p.suffix.lower()
+    encoding = None
+    try:
+        if suffix in (".csv", ".txt"):
+            df, encoding = _read_csv(p, m)
+        elif suffix == ".parquet":
+            df = _read_parquet(p)
+        elif suffix in (".xlsx", ".xls"):
+            df = pd.read_excel(p, sheet_name=m.sheet or 0, dtype=str)
+        else:
+            raise ContractError(p.name, f"has an unsupported type '{suffix}'; use CSV, Parquet or Excel")
+    except ContractError:
+        raise
+    except Exception as exc:  # a parser's own message, with the file named
+        raise ContractError(p.name, f"could not be read: {exc.__class__.__name__}: {exc}") from exc
+    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    for col in df.columns:
+        if df[col].dtype == object or isinstance(df[col].dtype, pd.StringDtype):
+            df[col] = df[col].astype(TEXT)
+    return df, encoding
+
+
+def apply_mapping(df: pd.DataFrame, table: str, mapping: TableMapping,
+                  file: str, rows: int | None = None, holder: str = "the file") -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename mapped columns, derive, add constants and map values; check required columns.
+
+    Returns the table and, per contract column taken from elsewhere, where it came from
+    (``{'order_id': 'InvoiceNo', 'category': 'derived from Description'}``). A database source
+    checks its columns before reading any row: it passes the table's row count as ``rows`` and
+    says what holds the columns in ``holder``.
+    """
+    mapping.validate(table, file)
+    # Several source names may offer one contract column (InvoiceNo in one export, Invoice in
+    # the next): exactly one of them must be in the file.
+    offers: dict[str, list[str]] = {}
+    for src, dst in mapping.columns.items():
+        offers.setdefault(dst, []).append(src)
+    rename = {}
+    for dst, sources in offers.items():
+        present = [s for s in sources if s in df.columns]
+        if not present:
+            what = (f"the column the mapping renames to '{dst}': {sources[0]!r}" if len(sources) == 1 else
+                    f"any of the columns the mapping offers for '{dst}': {sources}")
+            raise ContractError(file, f"lacks {what}; it has {[c for c in df.columns if c != MALFORMED]}",
+                                column=sources[0])
+        if len(present) > 1:
+            raise ContractError(file, f"has several columns the mapping renames to '{dst}': {present}; "
+                                      f"keep one in the mapping", column=present[0])
+        rename[present[0]] = dst
+    df = df.rename(columns=rename)
+    contract = CONTRACTS[table]
+    # Headers that differ from the contract only in case, spaces or dashes ('Customer ID') match it.
+    canon = {c: re.sub(r"[\s\-]+", "_", c.strip().lower()) for c in df.columns}
+    matched = {c: k for c, k in canon.items() if k != c and contract.column(k) is not None and k not in df.columns}
+    df = df.rename(columns=matched)
+    sources = {dst: src for src, dst in {**rename, **matched}.items()}
+    for col, spec in mapping.derive.items():
+        if spec["from"] not in df.columns:
+            raise ContractError(file, f"lacks the column the mapping derives '{col}' from; it has "
+                                      f"{[c for c in df.columns if c != MALFORMED]}", column=spec["from"])
+        if col in df.columns:
+            raise ContractError(file, f"already has '{col}'; the mapping cannot also derive it", column=col)
+        df[col] = derive_values(df[spec["from"]], spec["rules"], spec.get("default"))
+        sources[col] = f"derived from {spec['from']}"
+    for col, value in mapping.constants.items():
+        df[col] = value
+        sources[col] = f"constant {value!r}"
+    for col, table_map in mapping.values.items():
+        if col in df.columns:
+            df[col] = df[col].replace(table_map)
+    missing = [c for c in contract.required_columns if c not in df.columns]
+    if missing:
+        header = [c for c in df.columns if c != MALFORMED]
+        hint = ""
+        if not any(contract.column(c) for c in header):
+            hint = (f" None of its {len(header)} column(s) is a contract column: does the file have a "
+                    f"header row, and is the delimiter right? (declare 'delimiter' in the mapping)")
+        raise ContractError(file, f"required column missing from '{table}' "
+                                  f"({len(df) if rows is None else rows} rows); {holder} has "
+                                  f"{header}. Rename it in the export or map it in a "
+                                  f"mapping file (see data/README.md).{hint}", column=missing[0])
+    dupes = df.columns[df.columns.duplicated()].tolist()
+    if dupes:
+        raise ContractError(file, "appears twice after mapping", column=dupes[0])
+    return df, sources
+
+
+def derive_values(source: pd.Series, rules: dict[str, str], default: str | None = None) -> pd.Series:
+    """A column computed from another by ordered patterns: the first pattern found in the text
+    (case-insensitive) gives the value; text no pattern finds gets ``default``; missing text
+    stays missing (so cleaning can impute it, e.g. a category from the product's other lines)."""
+    out = pd.Series(pd.NA, index=source.index, dtype=TEXT)
+    todo = source.notna() & (source.astype(TEXT).str.strip() != "").fillna(False).astype(bool)
+    for value, pattern in rules.items():
+        hit = todo & search(source, pattern, ignore_case=True)
+        out[hit] = str(value)
+        todo &= ~hit
+    if default is not None:
+        out[todo] = str(default)
+    return out
+
+
+def load_table(data_dir: str | Path, table: str, mapping: Mapping | None = None) -> RawTable | None:
+    """Read one contract table as text, or None when the data folder has no file for it."""
+    tm = (mapping or Mapping()).for_table(table)
+    path = find_table_file(data_dir, table, tm)
+    if path is None:
+        if CONTRACTS[table].required:
+            raise ContractError(str(Path(data_dir).name or data_dir),
+                                f"has no '{table}' file: expected {table}.csv, {table}.parquet or "
+                                f"{table}.xlsx (or a 'file' entry in the mapping file)")
+        return None
+    df, encoding = read_file(path, tm)
+    raw = shape_table(df, table, tm, path.name, path=path, encoding=encoding)
+    if raw.frame.empty:
+        raise ContractError(path.name, f"has a header but no rows; '{table}' needs at least one")
+    return raw
+
+
+def shape_table(df: pd.DataFrame, table: str, mapping: TableMapping, file: str, **fields) -> RawTable:
+    """A table as read (every column text) mapped onto the contract, with ``_row`` numbering its
+    rows: the step files and databases share. ``fields`` go to the :class:`RawTable`."""
+    df, sources = apply_mapping(df, table, mapping, file)
+    # Only contract columns go on: anything else (extra personal data above all) stops here.
+    extra = [c for c in df.columns if CONTRACTS[table].column(c) is None and c != MALFORMED]
+    df = df.drop(columns=extra)
+    df.insert(0, "_row", np.arange(len(df), dtype=np.int64))
+    return RawTable(table, fields.pop("path", None), df.reset_index(drop=True), mapping=mapping,
+                    dropped_columns=extra, sources=sources, **fields)
+
+
+def load_raw(data_dir: str | Path, mapping: Mapping | str | Path | None = None) -> dict[str, RawTable]:
+    """All contract tables present in ``data_dir`` (orders is required; the rest are optional)."""
+    d = Path(data_dir)
+    if not d.is_dir():
+        raise ContractError(str(d), "is not a folder; pass the folder that holds orders.csv (or .parquet)")
+    if mapping is not None and not isinstance(mapping, Mapping):
+        mapping = Mapping.load(mapping)
+    if mapping is None and (d / "mapping.yml").exists():
+        mapping = Mapping.load(d / "mapping.yml")
+    out = {}
+    for table in CONTRACTS:
+        t = load_table(d, table, mapping)
+        if t is not None:
+            out[table] = t
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Type coercion
+# ------------------------------------------------------------------------------------------
+
+
+def parse_dates(values: pd.Series, formats: str | list[str] | tuple[str, ...] | None = None) -> pd.Series:
+    """Parse text dates trying each format in turn on what is still unparsed (vectorised per format).
+
+    Time-zone offsets are converted to UTC and dropped, so every date is naive UTC-comparable.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        s = values
+        return s.dt.tz_convert(None) if getattr(s.dt, "tz", None) is not None else s
+    return _parse_text_dates(values.astype(TEXT).str.strip(), formats)
+
+
+def _parse_text_dates(text: pd.Series, formats: str | list[str] | tuple[str, ...] | None) -> pd.Series:
+    """``parse_dates`` of text already stripped of surrounding whitespace."""
+    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
+    todo = (text.notna() & (text != "")).to_numpy(dtype=bool, na_value=False)
+    # pandas gives a time without offset the offset of an earlier value in the same call
+    # ('2026-10-15 12:00' after one at -02:00 becomes 14:00 UTC): parse the two kinds apart.
+    offset = text.str.contains(OFFSET_RE, regex=True).to_numpy(dtype=bool, na_value=False)
+    fmts = [formats] if isinstance(formats, str) else list(formats or DATE_FORMATS)
+    values = None
+    for fmt in fmts:
+        for with_offset in (True, False):
+            rows = np.flatnonzero(todo & (offset if with_offset else ~offset))
+            if not len(rows):
+                continue
+            if not with_offset:
+                # Zero-padded values of the format's fixed-width form are read exactly by a vectorised
+                # path (at tens of millions of lines pandas' parser dominates the cleaning); anything
+                # else, including every value that path rejects, goes to pandas below.
+                if values is None:
+                    values = _arrow_text(text)
+                for template in _fixed_width_forms(fmt):
+                    parsed = _parse_fixed_width(values, rows, template)
+                    ok = ~np.isnat(parsed)
+                    out[rows[ok]] = parsed[ok]
+                    todo[rows[ok]] = False
+                    rows = rows[~ok]
+                if not len(rows):
+                    continue
+            try:
+                parsed = pd.to_datetime(text.iloc[rows], format=fmt, errors="coerce", utc=True)
+            except (ValueError, TypeError):
+                continue
+            parsed = parsed.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+            ok = ~np.isnat(parsed)
+            out[rows[ok]] = parsed[ok]
+            todo[rows[ok]] = False
+    return pd.Series(out, index=text.index)
+
+
+#: The fixed-width, zero-padded forms a format's values usually take ('%d.%m.%Y' -> 'dd.mm.yyyy').
+_FIELD_WIDTH = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2}
+_ISO_FORMS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+
+
+def _fixed_width_forms(fmt: str) -> list[list[tuple[str, int]]]:
+    """Templates (a list of (field or literal character, width)) of the format's zero-padded forms;
+    none for formats with other directives (month names, fractions, offsets)."""
+    forms = _ISO_FORMS if fmt == "ISO8601" else (fmt,)
+    out = []
+    for form in forms:
+        template, i = [], 0
+        while i < len(form):
+            if form[i] == "%":
+                field = form[i + 1: i + 2]
+                if field not in _FIELD_WIDTH:
+                    break
+                template.append((field, _FIELD_WIDTH[field]))
+                i += 2
+            elif form[i].isascii() and not form[i].isdigit():
+                template.append((form[i], 1))
+                i += 1
+            else:
+                break
+        else:
+            if any(f == "Y" for f, _ in template) and any(f == "d" for f, _ in template):
+                out.append(template)
+    return out
+
+
+def _arrow_text(text: pd.Series):
+    """The text column as one Arrow string array, and the length in bytes of each value (-1: missing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = text.array._pa_array if hasattr(text.array, "_pa_array") else pa.array(text.array)
+    lengths = pc.fill_null(pc.binary_length(arr), -1).to_numpy()
+    return arr, lengths
+
+
+def _take_pieces(arr, rows: np.ndarray, picks: np.ndarray, chunk: int):
+    """``(picks piece, arr[rows[picks piece]])`` in pieces of at most ``chunk`` values, each taken
+    from one chunk of ``arr`` (``rows`` ascending): taking from a chunked array as a whole would
+    first join all its chunks into one copy."""
+    import pyarrow as pa
+
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    bounds = np.cumsum([0] + [len(c) for c in chunks])
+    positions = rows[picks]
+    for c, piece in enumerate(chunks):
+        lo, hi = np.searchsorted(positions, [bounds[c], bounds[c + 1]])
+        for start in range(lo, hi, chunk):
+            stop = min(start + chunk, hi)
+            yield picks[start:stop], piece.take(pa.array(positions[start:stop] - bounds[c]))
+
+
+def _parse_fixed_width(values, rows: np.ndarray, template: list[tuple[str, int]],
+                       chunk: int = 1 << 21) -> np.ndarray:
+    """Dates of ``values[rows]`` written exactly in ``template`` (NaT for anything else).
+
+    ``values`` is the pair of ``_arrow_text``. A value is accepted only when every character is
+    where the template puts it and the fields form a real moment (no 30 February, no hour 24)
+    within pandas' range of nanosecond timestamps; what it rejects is left to pandas, so the
+    result is the same as pandas' wherever both read a value.
+    """
+    import pyarrow as pa
+
+    arr, lengths = values
+    width = sum(w for _, w in template)
+    out = np.full(len(rows), np.datetime64("NaT"), dtype="datetime64[ns]")
+    fits_all = np.flatnonzero(lengths[rows] == width)
+    for fits, same in _take_pieces(arr, rows, fits_all, chunk):
+        offsets = np.frombuffer(same.buffers()[1], dtype=np.int64 if pa.types.is_large_string(same.type) else np.int32)
+        first = int(offsets[same.offset])
+        chars = np.frombuffer(same.buffers()[2], dtype=np.uint8)[first:first + width * len(fits)].reshape(-1, width)
+        ok = np.ones(len(fits), dtype=bool)
+        fields: dict[str, np.ndarray] = {}
+        col = 0
+        for field, w in template:
+            if field in _FIELD_WIDTH:
+                value = np.zeros(len(fits), dtype=np.int64)
+                for j in range(col, col + w):
+                    digit = chars[:, j] - np.uint8(48)  # wraps below '0', so one test covers both ends
+                    ok &= digit <= 9
+                    value = value * 10 + digit
+                fields[field] = value
+            else:
+                ok &= chars[:, col] == ord(field)
+            col += w
+        year = fields["Y"]
+        month = fields.get("m", np.ones_like(year))
+        day = fields["d"]
+        hour, minute, second = (fields.get(f, np.zeros_like(year)) for f in ("H", "M", "S"))
+        ok &= (year >= 1678) & (year <= 2261) & (month >= 1) & (month <= 12)
+        ok &= (hour <= 23) & (minute <= 59) & (second <= 59) & (day >= 1)
+        month_start = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
+        first_day = month_start.astype("datetime64[D]")
+        ok &= day <= ((month_start + 1).astype("datetime64[D]") - first_day).astype(np.int64)
+        seconds = first_day.astype(np.int64) * 86400 + (day - 1) * 86400 + hour * 3600 + minute * 60 + second
+        out[fits[ok]] = (seconds[ok] * 1_000_000_000).astype("datetime64[ns]")
+    return out
+
+
+def _examples(values: pd.Series, k: int = 5) -> list:
+    return list(pd.unique(values.dropna().astype(str))[:k])
+
+
+@dataclass
+class Coerced:
+    """A table with typed columns, and per column the rows whose non-empty value did not convert."""
+
+    frame: pd.DataFrame
+    failed: dict[str, pd.Series]
+
+
+def coerce(raw: RawTable) -> Coerced:
+    """Convert the contract's date and number columns (with the formats the table's mapping
+    declares); reject a column that mostly fails."""
+    contract = CONTRACTS[raw.name]
+    tm = raw.mapping
+    # Columns are replaced, never written in place, so a shallow copy leaves the table as read intact.
+    df = raw.frame.copy(deep=False)
+    failed: dict[str, pd.Series] = {}
+    for col in df.columns:
+        spec = contract.column(col)
+        if spec is None or col == "_row":
+            continue
+        s = df[col]
+        text_like = s.dtype == object or isinstance(s.dtype, pd.StringDtype) or _text_categories(s)
+        stripped = _strip(s) if text_like else None
+        # A typed value (a number, a date) always has text; only text can be blank.
+        present = stripped.notna() & (stripped != "") if text_like else s.notna()
+        present = present.fillna(False).astype(bool)
+        if spec.kind == "datetime":
+            conv = (_parse_text_dates(stripped, tm.date_formats.get(col)) if text_like
+                    else parse_dates(s, tm.date_formats.get(col)))
+        elif spec.kind in ("number", "integer"):
+            if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+                # A decimal comma ("12,50") is read as a decimal point. Thousands separators are not
+                # guessed: "1,000" could be one thousand or one, so it stays unconverted and its row
+                # is quarantined with the value shown, rather than silently becoming 1.0.
+                s = stripped
+                comma = s.str.contains(",", regex=False).fillna(False).astype(bool)
+                if comma.any():
+                    s = s.copy()
+                    ambiguous = s.str.fullmatch(r"-?[1-9]\d{0,2}(,\d{3})+").fillna(False).astype(bool)
+                    decimal = comma & ~ambiguous
+                    s[decimal] = s[decimal].str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
+            conv = pd.to_numeric(s, errors="coerce")
+            conv = conv.where(np.isfinite(conv.astype(float)))
+            if col in tm.multiply:  # unit conversion declared in the mapping (cents -> currency)
+                # Rounded to 10 decimals: 1999 * 0.01 is 19.990000000000002 in binary floating point.
+                conv = (conv * float(tm.multiply[col])).round(10)
+            if spec.kind == "integer":
+                conv = conv.where(conv.abs() < 2**53).round().astype("Int64")
+        elif spec.kind in ("id", "text"):
+            if text_like:
+                conv = _blank_to_missing(stripped)
+            else:
+                if pd.api.types.is_float_dtype(s):
+                    # Typed files store integer ids as floats once a value is missing: 17850.0 -> '17850'.
+                    whole = s.dropna().eq(s.dropna().round()).all()
+                    s = s.astype("Int64") if whole else s
+                conv = _blank_to_missing(_strip(s))
+            if spec.kind == "id" and _all_match(conv, r"-?\d+\.0+"):
+                # The same in text exports written by a tool that had them as floats: '17850.0'.
+                # Only when every id of the column looks so, so that a real '1.0' id stays.
+                conv = conv.str.replace(r"\.0+$", "", regex=True)
+            df[col] = conv
+            continue
+        else:
+            continue
+        bad = present & conv.isna()
+        n_present = int(present.sum())
+        if n_present and bad.sum() > COLUMN_FAILURE_SHARE * n_present:
+            what = "dates" if spec.kind == "datetime" else "numbers"
+            raise ContractError(raw.file, f"{int(bad.sum()):,} of {n_present:,} values are not {what}; "
+                                          f"check the column mapping or declare its format",
+                                column=col, count=int(bad.sum()), examples=_examples(s[bad]))
+        df[col] = conv
+        failed[col] = bad
+    return Coerced(df, failed)
+
+
+def _text_categories(s: pd.Series) -> bool:
+    """A categorical column of text (how cleaning keeps the tables as read compact)."""
+    return isinstance(s.dtype, pd.CategoricalDtype) and (
+        s.cat.categories.dtype == object or isinstance(s.cat.categories.dtype, pd.StringDtype))
+
+
+def as_text(s: pd.Series) -> pd.Series:
+    """``s.astype(TEXT)``; a categorical column is expanded by Arrow (pandas would make a Python
+    object of every value on the way)."""
+    if _text_categories(s) and isinstance(s.cat.categories.dtype, pd.StringDtype):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        categories = s.cat.categories.array._pa_array
+        categories = categories.combine_chunks() if isinstance(categories, pa.ChunkedArray) else categories
+        codes = s.cat.codes.to_numpy()
+        values = pc.take(categories, pa.array(codes, mask=codes < 0))
+        return pd.Series(pd.arrays.ArrowStringArray(values.cast(pa.large_string())), index=s.index,
+                         name=s.name, dtype=TEXT)
+    return s.astype(TEXT)
+
+
+def _strip(s: pd.Series) -> pd.Series:
+    """Text without surrounding whitespace; a column that has none keeps its array (no copy of
+    tens of millions of strings that did not change)."""
+    import pyarrow.compute as pc
+
+    text = as_text(s)
+    values = text.array._pa_array
+    step = 1 << 21  # checked a slice at a time: no second copy of every string just to compare
+    for start in range(0, len(values), step):
+        piece = values.slice(start, step)
+        if pc.all(pc.equal(pc.utf8_trim_whitespace(piece), piece)).as_py() is False:
+            return text.str.strip()
+    return text
+
+
+def _blank_to_missing(text: pd.Series) -> pd.Series:
+    """Empty text as missing (``text`` already stripped)."""
+    blank = (text == "").fillna(False).astype(bool)
+    return text.mask(blank) if blank.any() else text
+
+
+def _all_match(text: pd.Series, pattern: str, probe: int = 1000) -> bool:
+    """Whether every non-missing value fully matches ``pattern`` (False when there is none); the
+    first values decide most columns without a pass over all of them."""
+    head = text.iloc[:probe].dropna()
+    if len(head) and not head.str.fullmatch(pattern).all():
+        return False
+    values = text.dropna()
+    return bool(len(values) and values.str.fullmatch(pattern).all())
+
+
+def summarise(raw: dict[str, RawTable]) -> pd.DataFrame:
+    """One line per table read: file, encoding, rows, contract columns present and extra columns."""
+    rows = []
+    for name, contract in CONTRACTS.items():
+        t = raw.get(name)
+        if t is None:
+            rows.append({"table": name, "file": "—", "encoding": "", "rows": 0,
+                         "columns": "absent: the sections that need it are skipped",
+                         "ignored (not in the contract)": ""})
+            continue
+        cols = [c + (f" ← {t.sources[c]}" if c in t.sources else "") for c in t.frame.columns
+                if c not in ("_row", MALFORMED)]
+        kind = t.encoding or (t.path.suffix.lstrip(".") if t.path is not None else "database")
+        rows.append({"table": name, "file": t.origin, "encoding": kind,
+                     "rows": len(t.frame), "columns": ", ".join(cols),
+                     "ignored (not in the contract)": ", ".join(t.dropped_columns)})
+    return pd.DataFrame(rows)

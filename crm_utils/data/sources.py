@@ -1,0 +1,201 @@
+"""Where the contract's tables come from: a folder of files (the default) or a database.
+
+``open_source`` takes what a user writes after ``--source`` (or ``--data-dir``, or in notebook
+01's ``source`` parameter): a folder, a database URL, a ``.duckdb`` file, or a source config
+file. Either kind of source answers the same questions, so the runner and notebook 01 never ask
+which one they hold:
+
+* ``load_raw(report_month)``: the raw tables for cleaning (:class:`io.RawTable`);
+* ``fingerprint(report_month)``: what run.json records to identify the input;
+* ``order_dates()``: every order date, to find the latest complete month;
+* ``str(source)``: how it is shown (a database URL with its password masked), and
+  ``notebook_parameter``: what notebook 01 is given (never a password).
+
+A source config keeps credentials off the command line (data/README.md)::
+
+    source:
+      url: postgresql://crm_reader@db.example.com:5432/crm
+      password: ...            # optional; else CRM_SOURCE_PASSWORD, PGPASSWORD or ~/.pgpass
+      mapping: crm_mapping.yml # optional; beside this file, or a shipped mapping's name
+      schema: crm              # optional; where table names without a schema are looked up
+
+A file holding a password must not be committed: name it ``crm-source*.yml`` (git ignores those)
+and make it readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from crm_utils.data import io
+from crm_utils.config import display_path
+from crm_utils.data.database import DatabaseSource, SourceError
+from crm_utils.data.schema import CONTRACTS, ContractError
+
+log = logging.getLogger(__name__)
+
+CONFIG_KEYS = ("url", "password", "mapping", "schema")
+DUCKDB_SUFFIXES = (".duckdb", ".ddb")
+
+
+@dataclass
+class FolderSource:
+    """The contract's tables as files in one folder (``orders.csv`` ..., or as ``mapping.yml`` says)."""
+
+    path: Path
+
+    def __str__(self) -> str:
+        return display_path(self.path)
+
+    #: Notebook 01 reads a folder through its ``data_dir`` parameter.
+    notebook_parameter = ""
+
+    def mapping(self) -> io.Mapping | None:
+        p = self.path / "mapping.yml"
+        return io.Mapping.load(p) if p.exists() else None
+
+    def load_raw(self, report_month: str | None = None) -> dict[str, io.RawTable]:
+        """Every table file of the folder; rows after ``report_month`` are held back by cleaning."""
+        return io.load_raw(self.path)
+
+    def order_dates(self) -> pd.Series:
+        """Every order date of the orders file, parsed (for the latest complete month)."""
+        orders = io.load_table(self.path, "orders", self.mapping())
+        return io.parse_dates(orders.frame["order_date"], orders.mapping.date_formats.get("order_date"))
+
+    def fingerprint(self, report_month: str | None = None) -> dict:
+        """SHA-256 and size of every input file the run reads, and one combined digest."""
+        mapping = self.mapping() or io.Mapping()
+        files = {}
+        for table in CONTRACTS:
+            p = io.find_table_file(self.path, table, mapping.for_table(table))
+            if p is not None:
+                files[p.name] = {"table": table, "bytes": p.stat().st_size, "sha256": io.file_fingerprint(p)}
+        if (self.path / "mapping.yml").exists():
+            p = self.path / "mapping.yml"
+            files[p.name] = {"table": None, "bytes": p.stat().st_size, "sha256": io.file_fingerprint(p)}
+        combined = hashlib.sha256("".join(f"{k}:{v['sha256']}" for k, v in sorted(files.items())).encode())
+        return {"files": files, "combined_sha256": combined.hexdigest()}
+
+
+Source = FolderSource | DatabaseSource
+
+
+def is_url(text: str) -> bool:
+    return "://" in text
+
+
+def open_source(spec: str | Path | Source) -> Source:
+    """The source a folder, URL, ``.duckdb`` file or source config names (see the module's doc)."""
+    if isinstance(spec, (FolderSource, DatabaseSource)):
+        return spec
+    text = str(spec).strip()
+    if is_url(text):
+        return database_source(text)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return FolderSource(path)
+    if path.suffix.lower() in (".yml", ".yaml") and path.is_file():
+        return load_config(path)
+    if path.suffix.lower() in DUCKDB_SUFFIXES and path.is_file():
+        return database_source(path)
+    if path.suffix.lower() in (".yml", ".yaml") + DUCKDB_SUFFIXES:
+        raise FileNotFoundError(f"source {text} does not exist")
+    raise FileNotFoundError(f"data folder {path} does not exist; run `crm-report generate`, point --data-dir "
+                            f"at your export, or give --source a database URL or a source config")
+
+
+def database_source(url: str | Path, *, mapping: io.Mapping | None = None, schema: str | None = None,
+                    config: Path | None = None, password: str | None = None,
+                    relative_to: Path | None = None) -> DatabaseSource:
+    """A database source from a URL (or the path of a ``.duckdb`` file)."""
+    import sqlalchemy as sa
+
+    if isinstance(url, Path):
+        parsed = sa.URL.create("duckdb", database=str(url.resolve()))
+    else:
+        try:
+            parsed = sa.make_url(url)
+        except (sa.exc.ArgumentError, ValueError):  # a port that is not a number: ValueError
+            masked = _mask_unparsed(url)
+            raise SourceError(f"{masked} is not a database URL; write it as postgresql://user@host:5432/dbname "
+                              f"or duckdb:///path/to/file.duckdb") from None
+    if "password" in parsed.query:  # libpq also takes ?password=...: treated like the URL's own
+        parsed = parsed.difference_update_query(["password"]).set(password=parsed.password or parsed.query["password"])
+    if parsed.drivername.split("+")[0] == "duckdb":
+        database = Path(parsed.database or "").expanduser()
+        if not parsed.database:
+            raise SourceError(f"{parsed}: name the DuckDB file or Parquet folder: duckdb:///path/to/crm.duckdb")
+        if not database.is_absolute() and relative_to is not None:
+            database = relative_to / database
+        parsed = parsed.set(database=str(database.resolve()))
+    elif parsed.drivername.split("+")[0] in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql")
+    return DatabaseSource(parsed, mapping or io.Mapping(), schema, config, password)
+
+
+def _mask_unparsed(text: str) -> str:
+    """A URL too broken to parse, shown with anything between ``user:`` and ``@`` masked."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
+
+
+def load_config(path: Path) -> DatabaseSource:
+    """A source config file (see the module's doc); unknown keys are errors, as in mapping files."""
+    from crm_utils.data.importer import resolve_mapping
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ContractError(path.name, f"is not valid YAML: {exc}") from exc
+    spec = doc.get("source") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or set(doc) != {"source"} or not isinstance(spec, dict):
+        raise ContractError(path.name, "must hold one key, 'source', with url and optionally "
+                                       "password, mapping and schema")
+    unknown = set(spec) - set(CONFIG_KEYS)
+    if unknown:
+        raise ContractError(path.name, f"'source' has unknown keys {sorted(unknown)}; "
+                                       f"known keys are {list(CONFIG_KEYS)}")
+    if not isinstance(spec.get("url"), str) or not spec["url"].strip():
+        raise ContractError(path.name, "'source' needs 'url', e.g. postgresql://user@host:5432/dbname")
+    for key in ("password", "mapping", "schema"):
+        value = spec.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
+            raise ContractError(path.name, f"'{key}' must be text; put it in quotes")
+    password = str(spec["password"]) if spec.get("password") is not None else None
+    if password and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("%s holds a password and is readable by others: chmod 600 %s", path.name, path.name)
+    mapping = None
+    if spec.get("mapping"):
+        beside = path.parent / str(spec["mapping"])
+        mapping = io.Mapping.load(beside if beside.is_file() else resolve_mapping(str(spec["mapping"])))
+    url = spec["url"].strip()
+    return database_source(url if is_url(url) else Path(url) if Path(url).is_absolute() else path.parent / url,
+                           mapping=mapping, schema=spec.get("schema"), config=path.resolve(), password=password,
+                           relative_to=path.parent)
+
+
+def latest_month_of(dates: pd.Series, where: str = "orders") -> str:
+    """The last month the order dates cover to its final day.
+
+    Derived from the data, not from today's date, so the same data always gives the same month.
+    A stray typo (a line dated 2206) must not become "the latest month": months holding less
+    than 10% of a typical month's lines are ignored when looking for the end of the data.
+    """
+    dates = dates.dropna()
+    if dates.empty:
+        raise ValueError(f"{where}: no readable order_date, cannot tell the latest month")
+    per_month = dates.dt.to_period("M").value_counts().sort_index()
+    real = per_month[per_month >= 0.1 * per_month.median()]
+    period = real.index.max()
+    last = dates[dates.dt.to_period("M") == period].max()
+    if last.normalize() < period.end_time.normalize():
+        period -= 1
+    return str(period)

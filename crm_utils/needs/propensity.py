@@ -1,0 +1,498 @@
+"""Purchase propensity: the probability that a customer buys in the 30 days after a cutoff.
+
+The model may only learn from the past, so the examples are built the way the future will
+arrive (a *time split*):
+
+* every cutoff is a month end ``t``; an example is a customer active at ``t`` (bought within
+  ``active_days`` before it), described by :func:`crm_utils.customers.features.customer_features` as of
+  ``t`` (which ignores every later row), labelled 1 when the customer buys in ``(t, t + 30 days]``;
+* the **test** cutoff is the latest whose label window lies inside the data (ends by the report
+  month's end); the **validation** cutoff the latest whose window ends by the test cutoff;
+  the **training** cutoffs the ``n_train`` latest whose windows end by the validation cutoff.
+  Candidates are compared and chosen on validation; the test set is looked at once, to report;
+* the chosen model is then refitted on the ``n_train`` latest cutoffs whose windows end by the
+  report month's end and scores every active customer as of the report month's end.
+
+BG/NBD (:mod:`crm_utils.needs.bgnbd`) enters twice: as a baseline refitted at each evaluation cutoff,
+and as two features (expected purchases, probability alive) whose parameters are fitted once at
+the earliest training cutoff, so no example's features use data from after its cutoff.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.inspection import permutation_importance
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+from threadpoolctl import threadpool_limits
+
+from crm_utils.needs.bgnbd import BGNBD
+from crm_utils.config import month_end, parse_month
+from crm_utils.customers.features import SKEWED, customer_features, with_signup
+
+HORIZON_DAYS = 30
+ACTIVE_DAYS = 365
+#: A cutoff needs this much order history before it for its features to mean something.
+MIN_HISTORY_DAYS = 90
+#: Fewest training cutoffs, and fewest buyers and non-buyers in every set, to train at all.
+MIN_TRAIN_CUTOFFS = 2
+MIN_CLASS_EXAMPLES = 20
+#: Columns logged before a model sees them: the skewed features and BG/NBD's expected purchases.
+LOGGED = (*SKEWED, "bgnbd_expected_purchases")
+
+
+def single_threaded(method):
+    """Run a fitting or scoring step on one thread: on tens of thousands of rows, the OpenMP threads
+    of gradient boosting on a shared machine wait more than they work (measured on 2 busy cores:
+    permutation importance 81 s with all threads, 4.7 s with one)."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1):
+            return method(*args, **kwargs)
+    return wrapper
+
+
+#: Rows from which a prediction is worth every core: gradient boosting predicting 7.6 million
+#: (customer, category) pairs took 27 s on one thread and 14 s on two (benchmarks/bench_prediction.py).
+PARALLEL_ROWS = 1_000_000
+
+
+def prediction_threads(rows: int) -> int:
+    """Threads for predicting ``rows`` rows: one below ``PARALLEL_ROWS`` (see ``single_threaded``),
+    every core above it."""
+    return (os.cpu_count() or 1) if rows >= PARALLEL_ROWS else 1
+
+
+# ------------------------------------------------------------------------------------------
+# Cutoffs
+# ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CutoffPlan:
+    """Which month ends serve as training, validation, test and scoring cutoffs."""
+
+    scoring: pd.Timestamp
+    test: pd.Timestamp | None
+    validation: pd.Timestamp | None
+    selection_train: tuple[pd.Timestamp, ...]  # windows end by the validation cutoff
+    final_train: tuple[pd.Timestamp, ...]  # windows end by the scoring cutoff
+    horizon_days: int = HORIZON_DAYS
+    reason: str = ""  # why there is too little history to train, "" when there is enough
+
+    @property
+    def enough(self) -> bool:
+        return not self.reason
+
+    @property
+    def earliest(self) -> pd.Timestamp:
+        """The first cutoff any model learns from: where fitted feature transforms are fitted."""
+        return min((*self.selection_train, *self.final_train), default=self.scoring)
+
+    def window(self, cutoff: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
+        return cutoff, cutoff + pd.Timedelta(days=self.horizon_days)
+
+    def table(self) -> pd.DataFrame:
+        """One row per cutoff and role, with its label window."""
+        rows = [("training (model choice)", c) for c in self.selection_train]
+        rows += [("validation", self.validation), ("test", self.test)]
+        rows += [("training (final model)", c) for c in self.final_train]
+        rows += [("scoring", self.scoring)]
+        out = [{"role": r, "cutoff": c, "label_window_end": (self.window(c)[1] if r != "scoring" else pd.NaT)}
+               for r, c in rows if c is not None]
+        return pd.DataFrame(out)
+
+
+def plan_cutoffs(report_month: str, first_date: pd.Timestamp, n_train: int = 6,
+                 horizon_days: int = HORIZON_DAYS, min_history_days: int = MIN_HISTORY_DAYS) -> CutoffPlan:
+    """Month-end cutoffs for a report month (see the module docstring for the rules).
+
+    ``first_date`` is the first order date in the data; cutoffs closer to it than
+    ``min_history_days`` are not used.
+    """
+    scoring = month_end(report_month)
+    horizon = pd.Timedelta(days=horizon_days)
+    earliest_ok = pd.Timestamp(first_date) + pd.Timedelta(days=min_history_days)
+    ends, p = [], parse_month(report_month) - 1
+    while p.end_time >= earliest_ok:
+        ends.append(month_end(p))
+        p -= 1
+
+    def closed_by(limit: pd.Timestamp | None) -> list[pd.Timestamp]:
+        return [] if limit is None else [c for c in ends if c + horizon <= limit]
+
+    test = next(iter(closed_by(scoring)), None)
+    validation = next(iter(closed_by(test)), None)
+    selection = tuple(closed_by(validation)[:n_train])
+    final = tuple(closed_by(scoring)[:n_train])
+    reason = ""
+    if test is None or validation is None or len(selection) < MIN_TRAIN_CUTOFFS:
+        have = len(ends)
+        reason = (f"the data hold {have} usable month-end cutoff(s) (each needs {min_history_days} days of "
+                  f"history and a {horizon_days}-day label window inside the data); a test, a validation and "
+                  f"{MIN_TRAIN_CUTOFFS} training cutoffs need {MIN_TRAIN_CUTOFFS + 2}")
+    return CutoffPlan(scoring, test, validation, selection, final, horizon_days, reason)
+
+
+# ------------------------------------------------------------------------------------------
+# Examples
+# ------------------------------------------------------------------------------------------
+
+def buyers_between(orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Index:
+    """Customers with at least one purchased (non-return) line dated in ``(start, end]``."""
+    d = orders["order_date"]
+    hit = orders.loc[(d > start) & (d <= end) & ~orders["is_return"], "customer_id"]
+    return pd.Index(hit.unique())
+
+
+def customer_examples(orders: pd.DataFrame, cutoff: pd.Timestamp, *, interactions: pd.DataFrame | None = None,
+                      customers: pd.DataFrame | None = None, categories: list[str] | None = None,
+                      bgnbd: BGNBD | None = None, active_days: int = ACTIVE_DAYS,
+                      horizon_days: int | None = HORIZON_DAYS,
+                      price_medians: dict[str, float] | None = None) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Features of the customers active at ``cutoff`` and, unless ``horizon_days`` is None, their labels.
+
+    Features come from ``customer_features`` (nothing after the cutoff is read), plus BG/NBD's
+    expected purchases and probability alive when a fitted ``bgnbd`` is given (computed before
+    ``with_signup`` replaces the first-purchase tenure that BG/NBD needs). The label reads the
+    ``horizon_days`` after the cutoff and nothing else.
+    """
+    f = customer_features(orders, cutoff, interactions, categories=categories, price_medians=price_medians)
+    f = f[f["recency_days"] <= active_days]
+    if bgnbd is not None:
+        f = f.assign(bgnbd_expected_purchases=bgnbd.expected_purchases(f), bgnbd_p_alive=bgnbd.probability_alive(f))
+    f = with_signup(f, customers, cutoff)
+    if horizon_days is None:
+        return f, None
+    bought = buyers_between(orders, cutoff, cutoff + pd.Timedelta(days=horizon_days))
+    return f, pd.Series(f.index.isin(bought), index=f.index, name="bought")
+
+
+def example_set(orders: pd.DataFrame, cutoffs: tuple[pd.Timestamp, ...] | list[pd.Timestamp],
+                **kwargs) -> tuple[pd.DataFrame, pd.Series]:
+    """Examples of several cutoffs stacked, indexed by (cutoff, customer_id)."""
+    parts = [customer_examples(orders, c, **kwargs) for c in cutoffs]
+    keys = list(cutoffs)
+    X = pd.concat([p[0] for p in parts], keys=keys, names=["cutoff", "customer_id"])
+    y = pd.concat([p[1] for p in parts], keys=keys, names=["cutoff", "customer_id"])
+    return X, y
+
+
+# ------------------------------------------------------------------------------------------
+# Candidates and baselines
+# ------------------------------------------------------------------------------------------
+
+class LogSkewed(BaseEstimator, TransformerMixin):
+    """``log1p`` of the skewed money and count columns, so a few big customers do not dominate."""
+
+    def __init__(self, columns: tuple[str, ...] = LOGGED):
+        self.columns = columns
+
+    def fit(self, X: pd.DataFrame, y=None) -> "LogSkewed":
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.columns_ = [c for c in self.columns if c in X.columns]
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = X[list(self.feature_names_in_)].astype(float)
+        out[self.columns_] = np.log1p(out[self.columns_].clip(lower=0))
+        return out
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return self.feature_names_in_
+
+
+def candidate_models(seed: int = 42) -> dict[str, Pipeline]:
+    """The five candidates, each a Pipeline from the feature table to a probability.
+
+    Settings are common defaults chosen before looking at any result (trees kept shallow or
+    leaves kept large so that a few thousand examples are not memorised; the forest's trees each
+    see a 30% sample, which keeps its fit to seconds); the comparison on the validation cutoff,
+    not tuning, decides.
+    """
+    scaled = lambda model: Pipeline([("log", LogSkewed()), ("scale", StandardScaler()), ("model", model)])  # noqa: E731
+    return {
+        "logistic regression": scaled(LogisticRegression(max_iter=2000)),
+        "decision tree": Pipeline([("log", LogSkewed()), ("model", DecisionTreeClassifier(
+            max_depth=6, min_samples_leaf=50, random_state=seed))]),
+        "random forest": Pipeline([("log", LogSkewed()), ("model", RandomForestClassifier(
+            n_estimators=100, min_samples_leaf=50, max_samples=0.3, random_state=seed))]),
+        "gradient boosting": Pipeline([("log", LogSkewed()), ("model", HistGradientBoostingClassifier(
+            early_stopping=False, random_state=seed))]),
+        "naive Bayes": scaled(GaussianNB()),
+    }
+
+
+def rule_scores(X: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The one-feature rules: rank by recency (recent first) or by frequency (most orders first)."""
+    return {"recency rule": -X["recency_days"].to_numpy(float), "frequency rule": X["frequency"].to_numpy(float)}
+
+
+def ranking_metrics(y: pd.Series | np.ndarray, scores: dict[str, np.ndarray]) -> pd.DataFrame:
+    """ROC-AUC and PR-AUC (average precision) of each score; the base rate is PR-AUC's floor."""
+    y = np.asarray(y, dtype=bool)
+    rows = [{"model": k, "roc_auc": roc_auc_score(y, s), "pr_auc": average_precision_score(y, s)}
+            for k, s in scores.items()]
+    return pd.DataFrame(rows).set_index("model")
+
+
+def gains_table(y: pd.Series | np.ndarray, score: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    """Customers ranked by score and cut into deciles (1 = highest scores).
+
+    ``hit_rate`` is the share of buyers in the decile, ``lift`` that rate over the overall rate,
+    and ``gain`` the share of all buyers found in the deciles up to this one.
+    """
+    y = np.asarray(y, dtype=float)
+    order = np.argsort(-np.asarray(score, float), kind="stable")
+    decile = np.empty(len(y), int)
+    decile[order] = np.arange(len(y)) * bins // max(len(y), 1) + 1
+    t = pd.DataFrame({"decile": decile, "y": y}).groupby("decile")["y"].agg(customers="size", buyers="sum")
+    t["hit_rate"] = t["buyers"] / t["customers"]
+    t["lift"] = t["hit_rate"] / (y.mean() if y.mean() > 0 else np.nan)
+    t["gain"] = t["buyers"].cumsum() / max(y.sum(), 1)
+    t["customers_share"] = t["customers"].cumsum() / len(y)
+    return t
+
+
+def calibration_table(y: pd.Series | np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    """Mean predicted probability against the observed purchase rate in bins of equal size."""
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    order = np.argsort(p, kind="stable")
+    b = np.empty(len(p), int)
+    b[order] = np.arange(len(p)) * bins // max(len(p), 1)
+    t = pd.DataFrame({"bin": b, "p": p, "y": y}).groupby("bin").agg(predicted=("p", "mean"), observed=("y", "mean"),
+                                                                     customers=("y", "size"))
+    return t
+
+
+def expected_calibration_error(y, p, bins: int = 10) -> float:
+    """Customer-weighted mean gap between predicted and observed rates over the bins."""
+    t = calibration_table(y, p, bins)
+    return float(np.average((t["predicted"] - t["observed"]).abs(), weights=t["customers"]))
+
+
+class PlattCalibrator(BaseEstimator):
+    """Platt scaling (a logistic curve on the logit of the model's probability), used only if it helps.
+
+    It is fitted on the validation cutoff, which the model did not learn from. Whether it helps is
+    decided there too, by cross-fitting: fitted on one half of the validation customers and
+    judged by the Brier score on the other half, and vice versa. Platt scaling is monotone, so the
+    ranking (ROC-AUC, gains) is unchanged; only the probabilities move.
+    """
+
+    def __init__(self, seed: int = 42):
+        self.seed = seed
+
+    @staticmethod
+    def _logit(p: np.ndarray) -> np.ndarray:
+        p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))[:, None]
+
+    def fit(self, p: np.ndarray, y: np.ndarray) -> "PlattCalibrator":
+        y = np.asarray(y, dtype=int)
+        z = self._logit(p)
+        half = np.random.default_rng(self.seed).permutation(len(y)) < len(y) // 2
+        raw, cal = 0.0, 0.0
+        for a, b in ((half, ~half), (~half, half)):
+            m = LogisticRegression(C=1e6).fit(z[a], y[a])
+            cal += brier_score_loss(y[b], m.predict_proba(z[b])[:, 1]) * b.sum()
+            raw += brier_score_loss(y[b], np.asarray(p)[b]) * b.sum()
+        self.brier_raw_, self.brier_calibrated_ = raw / len(y), cal / len(y)
+        self.needed_ = bool(self.brier_calibrated_ < self.brier_raw_)
+        self.model_ = LogisticRegression(C=1e6).fit(z, y)
+        return self
+
+    def transform(self, p: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(self._logit(p))[:, 1] if self.needed_ else np.asarray(p, float)
+
+
+def drivers(model, X: pd.DataFrame, y: pd.Series, seed: int = 42, n_repeats: int = 5,
+            max_rows: int = 5_000) -> pd.DataFrame:
+    """Permutation importance: how much the ROC-AUC drops when one feature's values are shuffled.
+
+    Measured on held-out data (the test cutoff), on a random sample of at most ``max_rows``.
+    """
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(X), max_rows, replace=False)) if len(X) > max_rows else np.arange(len(X))
+    r = permutation_importance(model, X.iloc[rows], np.asarray(y)[rows], scoring="roc_auc", n_repeats=n_repeats,
+                               random_state=seed, n_jobs=1)
+    out = pd.DataFrame({"feature": X.columns, "auc_drop": r.importances_mean, "std": r.importances_std})
+    return out.sort_values("auc_drop", ascending=False, ignore_index=True)
+
+
+# ------------------------------------------------------------------------------------------
+# The study
+# ------------------------------------------------------------------------------------------
+
+@dataclass
+class ExampleSets:
+    train: tuple[pd.DataFrame, pd.Series]
+    validation: tuple[pd.DataFrame, pd.Series]
+    test: tuple[pd.DataFrame, pd.Series]
+    final_train: tuple[pd.DataFrame, pd.Series]
+    scoring: pd.DataFrame
+
+
+@dataclass
+class PropensityStudy:
+    """Propensity for one report month, in the steps notebook 04 shows (or :meth:`run` for all).
+
+    With too little history to train and test a model, ``skipped`` says why, every step but
+    :meth:`fit_fallback` does nothing, and the scores fall back to BG/NBD's probability of a
+    purchase, fitted on all data up to the report month.
+    """
+
+    orders: pd.DataFrame
+    report_month: str
+    interactions: pd.DataFrame | None = None
+    customers: pd.DataFrame | None = None
+    categories: list[str] | None = None
+    n_train: int = 6
+    horizon_days: int = HORIZON_DAYS
+    active_days: int = ACTIVE_DAYS
+    min_history_days: int = MIN_HISTORY_DAYS
+    seed: int = 42
+    plan: CutoffPlan = field(init=False)
+    skipped: str = field(init=False, default="")
+
+    def __post_init__(self):
+        buy_dates = self.orders.loc[~self.orders["is_return"], "order_date"]
+        if buy_dates.empty:
+            raise ValueError("orders hold no purchases: nothing to predict")
+        self.plan = plan_cutoffs(self.report_month, buy_dates.min(), self.n_train, self.horizon_days,
+                                 self.min_history_days)
+        self.skipped = self.plan.reason
+
+    def _examples(self, cutoffs, bgnbd, labels=True):
+        kw = dict(interactions=self.interactions, customers=self.customers, categories=self.categories,
+                  bgnbd=bgnbd, active_days=self.active_days)
+        if not labels:
+            return customer_examples(self.orders, cutoffs, horizon_days=None, **kw)[0]
+        return example_set(self.orders, cutoffs, horizon_days=self.horizon_days, **kw)
+
+    @single_threaded
+    def build(self) -> ExampleSets | None:
+        """BG/NBD features fitted at the earliest cutoff, then the examples of every set."""
+        if self.skipped:
+            return None
+        p = self.plan
+        self.feature_bgnbd_ = BGNBD(self.horizon_days).fit(
+            customer_features(self.orders, p.earliest, categories=self.categories))
+        self.sets_ = ExampleSets(
+            train=self._examples(p.selection_train, self.feature_bgnbd_),
+            validation=self._examples([p.validation], self.feature_bgnbd_),
+            test=self._examples([p.test], self.feature_bgnbd_),
+            final_train=self._examples(p.final_train, self.feature_bgnbd_),
+            scoring=self._examples(p.scoring, self.feature_bgnbd_, labels=False))
+        for name in ("train", "validation", "test"):
+            y = getattr(self.sets_, name)[1]
+            if min(int(y.sum()), int((~y).sum())) < MIN_CLASS_EXAMPLES:
+                self.skipped = (f"the {name} set has {int(y.sum())} buyers and {int((~y).sum())} non-buyers; "
+                                f"at least {MIN_CLASS_EXAMPLES} of each are needed")
+                return None
+        return self.sets_
+
+    def base_rates(self) -> pd.DataFrame:
+        """Examples and the share who bought, per cutoff of each set."""
+        rows = []
+        for name in ("train", "validation", "test"):
+            y = getattr(self.sets_, name)[1]
+            g = y.groupby(level="cutoff")
+            rows += [{"set": name, "cutoff": c, "customers": int(n), "bought": float(r)}
+                     for (c, n), r in zip(g.size().items(), g.mean().to_numpy())]
+        return pd.DataFrame(rows)
+
+    @single_threaded
+    def compare(self) -> pd.DataFrame | None:
+        """Fit every candidate on the training cutoffs; score candidates and baselines on validation and test.
+
+        The selected model is the candidate with the best validation ROC-AUC.
+        """
+        if self.skipped:
+            return None
+        (Xtr, ytr), (Xv, yv), (Xt, yt) = self.sets_.train, self.sets_.validation, self.sets_.test
+        self.models_ = {name: m.fit(Xtr, ytr) for name, m in candidate_models(self.seed).items()}
+        val = {k: m.predict_proba(Xv)[:, 1] for k, m in self.models_.items()}
+        test = {k: m.predict_proba(Xt)[:, 1] for k, m in self.models_.items()}
+        val.update(rule_scores(Xv))
+        test.update(rule_scores(Xt))
+        # BG/NBD refitted at each evaluation cutoff on every customer who bought by then.
+        for scores, cutoff, X in ((val, self.plan.validation, Xv), (test, self.plan.test, Xt)):
+            everyone = customer_features(self.orders, cutoff, categories=self.categories)
+            bg = BGNBD(self.horizon_days).fit(everyone)
+            scores["BG/NBD"] = bg.expected_purchases(everyone.reindex(X.index.get_level_values("customer_id")))
+        self.val_scores_, self.test_scores_ = val, test
+        v, t = ranking_metrics(yv, val), ranking_metrics(yt, test)
+        table = v.add_prefix("validation_").join(t.add_prefix("test_"))
+        table.insert(0, "kind", ["candidate" if k in self.models_ else "baseline" for k in table.index])
+        cands = table[table["kind"] == "candidate"]
+        self.selected_ = str(cands["validation_roc_auc"].idxmax())
+        table["selected"] = table.index == self.selected_
+        self.comparison_ = table
+        return table
+
+    def calibrate(self) -> PlattCalibrator | None:
+        """Fit Platt scaling on the selected model's validation predictions; used if it helps there."""
+        if self.skipped:
+            return None
+        self.calibrator_ = PlattCalibrator(self.seed).fit(self.val_scores_[self.selected_], self.sets_.validation[1])
+        return self.calibrator_
+
+    def test_probabilities(self) -> np.ndarray:
+        """The selected model's probabilities on the test cutoff (calibrated when that helped)."""
+        return self.calibrator_.transform(self.test_scores_[self.selected_])
+
+    @single_threaded
+    def explain(self, n_repeats: int = 5) -> pd.DataFrame | None:
+        """Top drivers of the selected model on the test cutoff (permutation importance)."""
+        if self.skipped:
+            return None
+        X, y = self.sets_.test
+        self.drivers_ = drivers(self.models_[self.selected_], X, y, self.seed, n_repeats)
+        return self.drivers_
+
+    @single_threaded
+    def fit_final(self):
+        """Refit the selected candidate on the latest cutoffs whose labels are known."""
+        if self.skipped:
+            return None
+        X, y = self.sets_.final_train
+        self.final_model_ = clone(candidate_models(self.seed)[self.selected_]).fit(X, y)
+        return self.final_model_
+
+    @single_threaded
+    def fit_fallback(self) -> BGNBD | None:
+        """Without a trained model: BG/NBD fitted on every customer up to the report month's end."""
+        if not self.skipped:
+            return None
+        self.fallback_bgnbd_ = BGNBD(self.horizon_days).fit(
+            customer_features(self.orders, self.plan.scoring, categories=self.categories))
+        return self.fallback_bgnbd_
+
+    @property
+    def source(self) -> str:
+        """Where the scores of the report month come from, in one line."""
+        if self.skipped:
+            return "BG/NBD baseline, because there is too little history to train a model: " + self.skipped
+        return (f"{self.selected_}, chosen on the validation cutoff and refitted on the {len(self.plan.final_train)} "
+                f"latest cutoffs with known labels" + (", Platt-calibrated" if self.calibrator_.needed_ else ""))
+
+    def run(self) -> "PropensityStudy":
+        """Every step in order (the tests' shortcut through what the notebook shows step by step)."""
+        self.build()
+        self.compare()
+        self.calibrate()
+        self.fit_final()
+        self.fit_fallback()
+        return self

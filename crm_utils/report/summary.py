@@ -1,0 +1,311 @@
+"""The monthly report: what the numbers of notebooks 01-06 say, in sentences a manager reads.
+
+Everything here works from the run folder's records (``metrics/*.json``, artifacts, run.json)
+and from last month's report folder when it exists, so the report never recomputes an analysis
+and always agrees with the notebook that made each figure.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crm_utils.artifacts import collect_metrics
+from crm_utils.config import previous_run_dir
+
+KPI_LABELS = {"revenue": "revenue", "orders": "orders", "active_customers": "active customers",
+              "new_customers": "new customers", "returning_customers": "returning customers",
+              "average_order_value": "average order value", "return_rate": "return rate"}
+
+
+def load_run(run_dir: str | Path, report_month: str) -> tuple[dict, dict | None, dict | None]:
+    """This run's metrics, last month's metrics.json (None when absent) and this run's run.json."""
+    run_dir = Path(run_dir)
+    metrics = collect_metrics(run_dir) if (run_dir / "metrics").exists() else {}
+    prev_path = previous_run_dir(run_dir, report_month) / "metrics.json"
+    previous = json.loads(prev_path.read_text()) if prev_path.exists() else None
+    run_json = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else None
+    return metrics, previous, run_json
+
+
+def _pct(x: float) -> str:
+    """'up 3.1%', 'down 2.0%' or 'unchanged'; only called with a finite change."""
+    return "unchanged" if round(x, 3) == 0 else f"{x:+.1%}".replace("+", "up ").replace("-", "down ")
+
+
+def _change(now: float | None, then: float | None) -> float:
+    if now is None or then is None or not np.isfinite(then) or then == 0:
+        return np.nan
+    return now / then - 1
+
+
+def month_sentences(metrics: dict, previous: dict | None = None, currency: str = "EUR") -> list[str]:
+    """Up to five sentences on the month, each written from the figures it quotes.
+
+    Order: sales, customers, segments, satisfaction, data quality; a sentence whose notebook
+    did not run (or had nothing to say) is left out rather than filled with a stock phrase.
+    """
+    out = []
+    ov = metrics.get("02_customer_overview", {})
+    k, prev, ly = ov.get("kpis", {}), ov.get("previous_month", {}), ov.get("same_month_last_year", {})
+    if k.get("revenue") is not None:
+        mom, yoy = _change(k["revenue"], prev.get("revenue")), _change(k["revenue"], ly.get("revenue"))
+        text = f"Net revenue was {k['revenue']:,.0f} {currency}"
+        text += f", {_pct(mom)} on last month" if np.isfinite(mom) else " (no earlier month in the data to compare with)"
+        text += f" and {_pct(yoy)} on the same month last year." if np.isfinite(yoy) else \
+            " (the data do not reach back a full year for a seasonal comparison)."
+        aov = _change(k.get("average_order_value"), prev.get("average_order_value"))
+        orders = _change(k.get("orders"), prev.get("orders"))
+        if np.isfinite(aov) and np.isfinite(orders):
+            driver = "more orders" if abs(orders) >= abs(aov) and orders > 0 else \
+                "fewer orders" if abs(orders) >= abs(aov) else \
+                "larger baskets" if aov > 0 else "smaller baskets"
+            text = text[:-1] + f", mostly from {driver} (orders {_pct(orders)}, average order value {_pct(aov)})."
+        out.append(text)
+    if k.get("active_customers") is not None:
+        new, ret = k.get("new_customers"), k.get("returning_customers")
+        text = f"{k['active_customers']:,.0f} customers bought this month"
+        if new is not None and ret is not None and np.isfinite(new):
+            share = ret / k["active_customers"] if k["active_customers"] else np.nan
+            text += f": {new:,.0f} for the first time and {ret:,.0f} returning ({share:.0%} of buyers)"
+        ret1 = ov.get("retention", {}).get("month_1")
+        text += (f"; on average {ret1:.0%} of a month's new customers buy again the next month." if ret1 is not None
+                 else ".")
+        out.append(text)
+    seg = metrics.get("03_customer_segmentation", {})
+    if seg.get("segments"):
+        biggest = max(seg["segments"].items(), key=lambda kv: kv[1]["customers"])
+        text = (f"The {seg['customers']:,} customers fall into {seg['k']} segments; the largest is "
+                f"'{biggest[0]}' with {biggest[1]['share']:.0%} of customers")
+        mig = seg.get("migration") or {}
+        if mig.get("stayed_share") is not None and np.isfinite(mig["stayed_share"]):
+            text += f", and {mig['stayed_share']:.0%} of last month's customers kept their segment."
+        else:
+            text += "."
+        out.append(text)
+    sat = metrics.get("06_satisfaction_clustering", {})
+    nps = sat.get("nps") or {}
+    if isinstance(nps, dict) and nps.get("nps") is not None:
+        text = f"Net promoter score over the survey window is {nps['nps']:+.0f}"
+        if nps.get("ci_low") is not None:
+            text += f" (95% interval {nps['ci_low']:+.0f} to {nps['ci_high']:+.0f})"
+        prev_nps = ((previous or {}).get("06_satisfaction_clustering", {}).get("nps") or {}).get("nps")
+        text += f", against {prev_nps:+.0f} in last month's report (its window was one month earlier)." \
+            if prev_nps is not None else "."
+        out.append(text)
+    clean = metrics.get("01_data_cleaning", {})
+    if clean.get("tables"):
+        rows_in = sum(t["rows_in"] for t in clean["tables"].values())
+        quarantined = sum(t["quarantined"] for t in clean["tables"].values())
+        top = max(clean.get("quarantined_by_reason", {}).items(), key=lambda kv: kv[1], default=None)
+        text = f"Of {rows_in:,} input rows, {quarantined:,} ({quarantined / max(rows_in, 1):.2%}) were set aside in quarantine"
+        text += f", most often for '{top[0]}' ({top[1]:,} rows)." if top else "."
+        out.append(text)
+    return out[:5]
+
+
+def kpi_frame(metrics: dict) -> pd.DataFrame:
+    """The KPI table of notebook 02 rebuilt from its metrics (this month, last month, last year, changes)."""
+    ov = metrics.get("02_customer_overview", {})
+    if not ov.get("kpis"):
+        return pd.DataFrame()
+    frame = pd.DataFrame({"this month": ov["kpis"], "previous month": ov.get("previous_month", {}),
+                          "same month last year": ov.get("same_month_last_year", {}),
+                          "change vs previous month": ov.get("change_vs_previous_month", {}),
+                          "change vs last year": ov.get("change_vs_last_year", {})}).astype(float)
+    frame = frame.reindex([k for k in KPI_LABELS if k in frame.index])
+    frame.index.name = "kpi"
+    return frame
+
+
+def quarantine_table(metrics: dict) -> pd.DataFrame:
+    """Rows quarantined this month, by table and reason (from notebook 01)."""
+    reasons = metrics.get("01_data_cleaning", {}).get("quarantined_by_reason", {})
+    if not reasons:
+        return pd.DataFrame(columns=["table", "reason", "rows"])
+    rows = [dict(zip(("table", "reason"), key.split(".", 1)), rows=n) for key, n in reasons.items()]
+    return pd.DataFrame(rows).sort_values("rows", ascending=False).reset_index(drop=True)
+
+
+def consistency_with_previous(metrics: dict, previous: dict | None) -> pd.DataFrame:
+    """Last month's KPIs as this report states them against last month's own report.
+
+    They agree when both runs saw the same data; a difference means last month's data were
+    changed afterwards (late orders, corrections), which the reader should know.
+    """
+    if not previous:
+        return pd.DataFrame()
+    now = metrics.get("02_customer_overview", {}).get("previous_month", {})
+    then = previous.get("02_customer_overview", {}).get("kpis", {})
+    keys = [k for k in KPI_LABELS if k in now and k in then]
+    frame = pd.DataFrame({"in this report": [now[k] for k in keys], "in last month's report": [then[k] for k in keys]},
+                         index=pd.Index(keys, name="last month's kpi"), dtype=float)
+    # A figure one of the reports could not state (new customers in the first month of the data)
+    # cannot disagree with the other: it counts as agreeing.
+    frame["agrees"] = np.isclose(frame["in this report"], frame["in last month's report"], rtol=1e-9, atol=1e-6) | (
+        frame[["in this report", "in last month's report"]].isna().any(axis=1))
+    return frame
+
+
+def monitoring_table(checks: list[dict]) -> pd.DataFrame:
+    """Model checks with their thresholds: each dict has check, value, threshold, direction ('min'/'max').
+
+    A check whose value could not be measured (no data yet) is 'not measurable', never 'ok'.
+    """
+    rows = []
+    for c in checks:
+        v, t = c.get("value"), c["threshold"]
+        if v is None or not np.isfinite(v):
+            status = "not measurable"
+        elif (c["direction"] == "min" and v < t) or (c["direction"] == "max" and v > t):
+            status = "WARNING"
+        else:
+            status = "ok"
+        rows.append({"check": c["check"], "value": v, "threshold": f"{'≥' if c['direction'] == 'min' else '≤'} {t}",
+                     "status": status, "source": c.get("source", "")})
+    return pd.DataFrame(rows)
+
+
+def forecast_check(previous_forecast: pd.DataFrame, orders: pd.DataFrame, customers: pd.DataFrame | None,
+                   cutoff: pd.Timestamp, levels: tuple[str, ...] = ("total", "category"), measure: str = "units",
+                   include_outliers: bool = False) -> pd.DataFrame:
+    """Last month's forecast against what happened, for the weeks that have ended since.
+
+    Actual demand is rebuilt with the same definitions as notebook 05 (``demand.build_series``)
+    on last month's week grid, so each forecast week is compared with exactly the days it
+    covered. Returns one row per series and week: forecast, interval, actual, inside interval.
+    The total and every category are checked, so the interval coverage rests on dozens of
+    series-weeks, not on the four weeks of one series (where a well-calibrated 80% interval
+    would still miss three of four about one month in five).
+    """
+    from crm_utils.demand import series as demand
+
+    fc = previous_forecast
+    if "measure" in fc.columns:
+        fc = fc[fc["measure"] == measure]
+    fc = fc[fc["level"].astype(str).isin(levels)]
+    known = fc[fc["ds"] <= cutoff.normalize()]
+    if known.empty:
+        return pd.DataFrame(columns=["series", "ds", "yhat", "yhat_lower", "yhat_upper", "actual", "inside"])
+    last = known["ds"].max() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+    levels = sorted(known["level"].astype(str).unique())
+    actual = demand.build_series(orders[orders["order_date"] <= last], customers, cutoff=last, measure=measure,
+                                 levels=levels, include_outliers=include_outliers).frame
+    out = known.merge(actual[["series", "ds", "y"]].rename(columns={"y": "actual"}), on=["series", "ds"], how="left")
+    out["inside"] = (out["actual"] >= out["yhat_lower"]) & (out["actual"] <= out["yhat_upper"])
+    return out[["series", "ds", "model", "yhat", "yhat_lower", "yhat_upper", "actual", "inside"]]
+
+
+def segment_table(segments: pd.DataFrame) -> pd.DataFrame:
+    """Segments with size, share, median spend, orders and recency."""
+    g = segments.groupby(["segment_id", "segment_name"], observed=True)
+    out = pd.DataFrame({"customers": g.size(), "median net spend": g["monetary"].median().round(0).astype(int),
+                        "median orders": g["frequency"].median().round(0).astype(int),
+                        "median days since last order": g["recency_days"].median().round(0).astype(int)})
+    out.insert(1, "share", (out["customers"] / out["customers"].sum()).map("{:.0%}".format))
+    return out.reset_index(level="segment_id", drop=True)
+
+
+def top_targets(propensity: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The head of next month's target list: ids and scores only (no personal data)."""
+    cols = [c for c in ("customer_id", "p_purchase", "next_category", "p_next_category", "voiced_need")
+            if c in propensity.columns]
+    top = propensity.sort_values(["p_purchase", "customer_id"], ascending=[False, True]).head(n)[cols]
+    return top.reset_index(drop=True).round(3)
+
+
+def satisfaction_table(sat: dict) -> pd.DataFrame:
+    """Satisfaction clusters with their share of responses and churn, from notebook 06's figures."""
+    share, churn, repurchase = sat.get("cluster_share", {}), sat.get("churn_rate", {}), sat.get("repurchase_rate", {})
+    out = pd.DataFrame({"share of responses": share, "churn rate": churn, "repurchase within 90 days": repurchase})
+    return out.sort_values("share of responses", ascending=False).apply(
+        lambda col: col.map(lambda v: f"{v:.0%}" if pd.notna(v) else "–"))
+
+
+def monitoring_checks(metrics: dict, forecast_check: pd.DataFrame, *, min_auc: float, min_interval_coverage: float,
+                      max_forecast_error: float, min_share_beating_naive: float) -> list[dict]:
+    """The checks of the monitoring table, from notebooks 04 and 05 and last month's forecast."""
+    checks = []
+    mon = (metrics.get("04_need_prediction") or {}).get("monitoring") or {}
+    checks.append({"check": "last month's purchase scores: realised ROC-AUC", "value": mon.get("roc_auc"),
+                   "threshold": min_auc, "direction": "min", "source": mon.get("source", "notebook 04")})
+    total = forecast_check[forecast_check["series"] == "total"] if len(forecast_check) else forecast_check
+    err = (abs(total["yhat"].sum() - total["actual"].sum()) / total["actual"].sum()
+           if len(total) and total["actual"].sum() > 0 else None)
+    checks.append({"check": "last month's total forecast: relative error over the weeks since", "value": err,
+                   "threshold": max_forecast_error, "direction": "max", "source": "forecast of last month's report"})
+    cov = float(forecast_check["inside"].mean()) if len(forecast_check) else None
+    checks.append({"check": "last month's forecasts (total and categories): share of series-weeks inside the "
+                            "80% interval", "value": cov,
+                   "threshold": min_interval_coverage, "direction": "min", "source": "forecast of last month's report"})
+    nested = (metrics.get("05_demand_forecasting") or {}).get("nested_share_beating_seasonal_naive") or {}
+    checks.append({"check": "this month's backtest: share of category forecasts beating seasonal naive "
+                            "(model picked on earlier cutoffs only)",
+                   "value": nested.get("category"), "threshold": min_share_beating_naive,
+                   "direction": "min", "source": "notebook 05"})
+    return checks
+
+
+def campaign_scores(propensity: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """One row per scored customer: segment, purchase propensity and average order value."""
+    return propensity[["customer_id", "p_purchase"]].merge(
+        segments[["customer_id", "segment_name", "avg_order_value"]], on="customer_id", how="inner")
+
+
+def campaign_comparison(plan, cells: pd.DataFrame, channels: list, budget: float, seed: int) -> pd.DataFrame:
+    """The optimised plan, carried out, against the usual practice with the same budget."""
+    from crm_utils.report import campaigns
+
+    rows = {"optimised plan": {"expected_net_margin": campaigns.executed_margin(plan, cells, channels),
+                               "cost": plan.cost, "contacts": float(plan.plan.to_numpy().sum())}}
+    for label, order, channel in (("top of the target list, cheapest channel", "propensity", "cheapest"),
+                                  ("top of the target list, random channel", "propensity", "random"),
+                                  ("random customers, random channel", "random", "random")):
+        rows[label] = campaigns.spend_down(cells, channels, budget, seed, order=order, channel=channel)
+    out = pd.DataFrame(rows).T
+    return out.astype({"contacts": int}).round(0)
+
+
+def _inputs(inp: dict) -> str:
+    """What the run read: its files, or a database's tables with their row counts (password-free)."""
+    from crm_utils import safe
+
+    if "tables" in inp:
+        return f"database {safe.markdown(inp.get('source', ''))}, tables: " + ", ".join(
+            f"{safe.markdown(t)} ({v.get('rows', '?'):,} rows)" if isinstance(v.get("rows"), int) else safe.markdown(t)
+            for t, v in inp["tables"].items())
+    return "files: " + ", ".join(safe.markdown(f) for f in inp.get("files", {}))
+
+
+def footer(run_record: dict | None, report_month: str):
+    """The run's parameters, versions and input fingerprint, as Markdown."""
+    from IPython.display import Markdown
+
+    from crm_utils import safe
+    from crm_utils.versions import versions
+
+    if run_record is None:
+        lines = [f"Interactive run for {report_month} (no run record: run `crm-report run` for a scheduled report).",
+                 "", "Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items())]
+        return Markdown("\n".join(lines))
+    inp = run_record.get("input", {})
+    params = run_record.get("parameters", {})
+    lines = [f"Report month **{report_month}**, seed {run_record.get('seed')}, started "
+             f"{run_record.get('started_utc')} UTC.", "",
+             "Parameters: " + ", ".join(f"`{safe.markdown(k)}` = {safe.markdown(v)}" for k, v in params.items()), "",
+             f"Input fingerprint (SHA-256): `{inp.get('combined_sha256', '–')}`; " + _inputs(inp), "",
+             "Versions: " + ", ".join(f"{k} {v}" for k, v in (run_record.get("versions") or {}).items())]
+    return Markdown("\n".join(lines))
+
+
+def forecast_check_summary(check: pd.DataFrame) -> pd.DataFrame:
+    """Per series: weeks compared, forecast and actual units, relative error, share inside the interval."""
+    g = check.groupby("series", sort=False)
+    out = pd.DataFrame({"weeks": g.size(), "forecast": g["yhat"].sum().round(0), "actual": g["actual"].sum().round(0),
+                        "inside 80% interval": g["inside"].mean()})
+    out.insert(3, "error", (out["forecast"] / out["actual"].replace(0, np.nan) - 1))
+    return out.style.format({"error": "{:+.1%}", "inside 80% interval": "{:.0%}", "forecast": "{:,.0f}",
+                             "actual": "{:,.0f}"})

@@ -1,0 +1,360 @@
+"""The monthly run: execute the numbered notebooks with papermill and assemble the report folder.
+
+``run_month`` builds everything in a hidden work folder next to the report and swaps it into
+place only when every notebook succeeded, so a failed run never damages the last good report
+of that month. A failed run keeps its executed notebooks in ``reports/<month>.failed/``.
+
+The input is a data folder or a database (``sources``); a notebook that declares a ``source``
+parameter (notebook 01, the only one reading raw data) is given the database, without its password.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+
+from crm_utils.artifacts import collect_metrics
+from crm_utils.versions import versions
+from crm_utils.config import DEFAULT_SEED, NOTEBOOKS_DIR, display_path, parse_month
+from crm_utils.data.sources import DatabaseSource, FolderSource, Source, latest_month_of, open_source
+
+log = logging.getLogger("crm_report")
+
+KERNEL_NAME = "crm-report-python"
+BASE_PARAMETERS = ("report_month", "data_dir", "run_dir", "seed")
+#: The parameter through which a notebook that reads raw data is given a database source.
+SOURCE_PARAMETER = "source"
+
+
+class RunFailed(RuntimeError):
+    """A notebook failed; the message names the notebook, the cell and the error."""
+
+    def __init__(self, message: str, notebook: str, cell: int | None, failed_dir: Path | None):
+        super().__init__(message)
+        self.notebook, self.cell, self.failed_dir = notebook, cell, failed_dir
+
+
+@dataclass
+class RunResult:
+    month: str
+    report_dir: Path
+    html: Path
+    durations: dict[str, float] = field(default_factory=dict)
+
+
+def discover_notebooks(notebooks_dir: Path = NOTEBOOKS_DIR, only: list[str] | None = None) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) in order, optionally only the given numbers.
+
+    ``00_*`` is the guided tour for newcomers, not a step of the monthly run.
+    """
+    found = sorted(p for p in Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb") if not p.name.startswith("00_"))
+    if not found:
+        raise FileNotFoundError(f"no numbered notebooks (NN_name.ipynb) in {notebooks_dir}")
+    if only:
+        wanted = {o.strip().zfill(2) for o in only}
+        unknown = wanted - {p.name[:2] for p in found}
+        if unknown:
+            raise ValueError(f"--only names notebooks that do not exist: {sorted(unknown)}; "
+                             f"have {[p.name for p in found]}")
+        found = [p for p in found if p.name[:2] in wanted]
+    return found
+
+
+def declared_parameters(path: Path) -> dict[str, object]:
+    """Names and default values of the notebook's ``parameters`` cell; an error if it has none.
+
+    papermill only warns when the cell is missing and then runs with defaults (papermill #245):
+    here that is an error, because the month would silently be the notebook's default.
+    """
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        raise ValueError(f"{path.name} has no cell tagged 'parameters'; papermill could not set its month")
+    params: dict[str, object] = {}
+    for node in ast.parse(cells[0].source).body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                if isinstance(t, ast.Name):
+                    try:
+                        params[t.id] = ast.literal_eval(node.value)
+                    except ValueError:
+                        params[t.id] = None
+    missing = [p for p in BASE_PARAMETERS if p not in params]
+    if missing:
+        raise ValueError(f"{path.name}: the parameters cell lacks {missing}")
+    return params
+
+
+def parse_extra(pairs: list[str] | None) -> dict[str, str]:
+    """``-p name=value`` pairs as text; converted per notebook to the declared default's type."""
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ValueError(f"-p expects name=value, got {pair!r}")
+        name, value = pair.split("=", 1)
+        if name in BASE_PARAMETERS:
+            raise ValueError(f"set {name} with its own option, not -p")
+        out[name.strip()] = value
+    return out
+
+
+def convert_like(value: str, default: object, name: str) -> object:
+    """Convert a command-line value to the type of the notebook's default (papermill #345)."""
+    if isinstance(default, bool):
+        if value.lower() in ("1", "true", "yes"):
+            return True
+        if value.lower() in ("0", "false", "no"):
+            return False
+        raise ValueError(f"parameter {name} expects true/false, got {value!r}")
+    for typ in (int, float):
+        if isinstance(default, typ):
+            try:
+                return typ(value)
+            except ValueError:
+                raise ValueError(f"parameter {name} expects {typ.__name__}, got {value!r}") from None
+    if isinstance(default, (list, dict)):
+        parsed = ast.literal_eval(value)
+        if not isinstance(parsed, type(default)):
+            raise ValueError(f"parameter {name} expects a {type(default).__name__}, got {value!r}")
+        return parsed
+    return value
+
+
+def input_fingerprint(data_dir: Path) -> dict:
+    """SHA-256 and size of every input file of a data folder, and one combined digest."""
+    return FolderSource(Path(data_dir)).fingerprint()
+
+
+def _kernelspec_dir() -> Path:
+    """A private kernelspec that runs *this* interpreter, placed first on JUPYTER_PATH.
+
+    A user-level kernelspec named like ours cannot shadow it (papermill #251): JUPYTER_PATH
+    takes precedence over the user and system data folders.
+    """
+    root = Path(tempfile.mkdtemp(prefix="crm-kernel-"))
+    spec = root / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                 "--IPKernelApp.log_level=ERROR"],
+        "display_name": f"Python ({Path(sys.prefix).name})", "language": "python",
+        "env": {"PYTHONHASHSEED": "0"}}))
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("JUPYTER_PATH")]))
+    return root
+
+
+def render_html(notebook: Path, out: Path) -> Path:
+    """The report: the executed notebook as HTML with code hidden and images embedded."""
+    from nbconvert import HTMLExporter
+
+    # JupyterLab's look, plus each chart's alt text (crm_utils/report/templates/report)
+    exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(Path(__file__).parent.parent / "report" / "templates")])
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+def _failure_message(name: str, exc: Exception) -> tuple[str, int | None]:
+    cell = getattr(exc, "exec_count", None)
+    index = getattr(exc, "cell_index", None)
+    ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
+    where = f"cell {index + 1}" if index is not None else "setup"
+    if cell is not None:
+        where += f" (In [{cell}])"
+    return f"{name} failed at {where}: {ename}: {evalue}", index
+
+
+def run_month(month: str, source: str | Path | Source, reports_dir: str | Path, *, only: list[str] | None = None,
+              extra: dict[str, str] | None = None, seed: int = DEFAULT_SEED,
+              notebooks_dir: str | Path = NOTEBOOKS_DIR, progress: bool | None = None) -> RunResult:
+    """Run the month's notebooks and swap the finished report folder into ``reports_dir/<month>``.
+
+    ``source`` is a data folder, a database URL, a ``.duckdb`` file or a source config (``sources``).
+    """
+    logging.getLogger("papermill").setLevel(logging.WARNING)  # its per-notebook banner is noise here
+    parse_month(month)
+    src = open_source(source)
+    if isinstance(src, FolderSource):
+        src = FolderSource(src.path.resolve())
+    reports_dir = Path(reports_dir).resolve()
+    notebooks = discover_notebooks(Path(notebooks_dir), only)
+    extra = extra or {}
+    declared = {nb.name: declared_parameters(nb) for nb in notebooks}
+    unknown = set(extra) - {p for d in declared.values() for p in d}
+    if unknown:
+        raise ValueError(f"no notebook declares parameter(s) {sorted(unknown)}; declared: "
+                         f"{sorted({p for d in declared.values() for p in d} - set(BASE_PARAMETERS))}")
+    if SOURCE_PARAMETER in extra:
+        raise ValueError(f"set {SOURCE_PARAMETER} with --source, not -p")
+    readers = [nb.name for nb in notebooks if nb.name.startswith("01_")]
+    if isinstance(src, DatabaseSource) and readers and SOURCE_PARAMETER not in declared[readers[0]]:
+        raise ValueError(f"{readers[0]} has no '{SOURCE_PARAMETER}' parameter, so it cannot read a database")
+
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    with _lock_month(reports_dir, month):  # one run of a month at a time
+        return _run_locked(month, src, reports_dir, notebooks, declared, extra, only, seed, progress)
+
+
+def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path],
+                declared: dict[str, dict], extra: dict[str, str], only: list[str] | None, seed: int,
+                progress: bool | None) -> RunResult:
+    """Build the month's report in a work folder and swap it in; the caller holds the month's lock."""
+    import papermill as pm
+
+    final = reports_dir / month
+    work = reports_dir / f".{month}.partial-{os.getpid()}"
+    failed = reports_dir / f"{month}.failed"
+    _recover(reports_dir, month)
+    # Before running: a file landing mid-run must not be credited. For a database this is also
+    # where a wrong password, a missing table or column stops the run, before any notebook.
+    fingerprint = src.fingerprint(month)
+    if only and final.exists():
+        previous = json.loads((final / "run.json").read_text()) if (final / "run.json").exists() else {}
+        if previous.get("input", {}).get("combined_sha256") != fingerprint["combined_sha256"]:
+            raise ValueError(f"--only reruns notebooks on top of the {month} report, but the input data "
+                             f"differ from what that report was built from; run the whole month instead")
+        shutil.copytree(final, work)  # rerun some notebooks on top of the month's last good run
+        (work / "report.html").unlink(missing_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+
+    kernel_root = _kernelspec_dir()
+    started = datetime.now(timezone.utc)
+    durations: dict[str, float] = {}
+    if progress is None:
+        progress = sys.stderr.isatty()
+    data_dir = str(src.path) if isinstance(src, FolderSource) else ""
+    base = {"report_month": month, "data_dir": data_dir, "run_dir": str(work), "seed": int(seed)}
+    # The run record is written before the notebooks run, so the report can show its parameters,
+    # versions and input fingerprint; durations and the finishing time are added at the end.
+    run_info = {
+        "report_month": month, "seed": int(seed),
+        "parameters": {**{k: v for k, v in base.items() if k not in ("run_dir", "data_dir")},
+                       **({"data_dir": display_path(src.path)} if isinstance(src, FolderSource)
+                          else {"source": str(src)}), "extra": extra},
+        "notebooks": [nb.name for nb in notebooks], "only": only,
+        "durations_seconds": durations,
+        "started_utc": started.isoformat(timespec="seconds"), "finished_utc": None,
+        "kernel": f"{KERNEL_NAME} (python {platform.python_version()}, environment {Path(sys.prefix).name})",
+        "versions": versions(), "input": fingerprint,
+    }
+    (work / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
+    try:
+        for i, nb in enumerate(notebooks, 1):
+            params = dict(base)
+            if isinstance(src, DatabaseSource) and SOURCE_PARAMETER in declared[nb.name]:
+                params[SOURCE_PARAMETER] = src.notebook_parameter
+            for name, value in extra.items():
+                if name in declared[nb.name]:
+                    params[name] = convert_like(value, declared[nb.name][name], name)
+            log.info("[%d/%d] %s ...", i, len(notebooks), nb.name)
+            t0 = time.perf_counter()
+            try:
+                with _kernel_environment(src):
+                    pm.execute_notebook(str(nb), str(work / nb.name), parameters=params,
+                                        kernel_name=KERNEL_NAME, cwd=str(nb.parent),
+                                        progress_bar=progress, log_output=False)
+            except Exception as exc:  # PapermillExecutionError and kernel start failures alike
+                durations[nb.name] = round(time.perf_counter() - t0, 2)
+                message, cell = _failure_message(nb.name, exc)
+                shutil.rmtree(failed, ignore_errors=True)
+                work.rename(failed)
+                raise RunFailed(message + f"\nThe executed notebook is kept in {failed / nb.name}; "
+                                f"the last good report of {month} is untouched.", nb.name, cell, failed) from exc
+            durations[nb.name] = round(time.perf_counter() - t0, 2)
+            log.info("[%d/%d] %s done in %.1f s", i, len(notebooks), nb.name, durations[nb.name])
+
+        metrics = collect_metrics(work)
+        (work / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        executed = sorted(work.glob("[0-9][0-9]_*.ipynb"))
+        html = render_html(executed[-1], work / "report.html")
+        run_info["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        (work / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
+    except RunFailed:
+        raise
+    except BaseException:
+        if work.exists():
+            shutil.rmtree(failed, ignore_errors=True)
+            work.rename(failed)
+        raise
+    finally:
+        shutil.rmtree(kernel_root, ignore_errors=True)
+
+    # Swap: the old report is removed only once the new one is in place, and comes back if that fails.
+    old = reports_dir / f".{month}.old-{os.getpid()}"
+    if final.exists():
+        final.rename(old)
+    try:
+        work.rename(final)
+    except BaseException:
+        if old.exists() and not final.exists():
+            old.rename(final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(failed, ignore_errors=True)
+    return RunResult(month, final, final / html.name, durations)
+
+
+def _lock_month(reports_dir: Path, month: str):
+    """An exclusive lock on the month, so two runs of it cannot interleave their swaps.
+
+    The returned file object is a context manager: leaving it closes the file and so releases
+    the lock, on success and on error alike.
+    """
+    import fcntl
+
+    fh = open(reports_dir / f".{month}.lock", "w")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise ValueError(f"another run of {month} is in progress (lock {reports_dir / f'.{month}.lock'})") from None
+    return fh
+
+
+def _recover(reports_dir: Path, month: str) -> None:
+    """Clean up after a run that was killed: holding the month's lock, nothing else is writing.
+
+    A leftover '.old' folder with no report beside it is the last good report caught mid-swap:
+    it is put back. Leftover work folders are removed.
+    """
+    final = reports_dir / month
+    for old in sorted(reports_dir.glob(f".{month}.old-*")):
+        if not final.exists():
+            old.rename(final)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    for partial in reports_dir.glob(f".{month}.partial-*"):
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def latest_complete_month(source: str | Path | Source) -> str:
+    """The last month the orders cover to its final day: the default month of ``make report``.
+
+    Derived from the data, not from today's date, so the same data always gives the same month.
+    """
+    src = open_source(source)
+    return latest_month_of(src.order_dates(), "orders")
+
+
+def _kernel_environment(src: Source):
+    """The environment notebooks run in: a database password given in the URL reaches notebook 01
+    this way, since its parameters are written into the executed notebook."""
+    from contextlib import nullcontext
+
+    return src.kernel_environment() if isinstance(src, DatabaseSource) else nullcontext()

@@ -1,0 +1,183 @@
+"""Charts of notebook 06 (satisfaction clustering): answers, NPS, cluster choice, profiles, drivers,
+consequences. Every function returns the figure; call ``plots.use_style()`` first."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from crm_utils.satisfaction.analysis import item_label
+
+MISSING_COLOUR = "#c8c8c8"
+
+
+def _labels(items) -> list[str]:
+    return [item_label(i) for i in items]
+
+
+def item_distribution_chart(dist: pd.DataFrame, scales: pd.DataFrame) -> plt.Figure:
+    """Share of responses giving each answer to each item, lowest answer left, missing in grey."""
+    items = scales["item"].tolist()
+    low, high = int(scales["low"].min()), int(scales["high"].max())
+    answers = [str(a) for a in range(low, high + 1)]
+    colours = sns.color_palette("RdYlGn", len(answers))
+    wide = dist.pivot(index="item", columns="answer", values="share").reindex(items) * 100
+    fig, ax = plt.subplots(figsize=(10, 0.55 * len(items) + 1.6))
+    left = np.zeros(len(items))
+    for a, colour in zip(answers + ["missing"], colours + [MISSING_COLOUR]):
+        if a not in wide.columns:
+            continue
+        v = wide[a].fillna(0).to_numpy()
+        ax.barh(_labels(items), v, left=left, color=colour, label=a, edgecolor="white", linewidth=0.5)
+        left += v
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of responses (%)")
+    ax.set_title(f"Answers per item (scale {low}-{high}; grey: not answered)")
+    ax.legend(title="answer", ncol=min(len(answers) + 1, 12), fontsize=8, loc="upper center",
+              bbox_to_anchor=(0.5, -0.25 if len(items) > 3 else -0.4), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def nps_trend_chart(monthly: pd.DataFrame, overall: dict) -> plt.Figure:
+    """Monthly NPS with its 95% interval, and the window's NPS as a band."""
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    x = monthly["month"].dt.to_timestamp() if hasattr(monthly["month"], "dt") else pd.to_datetime(
+        monthly["month"].astype(str))
+    ax.axhspan(overall["ci_low"], overall["ci_high"], color="#6c8ebf", alpha=0.15,
+               label=f"whole window: {overall['nps']:.1f} ({overall['ci_low']:.1f} to {overall['ci_high']:.1f})")
+    ax.errorbar(x, monthly["nps"], yerr=[monthly["nps"] - monthly["ci_low"], monthly["ci_high"] - monthly["nps"]],
+                fmt="o-", color="#2a4d7f", capsize=3, label="month, with 95% interval")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_ylabel("NPS (% promoters − % detractors)")
+    ax.set_xlabel("month of response")
+    ax.set_title("Net Promoter Score by month")
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def _score_panel(ax: plt.Axes, scores: pd.DataFrame, column: str, colour: str, xlabel: str, ylabel: str,
+                 title: str) -> None:
+    ax.plot(scores["k"], scores[column], "o-", color=colour)
+    best = scores[scores["chosen"]]
+    ax.plot(best["k"], best[column], "o", ms=12, mfc="none", mec="#d9534f", mew=2, label="chosen")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+
+
+def selection_chart(kmeans_scores: pd.DataFrame, gmm_scores: pd.DataFrame) -> plt.Figure:
+    """Left: K-means silhouette by k (higher is better). Right: mixture BIC by k (lower is better)."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
+    _score_panel(a1, kmeans_scores, "silhouette", "#2a4d7f", "clusters k", "silhouette (sampled responses)",
+                 "K-means: k by silhouette")
+    _score_panel(a2, gmm_scores, "bic", "#4c9a2a", "mixture components k", "BIC (lower is better)",
+                 "Gaussian mixture: k by BIC")
+    fig.tight_layout()
+    return fig
+
+
+def profile_heatmap(profile: pd.DataFrame, positions: pd.DataFrame, names: pd.Series,
+                    items: list[str], scale_text: str) -> plt.Figure:
+    """Mean answer per cluster and item; colour by position on the scale (red low, green high)."""
+    rows = [f"{names[c]}\n({profile.loc[c, 'share']:.0%} of responses)" for c in profile.index]
+    fig, ax = plt.subplots(figsize=(1.6 * len(items) + 3.5, 0.75 * len(profile) + 1.6))
+    sns.heatmap(positions[items].set_axis(rows), vmin=0, vmax=1, cmap="RdYlGn",
+                annot=profile[items].set_axis(rows).to_numpy(), fmt=".1f", linewidths=0.5, ax=ax,
+                xticklabels=_labels(items), cbar_kws={"label": "position on the scale (0 lowest, 1 highest)"})
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(f"Mean answer per item and cluster (scale {scale_text})")
+    ax.tick_params(axis="x", rotation=20)
+    fig.tight_layout()
+    return fig
+
+
+def profile_small_multiples(profile: pd.DataFrame, names: pd.Series, items: list[str],
+                            overall: pd.Series, low: float, high: float) -> plt.Figure:
+    """One panel per cluster: its mean answer per item, with all responses' mean as a tick."""
+    n = len(profile)
+    cols = min(math.ceil(math.sqrt(n)), 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 0.45 * len(items) * rows + 1.4 * rows),
+                             sharex=True, sharey=True, squeeze=False)
+    y = np.arange(len(items))
+    for ax, cid in zip(axes.ravel(), profile.index):
+        v = profile.loc[cid, items].astype(float).to_numpy()
+        colours = sns.color_palette("RdYlGn", as_cmap=True)((v - low) / (high - low))
+        ax.barh(y, v - low, left=low, color=colours)
+        ax.plot(overall[items].to_numpy(), y, "|", color="black", ms=14, mew=2, label="all responses")
+        ax.set_yticks(y, _labels(items))
+        ax.set_xlim(low, high)
+        ax.set_title(f"{names[cid]} ({profile.loc[cid, 'share']:.0%})", fontsize=10)
+        ax.set_xlabel(f"mean answer ({low:g}-{high:g})")
+    axes[0, 0].invert_yaxis()  # once: the panels share it; first item on top, as in the heat map
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    fig.suptitle("Each cluster's profile against all responses (black tick)", fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def drivers_chart(drivers) -> plt.Figure:
+    """Standardised coefficients (95% interval) beside permutation importance (± sd over repeats)."""
+    t = drivers.table.iloc[::-1]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 0.5 * len(t) + 1.8), sharey=True)
+    y = np.arange(len(t))
+    a1.barh(y, t["std_coef"], color="#6c8ebf",
+            xerr=[t["std_coef"] - t["coef_low"], t["coef_high"] - t["std_coef"]], capsize=3)
+    a1.set_yticks(y, _labels(t["item"]))
+    a1.axvline(0, color="black", linewidth=0.8)
+    a1.set_xlabel(f"standard deviations of {drivers.target} per SD of the item")
+    a1.set_title(f"Standardised coefficient (linear, R² {drivers.r2_linear:.2f})", fontsize=10)
+    a2.barh(y, t["perm_importance"], xerr=t["perm_sd"], color="#4c9a2a", capsize=3)
+    a2.set_xlabel("drop in held-out R² when the item is shuffled")
+    a2.set_title(f"Permutation importance (boosted trees, held-out R² {drivers.r2_model_test:.2f})", fontsize=10)
+    fig.suptitle(f"What moves {drivers.target}: two views", fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def outcomes_chart(outcomes: pd.DataFrame, repurchase_days: int, churn_days: int) -> plt.Figure:
+    """Repurchase and churn rate per cluster with 95% Wilson intervals; the dashed line is all responses."""
+    per = outcomes.dropna(subset=["cluster_id"]).iloc[::-1]
+    total = outcomes[outcomes["cluster_id"].isna()].iloc[0]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.55 * len(per) + 1.8), sharey=True)
+    y = np.arange(len(per))
+    for ax, key, colour, title in (
+            (axes[0], "repurchase", "#4c9a2a", f"Repurchase within {repurchase_days} days"),
+            (axes[1], "churn", "#d9534f", f"Churned: no purchase in the last {churn_days} days")):
+        rate = per[f"{key}_rate"] * 100
+        ax.barh(y, rate, color=colour, alpha=0.8,
+                xerr=[rate - per[f"{key}_low"] * 100, per[f"{key}_high"] * 100 - rate], capsize=3)
+        ax.axvline(total[f"{key}_rate"] * 100, color="black", linestyle="--", linewidth=1,
+                   label="all clustered responses")
+        for yi, (r, n) in enumerate(zip(rate, per[f"{key}_measurable"])):
+            ax.text(0.5, yi, f"n={n:,}", va="center", fontsize=7, color="white")
+        ax.set_xlabel("share of measurable responses (%)")
+        ax.set_title(title, fontsize=10)
+    axes[0].set_yticks(y, per["cluster_name"])
+    axes[1].legend(fontsize=8, loc="lower right")
+    fig.suptitle("What each satisfaction cluster does next", fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def crosstab_chart(shares: pd.DataFrame) -> plt.Figure:
+    """Within each customer segment, the share of its customers in each satisfaction cluster."""
+    fig, ax = plt.subplots(figsize=(1.4 * shares.shape[1] + 4, 0.6 * shares.shape[0] + 1.8))
+    sns.heatmap(shares * 100, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, linewidths=0.5, ax=ax,
+                cbar_kws={"label": "% of the segment's customers"})
+    ax.set_xlabel("customer segment (notebook 03)")
+    ax.set_ylabel("")
+    ax.set_title("How each segment feels: satisfaction clusters within segments")
+    ax.tick_params(axis="x", rotation=20)
+    fig.tight_layout()
+    return fig

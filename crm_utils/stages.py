@@ -1,0 +1,92 @@
+"""The stages of the monthly run, in order: which notebook runs each, what it hands to the next,
+and which function builds the headline figures it records in metrics.json.
+
+This is the one place that knows the notebooks' names. The runner finds the report notebook here
+(never by sort order), and the report reads each stage's figures by the stage's key, so a stage
+added, or a notebook renumbered, touches this table and nothing else. A notebook is named
+``NN_<notebook>.ipynb``; the number gives the order, the rest is what identifies it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the run: its key, its notebook (without the number) and what it hands over."""
+
+    key: str
+    notebook: str
+    question: str
+    #: Artifacts (``artifacts/<name>.parquet`` unless it ends in ``.csv``) later stages may read.
+    hands_over: tuple[str, ...]
+    #: Dotted path of the function that builds the stage's figures for metrics.json.
+    headline: str
+
+    def headline_function(self) -> Callable[..., dict]:
+        module, _, name = self.headline.rpartition(".")
+        return getattr(importlib.import_module(module), name)
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("data", "data_cleaning", "Can we trust this month's data?",
+          ("orders", "customers", "interactions", "surveys", "quarantine", "quarantine.csv", "cleaning_ledger"),
+          "crm_utils.data.cleaning.CleaningResult.metrics"),
+    Stage("overview", "customer_overview", "What happened this month?",
+          ("monthly_series",), "crm_utils.customers.overview.headline"),
+    Stage("segments", "customer_segmentation", "Who are our customers?",
+          ("segments",), "crm_utils.customers.segmentation.headline"),
+    Stage("needs", "need_prediction", "Who will buy next month, and what?",
+          ("propensity", "targets.csv"), "crm_utils.needs.prediction.headline"),
+    Stage("demand", "demand_forecasting", "How much will we sell?",
+          ("forecast", "backtest", "demand_history", "forecast_check"), "crm_utils.demand.forecasting.headline"),
+    Stage("satisfaction", "satisfaction_clustering", "How do customers feel, and why?",
+          ("satisfaction_clusters",), "crm_utils.satisfaction.analysis.headline"),
+    Stage("report", "monthly_report", "What should we do?", (), "crm_utils.report.summary.headline"),
+)
+#: The stage whose executed notebook becomes report.html.
+REPORT = "report"
+NOTEBOOK_NAME = re.compile(r"^(\d\d)_(\w+)$")
+
+
+def stage(key: str) -> Stage:
+    for s in STAGES:
+        if s.key == key:
+            return s
+    raise KeyError(f"no stage {key!r}; stages are {[s.key for s in STAGES]}")
+
+
+def notebook_stem(name: str | Path) -> str:
+    """``04_need_prediction`` (a file name, path or metrics key) -> ``need_prediction``."""
+    stem = Path(str(name)).stem
+    m = NOTEBOOK_NAME.match(stem)
+    return m.group(2) if m else stem
+
+
+def stage_of(name: str | Path) -> Stage | None:
+    """The stage a notebook (file, path or metrics key) runs, or None for one the table does not know."""
+    stem = notebook_stem(name)
+    return next((s for s in STAGES if s.notebook == stem), None)
+
+
+def find_notebook(paths: Iterable[Path], key: str) -> Path | None:
+    """The notebook among ``paths`` that runs stage ``key`` (None when it is not among them)."""
+    wanted = stage(key).notebook
+    found = [p for p in paths if notebook_stem(p) == wanted]
+    if len(found) > 1:
+        raise ValueError(f"two notebooks run stage {key!r}: {[p.name for p in found]}")
+    return found[0] if found else None
+
+
+def figures(metrics: dict, key: str) -> dict:
+    """The figures stage ``key`` recorded in a run's metrics (``{}`` when it did not run)."""
+    wanted = stage(key).notebook
+    for name, value in metrics.items():
+        if notebook_stem(name) == wanted:
+            return value or {}
+    return {}
