@@ -165,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
             done.append(month)
             if not args.quiet:
                 print(f"report for {month} written in {sum(result.durations.values()):.0f} s:", file=sys.stderr)
-            print(result.html, flush=True)
+            print(result.html or result.report_dir, flush=True)
     except RunFailed as exc:
         print(f"crm-report: run failed: {exc}", file=sys.stderr)
         if done:

@@ -25,10 +25,11 @@ from pathlib import Path
 
 import nbformat
 
+from crm_utils import stages
 from crm_utils.artifacts import collect_metrics
-from crm_utils.versions import versions
 from crm_utils.config import DEFAULT_SEED, NOTEBOOKS_DIR, display_path, parse_month
 from crm_utils.data.sources import DatabaseSource, FolderSource, Source, latest_month_of, open_source
+from crm_utils.versions import versions
 
 log = logging.getLogger("crm_report")
 
@@ -50,7 +51,7 @@ class RunFailed(RuntimeError):
 class RunResult:
     month: str
     report_dir: Path
-    html: Path
+    html: Path | None  # None when the run did not include the report notebook
     durations: dict[str, float] = field(default_factory=dict)
 
 
@@ -281,8 +282,11 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
 
         metrics = collect_metrics(work)
         (work / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-        executed = sorted(work.glob("[0-9][0-9]_*.ipynb"))
-        html = render_html(executed[-1], work / "report.html")
+        # The report is the notebook the stage table names as such, not whichever sorts last.
+        report = stages.find_notebook(work.glob("[0-9][0-9]_*.ipynb"), stages.REPORT)
+        html = render_html(report, work / "report.html") if report is not None else None
+        if html is None:
+            log.info("no %s notebook in this run: report.html is not written", stages.stage(stages.REPORT).notebook)
         run_info["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         (work / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
     except RunFailed:
@@ -307,7 +311,7 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
         raise
     shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(failed, ignore_errors=True)
-    return RunResult(month, final, final / html.name, durations)
+    return RunResult(month, final, final / html.name if html is not None else None, durations)
 
 
 def _lock_month(reports_dir: Path, month: str):
