@@ -10,15 +10,25 @@ the backtest, the selection and the intervals, which do not depend on the grid.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import pytest
+import dataclasses
+import inspect
+import re
 
-from crm_utils.data import cleaning, io
-from crm_utils.demand import series as demand, forecasting
-from crm_utils import synth
-from crm_utils.fanout import fan_out
-from crm_utils.demand.models import MovingAverage, ProphetModel, SeasonalNaive, coverage, mape, mase, mase_scale, smape
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import is_color_like, to_rgba  # noqa: E402
+
+from crm_utils.data import cleaning, io  # noqa: E402
+from crm_utils.demand import series as demand, forecasting, models, plots as fplots  # noqa: E402
+from crm_utils import synth  # noqa: E402
+from crm_utils.fanout import fan_out  # noqa: E402
+from crm_utils.demand.models import (ETS, REGISTRY, LogScale, MovingAverage, ProphetModel,  # noqa: E402
+                                     SeasonalNaive, coverage, mape, mase, mase_scale, smape)
 
 CUTOFF = pd.Timestamp("2026-10-31 23:59:59")  # a Saturday: weeks run Sunday to Saturday
 
@@ -328,3 +338,146 @@ def test_dask_local_cluster_gives_the_same_backtest_as_joblib(small_run):
     lp = run.grid_backtest_.predictions
     pd.testing.assert_frame_equal(on_dask.predictions, lp[lp["series"].isin(names)].reset_index(drop=True))
     assert fan_out(abs, [-1, 2], engine="dask", n_jobs=1) == [1, 2]  # a LocalCluster of its own
+
+
+# -- the model registry ----------------------------------------------------------------------
+
+#: The models, tie-break order, baselines and colours before the registry existed: outputs must not move.
+BEFORE = {"seasonal_naive": "#9e9e9e", "moving_average": "#c49a6c", "ets": "#6c8ebf", "prophet": "#d9534f"}
+
+
+def test_registry_is_the_single_source_of_models_order_baselines_and_colours():
+    names = tuple(spec.name for spec in REGISTRY)
+    flagged = tuple(spec.name for spec in REGISTRY if spec.baseline)
+    assert forecasting.MODELS == models.model_names() == names
+    assert len(set(names)) == len(names)
+    assert models.baseline_names() == flagged
+    empty = pd.DataFrame()
+    assert forecasting.SeriesTask("s", "total", empty, empty, forecasting.ForecastConfig()).baselines == flagged
+    assert inspect.signature(forecasting.make_tasks).parameters["baselines"].default == flagged
+    # The models that were there before keep their order, baseline status and colour.
+    assert [n for n in names if n in BEFORE] == list(BEFORE)
+    assert [n for n in flagged if n in BEFORE] == ["seasonal_naive", "moving_average", "ets"]
+    assert "prophet" in names and "prophet" not in flagged
+    for spec in REGISTRY:
+        assert is_color_like(spec.colour), spec
+        assert models.colour(spec.name) == spec.colour
+        if spec.name in BEFORE:
+            assert spec.colour == BEFORE[spec.name]
+    assert len({to_rgba(spec.colour) for spec in REGISTRY}) == len(REGISTRY)  # every model told apart
+    assert models.colour("not a model") == models.UNREGISTERED_COLOUR
+    # The roles the forecasting code names: seasonal-naive benchmark, moving-average fallback.
+    assert {"seasonal_naive", "moving_average"} <= set(flagged)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        REGISTRY[0].colour = "red"
+
+
+def test_make_model_builds_every_registered_model_and_it_forecasts_a_tiny_series():
+    hist = _weekly(30, seed=3, level=20.0)
+    future = pd.DataFrame({"ds": pd.date_range(hist["ds"].iloc[-1] + pd.Timedelta(days=7), periods=4, freq="7D")})
+    for log_scale in (True, False):
+        cfg = forecasting.ForecastConfig(uncertainty_samples=50, log_scale=log_scale)
+        for spec in REGISTRY:
+            model = forecasting.make_model(spec.name, cfg, seed=3)
+            assert isinstance(model, LogScale) == log_scale
+            assert model.name == spec.name
+            f = model.fit(hist).predict(future)
+            assert list(f.columns) == ["ds", "yhat", "yhat_lower", "yhat_upper"], spec.name
+            assert len(f) == 4 and f["yhat"].notna().all() and (f["yhat"] >= 0).all(), spec.name
+            assert (f["yhat_lower"] <= f["yhat"] + 1e-9).all() and (f["yhat"] <= f["yhat_upper"] + 1e-9).all()
+
+
+def test_make_model_builds_each_model_from_the_config_as_before():
+    cfg = forecasting.ForecastConfig(freq="D", level=0.9, ma_window=5, uncertainty_samples=77,
+                                     holidays_prior_scale=3.0, seasonality_mode="multiplicative", log_scale=False)
+    expected = {"seasonal_naive": SeasonalNaive(7, 0.9), "moving_average": MovingAverage(5, 0.9), "ets": ETS(7, 0.9),
+                "prophet": ProphetModel(0.05, 10.0, 3.0, "multiplicative", "D", 0.9, 77, 11)}
+    for name, want in expected.items():
+        got = forecasting.make_model(name, cfg, 11)
+        assert type(got) is type(want) and vars(got) == vars(want), name
+    tuned = forecasting.make_model("prophet", cfg, 11, (0.5, 0.1))
+    assert (tuned.changepoint_prior_scale, tuned.seasonality_prior_scale, tuned.seed) == (0.5, 0.1, 11)
+    logged = forecasting.make_model("moving_average", dataclasses.replace(cfg, log_scale=True), 11)
+    assert isinstance(logged.model, MovingAverage) and logged.model.window == 5
+
+
+def test_an_unknown_model_name_is_a_clear_value_error():
+    listed = re.escape(str(models.model_names()))
+    with pytest.raises(ValueError, match=rf"^unknown model 'arima'; models are {listed}$"):
+        forecasting.make_model("arima", forecasting.ForecastConfig(), 0)
+    with pytest.raises(ValueError, match="unknown model 'Prophet'"):  # names are exact
+        models.model_spec("Prophet")
+
+
+def test_ties_go_to_the_earlier_registered_model():
+    names = list(models.model_names())
+    cuts = pd.to_datetime(["2026-01-03", "2026-02-07", "2026-03-14"])
+    # Every model scores the same at every cutoff; listed in reverse so neither the rows' nor the
+    # alphabet's order can pass for the registry's.
+    rows = pd.DataFrame([{"series": "s", "level": "total", "model": m, "cutoff": c, "mase": 0.8, "smape": 10.0,
+                          "coverage": 0.8, "mae": 1.0} for c in cuts for m in reversed(names)])
+    win = forecasting.select_models(rows).iloc[0]
+    assert (win["model"], win["runner_up"]) == (names[0], names[1])
+    win = forecasting.select_models(rows[rows["model"] != names[0]]).iloc[0]
+    assert (win["model"], win["runner_up"]) == (names[1], names[2])
+    preds = pd.DataFrame({"series": "s", "cutoff": cuts, "ds": cuts + pd.Timedelta(days=28)})
+    nested = forecasting.nested_selection(rows, preds)
+    assert nested["model"].tolist() == [names[0]] * 2  # the two cutoffs with an earlier one to choose on
+
+
+def _chart_frames(names: list[str]):
+    """A small backtest of every model in ``names``: each wins one series."""
+    series = [f"category={chr(65 + i)}" for i in range(len(names))]
+    cuts = pd.to_datetime(["2026-06-06", "2026-09-05"])
+    rows, preds = [], []
+    for i, s in enumerate(series):
+        for j, m in enumerate(names):
+            for c in cuts:
+                rows.append({"series": s, "level": "category", "model": m, "cutoff": c, "periods": 3,
+                             "mase": 0.5 + 0.1 * ((i + j) % len(names)), "coverage": 0.7, "coverage_calibrated": 0.8})
+                ds = c + pd.to_timedelta([7, 14, 21], unit="D")
+                preds.append(pd.DataFrame({"series": s, "level": "category", "model": m, "cutoff": c, "ds": ds,
+                                           "y": [10.0, 30.0, 12.0], "yhat": 11.0, "yhat_lower": 8.0,
+                                           "yhat_upper": 14.0}))
+    winners = pd.DataFrame({"series": series, "level": "category", "model": names})
+    ds = pd.date_range("2025-11-01", "2026-10-31", freq="7D")
+    history = pd.DataFrame({"series": np.repeat(series, len(ds)), "ds": np.tile(ds, len(series)), "y": 10.0})
+    future = pd.date_range("2026-11-07", periods=3, freq="7D")
+    forecast = pd.DataFrame({"series": np.repeat(series, 3), "model": np.repeat(names, 3),
+                             "ds": np.tile(future, len(series)), "yhat": 11.0, "yhat_lower": 8.0, "yhat_upper": 14.0})
+    return series, pd.DataFrame(rows), pd.concat(preds, ignore_index=True), winners, history, forecast
+
+
+def test_every_chart_draws_every_model_in_its_data_in_registry_order_and_colour():
+    registered = list(models.model_names())
+    # "zz_mystery" is not registered (an old artifact, say): charts draw it in grey after the
+    # registered ones rather than dropping it or failing.
+    names = registered + ["zz_mystery"]
+    series, rows, preds, winners, history, forecast = _chart_frames(names)
+    try:
+        heat = fplots.mase_chart(rows, winners, series).axes[0]
+        assert [t.get_text() for t in heat.get_xticklabels()] == names
+        assert len(heat.patches) == len(series)  # every series' winner is boxed
+
+        wins = fplots.wins_chart(winners).axes[0]
+        labels = [t.get_text() for t in wins.get_legend().get_texts()]
+        assert labels == [n.replace("_", " ") for n in names]
+        drawn = {c.get_label(): c.patches[0].get_facecolor() for c in wins.containers}
+        assert drawn == {n.replace("_", " "): to_rgba(models.colour(n)) for n in names}
+        assert to_rgba(models.colour("zz_mystery")) == to_rgba(models.UNREGISTERED_COLOUR)
+
+        cov = fplots.coverage_chart(rows).axes[0]
+        assert [t.get_text() for t in cov.get_xticklabels()] == [n.replace("_", " ") for n in names]
+
+        cal = forecasting.calibrated_predictions(preds, min_points=1)
+        for name in names:
+            ax = fplots.backtest_chart(preds, history[history["series"] == series[0]], series[0], name, cal).axes[0]
+            line = next(ln for ln in ax.get_lines() if ln.get_label() == f"{name} forecast")
+            assert to_rgba(line.get_color()) == to_rgba(models.colour(name))
+
+        fig = fplots.forecast_chart(history, forecast, series)
+        for ax, name in zip(fig.axes, names):
+            assert ax.get_title().endswith(f"({name.replace('_', ' ')})")
+            assert to_rgba(ax.get_lines()[-1].get_color()) == to_rgba(models.colour(name))
+    finally:
+        plt.close("all")

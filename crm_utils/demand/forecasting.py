@@ -5,15 +5,16 @@ The steps, in the order notebook 05 runs them (:class:`DemandForecaster` runs th
 
 1. ``tune``: Prophet's prior scales from a small grid, scored on rolling-origin backtests of
    the big series (total, categories) and chosen per level (:func:`choose_prior_scales`).
-2. ``backtest``: every candidate model (``MODELS``) at each rolling origin of every series;
+2. ``backtest``: every candidate model (``MODELS``, from the model registry) at each rolling
+   origin of every series;
    MASE, sMAPE and the coverage of the 80% interval on the held-out periods.
 3. ``select``: per series, the model with the lowest backtest MASE (:func:`select_models`).
 4. ``calibrate``: each model's interval stretched so that 80% of held-out values fall inside
    (:func:`interval_factors`), checked on cutoffs it did not learn from.
 5. ``forecast``: each series' winner refitted on the whole history, ``horizon`` periods ahead.
 
-Series and calendar come from :mod:`crm_utils.demand.series`, models and scores from
-:mod:`crm_utils.demand.models`. Per-series work is fanned out with
+Series and calendar come from :mod:`crm_utils.demand.series`, models, their registry and scores
+from :mod:`crm_utils.demand.models`. Per-series work is fanned out with
 :func:`crm_utils.fanout.fan_out` (joblib processes, or Dask distributed). Every random step is
 seeded from the run's seed and the series' name, so results do not depend on which process ran
 what, or in which order.
@@ -31,10 +32,12 @@ import pandas as pd
 
 from crm_utils.demand.series import PERIOD_DAYS, DemandSeries, EventCalendar, calendar_counts, calendar_regressors
 from crm_utils.fanout import fan_out
-from crm_utils.demand.models import ETS, LogScale, MovingAverage, ProphetModel, SeasonalNaive, compare_scores, coverage, mase, mase_scale, smape
+from crm_utils.demand.models import (LogScale, baseline_names, compare_scores, coverage, mase, mase_scale, model_names,
+                                     model_spec, smape)
 
-#: Candidate models, simplest first: a tie in the backtest goes to the simpler model.
-MODELS = ("seasonal_naive", "moving_average", "ets", "prophet")
+#: Candidate models, simplest first: a tie in the backtest goes to the simpler model. Derived from
+#: the registry (:data:`crm_utils.demand.models.REGISTRY`); register a model there, not here.
+MODELS = model_names()
 #: (changepoint_prior_scale, seasonality_prior_scale) pairs tried on the backtests, within the
 #: ranges Prophet's documentation suggests (0.001-0.5 and 0.01-10; its defaults are 0.05 and 10):
 #: a stiff (0.01), the default (0.05) and a flexible (0.5) trend, and a seasonality that is shrunk
@@ -82,7 +85,7 @@ class SeriesTask:
     config: ForecastConfig
     prophet_params: tuple[tuple[float, float], ...] = ()
     model: str | None = None  # forecast tasks: the model to fit
-    baselines: tuple[str, ...] = MODELS[:3]
+    baselines: tuple[str, ...] = baseline_names()
 
 
 def derive_seed(seed: int, *parts: object) -> int:
@@ -93,19 +96,10 @@ def derive_seed(seed: int, *parts: object) -> int:
 
 
 def make_model(name: str, cfg: ForecastConfig, seed: int, params: tuple[float, float] | None = None):
-    """A fresh candidate model, on the log scale when ``cfg.log_scale``."""
-    if name == "seasonal_naive":
-        model = SeasonalNaive(cfg.season_length, cfg.level)
-    elif name == "moving_average":
-        model = MovingAverage(cfg.ma_window, cfg.level)
-    elif name == "ets":
-        model = ETS(cfg.season_length, cfg.level)
-    elif name == "prophet":
-        cps, sps = params if params else (0.05, 10.0)
-        model = ProphetModel(cps, sps, cfg.holidays_prior_scale, cfg.seasonality_mode, cfg.freq, cfg.level,
-                             cfg.uncertainty_samples, seed)
-    else:
-        raise ValueError(f"unknown model {name!r}; models are {MODELS}")
+    """A fresh registered model (its registry entry builds it), on the log scale when ``cfg.log_scale``.
+
+    An unregistered ``name`` raises a ValueError listing the registered ones."""
+    model = model_spec(name).build(cfg, seed, params)
     return LogScale(model) if cfg.log_scale else model
 
 
@@ -215,7 +209,8 @@ def future_periods(cutoff: pd.Timestamp, horizon: int, freq: str) -> pd.Datetime
 def make_tasks(series: DemandSeries, calendar: EventCalendar | None, cfg: ForecastConfig,
                names: Iterable[str] | None = None,
                prophet_params: dict[str, tuple[tuple[float, float], ...]] | None = None,
-               models: dict[str, str] | None = None, baselines: tuple[str, ...] = MODELS[:3]) -> list[SeriesTask]:
+               models: dict[str, str] | None = None,
+               baselines: tuple[str, ...] = baseline_names()) -> list[SeriesTask]:
     """One task per series: its history and horizon, each with the calendar regressors."""
     names = list(names) if names is not None else series.names
     fut = future_periods(series.cutoff, cfg.horizon, cfg.freq)
@@ -334,12 +329,12 @@ def select_models(rows: pd.DataFrame, series: Sequence[str] | None = None,
     """Per series, the model with the lowest mean MASE over the backtest's cutoffs.
 
     ``rows`` must hold one Prophet setting per series (see :func:`at_chosen_scales`). Only models
-    scored at every cutoff compete; a tie goes to the simpler model (``MODELS`` order). Where
+    scored at every cutoff compete; a tie goes to the simpler model (registry order). Where
     MASE is undefined (a flat training window) the mean absolute error decides. Series without
     backtest rows get the fallback, with the reason in ``note``.
     """
     out = []
-    order = {m: i for i, m in enumerate(MODELS)}
+    order = {m: i for i, m in enumerate(model_names())}  # tie-break: registry order
     for name, grp in rows.groupby("series", sort=False):
         n_cut = grp["cutoff"].nunique()
         agg = grp.groupby("model").agg(mase=("mase", "mean"), smape=("smape", "mean"),
@@ -375,7 +370,7 @@ def nested_selection(rows: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFr
     Choosing and scoring on the same periods flatters the winner (it was picked for being lucky
     there too); this measures the selection rule on periods it did not see.
     """
-    order = {m: i for i, m in enumerate(MODELS)}
+    order = {m: i for i, m in enumerate(model_names())}  # tie-break: registry order
     window_end = predictions.groupby(["series", "cutoff"])["ds"].max().rename("window_end")
     r = rows.join(window_end, on=["series", "cutoff"])
     out = []

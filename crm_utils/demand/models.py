@@ -5,20 +5,29 @@ future frame (``ds`` and regressors) as ``ds, yhat, yhat_lower, yhat_upper``: th
 a moving average, ETS (statsforecast) and Prophet. :class:`LogScale` runs any of them on
 log(1 + demand). Prophet and statsforecast are imported when first used, so importing this
 module stays cheap.
+
+:data:`REGISTRY` is the one list of the models: name, how each is built from the forecast
+config, whether it is a baseline, its chart colour, and (by its order) who wins a tie. Adding a
+model is its class (with a ``from_config``) and one :class:`ModelSpec` there.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
 from crm_utils.demand.series import PERIOD_DAYS
+
+if TYPE_CHECKING:  # forecasting imports this module; the config is only named here
+    from crm_utils.demand.forecasting import ForecastConfig
 
 #: Periods in a year, per frequency (Prophet's yearly seasonality needs two of them).
 PERIODS_PER_YEAR = {"W": 52, "D": 365}
@@ -47,6 +56,10 @@ class SeasonalNaive:
     def __init__(self, season_length: int = 52, level: float = 0.8):
         self.season_length, self.level = season_length, level
 
+    @classmethod
+    def from_config(cls, cfg: ForecastConfig, seed: int, params: tuple[float, float] | None = None) -> "SeasonalNaive":
+        return cls(cfg.season_length, cfg.level)
+
     def fit(self, history: pd.DataFrame) -> "SeasonalNaive":
         y = history["y"].to_numpy(float)
         m = self.season_length if len(y) > self.season_length else 1
@@ -71,6 +84,10 @@ class MovingAverage:
 
     def __init__(self, window: int = 8, level: float = 0.8):
         self.window, self.level = window, level
+
+    @classmethod
+    def from_config(cls, cfg: ForecastConfig, seed: int, params: tuple[float, float] | None = None) -> "MovingAverage":
+        return cls(cfg.ma_window, cfg.level)
 
     def fit(self, history: pd.DataFrame) -> "MovingAverage":
         y = history["y"].to_numpy(float)
@@ -104,6 +121,10 @@ class ETS:
 
     def __init__(self, season_length: int = 52, level: float = 0.8):
         self.season_length, self.level = season_length, level
+
+    @classmethod
+    def from_config(cls, cfg: ForecastConfig, seed: int, params: tuple[float, float] | None = None) -> "ETS":
+        return cls(cfg.season_length, cfg.level)
 
     def fit(self, history: pd.DataFrame) -> "ETS":
         from statsforecast.models import MSTL, AutoETS
@@ -219,6 +240,13 @@ class ProphetModel:
         self.freq, self.level, self.uncertainty_samples = freq, level, uncertainty_samples
         self.seed, self.yearly = seed, yearly
 
+    @classmethod
+    def from_config(cls, cfg: ForecastConfig, seed: int, params: tuple[float, float] | None = None) -> "ProphetModel":
+        """``params``: (changepoint, seasonality) prior scales; Prophet's defaults when not given."""
+        cps, sps = params if params else (0.05, 10.0)
+        return cls(cps, sps, cfg.holidays_prior_scale, cfg.seasonality_mode, cfg.freq, cfg.level,
+                   cfg.uncertainty_samples, seed)
+
     def fit(self, history: pd.DataFrame) -> "ProphetModel":
         quiet_prophet()
         from prophet import Prophet
@@ -264,6 +292,70 @@ class ProphetModel:
         per_day = m.y_scale / (m.history["ds"].max() - m.history["ds"].min()).days
         return pd.DataFrame({"ds": m.changepoints.to_numpy(),
                              "slope_change": delta * per_day * PERIOD_DAYS[self.freq]})
+
+
+# -- The registry ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One forecasting model as the rest of the kit knows it.
+
+    ``build(cfg, seed, params)`` returns an unfitted model from a ``ForecastConfig``, the seed
+    derived for this fit and, for a tuned model, its (changepoint, seasonality) prior scales.
+    ``baseline``: one of the simple rules every model must beat, backtested without tuning.
+    ``colour``: its colour in every chart.
+    """
+
+    name: str
+    build: Callable[..., object]
+    colour: str
+    baseline: bool = False
+
+
+#: Every forecasting model, simplest first: a tie in the backtest goes to the earlier entry.
+REGISTRY: tuple[ModelSpec, ...] = (
+    ModelSpec("seasonal_naive", SeasonalNaive.from_config, colour="#9e9e9e", baseline=True),
+    ModelSpec("moving_average", MovingAverage.from_config, colour="#c49a6c", baseline=True),
+    ModelSpec("ets", ETS.from_config, colour="#6c8ebf", baseline=True),
+    ModelSpec("prophet", ProphetModel.from_config, colour="#d9534f"),
+)
+#: Colour of a model name the registry does not know (e.g. from an old artifact).
+UNREGISTERED_COLOUR = "#999"
+
+_BY_NAME = {spec.name: spec for spec in REGISTRY}
+if len(_BY_NAME) != len(REGISTRY):
+    raise ValueError(f"model names must be unique in REGISTRY: {[s.name for s in REGISTRY]}")
+
+
+def model_names() -> tuple[str, ...]:
+    """Every registered model's name, in registry (tie-break) order."""
+    return tuple(spec.name for spec in REGISTRY)
+
+
+def baseline_names() -> tuple[str, ...]:
+    """The registered baselines, in registry order."""
+    return tuple(spec.name for spec in REGISTRY if spec.baseline)
+
+
+def model_spec(name: str) -> ModelSpec:
+    """The registry entry of ``name``; a ValueError naming the registered models otherwise."""
+    try:
+        return _BY_NAME[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown model {name!r}; models are {model_names()}") from None
+
+
+def colour(name: str) -> str:
+    """A model's chart colour; grey (:data:`UNREGISTERED_COLOUR`) for a name not registered."""
+    spec = _BY_NAME.get(name)
+    return spec.colour if spec else UNREGISTERED_COLOUR
+
+
+def in_registry_order(names: Iterable[str]) -> list[str]:
+    """The distinct ``names`` in registry order, any unregistered ones after them (sorted), so a
+    chart drawing them drops none."""
+    present = set(names)
+    return [n for n in model_names() if n in present] + sorted(present - set(_BY_NAME), key=str)
 
 
 # -- Scores ----------------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""Charts of notebook 05 (demand forecasting): history, Prophet's parts, backtests, coverage, forecast."""
+"""Charts of notebook 05 (demand forecasting): history, Prophet's parts, backtests, coverage, forecast.
+
+Models are drawn in registry order with their registry colour (:mod:`crm_utils.demand.models`);
+a chart draws every model present in its data, registered or not.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-MODEL_COLOURS = {"seasonal_naive": "#9e9e9e", "moving_average": "#c49a6c", "ets": "#6c8ebf", "prophet": "#d9534f"}
+from crm_utils.demand.models import colour, in_registry_order
+
 ACTUAL = "#333333"
 
 
@@ -53,7 +58,7 @@ def components_chart(parts: pd.DataFrame, changepoints: pd.DataFrame, name: str 
     fig, axes = plt.subplots(5, 1, figsize=(10, 11), sharex=True)
     ax = axes[0]
     ax.plot(parts["ds"], parts["y"], color=ACTUAL, lw=1, label="actual")
-    ax.plot(parts["ds"], parts["fitted"], color=MODEL_COLOURS["prophet"], lw=1, label="fitted")
+    ax.plot(parts["ds"], parts["fitted"], color=colour("prophet"), lw=1, label="fitted")
     ax.set_ylabel(unit)
     ax.set_title(f"{_label(name)}: demand and Prophet's fit")
     ax.legend(loc="upper left", fontsize=8)
@@ -103,9 +108,9 @@ def grid_chart(grid: pd.DataFrame) -> plt.Figure:
 
 def mase_chart(rows: pd.DataFrame, winners: pd.DataFrame, names: list[str]) -> plt.Figure:
     """Backtest MASE per series and model; the winner of each row is boxed."""
-    models = [m for m in MODEL_COLOURS if m in set(rows["model"])]
-    table = (rows[rows["series"].isin(names)].groupby(["series", "model"])["mase"].mean()
-             .unstack()[models].reindex(names))
+    shown = rows[rows["series"].isin(names)]
+    models = in_registry_order(shown["model"])
+    table = shown.groupby(["series", "model"])["mase"].mean().unstack()[models].reindex(names)
     fig, ax = plt.subplots(figsize=(8, 0.38 * len(names) + 1.4))
     sns.heatmap(table, annot=True, fmt=".2f", cmap="RdYlGn_r", vmin=0, vmax=1.5, cbar_kws={"label": "MASE"}, ax=ax)
     win = winners.set_index("series")["model"]
@@ -123,11 +128,11 @@ def mase_chart(rows: pd.DataFrame, winners: pd.DataFrame, names: list[str]) -> p
 def wins_chart(winners: pd.DataFrame) -> plt.Figure:
     """How many series of each level each model won."""
     t = winners.groupby(["level", "model"]).size().unstack(fill_value=0)
-    t = t[[m for m in MODEL_COLOURS if m in t.columns]]
+    t = t[in_registry_order(t.columns)]
     fig, ax = plt.subplots(figsize=(8, 2.8))
     left = np.zeros(len(t))
     for m in t.columns:
-        ax.barh(t.index, t[m], left=left, color=MODEL_COLOURS[m], label=m.replace("_", " "))
+        ax.barh(t.index, t[m], left=left, color=colour(m), label=m.replace("_", " "))
         left += t[m].to_numpy()
     ax.set_xlabel("series won")
     ax.set_title("Which model won the backtest, per level")
@@ -143,15 +148,15 @@ def backtest_chart(predictions: pd.DataFrame, history: pd.DataFrame, name: str, 
     fig, ax = plt.subplots(figsize=(10, 3.8))
     ax.plot(history["ds"], history["y"], color=ACTUAL, lw=1, label="actual")
     for i, (cutoff, g) in enumerate(p.groupby("cutoff")):
-        ax.fill_between(g["ds"], g["yhat_lower"], g["yhat_upper"], color=MODEL_COLOURS[model], alpha=0.25,
+        ax.fill_between(g["ds"], g["yhat_lower"], g["yhat_upper"], color=colour(model), alpha=0.25,
                         label="model's 80% interval" if i == 0 else None)
         if calibrated is not None:
             c = calibrated[(calibrated["series"] == name) & (calibrated["model"] == model)
                            & (calibrated["cutoff"] == cutoff)]
-            ax.plot(c["ds"], c["yhat_lower"], color=MODEL_COLOURS[model], ls="--", lw=0.8,
+            ax.plot(c["ds"], c["yhat_lower"], color=colour(model), ls="--", lw=0.8,
                     label="calibrated interval" if i == 0 else None)
-            ax.plot(c["ds"], c["yhat_upper"], color=MODEL_COLOURS[model], ls="--", lw=0.8)
-        ax.plot(g["ds"], g["yhat"], color=MODEL_COLOURS[model], lw=1.5, label=f"{model} forecast" if i == 0 else None)
+            ax.plot(c["ds"], c["yhat_upper"], color=colour(model), ls="--", lw=0.8)
+        ax.plot(g["ds"], g["yhat"], color=colour(model), lw=1.5, label=f"{model} forecast" if i == 0 else None)
         ax.axvline(cutoff, color="#b0b0b0", ls=":", lw=1)
         out = g[(g["y"] < g["yhat_lower"]) | (g["y"] > g["yhat_upper"])]
         ax.scatter(out["ds"], out["y"], color="black", s=14, zorder=5, label="outside the interval" if i == 0 else None)
@@ -169,7 +174,7 @@ def backtest_chart(predictions: pd.DataFrame, history: pd.DataFrame, name: str, 
 def coverage_chart(rows: pd.DataFrame, level: float = 0.8) -> plt.Figure:
     """Share of held-out periods inside each model's interval, raw and calibrated, against the target."""
     t = rows.groupby("model")[["coverage", "coverage_calibrated"]].mean()
-    t = t.reindex([m for m in MODEL_COLOURS if m in t.index])
+    t = t.reindex(in_registry_order(t.index))
     fig, ax = plt.subplots(figsize=(8, 3.2))
     x = np.arange(len(t))
     ax.bar(x - 0.2, 100 * t["coverage"], width=0.4, color="#b0b0b0", label="model's own interval")
@@ -193,8 +198,8 @@ def forecast_chart(frame: pd.DataFrame, forecast: pd.DataFrame, names: list[str]
         f = forecast[forecast["series"] == name]
         model = f["model"].iloc[0] if len(f) else "?"
         ax.plot(h["ds"], h["y"], color=ACTUAL, lw=1)
-        ax.fill_between(f["ds"], f["yhat_lower"], f["yhat_upper"], color=MODEL_COLOURS.get(model, "#999"), alpha=0.3)
-        ax.plot(f["ds"], f["yhat"], color=MODEL_COLOURS.get(model, "#999"), lw=1.5)
+        ax.fill_between(f["ds"], f["yhat_lower"], f["yhat_upper"], color=colour(model), alpha=0.3)
+        ax.plot(f["ds"], f["yhat"], color=colour(model), lw=1.5)
         ax.set_title(f"{_label(name)} ({model.replace('_', ' ')})", fontsize=10)
         ax.set_ylabel(unit, fontsize=8)
         ax.set_ylim(bottom=0)
