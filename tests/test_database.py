@@ -414,6 +414,8 @@ def test_the_password_is_masked_and_travels_only_in_the_environment(tmp_path):
     src = sources.open_source("postgresql://crm:p%40ss%20w0rd@db.example.com:5433/crm?sslmode=require")
     assert str(src) == "postgresql://crm:***@db.example.com:5433/crm?sslmode=require"
     assert src.notebook_parameter == "postgresql://crm@db.example.com:5433/crm?sslmode=require"
+    assert src.notebook_parameters() == {"source": src.notebook_parameter}  # what the runner gives notebook 01
+    assert src.run_record() == {"source": str(src)} and src.resolved() is src
     assert src.password() == ("p@ss w0rd", "the URL")
     assert src._scrub("failed for p@ss w0rd and p%40ss%20w0rd") == "failed for *** and ***"
     before = os.environ.get(database.PASSWORD_ENV)
@@ -422,7 +424,8 @@ def test_the_password_is_masked_and_travels_only_in_the_environment(tmp_path):
         assert sources.open_source(src.notebook_parameter).password() == ("p@ss w0rd", database.PASSWORD_ENV)
     assert os.environ.get(database.PASSWORD_ENV) == before
     query = sources.open_source("postgresql://crm@db/crm?password=hunter2")
-    assert "hunter2" not in str(query) + query.notebook_parameter
+    assert "hunter2" not in str(query) + query.notebook_parameter + json.dumps([query.notebook_parameters(),
+                                                                              query.run_record()])
     config = tmp_path / "crm-source.yml"
     config.write_text("source:\n  url: postgresql://crm@db/crm\n  password: '0123'\n")
     config.chmod(0o600)

@@ -63,6 +63,8 @@ def test_run_writes_the_report_folder(e2e):
     assert tables["orders"]["kept"] == len(pd.read_parquet(month / "artifacts" / "orders.parquet"))
     info = json.loads((month / "run.json").read_text())
     assert info["report_month"] == "2026-10" and info["seed"] == 42
+    assert info["parameters"] == {"report_month": "2026-10", "seed": 42, "data_dir": data.name,  # a folder
+                                  "extra": dict(p.split("=", 1) for p in LIGHT_RUN[1::2])}  # outside the project
     assert set(info["durations_seconds"]) == {nb.name for nb in pipeline.discover_notebooks()}
     assert set(metrics) == {nb.stem for nb in pipeline.discover_notebooks()}  # every notebook reports figures
     assert set(info["input"]["files"]) == {f"{t}.csv" for t in synth.TABLES}

@@ -343,13 +343,16 @@ class TablePlan:
 @dataclass
 class DatabaseSource:
     """The contract's tables in a database named by a URL (``postgresql://user@host/db``,
-    ``duckdb:///path/crm.duckdb``, or ``duckdb:///path/folder`` of Parquet files)."""
+    ``duckdb:///path/crm.duckdb``, or ``duckdb:///path/folder`` of Parquet files); a
+    :class:`crm_utils.data.sources.Source`."""
 
     url: object  # sqlalchemy.URL, with the password when one was given; never shown as such
     mapping: io.Mapping = field(default_factory=io.Mapping)
     schema: str | None = None  # where table names without a schema are looked up
     config: Path | None = None  # the source config this came from
     config_password: str | None = field(default=None, repr=False)
+
+    kind = "a database"
 
     def __repr__(self) -> str:  # shown by a notebook cell that ends with the object: no password
         return f"DatabaseSource({self})"
@@ -372,6 +375,19 @@ class DatabaseSource:
         if self.config is not None:
             return str(self.config.resolve())
         return self.url._replace(password=None).render_as_string(hide_password=False)
+
+    def resolved(self) -> DatabaseSource:
+        """Itself: a URL does not depend on the working directory (a DuckDB path is made absolute
+        when the source is opened)."""
+        return self
+
+    def notebook_parameters(self) -> dict[str, str]:
+        """Notebook 01 reads a database through its ``source`` parameter: :attr:`notebook_parameter`."""
+        return {"source": self.notebook_parameter}
+
+    def run_record(self) -> dict[str, str]:
+        """What run.json shows: the URL with its password masked."""
+        return {"source": str(self)}
 
     def password(self) -> tuple[str | None, str]:
         """The password and where it comes from (said in the error of a failed login)."""

@@ -2,14 +2,10 @@
 
 ``open_source`` takes what a user writes after ``--source`` (or ``--data-dir``, or in notebook
 01's ``source`` parameter): a folder, a database URL, a ``.duckdb`` file, or a source config
-file. Either kind of source answers the same questions, so the runner and notebook 01 never ask
-which one they hold:
-
-* ``load_raw(report_month)``: the raw tables for cleaning (:class:`io.RawTable`);
-* ``fingerprint(report_month)``: what run.json records to identify the input;
-* ``order_dates()``: every order date, to find the latest complete month;
-* ``str(source)``: how it is shown (a database URL with its password masked), and
-  ``notebook_parameter``: what notebook 01 is given (never a password).
+file. It is the one place that knows the kinds of source: every kind answers the questions of
+the :class:`Source` protocol, so the runner and notebook 01 never ask which one they hold.
+Adding a kind of source is a class implementing :class:`Source` and one branch in
+``open_source``; the runner (``crm_utils.run.pipeline``) does not change.
 
 A source config keeps credentials off the command line (data/README.md)::
 
@@ -29,8 +25,10 @@ import hashlib
 import logging
 import re
 import stat
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import pandas as pd
 import yaml
@@ -46,17 +44,81 @@ CONFIG_KEYS = ("url", "password", "mapping", "schema")
 DUCKDB_SUFFIXES = (".duckdb", ".ddb")
 
 
+@runtime_checkable
+class Source(Protocol):
+    """Where the contract's tables come from, whatever the kind: what the runner and notebook 01 ask.
+
+    :class:`FolderSource` and :class:`~crm_utils.data.database.DatabaseSource` implement it;
+    ``isinstance(x, Source)`` holds for any object that has these members.
+    """
+
+    #: What it is, in messages such as "01_x.ipynb has no 'source' parameter, so it cannot read
+    #: a database": "a data folder", "a database".
+    kind: str
+
+    def __str__(self) -> str:
+        """How it is shown in messages, logs and notebook 01: never with a password."""
+        ...
+
+    def load_raw(self, report_month: str | None = None) -> dict[str, io.RawTable]:
+        """The raw tables for cleaning; rows after ``report_month`` may be left out (and counted)."""
+        ...
+
+    def fingerprint(self, report_month: str | None = None) -> dict:
+        """What run.json records under ``input`` to identify the data; must hold ``combined_sha256``,
+        which ``--only`` compares with the month's last report. It is also where an unreadable
+        source stops the run, before any notebook."""
+        ...
+
+    def order_dates(self) -> pd.Series:
+        """Every order date, parsed: for the latest complete month."""
+        ...
+
+    def resolved(self) -> Source:
+        """The same source independent of the working directory (notebooks run elsewhere)."""
+        ...
+
+    def notebook_parameters(self) -> dict[str, str]:
+        """The papermill parameters that point notebook 01 at the data, never holding a password.
+
+        ``data_dir`` is one of the parameters every notebook is given (empty when this does not
+        name it); any other parameter is given to each notebook that declares it, and notebook 01
+        must declare it, or the run stops before it starts."""
+        ...
+
+    def run_record(self) -> dict[str, str]:
+        """What run.json shows of it under ``parameters`` (masked, as ``str``)."""
+        ...
+
+    def kernel_environment(self) -> AbstractContextManager[None]:
+        """Held while notebooks run: environment variables they need (a password) and must not
+        be given as parameters, since parameters are written into the executed notebooks."""
+        ...
+
+
 @dataclass
 class FolderSource:
     """The contract's tables as files in one folder (``orders.csv`` ..., or as ``mapping.yml`` says)."""
 
     path: Path
 
+    kind = "a data folder"
+
     def __str__(self) -> str:
         return display_path(self.path)
 
-    #: Notebook 01 reads a folder through its ``data_dir`` parameter.
-    notebook_parameter = ""
+    def resolved(self) -> FolderSource:
+        return FolderSource(self.path.resolve())
+
+    def notebook_parameters(self) -> dict[str, str]:
+        """Notebook 01 reads a folder through its ``data_dir`` parameter (an absolute path)."""
+        return {"data_dir": str(self.path.resolve())}
+
+    def run_record(self) -> dict[str, str]:
+        return {"data_dir": display_path(self.path)}
+
+    def kernel_environment(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def mapping(self) -> io.Mapping | None:
         p = self.path / "mapping.yml"
@@ -86,16 +148,14 @@ class FolderSource:
         return {"files": files, "combined_sha256": combined.hexdigest()}
 
 
-Source = FolderSource | DatabaseSource
-
-
 def is_url(text: str) -> bool:
     return "://" in text
 
 
 def open_source(spec: str | Path | Source) -> Source:
-    """The source a folder, URL, ``.duckdb`` file or source config names (see the module's doc)."""
-    if isinstance(spec, (FolderSource, DatabaseSource)):
+    """The source a folder, URL, ``.duckdb`` file or source config names (see the module's doc);
+    a :class:`Source` is returned as it is."""
+    if isinstance(spec, Source):
         return spec
     text = str(spec).strip()
     if is_url(text):

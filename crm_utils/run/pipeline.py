@@ -4,8 +4,10 @@
 place only when every notebook succeeded, so a failed run never damages the last good report
 of that month. A failed run keeps its executed notebooks in ``reports/<month>.failed/``.
 
-The input is a data folder or a database (``sources``); a notebook that declares a ``source``
-parameter (notebook 01, the only one reading raw data) is given the database, without its password.
+The input is any :class:`~crm_utils.data.sources.Source` (a data folder or a database); the runner
+does not ask which. What the source says in ``notebook_parameters()`` points notebook 01 (the
+only one reading raw data) at it, never with a password: ``data_dir`` for a folder, ``source`` for
+a database, given to every notebook that declares it.
 """
 
 from __future__ import annotations
@@ -27,15 +29,16 @@ import nbformat
 
 from crm_utils import stages
 from crm_utils.artifacts import collect_metrics
-from crm_utils.config import DEFAULT_SEED, NOTEBOOKS_DIR, display_path, parse_month
-from crm_utils.data.sources import DatabaseSource, FolderSource, Source, latest_month_of, open_source
+from crm_utils.config import DEFAULT_SEED, NOTEBOOKS_DIR, parse_month
+from crm_utils.data.sources import FolderSource, Source, latest_month_of, open_source
 from crm_utils.versions import versions
 
 log = logging.getLogger("crm_report")
 
 KERNEL_NAME = "crm-report-python"
 BASE_PARAMETERS = ("report_month", "data_dir", "run_dir", "seed")
-#: The parameter through which a notebook that reads raw data is given a database source.
+#: The parameter through which a notebook that reads raw data is given a database source
+#: (``DatabaseSource.notebook_parameters``); set with --source, never with -p.
 SOURCE_PARAMETER = "source"
 
 
@@ -139,6 +142,43 @@ def input_fingerprint(data_dir: Path) -> dict:
     return FolderSource(Path(data_dir)).fingerprint()
 
 
+def base_parameters(src: Source, month: str, run_dir: Path, seed: int) -> dict[str, object]:
+    """The parameters every notebook is given; ``data_dir`` is empty unless the source names it."""
+    return {"report_month": month, "data_dir": src.notebook_parameters().get("data_dir", ""),
+            "run_dir": str(run_dir), "seed": int(seed)}
+
+
+def notebook_parameters(src: Source, base: dict[str, object], declared: dict[str, object],
+                        extra: dict[str, str]) -> dict[str, object]:
+    """One notebook's parameters: the base ones, those of the source's parameters the notebook
+    declares (a database's ``source``), and the ``-p`` values it declares, typed as its defaults."""
+    params = dict(base)
+    for name, value in src.notebook_parameters().items():
+        if name not in BASE_PARAMETERS and name in declared:
+            params[name] = value
+    for name, value in extra.items():
+        if name in declared:
+            params[name] = convert_like(value, declared[name], name)
+    return params
+
+
+def run_parameters(src: Source, base: dict[str, object], extra: dict[str, str]) -> dict[str, object]:
+    """What run.json records under ``parameters``: the month, the seed, the source as it is shown
+    (a folder's ``data_dir``, a database's masked ``source``) and the ``-p`` values."""
+    return {**{k: v for k, v in base.items() if k not in ("run_dir", "data_dir")}, **src.run_record(),
+            "extra": extra}
+
+
+def check_reader(src: Source, notebooks: list[Path], declared: dict[str, dict]) -> None:
+    """Notebook 01 must declare every parameter through which the source reaches it."""
+    readers = [nb.name for nb in notebooks if nb.name.startswith("01_")]
+    if not readers:
+        return
+    missing = [name for name in src.notebook_parameters() if name not in declared[readers[0]]]
+    if missing:
+        raise ValueError(f"{readers[0]} has no '{missing[0]}' parameter, so it cannot read {src.kind}")
+
+
 def _kernelspec_dir() -> Path:
     """A private kernelspec that runs *this* interpreter, placed first on JUPYTER_PATH.
 
@@ -190,9 +230,7 @@ def run_month(month: str, source: str | Path | Source, reports_dir: str | Path, 
     """
     logging.getLogger("papermill").setLevel(logging.WARNING)  # its per-notebook banner is noise here
     parse_month(month)
-    src = open_source(source)
-    if isinstance(src, FolderSource):
-        src = FolderSource(src.path.resolve())
+    src = open_source(source).resolved()
     reports_dir = Path(reports_dir).resolve()
     notebooks = discover_notebooks(Path(notebooks_dir), only)
     extra = extra or {}
@@ -203,9 +241,7 @@ def run_month(month: str, source: str | Path | Source, reports_dir: str | Path, 
                          f"{sorted({p for d in declared.values() for p in d} - set(BASE_PARAMETERS))}")
     if SOURCE_PARAMETER in extra:
         raise ValueError(f"set {SOURCE_PARAMETER} with --source, not -p")
-    readers = [nb.name for nb in notebooks if nb.name.startswith("01_")]
-    if isinstance(src, DatabaseSource) and readers and SOURCE_PARAMETER not in declared[readers[0]]:
-        raise ValueError(f"{readers[0]} has no '{SOURCE_PARAMETER}' parameter, so it cannot read a database")
+    check_reader(src, notebooks, declared)
 
     reports_dir.mkdir(parents=True, exist_ok=True)
     with _lock_month(reports_dir, month):  # one run of a month at a time
@@ -239,15 +275,12 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
     durations: dict[str, float] = {}
     if progress is None:
         progress = sys.stderr.isatty()
-    data_dir = str(src.path) if isinstance(src, FolderSource) else ""
-    base = {"report_month": month, "data_dir": data_dir, "run_dir": str(work), "seed": int(seed)}
+    base = base_parameters(src, month, work, seed)
     # The run record is written before the notebooks run, so the report can show its parameters,
     # versions and input fingerprint; durations and the finishing time are added at the end.
     run_info = {
         "report_month": month, "seed": int(seed),
-        "parameters": {**{k: v for k, v in base.items() if k not in ("run_dir", "data_dir")},
-                       **({"data_dir": display_path(src.path)} if isinstance(src, FolderSource)
-                          else {"source": str(src)}), "extra": extra},
+        "parameters": run_parameters(src, base, extra),
         "notebooks": [nb.name for nb in notebooks], "only": only,
         "durations_seconds": durations,
         "started_utc": started.isoformat(timespec="seconds"), "finished_utc": None,
@@ -257,16 +290,13 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
     (work / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
     try:
         for i, nb in enumerate(notebooks, 1):
-            params = dict(base)
-            if isinstance(src, DatabaseSource) and SOURCE_PARAMETER in declared[nb.name]:
-                params[SOURCE_PARAMETER] = src.notebook_parameter
-            for name, value in extra.items():
-                if name in declared[nb.name]:
-                    params[name] = convert_like(value, declared[nb.name][name], name)
+            params = notebook_parameters(src, base, declared[nb.name], extra)
             log.info("[%d/%d] %s ...", i, len(notebooks), nb.name)
             t0 = time.perf_counter()
             try:
-                with _kernel_environment(src):
+                # What must not be a parameter (parameters are written into the executed notebook),
+                # such as a database password given in the URL, reaches notebook 01 this way.
+                with src.kernel_environment():
                     pm.execute_notebook(str(nb), str(work / nb.name), parameters=params,
                                         kernel_name=KERNEL_NAME, cwd=str(nb.parent),
                                         progress_bar=progress, log_output=False)
@@ -354,11 +384,3 @@ def latest_complete_month(source: str | Path | Source) -> str:
     """
     src = open_source(source)
     return latest_month_of(src.order_dates(), "orders")
-
-
-def _kernel_environment(src: Source):
-    """The environment notebooks run in: a database password given in the URL reaches notebook 01
-    this way, since its parameters are written into the executed notebook."""
-    from contextlib import nullcontext
-
-    return src.kernel_environment() if isinstance(src, DatabaseSource) else nullcontext()
