@@ -50,6 +50,11 @@ class NotebookRun:
     def write_csv(self, name: str, frame: pd.DataFrame) -> Path:
         return artifacts.write_csv(self.path, name, frame)
 
+    def artifact_names(self) -> list[str]:
+        """The files in the run's artifacts folder so far, sorted."""
+        folder = artifacts.artifacts_dir(self.path)
+        return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
     def record(self, figures: dict) -> dict:
         """Store this notebook's headline figures for metrics.json, and return them."""
         artifacts.record_metrics(self.path, self.name, figures)

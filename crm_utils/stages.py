@@ -25,29 +25,53 @@ class Stage:
     question: str
     #: Artifacts (``artifacts/<name>.parquet`` unless it ends in ``.csv``) later stages may read.
     hands_over: tuple[str, ...]
-    #: Dotted path of the function that builds the stage's figures for metrics.json.
+    #: Dotted path of the function that builds the stage's figures for metrics.json ...
     headline: str
+    #: ... and the figures it may hand over there (a stage without the data for one leaves it out).
+    headline_figures: tuple[str, ...]
 
     def headline_function(self) -> Callable[..., dict]:
-        module, _, name = self.headline.rpartition(".")
-        return getattr(importlib.import_module(module), name)
+        """The function :attr:`headline` names (a module's function, or a class's method)."""
+        parts = self.headline.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            try:
+                found = importlib.import_module(".".join(parts[:cut]))
+            except ModuleNotFoundError:
+                continue
+            for name in parts[cut:]:
+                found = getattr(found, name)
+            return found
+        raise ImportError(f"stage {self.key}: cannot import {self.headline}")
 
 
 STAGES: tuple[Stage, ...] = (
     Stage("data", "data_cleaning", "Can we trust this month's data?",
           ("orders", "customers", "interactions", "surveys", "quarantine", "quarantine.csv", "cleaning_ledger"),
-          "crm_utils.data.cleaning.CleaningResult.metrics"),
+          "crm_utils.data.cleaning.CleanResult.metrics",
+          ("cutoff", "tables", "tables_absent", "quarantined_by_reason", "duplicate_customers_merged",
+           "orders_first_date", "orders_last_date", "outlier_lines_flagged")),
     Stage("overview", "customer_overview", "What happened this month?",
-          ("monthly_series",), "crm_utils.customers.overview.headline"),
+          ("monthly_series",), "crm_utils.customers.overview.headline",
+          ("month", "kpis", "previous_month", "same_month_last_year", "change_vs_previous_month",
+           "change_vs_last_year", "group_tests", "retention")),
     Stage("segments", "customer_segmentation", "Who are our customers?",
-          ("segments",), "crm_utils.customers.segmentation.headline"),
+          ("segments",), "crm_utils.customers.segmentation.headline",
+          ("customers", "k", "silhouette", "elbow_k", "segments", "density_comparison", "migration",
+           "migration_source")),
     Stage("needs", "need_prediction", "Who will buy next month, and what?",
-          ("propensity", "targets.csv"), "crm_utils.needs.prediction.headline"),
+          ("propensity", "targets.csv"), "crm_utils.needs.prediction.headline",
+          ("scored_customers", "expected_buyers", "mean_p_purchase", "voiced_need_customers", "sources",
+           "propensity", "next_category", "notes", "monitoring")),
     Stage("demand", "demand_forecasting", "How much will we sell?",
-          ("forecast", "backtest", "demand_history", "forecast_check"), "crm_utils.demand.forecasting.headline"),
+          ("forecast", "backtest", "demand_history", "forecast_check"), "crm_utils.demand.handover.headline",
+          ("horizon_weeks", "forecast_start", "series", "backtest_cutoffs", "prior_scales", "winners", "category",
+           "nested_share_beating_seasonal_naive", "total_units_next_horizon", "total_revenue_next_horizon")),
     Stage("satisfaction", "satisfaction_clustering", "How do customers feel, and why?",
-          ("satisfaction_clusters",), "crm_utils.satisfaction.analysis.headline"),
-    Stage("report", "monthly_report", "What should we do?", (), "crm_utils.report.summary.headline"),
+          ("satisfaction_clusters",), "crm_utils.satisfaction.analysis.headline",
+          ("responses_in_window", "nps", "clustering", "method", "clusters", "silhouette", "counts",
+           "cluster_share", "repurchase_rate", "churn_rate")),
+    Stage("report", "monthly_report", "What should we do?", (), "crm_utils.report.summary.headline",
+          ("sentences", "warnings", "monitoring", "campaign", "consistent_with_previous_report")),
 )
 #: The stage whose executed notebook becomes report.html.
 REPORT = "report"

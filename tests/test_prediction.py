@@ -3,16 +3,15 @@ small pieces by hand."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
+from crm_utils import artifacts, synth
 from crm_utils.customers import features
 from crm_utils.needs import monitoring, need_text, next_category, prediction, propensity, sampling
-from crm_utils import synth
 from crm_utils.needs.bgnbd import BGNBD, bgnbd_inputs
 
 REPORT_MONTH = "2026-10"
@@ -321,7 +320,7 @@ def test_monitoring_by_hand():
 # Small and partial data
 # ------------------------------------------------------------------------------------------
 
-def test_tiny_orders_only_data_falls_back_to_bgnbd():
+def test_tiny_orders_only_data_falls_back_to_bgnbd(tmp_path):
     """About 15 customers over three months, no other table: no model can be trained, and the
     month is still scored, by BG/NBD and the most frequent past category."""
     rng = np.random.default_rng(3)
@@ -339,11 +338,11 @@ def test_tiny_orders_only_data_falls_back_to_bgnbd():
     scored = scorer.score(orders, study.plan.scoring)
     assert len(scored) == 15 and scored["p_purchase"].between(0, 1).all()
     assert scored["voiced_need"].isna().all() and scorer.sources["voiced_need"] == "no interaction notes"
-    last, source = prediction.last_month_predictions(Path("no-previous-run"), "2011-02", study)
+    last, source = prediction.last_month_predictions(artifacts.LastMonth(tmp_path / "2011-02", "2011-02"), "2011-02", study)
     assert last is None and "next month" in source
 
 
-def test_without_interactions_or_customers_the_model_still_trains(cleaned):
+def test_without_interactions_or_customers_the_model_still_trains(cleaned, tmp_path):
     """The small data set (1,500 customers) with only its orders table."""
     orders = cleaned[1].tables["orders"]
     cats = sorted(orders["category"].dropna().unique().astype(str))
@@ -356,7 +355,7 @@ def test_without_interactions_or_customers_the_model_still_trains(cleaned):
     scorer = prediction.NeedScorer.from_studies(study, nxt.fit_final())
     scored = scorer.score(orders, CUTOFF)
     assert len(scored) > 500 and scored["voiced_need"].isna().all() and scored["next_category"].notna().all()
-    last, source = prediction.last_month_predictions(Path("no-previous-run"), REPORT_MONTH, study)
+    last, source = prediction.last_month_predictions(artifacts.LastMonth(tmp_path / REPORT_MONTH, REPORT_MONTH), REPORT_MONTH, study)
     assert source.startswith("recomputed") and len(last) == len(study.sets_.test[0])
 
 

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crm_utils import artifacts
+from crm_utils.demand import monitoring as forecast_monitoring
 from crm_utils.report import summary as report
 
 METRICS = {
@@ -89,7 +91,7 @@ def test_last_months_forecast_is_checked_on_its_own_weeks():
                            "product_id": "P", "category": "Books", "quantity": units, "unit_price": 1.0,
                            "is_return": False, "is_outlier": False})
     orders["line_revenue"] = orders["quantity"]
-    check = report.forecast_check(fc, orders, None, pd.Timestamp("2026-10-31 23:59:59"))
+    check = forecast_monitoring.forecast_check(fc, orders, None, pd.Timestamp("2026-10-31 23:59:59"))
     assert list(check["ds"]) == list(weeks[:4])  # the weeks ending Oct 7, 14, 21 and 28 have ended
     assert check["actual"].tolist() == [7.0, 7.0, 7.0, 21.0]
     assert not check["inside"].any()  # 7 and 21 units against an interval of 8-12
@@ -100,6 +102,26 @@ def test_last_months_forecast_is_checked_on_its_own_weeks():
     inside = [v for k, v in by_name.items() if "inside the 80% interval" in k]
     assert inside == [0.0]
 
+
+
+def test_last_months_forecast_is_read_from_last_months_report(tmp_path):
+    """The check reads last month's forecast from the sibling run folder, and says when there is none."""
+    weeks = pd.date_range("2026-10-07", periods=6, freq="7D")
+    fc = pd.DataFrame({"series": "total", "level": "total", "measure": "units", "model": "ets", "ds": weeks,
+                       "yhat": 7.0, "yhat_lower": 6.0, "yhat_upper": 8.0})
+    days = pd.date_range("2026-09-01", "2026-10-31", freq="D")
+    orders = pd.DataFrame({"order_id": [f"O{i}" for i in range(len(days))], "customer_id": "C1", "order_date": days,
+                           "product_id": "P", "category": "Books", "quantity": 1.0, "unit_price": 1.0,
+                           "is_return": False, "is_outlier": False, "line_revenue": 1.0})
+    cutoff = pd.Timestamp("2026-10-31 23:59:59")
+    last = artifacts.LastMonth(tmp_path / "2026-10", "2026-10")
+    assert last.month == "2026-09" and not last.exists
+    check = forecast_monitoring.last_month_check(last, orders, None, cutoff)
+    assert check.empty and "not in this reports folder" in forecast_monitoring.check_note(check, last)
+    artifacts.write_table(tmp_path / "2026-09", "forecast", fc)
+    check = forecast_monitoring.last_month_check(last, orders, None, cutoff)
+    assert check["actual"].tolist() == [7.0] * 4 and check["inside"].all()
+    assert forecast_monitoring.check_note(check, last).startswith("Last month's forecast (2026-09) against the 4 week(s)")
 
 def test_footer_names_the_files_or_the_database_tables_never_a_password():
     record = {"seed": 42, "started_utc": "2026-11-01T06:15:00", "parameters": {"report_month": "2026-10"},

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from crm_utils import artifacts
 from crm_utils.customers import features, segmentation
 
 CUTOFF = pd.Timestamp("2026-10-31 23:59:59")
@@ -120,22 +119,28 @@ def test_migration_matrix_counts_moves_and_newcomers():
     assert s == {"customers": 4, "new_since_last_month": 1, "stayed": 2, "moved": 1, "stayed_share": 2 / 3}
 
 
-def test_previous_segments_prefer_last_months_report(tmp_path, fitted, default_features):
+def test_previous_segments_prefer_last_months_report(tmp_path, fitted, default_features, default_cleaned):
     names = segmentation.name_segments(default_features, fitted.labels_)
-    recomputed, source = segmentation.previous_segments(tmp_path / "2026-09", fitted, names, lambda: default_features)
-    assert source.startswith("recomputed") and (recomputed.to_numpy() == names.reindex(fitted.labels_).to_numpy()).all()
-    (tmp_path / "2026-09" / "artifacts").mkdir(parents=True)
-    pd.DataFrame({"customer_id": ["C1"], "segment_id": [0], "segment_name": ["Loyal"]}).to_parquet(
-        tmp_path / "2026-09" / "artifacts" / "segments.parquet")
-    never = pytest.fail  # last month's report exists: the features of last month must not be computed
-    stored, source = segmentation.previous_segments(tmp_path / "2026-09", fitted, names, never)
+    t = default_cleaned.tables
+    last = artifacts.LastMonth(tmp_path / "2026-10", "2026-10")
+    recomputed, source = segmentation.previous_segments(last, fitted, names, t["orders"], t["interactions"],
+                                                        t["customers"])
+    september = features.customer_table(t["orders"], pd.Timestamp("2026-09-30 23:59:59"), t["interactions"],
+                                        t["customers"])
+    assert source.startswith("recomputed") and recomputed.index.equals(september.index)
+    assert (recomputed.to_numpy() == names.reindex(fitted.predict(september)).to_numpy()).all()
+    artifacts.write_table(tmp_path / "2026-09", "segments",
+                          pd.DataFrame({"customer_id": ["C1"], "segment_id": [0], "segment_name": ["Loyal"]}))
+    # last month's report exists: its segments are used, whatever the orders say
+    stored, source = segmentation.previous_segments(last, fitted, names, t["orders"].iloc[:0])
     assert "last month's report (2026-09)" in source and stored.to_dict() == {"C1": "Loyal"}
 
 
-def test_first_month_of_the_data_has_no_previous_segments_and_tiny_data_still_maps(fitted):
-    def nobody_yet():
-        raise ValueError("no purchases on or before 2023-10-31: nothing to describe")
-    previous, source = segmentation.previous_segments(Path("/nonexistent"), fitted, pd.Series(dtype=str), nobody_yet)
+def test_first_month_of_the_data_has_no_previous_segments_and_tiny_data_still_maps(fitted, default_cleaned, tmp_path):
+    orders = default_cleaned.tables["orders"]
+    first = str(orders["order_date"].min().to_period("M"))  # nobody had bought before the data's first month
+    previous, source = segmentation.previous_segments(artifacts.LastMonth(tmp_path / first, first), fitted,
+                                                      pd.Series(dtype=str), orders)
     assert previous is None and "nobody had bought" in source
     coords, explained = segmentation.pca_projection(np.ones((1, 5)))
     assert coords.shape == (1, 2) and len(explained) == 2

@@ -145,6 +145,14 @@ ORDER_COLUMNS = ["order_id", "customer_id", "order_date", "category", "quantity"
                  "is_return"]
 
 
+
+def customer_table(orders: pd.DataFrame, cutoff: pd.Timestamp, interactions: pd.DataFrame | None = None,
+                   customers: pd.DataFrame | None = None, categories: list[str] | None = None) -> pd.DataFrame:
+    """:func:`customer_features` with the tenure of :func:`with_signup` when there is a customers table:
+    every customer who bought by ``cutoff``, as segmentation describes them."""
+    feats = customer_features(orders, cutoff, interactions, categories=categories)
+    return with_signup(feats, customers, cutoff) if customers is not None else feats
+
 def _order_columns(orders: pd.DataFrame) -> list[str]:
     need = [c for c in ORDER_COLUMNS if c != "category"]  # an export without categories is one mix
     missing = [c for c in need if c not in orders.columns]

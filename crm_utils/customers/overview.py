@@ -280,3 +280,18 @@ def retention_summary(table: pd.DataFrame, sizes: pd.Series, months: tuple[int, 
             ok = table[m].notna()
             out[f"month_{m}"] = float(np.average(table.loc[ok, m], weights=sizes.reindex(table.index[ok])))
     return out
+
+
+def headline(report_month: str, kpis: pd.DataFrame, tests: dict[str, dict], retention: dict) -> dict:
+    """The figures notebook 02 hands over in metrics.json: this month's KPIs, the months they are
+    compared with and the changes, the group tests and the average retention of a cohort."""
+    return {
+        "month": report_month,
+        "kpis": kpis["this month"].to_dict(),
+        "previous_month": kpis["previous month"].to_dict(),
+        "same_month_last_year": kpis["same month last year"].to_dict(),
+        "change_vs_previous_month": kpis["change vs previous month"].to_dict(),
+        "change_vs_last_year": kpis["change vs last year"].to_dict(),
+        "group_tests": {g: {k: t[k] for k in ("p_value", "epsilon_squared", "groups")} for g, t in tests.items()},
+        "retention": retention,
+    }

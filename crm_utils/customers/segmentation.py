@@ -20,8 +20,6 @@ The pipeline is deliberately plain, so that an analyst can explain every step:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -33,7 +31,9 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from crm_utils.customers.features import category_columns, category_name
+from crm_utils.artifacts import LastMonth
+from crm_utils.config import month_end
+from crm_utils.customers.features import category_columns, category_name, customer_table
 
 #: Order lines of evidence the return rate is shrunk with: a customer who returned their only item
 #: is not a "100% returner" but someone we know little about (empirical-Bayes shrinkage towards
@@ -341,22 +341,21 @@ def pca_projection(z: np.ndarray, seed: int = 42) -> tuple[np.ndarray, np.ndarra
 NOT_YET = "not yet a customer"
 
 
-def previous_segments(previous_run: Path, segmenter: CustomerSegmenter, names: pd.Series,
-                      previous_features: Callable[[], pd.DataFrame]) -> tuple[pd.Series | None, str]:
+def previous_segments(last: LastMonth, segmenter: CustomerSegmenter, names: pd.Series, orders: pd.DataFrame,
+                      interactions: pd.DataFrame | None = None, customers: pd.DataFrame | None = None,
+                      categories: list[str] | None = None) -> tuple[pd.Series | None, str]:
     """Each customer's segment name last month, and where it came from.
 
-    Last month's own run (its ``artifacts/segments.parquet``) is the record of what the business
-    was told then, so it is used when present. Otherwise last month's segments are computed now:
-    ``previous_features()`` (features at last month's cutoff, computed only when needed) are
-    assigned to this month's centroids, which shows movement between the same segment
-    definitions. None when nobody had bought by last month's cutoff.
+    Last month's own run (its ``segments`` artifact) is the record of what the business was told
+    then, so it is used when present. Otherwise last month's segments are computed now: the
+    features at last month's cutoff are assigned to this month's centroids, which shows movement
+    between the same segment definitions. None when nobody had bought by last month's cutoff.
     """
-    path = Path(previous_run) / "artifacts" / "segments.parquet"
-    if path.exists():
-        prev = pd.read_parquet(path, columns=["customer_id", "segment_name"])
-        return prev.set_index("customer_id")["segment_name"], f"last month's report ({Path(previous_run).name})"
+    prev = last.table("segments", columns=["customer_id", "segment_name"])
+    if prev is not None:
+        return prev.set_index("customer_id")["segment_name"], str(last)
     try:
-        feats = previous_features()
+        feats = customer_table(orders, month_end(last.month), interactions, customers, categories)
     except ValueError:  # no purchase by last month's cutoff: the report month is the data's first
         return None, "none: nobody had bought by last month's cutoff"
     labels = segmenter.predict(feats)
@@ -387,3 +386,25 @@ def migration_summary(previous: pd.Series, current: pd.Series) -> dict:
     return {"customers": int(len(current)), "new_since_last_month": int((~known).sum()),
             "stayed": int(same.sum()), "moved": int((~same).sum()),
             "stayed_share": float(same.mean()) if known.any() else float("nan")}
+
+
+def headline(segments: pd.DataFrame, segmenter: CustomerSegmenter, profile: pd.DataFrame, names: pd.Series,
+             density: pd.DataFrame | None, migration: dict, migration_source: str) -> dict:
+    """The figures notebook 03 hands over in metrics.json: k and its silhouette, each segment's size
+    and medians, the density clusterings against K-means, and the migration since last month."""
+    return {
+        "customers": len(segments), "k": segmenter.k_, "silhouette": segmenter.silhouette_,
+        "elbow_k": segmenter.selection_.elbow_k,
+        "segments": {names[i]: {"customers": int(r.customers), "share": r.share, "median_monetary": r.monetary,
+                                "median_recency_days": r.recency_days}
+                     for i, r in profile.iterrows()},
+        "density_comparison": (density.set_index("method")[["clusters", "noise_share", "ari_vs_kmeans"]].to_dict("index")
+                               if density is not None else None),
+        "migration": migration, "migration_source": migration_source,
+    }
+
+
+def segment_table(features: pd.DataFrame, labels: np.ndarray, names: pd.Series) -> pd.DataFrame:
+    """The ``segments`` artifact: one row per customer, its segment id and name, then its features."""
+    out = features.assign(segment_id=labels, segment_name=names.reindex(labels).to_numpy()).reset_index()
+    return out[["customer_id", "segment_id", "segment_name", *features.columns]]

@@ -5,14 +5,12 @@ data cover the whole label window after that cutoff, the realised purchases say 
 scores were: the ROC-AUC they achieve, and the **top-decile hit rate** (the share of the 10%
 highest-scored customers who did buy, which is what a campaign aimed at them would have reached).
 
-The predictions come from last month's run folder (``artifacts/propensity.parquet``) when it
-exists: that is what the business was told. Otherwise they are recomputed at last month's cutoff
+The predictions come from last month's report (its ``propensity`` artifact, read through
+:class:`crm_utils.artifacts.LastMonth`) when it exists: that is what the business was told. Otherwise they are recomputed at last month's cutoff
 from data known then, and the report says so.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,14 +27,6 @@ def previous_cutoff(report_month: str) -> pd.Timestamp:
 def window_covered(report_month: str, horizon_days: int = 30) -> bool:
     """Whether the label window after last month's cutoff ends by this report month's end."""
     return previous_cutoff(report_month) + pd.Timedelta(days=horizon_days) <= month_end(report_month)
-
-
-def previous_predictions(previous_run: str | Path) -> pd.DataFrame | None:
-    """``customer_id, p_purchase`` from last month's run folder, or None when it has none."""
-    path = Path(previous_run) / "artifacts" / "propensity.parquet"
-    if not path.exists():
-        return None
-    return pd.read_parquet(path, columns=["customer_id", "p_purchase"])
 
 
 def realised(predictions: pd.DataFrame, orders: pd.DataFrame, cutoff: pd.Timestamp,

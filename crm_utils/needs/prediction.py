@@ -10,20 +10,22 @@ million customers, so both measure the same code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from crm_utils.artifacts import LastMonth
+from crm_utils.customers.features import category_price_medians, customer_features, positions_in
+from crm_utils.fanout import fan_out
 from crm_utils.needs import monitoring
 from crm_utils.needs.bgnbd import BGNBD
-from crm_utils.fanout import fan_out
-from crm_utils.customers.features import category_price_medians, customer_features, positions_in
 from crm_utils.needs.need_text import NeedTextClassifier, note_needs, voiced_in
-from crm_utils.needs.next_category import NextCategoryModel, category_pairs, frequent_category_scores, shop_category_mix, top_category
-from crm_utils.needs.propensity import ACTIVE_DAYS, HORIZON_DAYS, PlattCalibrator, PropensityStudy, customer_examples, prediction_threads, single_threaded
+from crm_utils.needs.next_category import (NextCategoryModel, category_pairs, frequent_category_scores,
+                                           shop_category_mix, top_category)
+from crm_utils.needs.propensity import (ACTIVE_DAYS, HORIZON_DAYS, PlattCalibrator, PropensityStudy,
+                                        customer_examples, prediction_threads, single_threaded)
 
 OUTPUT_COLUMNS = ["customer_id", "p_purchase", "next_category", "p_next_category", "voiced_need"]
 
@@ -209,20 +211,20 @@ def segment_summary(scored: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFram
     return out.sort_values("mean_p_purchase", ascending=False)
 
 
-def last_month_predictions(previous_run: str | Path, report_month: str, study: PropensityStudy
+def last_month_predictions(last: LastMonth, report_month: str, study: PropensityStudy
                            ) -> tuple[pd.DataFrame | None, str]:
     """Last month's p_purchase per customer and where it came from (None when the window is not yet over).
 
-    From last month's run folder when it holds ``propensity.parquet``; otherwise recomputed at last
+    From last month's report when it holds the ``propensity`` artifact; otherwise recomputed at last
     month's cutoff: this run's test-set predictions when the test cutoff is last month's end (the
     model chose and learned from data known then), else the BG/NBD baseline fitted on data up to then.
     """
     if not monitoring.window_covered(report_month, study.horizon_days):
         return None, (f"the {study.horizon_days} days after last month's end run past this report month's end: "
                       f"last month's predictions can be scored next month")
-    previous = monitoring.previous_predictions(previous_run)
+    previous = last.table("propensity", columns=["customer_id", "p_purchase"])
     if previous is not None:
-        return previous, f"last month's report ({Path(previous_run).name}/artifacts/propensity.parquet)"
+        return previous, f"last month's report ({last.path.name}/artifacts/propensity.parquet)"
     cutoff = monitoring.previous_cutoff(report_month)
     if not study.skipped and study.plan.test == cutoff:
         X = study.sets_.test[0]
@@ -239,3 +241,20 @@ def last_month_predictions(previous_run: str | Path, report_month: str, study: P
     frame = pd.DataFrame({"customer_id": active.index.astype(str), "p_purchase": bg.purchase_probability(active)})
     return frame, ("recomputed with the BG/NBD baseline fitted on data up to last month's end "
                    "(no model could be trained)")
+
+
+def headline(scored: pd.DataFrame, scorer: NeedScorer, study: PropensityStudy, next_accuracy: pd.DataFrame | None,
+             notes: dict, monitoring_source: str, monitoring: dict | None) -> dict:
+    """The figures notebook 04 hands over in metrics.json: this month's scores, where each came from,
+    the purchase model's evaluation, the next-category accuracy, the note classifier's, and how last
+    month's scores turned out."""
+    return {
+        "scored_customers": len(scored), "expected_buyers": scored["p_purchase"].sum(),
+        "mean_p_purchase": scored["p_purchase"].mean(), "voiced_need_customers": int(scored["voiced_need"].notna().sum()),
+        "sources": scorer.sources,
+        "propensity": study.figures(),
+        "next_category": (next_accuracy.to_dict("index") if next_accuracy is not None
+                          else {"skipped": "too little history or fewer than two categories"}),
+        "notes": notes,
+        "monitoring": {"source": monitoring_source, **(monitoring or {})},
+    }

@@ -488,6 +488,22 @@ class PropensityStudy:
         return (f"{self.selected_}, chosen on the validation cutoff and refitted on the {len(self.plan.final_train)} "
                 f"latest cutoffs with known labels" + (", Platt-calibrated" if self.calibrator_.needed_ else ""))
 
+    def figures(self) -> dict:
+        """What the study hands over in metrics.json: the model chosen, its cutoffs and its scores on
+        validation and test (or why no model was trained)."""
+        if self.skipped:
+            return {"skipped": self.skipped}
+        table = self.comparison_
+        y_test = self.sets_.test[1]
+        return {
+            "selected": self.selected_, "calibrated": self.calibrator_.needed_,
+            "cutoffs": {"train": [str(c.date()) for c in self.plan.selection_train],
+                        "validation": str(self.plan.validation.date()), "test": str(self.plan.test.date())},
+            "test": table[["test_roc_auc", "test_pr_auc"]].rename(columns=lambda c: c[5:]).to_dict("index"),
+            "validation_roc_auc": table["validation_roc_auc"].to_dict(),
+            "test_top_decile_lift": gains_table(y_test, self.test_scores_[self.selected_])["lift"].iloc[0],
+        }
+
     def run(self) -> "PropensityStudy":
         """Every step in order (the tests' shortcut through what the notebook shows step by step)."""
         self.build()

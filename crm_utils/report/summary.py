@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from crm_utils.artifacts import collect_metrics
-from crm_utils.config import previous_run_dir
+from crm_utils.artifacts import LastMonth, collect_metrics
+from crm_utils.stages import figures
 
 KPI_LABELS = {"revenue": "revenue", "orders": "orders", "active_customers": "active customers",
               "new_customers": "new customers", "returning_customers": "returning customers",
@@ -25,8 +25,7 @@ def load_run(run_dir: str | Path, report_month: str) -> tuple[dict, dict | None,
     """This run's metrics, last month's metrics.json (None when absent) and this run's run.json."""
     run_dir = Path(run_dir)
     metrics = collect_metrics(run_dir) if (run_dir / "metrics").exists() else {}
-    prev_path = previous_run_dir(run_dir, report_month) / "metrics.json"
-    previous = json.loads(prev_path.read_text()) if prev_path.exists() else None
+    previous = LastMonth(run_dir, report_month).metrics()
     run_json = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else None
     return metrics, previous, run_json
 
@@ -49,7 +48,7 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str =
     did not run (or had nothing to say) is left out rather than filled with a stock phrase.
     """
     out = []
-    ov = metrics.get("02_customer_overview", {})
+    ov = figures(metrics, "overview")
     k, prev, ly = ov.get("kpis", {}), ov.get("previous_month", {}), ov.get("same_month_last_year", {})
     if k.get("revenue") is not None:
         mom, yoy = _change(k["revenue"], prev.get("revenue")), _change(k["revenue"], ly.get("revenue"))
@@ -75,7 +74,7 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str =
         text += (f"; on average {ret1:.0%} of a month's new customers buy again the next month." if ret1 is not None
                  else ".")
         out.append(text)
-    seg = metrics.get("03_customer_segmentation", {})
+    seg = figures(metrics, "segments")
     if seg.get("segments"):
         biggest = max(seg["segments"].items(), key=lambda kv: kv[1]["customers"])
         text = (f"The {seg['customers']:,} customers fall into {seg['k']} segments; the largest is "
@@ -86,17 +85,17 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str =
         else:
             text += "."
         out.append(text)
-    sat = metrics.get("06_satisfaction_clustering", {})
+    sat = figures(metrics, "satisfaction")
     nps = sat.get("nps") or {}
     if isinstance(nps, dict) and nps.get("nps") is not None:
         text = f"Net promoter score over the survey window is {nps['nps']:+.0f}"
         if nps.get("ci_low") is not None:
             text += f" (95% interval {nps['ci_low']:+.0f} to {nps['ci_high']:+.0f})"
-        prev_nps = ((previous or {}).get("06_satisfaction_clustering", {}).get("nps") or {}).get("nps")
+        prev_nps = (figures(previous or {}, "satisfaction").get("nps") or {}).get("nps")
         text += f", against {prev_nps:+.0f} in last month's report (its window was one month earlier)." \
             if prev_nps is not None else "."
         out.append(text)
-    clean = metrics.get("01_data_cleaning", {})
+    clean = figures(metrics, "data")
     if clean.get("tables"):
         rows_in = sum(t["rows_in"] for t in clean["tables"].values())
         quarantined = sum(t["quarantined"] for t in clean["tables"].values())
@@ -109,7 +108,7 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str =
 
 def kpi_frame(metrics: dict) -> pd.DataFrame:
     """The KPI table of notebook 02 rebuilt from its metrics (this month, last month, last year, changes)."""
-    ov = metrics.get("02_customer_overview", {})
+    ov = figures(metrics, "overview")
     if not ov.get("kpis"):
         return pd.DataFrame()
     frame = pd.DataFrame({"this month": ov["kpis"], "previous month": ov.get("previous_month", {}),
@@ -123,7 +122,7 @@ def kpi_frame(metrics: dict) -> pd.DataFrame:
 
 def quarantine_table(metrics: dict) -> pd.DataFrame:
     """Rows quarantined this month, by table and reason (from notebook 01)."""
-    reasons = metrics.get("01_data_cleaning", {}).get("quarantined_by_reason", {})
+    reasons = figures(metrics, "data").get("quarantined_by_reason", {})
     if not reasons:
         return pd.DataFrame(columns=["table", "reason", "rows"])
     rows = [dict(zip(("table", "reason"), key.split(".", 1)), rows=n) for key, n in reasons.items()]
@@ -138,8 +137,8 @@ def consistency_with_previous(metrics: dict, previous: dict | None) -> pd.DataFr
     """
     if not previous:
         return pd.DataFrame()
-    now = metrics.get("02_customer_overview", {}).get("previous_month", {})
-    then = previous.get("02_customer_overview", {}).get("kpis", {})
+    now = figures(metrics, "overview").get("previous_month", {})
+    then = figures(previous, "overview").get("kpis", {})
     keys = [k for k in KPI_LABELS if k in now and k in then]
     frame = pd.DataFrame({"in this report": [now[k] for k in keys], "in last month's report": [then[k] for k in keys]},
                          index=pd.Index(keys, name="last month's kpi"), dtype=float)
@@ -167,36 +166,6 @@ def monitoring_table(checks: list[dict]) -> pd.DataFrame:
         rows.append({"check": c["check"], "value": v, "threshold": f"{'≥' if c['direction'] == 'min' else '≤'} {t}",
                      "status": status, "source": c.get("source", "")})
     return pd.DataFrame(rows)
-
-
-def forecast_check(previous_forecast: pd.DataFrame, orders: pd.DataFrame, customers: pd.DataFrame | None,
-                   cutoff: pd.Timestamp, levels: tuple[str, ...] = ("total", "category"), measure: str = "units",
-                   include_outliers: bool = False) -> pd.DataFrame:
-    """Last month's forecast against what happened, for the weeks that have ended since.
-
-    Actual demand is rebuilt with the same definitions as notebook 05 (``demand.build_series``)
-    on last month's week grid, so each forecast week is compared with exactly the days it
-    covered. Returns one row per series and week: forecast, interval, actual, inside interval.
-    The total and every category are checked, so the interval coverage rests on dozens of
-    series-weeks, not on the four weeks of one series (where a well-calibrated 80% interval
-    would still miss three of four about one month in five).
-    """
-    from crm_utils.demand import series as demand
-
-    fc = previous_forecast
-    if "measure" in fc.columns:
-        fc = fc[fc["measure"] == measure]
-    fc = fc[fc["level"].astype(str).isin(levels)]
-    known = fc[fc["ds"] <= cutoff.normalize()]
-    if known.empty:
-        return pd.DataFrame(columns=["series", "ds", "yhat", "yhat_lower", "yhat_upper", "actual", "inside"])
-    last = known["ds"].max() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
-    levels = sorted(known["level"].astype(str).unique())
-    actual = demand.build_series(orders[orders["order_date"] <= last], customers, cutoff=last, measure=measure,
-                                 levels=levels, include_outliers=include_outliers).frame
-    out = known.merge(actual[["series", "ds", "y"]].rename(columns={"y": "actual"}), on=["series", "ds"], how="left")
-    out["inside"] = (out["actual"] >= out["yhat_lower"]) & (out["actual"] <= out["yhat_upper"])
-    return out[["series", "ds", "model", "yhat", "yhat_lower", "yhat_upper", "actual", "inside"]]
 
 
 def segment_table(segments: pd.DataFrame) -> pd.DataFrame:
@@ -229,7 +198,7 @@ def monitoring_checks(metrics: dict, forecast_check: pd.DataFrame, *, min_auc: f
                       max_forecast_error: float, min_share_beating_naive: float) -> list[dict]:
     """The checks of the monitoring table, from notebooks 04 and 05 and last month's forecast."""
     checks = []
-    mon = (metrics.get("04_need_prediction") or {}).get("monitoring") or {}
+    mon = figures(metrics, "needs").get("monitoring") or {}
     checks.append({"check": "last month's purchase scores: realised ROC-AUC", "value": mon.get("roc_auc"),
                    "threshold": min_auc, "direction": "min", "source": mon.get("source", "notebook 04")})
     total = forecast_check[forecast_check["series"] == "total"] if len(forecast_check) else forecast_check
@@ -241,7 +210,7 @@ def monitoring_checks(metrics: dict, forecast_check: pd.DataFrame, *, min_auc: f
     checks.append({"check": "last month's forecasts (total and categories): share of series-weeks inside the "
                             "80% interval", "value": cov,
                    "threshold": min_interval_coverage, "direction": "min", "source": "forecast of last month's report"})
-    nested = (metrics.get("05_demand_forecasting") or {}).get("nested_share_beating_seasonal_naive") or {}
+    nested = figures(metrics, "demand").get("nested_share_beating_seasonal_naive") or {}
     checks.append({"check": "this month's backtest: share of category forecasts beating seasonal naive "
                             "(model picked on earlier cutoffs only)",
                    "value": nested.get("category"), "threshold": min_share_beating_naive,
@@ -301,11 +270,14 @@ def footer(run_record: dict | None, report_month: str):
     return Markdown("\n".join(lines))
 
 
-def forecast_check_summary(check: pd.DataFrame) -> pd.DataFrame:
-    """Per series: weeks compared, forecast and actual units, relative error, share inside the interval."""
-    g = check.groupby("series", sort=False)
-    out = pd.DataFrame({"weeks": g.size(), "forecast": g["yhat"].sum().round(0), "actual": g["actual"].sum().round(0),
-                        "inside 80% interval": g["inside"].mean()})
-    out.insert(3, "error", (out["forecast"] / out["actual"].replace(0, np.nan) - 1))
-    return out.style.format({"error": "{:+.1%}", "inside 80% interval": "{:.0%}", "forecast": "{:,.0f}",
-                             "actual": "{:,.0f}"})
+def headline(metrics: dict, previous: dict | None, monitoring: pd.DataFrame, plan, consistency: pd.DataFrame,
+             currency: str) -> dict:
+    """The figures notebook 07 records in metrics.json: how many sentences and warnings the report
+    gave, each monitoring check, the campaign plan, and whether last month's figures still agree."""
+    return {
+        "sentences": len(month_sentences(metrics, previous, currency)),
+        "warnings": int((monitoring["status"] == "WARNING").sum()),
+        "monitoring": {r.check: {"value": r.value, "status": r.status} for r in monitoring.itertuples()},
+        "campaign": plan.summary() if plan is not None else None,
+        "consistent_with_previous_report": bool(consistency["agrees"].all()) if len(consistency) else None,
+    }

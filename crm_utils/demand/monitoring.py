@@ -1,0 +1,75 @@
+"""How last month's forecast turned out, for the weeks that have ended since.
+
+Notebook 05 runs the check once, with the same demand definitions it forecasts with, and hands
+the result over as the ``forecast_check`` artifact; the report reads it and never rebuilds demand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crm_utils.artifacts import LastMonth
+from crm_utils.demand.series import build_series
+
+CHECK_COLUMNS = ["series", "ds", "model", "yhat", "yhat_lower", "yhat_upper", "actual", "inside"]
+
+
+def forecast_check(previous_forecast: pd.DataFrame, orders: pd.DataFrame, customers: pd.DataFrame | None,
+                   cutoff: pd.Timestamp, levels: tuple[str, ...] = ("total", "category"), measure: str = "units",
+                   include_outliers: bool = False) -> pd.DataFrame:
+    """Last month's forecast against what happened, for the weeks that have ended since.
+
+    Actual demand is rebuilt with the same definitions as the forecast (:func:`build_series`)
+    on last month's week grid, so each forecast week is compared with exactly the days it
+    covered. Returns one row per series and week: forecast, interval, actual, inside interval.
+    The total and every category are checked, so the interval coverage rests on dozens of
+    series-weeks, not on the four weeks of one series (where a well-calibrated 80% interval
+    would still miss three of four about one month in five).
+    """
+    fc = previous_forecast
+    if "measure" in fc.columns:
+        fc = fc[fc["measure"] == measure]
+    fc = fc[fc["level"].astype(str).isin(levels)]
+    known = fc[fc["ds"] <= cutoff.normalize()]
+    if known.empty:
+        return pd.DataFrame(columns=CHECK_COLUMNS)
+    last = known["ds"].max() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+    levels = sorted(known["level"].astype(str).unique())
+    actual = build_series(orders[orders["order_date"] <= last], customers, cutoff=last, measure=measure,
+                          levels=levels, include_outliers=include_outliers).frame
+    out = known.merge(actual[["series", "ds", "y"]].rename(columns={"y": "actual"}), on=["series", "ds"], how="left")
+    out["inside"] = (out["actual"] >= out["yhat_lower"]) & (out["actual"] <= out["yhat_upper"])
+    return out[CHECK_COLUMNS]
+
+
+def last_month_check(last: LastMonth, orders: pd.DataFrame, customers: pd.DataFrame | None, cutoff: pd.Timestamp,
+                     include_outliers: bool = False) -> pd.DataFrame:
+    """Last month's forecast, as its report stated it, against what happened since (see :func:`forecast_check`).
+
+    Empty when last month has no forecast in this reports folder, or none of its weeks has ended yet.
+    """
+    previous = last.table("forecast")
+    if previous is None:
+        return pd.DataFrame(columns=CHECK_COLUMNS)
+    return forecast_check(previous, orders, customers, cutoff, include_outliers=include_outliers)
+
+
+def forecast_check_summary(check: pd.DataFrame) -> "pd.io.formats.style.Styler":
+    """Per series: weeks compared, forecast and actual units, relative error, share inside the interval."""
+    g = check.groupby("series", sort=False)
+    out = pd.DataFrame({"weeks": g.size(), "forecast": g["yhat"].sum().round(0), "actual": g["actual"].sum().round(0),
+                        "inside 80% interval": g["inside"].mean()})
+    out.insert(3, "error", (out["forecast"] / out["actual"].replace(0, np.nan) - 1))
+    return out.style.format({"error": "{:+.1%}", "inside 80% interval": "{:.0%}", "forecast": "{:,.0f}",
+                             "actual": "{:,.0f}"})
+
+
+def check_note(check: pd.DataFrame, last: LastMonth) -> str:
+    """One sentence on what the check compared, or why it compared nothing."""
+    if not last.has("forecast"):
+        return "Last month's forecast is not in this reports folder: nothing to compare yet."
+    if check.empty:
+        return "None of last month's forecast weeks has ended yet."
+    return (f"Last month's forecast ({last.month}) against the {check['ds'].nunique()} week(s) that have ended "
+            f"since, for {check['series'].nunique()} series:")
