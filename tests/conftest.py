@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crm_utils.data import cleaning, io, privacy
 from crm_utils import synth
+from crm_utils.data import cleaning, io, privacy
 
 
 #: Notebook parameters for end-to-end runs that test the pipeline's mechanics rather than forecast

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_utils.data import cleaning, io
 from crm_utils import synth
+from crm_utils.data import cleaning, io
 from crm_utils.data.cleaning import CleaningRun
 
 #: Where each kind of planted dirt must end up: (outcome, quarantine/merge reason or None).

@@ -27,11 +27,11 @@ import sqlalchemy as sa
 import yaml
 
 from conftest import LIGHT_RUN
-from crm_utils.data import cleaning, database, io, sources
-from crm_utils.run import pipeline
 from crm_utils import synth
-from crm_utils.run.cli import main
+from crm_utils.data import cleaning, database, io, sources
 from crm_utils.data.schema import CONTRACTS, ContractError
+from crm_utils.run import pipeline
+from crm_utils.run.cli import main
 
 CLI = [sys.executable, "-m", "crm_utils.run.cli"]
 EXAMPLE = Path(__file__).parent.parent / "data" / "examples" / "generic_crm"

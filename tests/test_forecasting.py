@@ -23,12 +23,12 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import is_color_like, to_rgba  # noqa: E402
 
+from crm_utils import synth  # noqa: E402
 from crm_utils.data import cleaning, io  # noqa: E402
 from crm_utils.demand import series as demand, forecasting, models, plots as fplots  # noqa: E402
-from crm_utils import synth  # noqa: E402
-from crm_utils.fanout import fan_out  # noqa: E402
 from crm_utils.demand.models import (ETS, REGISTRY, LogScale, MovingAverage, ProphetModel,  # noqa: E402
                                      SeasonalNaive, coverage, mape, mase, mase_scale, smape)
+from crm_utils.fanout import fan_out  # noqa: E402
 
 CUTOFF = pd.Timestamp("2026-10-31 23:59:59")  # a Saturday: weeks run Sunday to Saturday
 

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from conftest import LIGHT_RUN
+from crm_utils import synth
 from crm_utils.data import cleaning, io
 from crm_utils.run import pipeline
-from crm_utils import synth
 
 CLI = [sys.executable, "-m", "crm_utils.run.cli"]
 EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[a-z]{2,}")

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from crm_utils.data import cleaning, io
-from crm_utils.satisfaction import analysis as sat
 from crm_utils import synth
 from crm_utils.config import month_end
+from crm_utils.data import cleaning, io
+from crm_utils.satisfaction import analysis as sat
 
 MONTH = "2026-10"
 #: The item each planted archetype is unhappy about (None: happy with everything).

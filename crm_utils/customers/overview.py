@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from crm_utils.customers import features
 from crm_utils import linecodes
+from crm_utils.customers import features
 
 KPI_NAMES = ("revenue", "orders", "active_customers", "new_customers", "returning_customers",
              "average_order_value", "return_rate")

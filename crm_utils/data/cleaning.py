@@ -29,8 +29,8 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from crm_utils.data import privacy
 from crm_utils.config import month_end, parse_month
+from crm_utils.data import privacy
 from crm_utils.data.io import MALFORMED, TEXT, RawTable, coerce, search
 from crm_utils.data.schema import CONTRACTS, ContractError, row_failures
 

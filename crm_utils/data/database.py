@@ -37,8 +37,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crm_utils.data import io
 from crm_utils.config import parse_month
+from crm_utils.data import io
 from crm_utils.data.schema import CONTRACTS, ContractError
 
 #: Where notebook 01 finds a password that was given in the URL on the command line.

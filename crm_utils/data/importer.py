@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from crm_utils.data import io
 from crm_utils.config import PROJECT_ROOT, display_path
+from crm_utils.data import io
 from crm_utils.data.schema import CONTRACTS, ContractError
 
 #: Ready mappings shipped with the kit, usable by name: ``--mapping online_retail``.

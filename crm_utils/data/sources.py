@@ -33,8 +33,8 @@ from typing import Protocol, runtime_checkable
 import pandas as pd
 import yaml
 
-from crm_utils.data import io
 from crm_utils.config import display_path
+from crm_utils.data import io
 from crm_utils.data.database import DatabaseSource, SourceError
 from crm_utils.data.schema import CONTRACTS, ContractError
 

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crm_utils.demand.series import PERIOD_DAYS, DemandSeries, EventCalendar, calendar_counts, calendar_regressors
-from crm_utils.fanout import fan_out
 from crm_utils.demand.models import (LogScale, baseline_names, compare_scores, coverage, mase, mase_scale, model_names,
                                      model_spec, smape)
+from crm_utils.demand.series import PERIOD_DAYS, DemandSeries, EventCalendar, calendar_counts, calendar_regressors
+from crm_utils.fanout import fan_out
 
 #: Candidate models, simplest first: a tie in the backtest goes to the simpler model. Derived from
 #: the registry (:data:`crm_utils.demand.models.REGISTRY`); register a model there, not here.

@@ -17,8 +17,8 @@ import holidays as holidays_lib
 import numpy as np
 import pandas as pd
 
-from crm_utils.customers import features
 from crm_utils import linecodes
+from crm_utils.customers import features
 
 LEVELS = ("total", "category", "region", "category_region")
 #: The cleaned order columns demand series (and the report's forecast check) read.

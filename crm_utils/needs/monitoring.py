@@ -6,8 +6,8 @@ scores were: the ROC-AUC they achieve, and the **top-decile hit rate** (the shar
 highest-scored customers who did buy, which is what a campaign aimed at them would have reached).
 
 The predictions come from last month's report (its ``propensity`` artifact, read through
-:class:`crm_utils.artifacts.LastMonth`) when it exists: that is what the business was told. Otherwise they are recomputed at last month's cutoff
-from data known then, and the report says so.
+:class:`crm_utils.artifacts.LastMonth`) when it exists: that is what the business was told.
+Otherwise they are recomputed at last month's cutoff from data known then, and the report says so.
 """
 
 from __future__ import annotations

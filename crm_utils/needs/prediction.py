@@ -250,7 +250,8 @@ def headline(scored: pd.DataFrame, scorer: NeedScorer, study: PropensityStudy, n
     month's scores turned out."""
     return {
         "scored_customers": len(scored), "expected_buyers": scored["p_purchase"].sum(),
-        "mean_p_purchase": scored["p_purchase"].mean(), "voiced_need_customers": int(scored["voiced_need"].notna().sum()),
+        "mean_p_purchase": scored["p_purchase"].mean(),
+        "voiced_need_customers": int(scored["voiced_need"].notna().sum()),
         "sources": scorer.sources,
         "propensity": study.figures(),
         "next_category": (next_accuracy.to_dict("index") if next_accuracy is not None

@@ -37,9 +37,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
-from crm_utils.needs.bgnbd import BGNBD
 from crm_utils.config import month_end, parse_month
 from crm_utils.customers.features import SKEWED, customer_features, with_signup
+from crm_utils.needs.bgnbd import BGNBD
 
 HORIZON_DAYS = 30
 ACTIVE_DAYS = 365

@@ -148,8 +148,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from crm_utils.data.database import SourceError
-    from crm_utils.run.pipeline import RunFailed, latest_complete_month, parse_extra, run_month
     from crm_utils.data.schema import ContractError
+    from crm_utils.run.pipeline import RunFailed, latest_complete_month, parse_extra, run_month
 
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
@@ -225,8 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "latest-month":
         from crm_utils.data.database import SourceError
-        from crm_utils.run.pipeline import latest_complete_month
         from crm_utils.data.schema import ContractError
+        from crm_utils.run.pipeline import latest_complete_month
 
         try:
             print(latest_complete_month(_source(args)))

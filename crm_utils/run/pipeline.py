@@ -202,7 +202,8 @@ def render_html(notebook: Path, out: Path) -> Path:
     from nbconvert import HTMLExporter
 
     # JupyterLab's look, plus each chart's alt text (crm_utils/report/templates/report)
-    exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(Path(__file__).parent.parent / "report" / "templates")])
+    templates = Path(__file__).parent.parent / "report" / "templates"
+    exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(templates)])
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True

@@ -28,9 +28,9 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from crm_utils.data import privacy
 from crm_utils.config import month_end, parse_month
 from crm_utils.customers.features import positions_in
+from crm_utils.data import privacy
 
 ITEM_PREFIX = "q_"
 #: Answer scales a survey item may use, narrowest first; detection picks the first that holds
