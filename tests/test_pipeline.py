@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from conftest import LIGHT_RUN
-from crm_utils import synth
+from crm_utils import stages, synth
 from crm_utils.data import cleaning, io
 from crm_utils.run import pipeline
 
@@ -71,6 +71,31 @@ def test_run_writes_the_report_folder(e2e):
     html = (month / "report.html").read_text()
     assert "data:image/png;base64" in html
     assert "<img" in html and "run.finish()" not in html  # images embedded, code hidden
+
+
+def test_each_stage_hands_over_what_the_stage_table_declares(e2e):
+    """Every declared artifact is written, every stage records figures, and none it did not declare."""
+    _, reports, _ = e2e
+    month = reports / "2026-10"
+    metrics = json.loads((month / "metrics.json").read_text())
+    written = {p.name for p in (month / "artifacts").iterdir()}
+    for stage in stages.STAGES:
+        figures = stages.figures(metrics, stage.key)
+        assert figures, stage.key
+        assert set(figures) <= set(stage.headline_figures), (stage.key, set(figures) - set(stage.headline_figures))
+        for name in stage.hands_over:
+            assert (name if "." in name else f"{name}.parquet") in written, (stage.key, name)
+
+
+def test_a_run_without_the_report_notebook_writes_no_report(e2e, tmp_path):
+    """The report is the notebook the stage table names, never the last one that happened to run."""
+    data, _, _ = e2e
+    res = crm_report("run", "--month", "2026-10", "--only", "01,02", "--data-dir", str(data),
+                     "--reports-dir", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == str(tmp_path / "2026-10")
+    assert not (tmp_path / "2026-10" / "report.html").exists()
+    assert (tmp_path / "2026-10" / "02_customer_overview.ipynb").exists()
 
 
 def test_segments_hand_over_every_buying_customer(e2e):

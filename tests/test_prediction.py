@@ -203,6 +203,42 @@ def test_note_classifier_recovers_the_planted_needs(tables, default_data):
     assert label_ok.mean() > 0.6 and label_ok[planted == need_text.NO_NEED].all()
 
 
+def test_study_hands_over_what_the_notebook_shows(study):
+    """The figures of metrics.json are the ones the notebook's tables show, from the same study."""
+    shown = study.shown_test_scores()
+    assert next(iter(shown)) == study.selected_ and {"recency rule", "BG/NBD"} <= set(shown)
+    gains = study.test_gains()
+    assert set(gains) == set(shown) and gains[study.selected_]["lift"].iloc[0] > 1
+    tables = study.calibration_tables()
+    assert ("Platt-scaled" in tables) == bool(study.calibrator_.needed_)
+    assert study.calibration_note().count("\n") == 1 and "Expected calibration error on test: raw" in study.calibration_note()
+    figures = study.figures()
+    assert figures["selected"] == study.selected_ and figures["test_top_decile_lift"] == gains[study.selected_]["lift"].iloc[0]
+    assert figures["test"][study.selected_]["roc_auc"] == study.comparison_.loc[study.selected_, "test_roc_auc"]
+    assert figures["cutoffs"]["test"] == str(study.plan.test.date())
+
+
+def test_note_study_runs_the_notebooks_text_section(tables, default_data):
+    """NoteStudy chains the pieces as notebook 04 shows them, and trains the downstream classifiers."""
+    orders, interactions, _, _ = tables
+    notes = need_text.NoteStudy(interactions, orders, CUTOFF, bootstrap_resamples=200)
+    assert notes.skipped == "" and notes.report_classifier_ is None
+    table = notes.compare()
+    assert notes.method_ == table["validation_macro_f1"].idxmax() and table["selected"].sum() == 1
+    held = need_text.single_labels(need_text.split_by_time(notes.labelled_)[2])
+    assert notes.held_["interaction_id"].tolist() == held["interaction_id"].tolist()
+    assert notes.holdout_f1_["notes"] == len(held) and notes.holdout_note().startswith(f"{notes.method_}: held-out")
+    assert notes.per_class()["notes"].sum() == len(held)
+    earliest = CUTOFF - pd.Timedelta(days=200)
+    assert "trained on labels known by" in notes.fit_classifiers(earliest)
+    assert notes.needs_["timestamp"].max() <= CUTOFF and len(notes.needs_) > 0
+    assert set(notes.report_classifier_.predict(held["note"].head(20))) <= set(notes.labelled_["label"])
+    assert notes.figures() == {"method": notes.method_, "holdout": notes.holdout_f1_}
+    no_log = need_text.NoteStudy(None, orders, CUTOFF)
+    assert "No interaction log" in no_log.skipped and no_log.figures() == {"skipped": no_log.skipped}
+    assert no_log.needs_ is None and no_log.feature_classifier_ is None
+
+
 # ------------------------------------------------------------------------------------------
 # Pieces by hand
 # ------------------------------------------------------------------------------------------

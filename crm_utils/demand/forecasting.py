@@ -710,3 +710,11 @@ def artifact_tables(runs: dict[str, "DemandForecaster"]) -> tuple[pd.DataFrame, 
         for col in ("series", "level", "measure", "model"):
             frame[col] = frame[col].astype("string")
     return forecast, backtest
+
+
+def nested_summary(rows: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """Per level: mean MASE of the model chosen on earlier cutoffs only, against the seasonal naive's,
+    and the share of series where it beats the seasonal naive (see :func:`nested_selection`)."""
+    nested = nested_selection(rows, predictions)
+    nested = nested.assign(beats_seasonal_naive=nested["mase"] < nested["seasonal_naive_mase"])
+    return nested.groupby("level", sort=False)[["mase", "seasonal_naive_mase", "beats_seasonal_naive"]].mean()

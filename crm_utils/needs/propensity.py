@@ -453,6 +453,34 @@ class PropensityStudy:
         """The selected model's probabilities on the test cutoff (calibrated when that helped)."""
         return self.calibrator_.transform(self.test_scores_[self.selected_])
 
+    def shown_test_scores(self) -> dict[str, np.ndarray]:
+        """Test-cutoff scores of the selected model and the comparisons worth drawing beside it."""
+        wanted = (self.selected_, "logistic regression", "BG/NBD", "recency rule", "frequency rule")
+        return {k: self.test_scores_[k] for k in wanted if k in self.test_scores_}
+
+    def test_gains(self) -> dict[str, pd.DataFrame]:
+        """Gains and lift by decile on the test cutoff, for each of :meth:`shown_test_scores`."""
+        y = self.sets_.test[1]
+        return {k: gains_table(y, s) for k, s in self.shown_test_scores().items()}
+
+    def calibration_tables(self) -> dict[str, pd.DataFrame]:
+        """Predicted against observed purchase rates on the test cutoff: raw, and Platt-scaled when used."""
+        y = self.sets_.test[1]
+        tables = {"raw": calibration_table(y, self.test_scores_[self.selected_])}
+        if self.calibrator_.needed_:
+            tables["Platt-scaled"] = calibration_table(y, self.test_probabilities())
+        return tables
+
+    def calibration_note(self) -> str:
+        """The calibration decision and the expected calibration error on test, in two lines."""
+        c, y = self.calibrator_, self.sets_.test[1]
+        probabilities = {"raw": self.test_scores_[self.selected_], "Platt-scaled": self.test_probabilities()}
+        used = self.calibration_tables()
+        return (f"Cross-fitted Brier score on validation: raw {c.brier_raw_:.4f}, Platt-scaled "
+                f"{c.brier_calibrated_:.4f} -> {'calibrated' if c.needed_ else 'left as it is'}\n"
+                "Expected calibration error on test: " + ", ".join(
+                    f"{k} {expected_calibration_error(y, p):.3f}" for k, p in probabilities.items() if k in used))
+
     @single_threaded
     def explain(self, n_repeats: int = 5) -> pd.DataFrame | None:
         """Top drivers of the selected model on the test cutoff (permutation importance)."""
@@ -494,14 +522,13 @@ class PropensityStudy:
         if self.skipped:
             return {"skipped": self.skipped}
         table = self.comparison_
-        y_test = self.sets_.test[1]
         return {
             "selected": self.selected_, "calibrated": self.calibrator_.needed_,
             "cutoffs": {"train": [str(c.date()) for c in self.plan.selection_train],
                         "validation": str(self.plan.validation.date()), "test": str(self.plan.test.date())},
             "test": table[["test_roc_auc", "test_pr_auc"]].rename(columns=lambda c: c[5:]).to_dict("index"),
             "validation_roc_auc": table["validation_roc_auc"].to_dict(),
-            "test_top_decile_lift": gains_table(y_test, self.test_scores_[self.selected_])["lift"].iloc[0],
+            "test_top_decile_lift": self.test_gains()[self.selected_]["lift"].iloc[0],
         }
 
     def run(self) -> "PropensityStudy":
