@@ -6,6 +6,9 @@ Each stage keeps its own charts beside its logic (``crm_utils.data.plots``,
 
 from __future__ import annotations
 
+import functools
+from typing import Callable
+
 import matplotlib.pyplot as plt
 import seaborn as sns
 
@@ -60,3 +63,14 @@ def _describe_charts() -> None:
 
     png_with_alt.adds_alt_text = True
     formatter.for_type(Figure, png_with_alt)
+
+
+def skippable(draw: Callable[..., plt.Figure]) -> Callable[..., plt.Figure | None]:
+    """A chart drawn only when its inputs exist: called with None for any of them (a step the data
+    could not support), it draws nothing and returns None, so a notebook cell needs no branch."""
+    @functools.wraps(draw)
+    def chart(*args, **kwargs):
+        if any(a is None for a in args):
+            return None
+        return draw(*args, **kwargs)
+    return chart

@@ -70,8 +70,28 @@ def start(name: str, report_month: str, run_dir: str = "", *, max_colwidth: int 
     return NotebookRun(name, report_month, resolve_run_dir(run_dir, report_month))
 
 
-def positive_whole_numbers(**values: object) -> None:
-    """Refuse a parameter that is not a whole number of at least 1, naming it (papermill #345)."""
+def say(text: str) -> None:
+    """Print a sentence when there is one: steps return "" when all went as planned, and say why
+    otherwise (too little history, no notes, ...), so the cell needs no branch of its own."""
+    if text:
+        print(text)
+
+
+def show(value: pd.DataFrame | pd.Series | dict | None, decimals: int | None = None, otherwise: str = "") -> None:
+    """Display a table (a dict of figures as a Series), rounded to ``decimals``; a step that had
+    nothing to show returns None, and then ``otherwise`` is printed instead, when given."""
+    if value is None:
+        say(otherwise)
+        return
+    from IPython.display import display
+
+    value = pd.Series(value) if isinstance(value, dict) else value
+    display(value.round(decimals) if decimals is not None else value)
+
+
+def whole_numbers(minimum: int = 1, **values: object) -> None:
+    """Refuse a parameter that is not a whole number of at least ``minimum``, naming it: papermill
+    passes what the command line gave (papermill #345), and a float or text would fail much later."""
     for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"parameter {name} must be a positive whole number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"parameter {name} must be a whole number of at least {minimum}, got {value!r}")

@@ -12,6 +12,7 @@ from sklearn.metrics import f1_score
 from crm_utils import artifacts, synth
 from crm_utils.customers import features
 from crm_utils.needs import monitoring, need_text, next_category, prediction, propensity, sampling
+from crm_utils.needs import plots as charts
 from crm_utils.needs.bgnbd import BGNBD, bgnbd_inputs
 
 REPORT_MONTH = "2026-10"
@@ -376,6 +377,22 @@ def test_tiny_orders_only_data_falls_back_to_bgnbd(tmp_path):
     assert scored["voiced_need"].isna().all() and scorer.sources["voiced_need"] == "no interaction notes"
     last, source = prediction.last_month_predictions(artifacts.LastMonth(tmp_path / "2011-02", "2011-02"), "2011-02", study)
     assert last is None and "next month" in source
+    # Every step the notebook shows has nothing to show, and says so once, instead of failing.
+    assert study.skip_note().startswith("Too little history to train a model (")
+    assert study.timeline() is None and study.base_rates() is None and study.training_sets is None
+    assert study.examples_note().startswith("No examples to learn from: ")
+    assert study.test_labels() is None and study.shown_test_scores() is None and study.test_gains() is None
+    assert study.selected_gains() is None and study.calibration_tables() is None and study.calibration_note() == ""
+    assert study.feature_cutoff is None and study.explain() is None
+    assert nxt.note().startswith("Too little history to train the next-category model")
+    assert nxt.accuracy_ is None and nxt.final_model_ is None
+    one = next_category.NextNeedStudy(orders, study.plan, None, ["Bags"])
+    assert one.note() == one.skipped and "fewer than two categories" in one.skipped
+    assert prediction.segment_summary(scored, None) is None
+    assert prediction.last_month_outcome(artifacts.LastMonth(tmp_path / "2011-02", "2011-02"), "2011-02", study,
+                                         orders) == (None, None, source)
+    for chart in (charts.cutoff_timeline, charts.gains_chart, charts.calibration_chart, charts.drivers_chart):
+        assert chart(None) is None  # a chart of a step that could not run is not drawn
 
 
 def test_without_interactions_or_customers_the_model_still_trains(cleaned, tmp_path):

@@ -107,8 +107,20 @@ def test_the_setup_helper_reads_optional_tables_and_last_month(tmp_path):
         notebook.start("02_customer_overview", "2026-13", str(tmp_path))
 
 
-def test_positive_whole_numbers_names_the_parameter():
-    notebook.positive_whole_numbers(a=1, b=30)
+def test_whole_numbers_names_the_parameter():
+    notebook.whole_numbers(a=1, b=30)
+    notebook.whole_numbers(0, max_train_customers=0)
     for bad in (0, -1, 2.5, "3", True):
-        with pytest.raises(ValueError, match="parameter horizon_days must be a positive whole number"):
-            notebook.positive_whole_numbers(horizon_days=bad)
+        with pytest.raises(ValueError, match="parameter horizon_days must be a whole number of at least 1"):
+            notebook.whole_numbers(horizon_days=bad)
+    with pytest.raises(ValueError, match="at least 0, got -1"):
+        notebook.whole_numbers(0, k_max=-1)
+
+
+def test_show_and_say_print_nothing_for_a_step_that_had_nothing(capsys):
+    notebook.say("")
+    notebook.show(None)
+    assert capsys.readouterr().out == ""
+    notebook.show(None, otherwise="No segments this month.")
+    notebook.say("Chosen on validation: the model")
+    assert capsys.readouterr().out == "No segments this month.\nChosen on validation: the model\n"

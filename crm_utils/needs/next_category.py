@@ -26,7 +26,7 @@ ranks each customer's categories by their past share (the most frequent first; t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -209,6 +209,24 @@ class NextNeedStudy:
     needs: pd.DataFrame | None = None
     need_window_days: int = 14
     seed: int = 42
+    accuracy_: pd.DataFrame | None = field(init=False, default=None)
+    final_model_: NextCategoryModel | None = field(init=False, default=None)
+
+    @property
+    def skipped(self) -> str:
+        """Why there is no next category to predict ("" when there is one)."""
+        if len(self.categories or []) < 2:
+            return "The orders hold fewer than two categories: there is no next category to predict."
+        return ""
+
+    def note(self) -> str:
+        """What this month's next category comes from, in one line."""
+        if self.skipped:
+            return self.skipped
+        if self.accuracy_ is None:
+            return ("Too little history to train the next-category model: this month's next category is the "
+                    "baseline, each customer's most frequent past category.")
+        return "Chosen on validation: " + ("the model" if self.use_model_ else "the baseline (the model did not beat it)")
 
     def _pairs(self, X: pd.DataFrame, y: pd.Series | None = None) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
         """Pairs of the buyers in ``X`` (stacked over its cutoffs), their labels and next orders."""
@@ -235,7 +253,7 @@ class NextNeedStudy:
     @single_threaded
     def evaluate(self) -> pd.DataFrame | None:
         """Top-1 and top-3 accuracy of the model and the baseline on validation (chooses) and test (reports)."""
-        if self.sets is None:
+        if self.sets is None or self.skipped:
             return None
         (Xtr, ytr), (Xv, yv), (Xt, yt) = self.sets.train, self.sets.validation, self.sets.test
         val = self._accuracy(NextCategoryModel(self.seed).fit(*self._pairs(Xtr, ytr)[:2]), Xv, yv)
@@ -252,7 +270,7 @@ class NextNeedStudy:
     @single_threaded
     def fit_final(self) -> NextCategoryModel | None:
         """The model refitted on the final training cutoffs, or None when the baseline was chosen."""
-        if self.sets is None:
+        if self.sets is None or self.skipped:
             return None
         if not hasattr(self, "use_model_"):
             raise RuntimeError("call evaluate() first: it chooses between the model and the baseline")

@@ -8,6 +8,7 @@ import pandas as pd
 import seaborn as sns
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from crm_utils.charts import skippable
 from crm_utils.safe import chart_text
 
 ROLE_COLOURS = {"training (model choice)": "#6c8ebf", "validation": "#d98c2b", "test": "#d9534f",
@@ -16,6 +17,7 @@ BASELINE_COLOUR = "#b0b0b0"
 SELECTED_COLOUR = "#d98c2b"
 
 
+@skippable
 def cutoff_timeline(plan: pd.DataFrame) -> plt.Figure:
     """Each cutoff of each role as a bar from the cutoff to the end of its label window."""
     fig, ax = plt.subplots(figsize=(10, 0.32 * len(plan) + 1.4))
@@ -32,6 +34,7 @@ def cutoff_timeline(plan: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+@skippable
 def model_comparison(table: pd.DataFrame) -> plt.Figure:
     """Validation and test ROC-AUC and PR-AUC of every candidate (blue) and baseline (grey)."""
     from matplotlib.patches import Patch
@@ -62,6 +65,7 @@ def model_comparison(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+@skippable
 def roc_pr_curves(y: np.ndarray, scores: dict[str, np.ndarray], chosen: str) -> plt.Figure:
     """ROC and precision-recall curves on the test cutoff."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.6))
@@ -85,6 +89,7 @@ def roc_pr_curves(y: np.ndarray, scores: dict[str, np.ndarray], chosen: str) -> 
     return fig
 
 
+@skippable
 def gains_chart(gains: dict[str, pd.DataFrame], chosen: str) -> plt.Figure:
     """Cumulative gains of each score (left) and the chosen model's lift by decile (right)."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -109,6 +114,7 @@ def gains_chart(gains: dict[str, pd.DataFrame], chosen: str) -> plt.Figure:
     return fig
 
 
+@skippable
 def calibration_chart(tables: dict[str, pd.DataFrame]) -> plt.Figure:
     """Predicted probability against observed purchase rate, in bins of equal size."""
     fig, ax = plt.subplots(figsize=(5.5, 5))
@@ -125,6 +131,7 @@ def calibration_chart(tables: dict[str, pd.DataFrame]) -> plt.Figure:
     return fig
 
 
+@skippable
 def drivers_chart(drivers: pd.DataFrame, top: int = 12) -> plt.Figure:
     """Permutation importance: ROC-AUC lost when a feature is shuffled, with its spread."""
     d = drivers.head(top).iloc[::-1]
@@ -136,6 +143,7 @@ def drivers_chart(drivers: pd.DataFrame, top: int = 12) -> plt.Figure:
     return fig
 
 
+@skippable
 def question_gap_chart(gaps: pd.DataFrame, window_days: int, max_days: int = 60) -> plt.Figure:
     """Share of notes followed by a purchase within d days, product questions against other notes."""
     fig, ax = plt.subplots(figsize=(9, 3.8))
@@ -152,6 +160,7 @@ def question_gap_chart(gaps: pd.DataFrame, window_days: int, max_days: int = 60)
     return fig
 
 
+@skippable
 def confusion_heatmap(cm: pd.DataFrame) -> plt.Figure:
     """Row-normalised confusion matrix: rows = label from the data, columns = predicted."""
     fig, ax = plt.subplots(figsize=(0.6 * len(cm) + 3, 0.5 * len(cm) + 2))
@@ -166,6 +175,7 @@ def confusion_heatmap(cm: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+@skippable
 def next_category_chart(accuracy: pd.DataFrame) -> plt.Figure:
     """Top-1 and top-3 accuracy of the model and the baseline on the test cutoff."""
     fig, ax = plt.subplots(figsize=(7, 3.4))
@@ -185,8 +195,11 @@ def next_category_chart(accuracy: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def monitoring_chart(gains: pd.DataFrame, base_rate: float, cutoff: pd.Timestamp) -> plt.Figure:
-    """Purchase rate by decile of last month's scores, against the overall rate."""
+@skippable
+def monitoring_chart(gains: pd.DataFrame, figures: dict, cutoff: pd.Timestamp) -> plt.Figure:
+    """Purchase rate by decile of last month's scores, against the overall rate (``figures`` of
+    :func:`crm_utils.needs.monitoring.realised`)."""
+    base_rate = figures["base_rate"]
     fig, ax = plt.subplots(figsize=(8, 3.4))
     ax.bar(gains.index, gains["hit_rate"] * 100, color="#6c8ebf")
     ax.axhline(base_rate * 100, ls=":", color="grey", label=f"all scored customers: {base_rate:.0%}")

@@ -201,8 +201,11 @@ def voiced_summary(scored: pd.DataFrame) -> pd.DataFrame:
     return pd.crosstab(scored["next_category"], voiced, margins=True, margins_name="all")
 
 
-def segment_summary(scored: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
-    """Per segment of notebook 03: customers scored, mean p_purchase and the commonest next category."""
+def segment_summary(scored: pd.DataFrame, segments: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Per segment of notebook 03: customers scored, mean p_purchase and the commonest next category
+    (None when the run has no segments)."""
+    if segments is None:
+        return None
     m = scored.merge(segments[["customer_id", "segment_name"]], on="customer_id", how="left")
     m["segment_name"] = m["segment_name"].fillna("(no segment)")
     out = m.groupby("segment_name").agg(customers=("customer_id", "size"), mean_p_purchase=("p_purchase", "mean"))
@@ -241,6 +244,17 @@ def last_month_predictions(last: LastMonth, report_month: str, study: Propensity
     frame = pd.DataFrame({"customer_id": active.index.astype(str), "p_purchase": bg.purchase_probability(active)})
     return frame, ("recomputed with the BG/NBD baseline fitted on data up to last month's end "
                    "(no model could be trained)")
+
+
+def last_month_outcome(last: LastMonth, report_month: str, study: PropensityStudy, orders: pd.DataFrame,
+                       horizon_days: int = HORIZON_DAYS) -> tuple[dict | None, pd.DataFrame | None, str]:
+    """How last month's predictions turned out: the realised figures and gains by decile
+    (:func:`monitoring.realised`; None while their window is open), and where they came from."""
+    predictions, source = last_month_predictions(last, report_month, study)
+    if predictions is None:
+        return None, None, source
+    figures, gains = monitoring.realised(predictions, orders, monitoring.previous_cutoff(report_month), horizon_days)
+    return figures, gains, source
 
 
 def headline(scored: pd.DataFrame, scorer: NeedScorer, study: PropensityStudy, next_accuracy: pd.DataFrame | None,

@@ -373,6 +373,35 @@ class PropensityStudy:
         self.plan = plan_cutoffs(self.report_month, buy_dates.min(), self.n_train, self.horizon_days,
                                  self.min_history_days)
         self.skipped = self.plan.reason
+        # Filled step by step; they stay None when the data cannot support the step.
+        self.sets_ = self.comparison_ = self.selected_ = self.calibrator_ = None
+
+    def skip_note(self) -> str:
+        """Why no model is trained, in one line ("" when one is)."""
+        return (f"Too little history to train a model ({self.skipped}); the scores come from the BG/NBD baseline."
+                if self.skipped else "")
+
+    def timeline(self) -> pd.DataFrame | None:
+        """The cutoffs of each set (see :meth:`CutoffPlan.table`), when a model is trained on them."""
+        return None if self.skipped else self.plan.table()
+
+    @property
+    def training_sets(self) -> ExampleSets | None:
+        """The example sets, or None when they are too few to learn from."""
+        return None if self.skipped else self.sets_
+
+    @property
+    def feature_cutoff(self) -> pd.Timestamp | None:
+        """The earliest training cutoff, as of which features from notes must be known (None: no model)."""
+        return None if self.skipped else self.plan.earliest
+
+    def examples_note(self) -> str:
+        """How many examples each set holds, or why there are none."""
+        if self.training_sets is None:
+            return "No examples to learn from: " + (self.skipped if self.plan.enough else "too little history (see 1.1).")
+        s = self.sets_
+        return (f"{len(s.train[0]):,} training examples from {len(self.plan.selection_train)} cutoffs, "
+                f"{s.train[0].shape[1]} features; validation {len(s.validation[0]):,}, test {len(s.test[0]):,}")
 
     def _examples(self, cutoffs, bgnbd, labels=True):
         kw = dict(interactions=self.interactions, customers=self.customers, categories=self.categories,
@@ -403,8 +432,10 @@ class PropensityStudy:
                 return None
         return self.sets_
 
-    def base_rates(self) -> pd.DataFrame:
-        """Examples and the share who bought, per cutoff of each set."""
+    def base_rates(self) -> pd.DataFrame | None:
+        """Examples and the share who bought, per cutoff of each set (None without example sets)."""
+        if self.training_sets is None:
+            return None
         rows = []
         for name in ("train", "validation", "test"):
             y = getattr(self.sets_, name)[1]
@@ -453,18 +484,32 @@ class PropensityStudy:
         """The selected model's probabilities on the test cutoff (calibrated when that helped)."""
         return self.calibrator_.transform(self.test_scores_[self.selected_])
 
-    def shown_test_scores(self) -> dict[str, np.ndarray]:
+    def test_labels(self) -> pd.Series | None:
+        """Who bought after the test cutoff (None without a model comparison)."""
+        return None if self.comparison_ is None else self.sets_.test[1]
+
+    def shown_test_scores(self) -> dict[str, np.ndarray] | None:
         """Test-cutoff scores of the selected model and the comparisons worth drawing beside it."""
+        if self.comparison_ is None:
+            return None
         wanted = (self.selected_, "logistic regression", "BG/NBD", "recency rule", "frequency rule")
         return {k: self.test_scores_[k] for k in wanted if k in self.test_scores_}
 
-    def test_gains(self) -> dict[str, pd.DataFrame]:
+    def test_gains(self) -> dict[str, pd.DataFrame] | None:
         """Gains and lift by decile on the test cutoff, for each of :meth:`shown_test_scores`."""
+        if self.comparison_ is None:
+            return None
         y = self.sets_.test[1]
         return {k: gains_table(y, s) for k, s in self.shown_test_scores().items()}
 
-    def calibration_tables(self) -> dict[str, pd.DataFrame]:
+    def selected_gains(self) -> pd.DataFrame | None:
+        """The gains table of the selected model (None without a model comparison)."""
+        return None if self.comparison_ is None else self.test_gains()[self.selected_]
+
+    def calibration_tables(self) -> dict[str, pd.DataFrame] | None:
         """Predicted against observed purchase rates on the test cutoff: raw, and Platt-scaled when used."""
+        if self.calibrator_ is None:
+            return None
         y = self.sets_.test[1]
         tables = {"raw": calibration_table(y, self.test_scores_[self.selected_])}
         if self.calibrator_.needed_:
@@ -472,7 +517,10 @@ class PropensityStudy:
         return tables
 
     def calibration_note(self) -> str:
-        """The calibration decision and the expected calibration error on test, in two lines."""
+        """The calibration decision and the expected calibration error on test, in two lines ("" when no
+        model was calibrated)."""
+        if self.calibrator_ is None:
+            return ""
         c, y = self.calibrator_, self.sets_.test[1]
         probabilities = {"raw": self.test_scores_[self.selected_], "Platt-scaled": self.test_probabilities()}
         used = self.calibration_tables()
