@@ -89,6 +89,15 @@ def show(value: pd.DataFrame | pd.Series | dict | None, decimals: int | None = N
     display(value.round(decimals) if decimals is not None else value)
 
 
+def present(items: list) -> None:
+    """Say each sentence and show each table of a step's report, in order."""
+    for item in items:
+        if isinstance(item, str):
+            say(item)
+        else:
+            show(item)
+
+
 def whole_numbers(minimum: int = 1, **values: object) -> None:
     """Refuse a parameter that is not a whole number of at least ``minimum``, naming it: papermill
     passes what the command line gave (papermill #345), and a float or text would fail much later."""

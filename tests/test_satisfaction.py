@@ -359,3 +359,34 @@ def test_a_data_set_without_surveys_runs_and_says_there_is_nothing_to_cluster(tm
     metrics = json.loads((month / "metrics.json").read_text())["06_satisfaction_clustering"]
     assert metrics["responses_in_window"] == 0 and "nothing to cluster" in metrics["clustering"]
     assert not (month / "artifacts" / "satisfaction_clusters.parquet").exists()
+
+
+def test_survey_study_runs_the_notebooks_steps(default_data):
+    """SurveyStudy chains the pieces as notebook 06 shows them, with the same results."""
+    responses, orders, _ = default_data
+    study = sat.SurveyStudy(responses, MONTH, 12, seed=42)
+    assert study.skipped == "" and study.window_note().startswith(f"{len(responses):,} responses from ")
+    pd.testing.assert_frame_equal(study.detect_scales(), sat.detect_scales(responses))
+    assert study.nps_note().startswith("NPS over the window:") and study.overall_nps_ == sat.nps(responses["nps"])
+    assert study.cluster(k_max=6, silhouette_sample=1000) == study.clusters_.gap_summary()
+    assert study.clusters_.n_clusters_ >= 2 and study.choice_note() == study.clusters_.choice_summary()
+    report = study.key_drivers()
+    assert any(isinstance(r, pd.DataFrame) for r in report) and report[-1] == study.fitted_drivers()[0].caveat()
+    assert len(study.assignments()) == len(responses)
+    outcomes = study.outcomes(orders, pd.Timestamp("2026-10-31 23:59:59"))
+    per_cluster = outcomes.dropna(subset=["cluster_id"])
+    assert outcomes is study.outcomes_ and set(per_cluster["cluster_name"]) == set(study.clusters_.names_)
+    assert study.segments(None) == ["Customer segments are not available in this run (notebook 03 has not "
+                                    "written them): no cross-tab."] and study.crosstab_shares() is None
+    assert study.figures()["clusters"] == study.clusters_.n_clusters_ and study.figures()["nps"]["responses"] > 0
+
+
+def test_a_survey_study_without_surveys_says_so_once_and_shows_nothing():
+    study = sat.SurveyStudy(None, MONTH)
+    assert study.window_note() == study.skipped and "nothing to cluster" in study.skipped
+    assert study.detect_scales() is None and study.distribution() is None and study.cluster() == ""
+    assert study.nps_note() == "No NPS answers in these responses: the NPS section is skipped."
+    assert study.choice_note() == "" and study.profile_table() is None and study.key_drivers() == []
+    assert study.comment_terms() == [] and study.example_comments() is None and study.assignments() is None
+    assert study.outcomes(pd.DataFrame(), pd.Timestamp("2026-10-31")) is None and study.measurable_outcomes() is None
+    assert study.segments(None) == [] and study.figures() == {"responses_in_window": 0, "clustering": study.skipped}

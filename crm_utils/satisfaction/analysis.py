@@ -931,3 +931,140 @@ def headline(clusters: SatisfactionClusters | None, overall_nps: dict | None,
         out["repurchase_rate"] = o["repurchase_rate"].to_dict()
         out["churn_rate"] = o["churn_rate"].to_dict()
     return out
+
+
+# ------------------------------------------------------------------------------------------
+# Notebook 06 step by step
+# ------------------------------------------------------------------------------------------
+
+class SurveyStudy:
+    """The satisfaction stage as notebook 06 shows it: the response window, scales, NPS, clusters,
+    key drivers, comments, outcomes and segments.
+
+    ``skipped`` says in one line why there is nothing to cluster ("" when there is). A step the
+    responses cannot support returns None (a table, a chart's input) or "" (a sentence), so the
+    notebook's cells need no branches; what each step learns is kept in attributes ending in ``_``.
+    """
+
+    def __init__(self, surveys: pd.DataFrame | None, report_month: str, window_months: int = 12,
+                 item_scale: str | None = None, seed: int = 42):
+        self.responses = None if surveys is None else response_window(surveys, report_month, window_months)
+        self.skipped = skip_reason(self.responses)
+        self.item_scale, self.seed = item_scale or None, seed
+        self.scales_ = self.clusters_ = self.overall_nps_ = self.monthly_nps_ = self.outcomes_ = None
+        self.crosstab_: CrossTab | None = None
+        self.drivers_: dict[str, Drivers | None] = {}
+
+    @property
+    def has_nps(self) -> bool:
+        r = self.responses
+        return r is not None and "nps" in r and bool(r["nps"].notna().any())
+
+    def window_note(self) -> str:
+        if self.skipped:
+            return self.skipped
+        r = self.responses
+        return (f"{len(r):,} responses from {r['customer_id'].nunique():,} customers, "
+                f"{r['date'].min():%Y-%m-%d} to {r['date'].max():%Y-%m-%d}")
+
+    def detect_scales(self) -> pd.DataFrame | None:
+        """The items' answer scales (:func:`detect_scales`)."""
+        if not self.skipped:
+            self.scales_ = detect_scales(self.responses, scale=self.item_scale)
+        return self.scales_
+
+    def distribution(self) -> pd.DataFrame | None:
+        return None if self.scales_ is None else item_distribution(self.responses, self.scales_)
+
+    def nps_note(self) -> str:
+        """The NPS over the window with its interval (computing it and its monthly series)."""
+        if not self.has_nps:
+            return "No NPS answers in these responses: the NPS section is skipped."
+        self.overall_nps_ = nps(self.responses["nps"])
+        self.monthly_nps_ = nps_by_month(self.responses)
+        return ("NPS over the window: {nps:.1f} (95% interval {ci_low:.1f} to {ci_high:.1f}; "
+                "{promoters:,} promoters, {passives:,} passives, {detractors:,} detractors)".format(**self.overall_nps_))
+
+    def cluster(self, k_max: int = 8, min_answered: int | None = None, silhouette_sample: int = 2000) -> str:
+        """Fit :class:`SatisfactionClusters`; returns the missing-answers summary ("" when skipped)."""
+        if self.skipped:
+            return ""
+        self.clusters_ = SatisfactionClusters(k_range=(2, k_max), min_answered=min_answered or None,
+                                              silhouette_sample=silhouette_sample, scale=self.item_scale,
+                                              seed=self.seed).fit(self.responses)
+        return self.clusters_.gap_summary()
+
+    def choice_note(self) -> str:
+        return "" if self.clusters_ is None else self.clusters_.choice_summary()
+
+    def profile_table(self) -> pd.DataFrame | None:
+        return None if self.clusters_ is None else self.clusters_.profile_table()
+
+    def key_drivers(self) -> list[str | pd.DataFrame]:
+        """For the overall item and the NPS: a line and the drivers table each, then the caveat."""
+        if self.clusters_ is None:
+            return []
+        for target in ("overall", "nps"):
+            if target in self.responses:
+                self.drivers_[target] = key_drivers(self.responses, self.clusters_.items_, target, seed=self.seed)
+        if not self.drivers_:
+            return ["No overall or NPS column: the key-driver analysis is skipped."]
+        out: list[str | pd.DataFrame] = []
+        for target, d in self.drivers_.items():
+            out += ([f"{target}: too few complete responses for a driver analysis"] if d is None
+                    else [f"{target}: {d.responses:,} responses", d.table.round(3)])
+        fitted = [d for d in self.drivers_.values() if d is not None]
+        return out + ([fitted[0].caveat()] if fitted else [])
+
+    def fitted_drivers(self) -> list[Drivers]:
+        return [d for d in self.drivers_.values() if d is not None]
+
+    def comment_terms(self) -> list[str | pd.DataFrame]:
+        """Each cluster's distinctive comment terms, or why there are none."""
+        if self.clusters_ is None:
+            return []
+        if "comment" not in self.responses:
+            return ["No comment column in the surveys: the comment analysis is skipped."]
+        terms = distinctive_terms(self.responses["comment"], self.clusters_.labels_)
+        return [terms_by_cluster(terms, self.clusters_.names_)]
+
+    def example_comments(self) -> pd.DataFrame | None:
+        if self.clusters_ is None or "comment" not in self.responses:
+            return None
+        examples = example_comments(self.responses["comment"], self.clusters_.labels_)
+        return examples.assign(cluster_name=examples["cluster_id"].map(self.clusters_.names_))[["cluster_name", "comment"]]
+
+    def assignments(self) -> pd.DataFrame | None:
+        """The ``satisfaction_clusters`` artifact (None when nothing was clustered)."""
+        return None if self.clusters_ is None else self.clusters_.assignments(self.responses)
+
+    def outcomes(self, orders: pd.DataFrame, cutoff: pd.Timestamp, repurchase_days: int = 90,
+                 churn_days: int = 180) -> pd.DataFrame | None:
+        """Repurchase and churn by cluster (:func:`outcomes_by_cluster`)."""
+        if self.clusters_ is not None:
+            self.outcomes_ = outcomes_by_cluster(self.responses, self.assignments(), orders, cutoff, repurchase_days,
+                                                 churn_days)
+        return self.outcomes_
+
+    def measurable_outcomes(self) -> pd.DataFrame | None:
+        """The outcomes when both repurchase and churn could be measured for some cluster."""
+        o = self.outcomes_
+        return o if o is not None and o["repurchase_measurable"].sum() and o["churn_measurable"].sum() else None
+
+    def segments(self, segments: pd.DataFrame | None) -> list[str | pd.DataFrame]:
+        """Clusters against notebook 03's segments: a line with the test, and the counts."""
+        if self.clusters_ is None:
+            return []
+        if segments is None:
+            return ["Customer segments are not available in this run (notebook 03 has not written them): no cross-tab."]
+        tab = self.crosstab_ = segment_crosstab(self.responses, self.assignments(), segments)
+        return [f"{tab.customers:,} customers; {tab.without_segment:,} without a segment. Chi-square {tab.chi2:.1f}, "
+                f"p = {tab.p_value:.3g}, Cramér's V = {tab.cramers_v:.2f}", tab.counts]
+
+    def crosstab_shares(self) -> pd.DataFrame | None:
+        return None if self.crosstab_ is None else self.crosstab_.shares
+
+    def figures(self) -> dict:
+        """What the stage hands over in metrics.json (:func:`headline`)."""
+        return headline(self.clusters_, self.overall_nps_ if self.has_nps else None, self.outcomes_,
+                        0 if self.responses is None else len(self.responses), self.skipped)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from crm_utils.charts import skippable
 from crm_utils.satisfaction.analysis import item_label
 
 MISSING_COLOUR = "#c8c8c8"
@@ -19,6 +20,7 @@ def _labels(items) -> list[str]:
     return [item_label(i) for i in items]
 
 
+@skippable
 def item_distribution_chart(dist: pd.DataFrame, scales: pd.DataFrame) -> plt.Figure:
     """Share of responses giving each answer to each item, lowest answer left, missing in grey."""
     items = scales["item"].tolist()
@@ -44,6 +46,7 @@ def item_distribution_chart(dist: pd.DataFrame, scales: pd.DataFrame) -> plt.Fig
     return fig
 
 
+@skippable
 def nps_trend_chart(monthly: pd.DataFrame, overall: dict) -> plt.Figure:
     """Monthly NPS with its 95% interval, and the window's NPS as a band."""
     fig, ax = plt.subplots(figsize=(10, 3.8))
@@ -73,8 +76,12 @@ def _score_panel(ax: plt.Axes, scores: pd.DataFrame, column: str, colour: str, x
     ax.legend(fontsize=8)
 
 
-def selection_chart(kmeans_scores: pd.DataFrame, gmm_scores: pd.DataFrame) -> plt.Figure:
-    """Left: K-means silhouette by k (higher is better). Right: mixture BIC by k (lower is better)."""
+@skippable
+def selection_chart(clusters) -> plt.Figure:
+    """Left: K-means silhouette by k (higher is better). Right: mixture BIC by k (lower is better).
+
+    ``clusters`` is a fitted :class:`~crm_utils.satisfaction.analysis.SatisfactionClusters`."""
+    kmeans_scores, gmm_scores = clusters.kmeans_scores_, clusters.gmm_scores_
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
     _score_panel(a1, kmeans_scores, "silhouette", "#2a4d7f", "clusters k", "silhouette (sampled responses)",
                  "K-means: k by silhouette")
@@ -84,9 +91,11 @@ def selection_chart(kmeans_scores: pd.DataFrame, gmm_scores: pd.DataFrame) -> pl
     return fig
 
 
-def profile_heatmap(profile: pd.DataFrame, positions: pd.DataFrame, names: pd.Series,
-                    items: list[str], scale_text: str) -> plt.Figure:
+@skippable
+def profile_heatmap(clusters, scales: pd.DataFrame) -> plt.Figure:
     """Mean answer per cluster and item; colour by position on the scale (red low, green high)."""
+    profile, positions, names, items = clusters.profile_, clusters.positions_, clusters.names_, clusters.items_
+    scale_text = f"{scales['low'].min()}-{scales['high'].max()}"
     rows = [f"{names[c]}\n({profile.loc[c, 'share']:.0%} of responses)" for c in profile.index]
     fig, ax = plt.subplots(figsize=(1.6 * len(items) + 3.5, 0.75 * len(profile) + 1.6))
     sns.heatmap(positions[items].set_axis(rows), vmin=0, vmax=1, cmap="RdYlGn",
@@ -100,9 +109,11 @@ def profile_heatmap(profile: pd.DataFrame, positions: pd.DataFrame, names: pd.Se
     return fig
 
 
-def profile_small_multiples(profile: pd.DataFrame, names: pd.Series, items: list[str],
-                            overall: pd.Series, low: float, high: float) -> plt.Figure:
+@skippable
+def profile_small_multiples(clusters, scales: pd.DataFrame) -> plt.Figure:
     """One panel per cluster: its mean answer per item, with all responses' mean as a tick."""
+    profile, names, items, overall = clusters.profile_, clusters.names_, clusters.items_, clusters.item_means_
+    low, high = scales["low"].min(), scales["high"].max()
     n = len(profile)
     cols = min(math.ceil(math.sqrt(n)), 3)
     rows = math.ceil(n / cols)
@@ -126,6 +137,7 @@ def profile_small_multiples(profile: pd.DataFrame, names: pd.Series, items: list
     return fig
 
 
+@skippable
 def drivers_chart(drivers) -> plt.Figure:
     """Standardised coefficients (95% interval) beside permutation importance (± sd over repeats)."""
     t = drivers.table.iloc[::-1]
@@ -145,6 +157,7 @@ def drivers_chart(drivers) -> plt.Figure:
     return fig
 
 
+@skippable
 def outcomes_chart(outcomes: pd.DataFrame, repurchase_days: int, churn_days: int) -> plt.Figure:
     """Repurchase and churn rate per cluster with 95% Wilson intervals; the dashed line is all responses."""
     per = outcomes.dropna(subset=["cluster_id"]).iloc[::-1]
@@ -170,6 +183,7 @@ def outcomes_chart(outcomes: pd.DataFrame, repurchase_days: int, churn_days: int
     return fig
 
 
+@skippable
 def crosstab_chart(shares: pd.DataFrame) -> plt.Figure:
     """Within each customer segment, the share of its customers in each satisfaction cluster."""
     fig, ax = plt.subplots(figsize=(1.4 * shares.shape[1] + 4, 0.6 * shares.shape[0] + 1.8))
