@@ -13,12 +13,15 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import duckdb
 import pandas as pd
@@ -448,6 +451,307 @@ def test_a_config_password_and_pgpassword_log_in(cli, pg_url, tmp_path):
         sources.open_source(config).fingerprint("2026-10")
     res = cli("latest-month", "--source", bare, env={"PGPASSWORD": str(url.password)})
     _one_line_error(res, "has no table 'orders'", secret=str(url.password))
+
+
+# ------------------------------------------------------------------------------------------
+# A mapping's query: one read-only SELECT, on a connection that could not write anyway
+# ------------------------------------------------------------------------------------------
+
+#: Ways a mapping's ``query`` could write, end the read-only transaction, or reach files, the
+#: network or the session: where it runs, the query, what the one-line refusal says, and whether
+#: the layers beneath the query check refuse it on their own (one statement per call, a read-only
+#: connection, DuckDB without file access). ``{out}`` is a folder anyone may write in (the server
+#: writes as its own user), ``{csv}`` a CSV file there, ``{db}`` the DuckDB file, ``{folder}``
+#: the Parquet folder.
+HOSTILE = [
+    ("postgresql", "COMMIT; DROP TABLE t", "it holds 2 statements (COMMIT, DROP)", True),
+    ("postgresql", "SELECT 1; DROP TABLE t", "it holds 2 statements (SELECT, DROP)", True),
+    ("postgresql", "SELECT 1 AS x) AS q; COMMIT; DROP TABLE t; SELECT * FROM (SELECT 1", "it cannot be parsed", True),
+    ("postgresql", "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", "it holds DELETE inside the SELECT", True),
+    ("postgresql", "SELECT * INTO t2 FROM t", "it holds SELECT ... INTO, which creates a table", True),
+    ("postgresql", "COPY t TO '{out}/copied.csv'", "it is COPY, not a SELECT", True),
+    ("postgresql", "SELECT 1 AS x) AS q; COPY t TO '{out}/copied.csv'; SELECT * FROM (SELECT 1",
+     "it cannot be parsed", True),
+    ("postgresql", "SELECT * FROM t FOR UPDATE", "it holds FOR UPDATE/SHARE, which locks rows", True),
+    ("postgresql", "SELECT nextval('s') AS n", "it calls nextval()", True),
+    ("postgresql", "SET default_transaction_read_only = off", "it is SET, not a SELECT", True),
+    ("postgresql", "SELECT pg_read_file('/etc/hostname') AS f", "it calls pg_read_file()", False),  # a superuser here
+    ("duckdb", "COPY t TO '{out}/copied.csv'", "it is COPY, not a SELECT", True),
+    ("duckdb", "ATTACH '{out}/new.duckdb' AS w (READ_WRITE)", "it is ATTACH, not a SELECT", True),
+    ("duckdb", "SELECT * FROM read_csv('/etc/passwd')", "it calls read_csv()", True),
+    ("duckdb", "SELECT * FROM '{csv}'", "it reads '{csv}', which DuckDB would take for a file", True),
+    ("duckdb", "SELECT * FROM query('SELECT * FROM read_csv(''{csv}'')')", "it calls query()", True),
+    ("duckdb", "INSTALL httpfs", "it is INSTALL, not a SELECT", True),
+    ("duckdb", "LOAD httpfs", "it is LOAD, not a SELECT", True),
+    ("duckdb", "SET enable_external_access = true", "it is SET, not a SELECT", True),
+    ("duckdb", "SELECT 1 AS x) AS q; COPY t TO '{out}/copied.csv'; SELECT * FROM (SELECT 1", "it cannot be parsed",
+     True),
+    ("duckdb", "SELECT * FROM read_blob('{db}')", "it calls read_blob()", False),  # DuckDB may read its own file
+    ("parquet", "COPY t TO '{folder}/copied.csv'", "it is COPY, not a SELECT", True),
+    ("parquet", "SELECT 1 AS x) AS q; COPY t TO '{folder}/copied.csv'; SELECT * FROM (SELECT 1",
+     "it cannot be parsed", True),
+    ("parquet", "SELECT * FROM read_csv('{csv}')", "it calls read_csv()", True),
+]
+
+
+#: Queries a mapping may hold, in each dialect's own syntax: none is refused.
+ACCEPTED = [
+    ("postgres", "SELECT DISTINCT ON (a) a, b::date, c->>'x' FROM t WHERE d ILIKE 'x%' AND e = ANY(ARRAY[1, 2])"),
+    ("postgres", "SELECT a, count(*) FILTER (WHERE b > 0) OVER (PARTITION BY c ORDER BY d) FROM t GROUP BY a, b, c, d"),
+    ("postgres", "SELECT t.*, x.y FROM t CROSS JOIN LATERAL (SELECT 1 AS y) x WHERE ts AT TIME ZONE 'UTC' > now()"),
+    ("postgres", "SELECT E'a\\nb', $$x$$, 'it''s', 'C:\\' FROM \"Sales\".\"Order Lines\""),
+    ("postgres", "WITH o AS (SELECT * FROM sales.orders) SELECT o.no || '-' || l.no FROM o JOIN sales.lines l "
+                 "USING (no);"),
+    ("postgres", "(SELECT a FROM t EXCEPT SELECT a FROM u)"),
+    ("postgres", "SELECT g FROM generate_series(1, 3) g"),
+    ("duckdb", "SELECT * EXCLUDE (a) REPLACE (CAST(b AS DATE) AS b) FROM t"),
+    ("duckdb", "FROM t SELECT a QUALIFY row_number() OVER (PARTITION BY a) = 1"),
+    ("duckdb", "SELECT strptime(a, '%d/%m/%Y'), list_value(1, 2), struct_pack(k := 1), rowid FROM main.t"),
+    ("duckdb", "SELECT * FROM t PIVOT (sum(x) FOR y IN ('a', 'b')) UNION ALL BY NAME SELECT * FROM db.main.u"),
+]
+
+
+@pytest.mark.parametrize("dialect, query", ACCEPTED, ids=[q[:50] for _, q in ACCEPTED])
+def test_a_read_only_select_is_accepted_in_its_dialect(dialect, query):
+    assert database.query_refusal(query, dialect) is None
+
+
+def test_a_refused_query_is_one_line_on_the_command_line(cli, tmp_path):
+    """sqlglot's own warning about SQL it parses as a command must not add a second line."""
+    con = duckdb.connect(str(tmp_path / "crm.duckdb"))
+    con.execute("CREATE TABLE orders AS SELECT 1 AS a")
+    con.close()
+    (tmp_path / "m.yml").write_text("tables:\n  orders: {query: 'LOAD httpfs'}\n")
+    (tmp_path / "crm-source.yml").write_text("source:\n  url: duckdb:///crm.duckdb\n  mapping: m.yml\n")
+    res = cli("run", "--month", "2026-10", "--source", str(tmp_path / "crm-source.yml"),
+              "--reports-dir", str(tmp_path / "r"))
+    _one_line_error(res, "query for orders: refused, it is LOAD, not a SELECT")
+    assert not [p for p in (tmp_path / "r").iterdir() if not p.name.endswith(".lock")]  # nothing ran
+
+
+@pytest.fixture(scope="module")
+def escape_out():
+    """A folder the test server may write in (it runs as its own user): where an escape would put a file."""
+    out = Path(tempfile.mkdtemp(prefix="crm-escape-"))
+    out.chmod(0o777)
+    (out / "plain.csv").write_text("a,b\n1,2\n")
+    yield out
+    shutil.rmtree(out, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def hostile_targets(request, escape_out, tmp_path_factory):
+    """Per kind of database, a function giving (URL, a snapshot of what must not change): a table
+    ``t`` of three rows beside a valid ``orders``, and the files of the folders around it."""
+    root = tmp_path_factory.mktemp("hostile")
+    orders = pd.DataFrame({"line_no": [1, 2, 3], "order_id": ["O1", "O2", "O3"], "customer_id": "C1",
+                           "order_date": pd.to_datetime(["2026-09-01", "2026-09-15", "2026-10-02"]).date,
+                           "product_id": "P1", "quantity": 1, "unit_price": 9.99})
+    t = pd.DataFrame({"a": [1, 2, 3]})
+    made: dict = {}
+
+    def files() -> list[str]:
+        return sorted(str(p.relative_to(d)) for d in (root, escape_out) for p in d.rglob("*"))
+
+    def target(kind: str):
+        if kind in made:
+            return made[kind]
+        if kind == "postgresql":
+            url = request.getfixturevalue("pg_database")("hostile")
+            engine = _engine(url)
+            orders.to_sql("orders", engine, index=False)
+            t.to_sql("t", engine, index=False)
+            with engine.begin() as c:
+                c.exec_driver_sql("CREATE SEQUENCE s")
+            engine.dispose()
+
+            def state():
+                with _engine(url).connect() as c:
+                    return (c.exec_driver_sql("SELECT count(*) FROM t").scalar(),
+                            c.exec_driver_sql("SELECT to_regclass('t2') IS NULL").scalar(),
+                            c.exec_driver_sql("SELECT last_value, is_called FROM s").one(), files())
+        elif kind == "duckdb":
+            path = root / "crm.duckdb"
+            url = f"duckdb:///{path}"
+            con = duckdb.connect(str(path))
+            con.register("o", orders)
+            con.execute("CREATE TABLE orders AS SELECT * FROM o")
+            con.execute("CREATE TABLE t AS SELECT * FROM range(1, 4) AS r(a)")
+            con.close()
+
+            def state():
+                con = duckdb.connect(str(path), read_only=True)
+                try:
+                    return con.execute("SELECT count(*) FROM t").fetchone()[0], files()
+                finally:
+                    con.close()
+        else:
+            folder = write_parquet(root / "parquet", {"orders": orders, "t": t})
+            url = f"duckdb:///{folder}"
+
+            def state():
+                return len(pd.read_parquet(folder / "t.parquet")), files()
+        made[kind] = url, state
+        return made[kind]
+
+    return target
+
+
+def _hostile_source(kind: str, query: str, target, out: Path, tmp_path: Path):
+    """The source whose mapping reads ``orders`` by ``query``, what must not change, and the
+    function that fills a case's placeholders."""
+    url, state = target(kind)
+    path = sa.make_url(url).database if kind != "postgresql" else ""
+
+    def fill(text: str) -> str:
+        return text.format(out=out, csv=out / "plain.csv", db=path, folder=path)
+
+    (tmp_path / "m.yml").write_text(yaml.safe_dump({"tables": {"orders": {"query": fill(query)}}}))
+    return sources.database_source(url, mapping=io.Mapping.load(tmp_path / "m.yml")), state, fill
+
+
+@pytest.mark.parametrize("kind, query, refusal, beneath", HOSTILE, ids=[f"{k}: {q[:40]}" for k, q, *_ in HOSTILE])
+def test_a_mapping_query_that_is_not_one_read_only_select_is_refused(kind, query, refusal, beneath,
+                                                                     hostile_targets, escape_out, tmp_path):
+    """Refused before the database is asked, with one line naming the table and what was refused;
+    nothing in the database or on disk changed."""
+    source, state, fill = _hostile_source(kind, query, hostile_targets, escape_out, tmp_path)
+    before = state()
+    with pytest.raises(database.SourceError) as err:
+        source.fingerprint("2026-10")
+    message = str(err.value)
+    assert message.startswith(f"{source}, query for orders: refused, {fill(refusal)}"), message
+    assert message.endswith("a mapping's query must be one read-only SELECT (or WITH ... SELECT)")
+    assert "\n" not in message
+    if kind == "postgresql":
+        assert str(sa.make_url(source.url).password) not in message
+    assert state() == before
+
+
+@pytest.mark.parametrize("kind, query", [(k, q) for k, q, _, beneath in HOSTILE if beneath],
+                         ids=[f"{k}: {q[:40]}" for k, q, _, beneath in HOSTILE if beneath])
+def test_without_the_query_check_the_connection_still_refuses(kind, query, hostile_targets, escape_out, tmp_path,
+                                                             monkeypatch):
+    """Defence in depth: with the query check switched off, the same SQL reaches the database,
+    which runs one statement per call on a connection that cannot write; the run still stops,
+    and nothing changed."""
+    monkeypatch.setattr(database, "query_refusal", lambda sql, dialect: None)
+    source, state, _ = _hostile_source(kind, query, hostile_targets, escape_out, tmp_path)
+    before = state()
+    with pytest.raises(database.SourceError) as err:
+        source.fingerprint("2026-10")
+    message = str(err.value)  # the database's own reason: a syntax error, one statement only, no file access ...
+    assert message.startswith(f"{source}: query for orders: ") and "refused, it" not in message, message
+    assert state() == before
+
+
+def test_the_escape_folder_is_writable_by_the_server(pg_url, escape_out):
+    """What the tests above check would be written there, if it were not refused."""
+    engine = _engine(pg_url)
+    with engine.begin() as c:
+        c.exec_driver_sql(f"COPY (SELECT 1 AS a) TO '{escape_out / 'control.csv'}'")
+    engine.dispose()
+    assert (escape_out / "control.csv").read_text() == "1\n"
+    (escape_out / "control.csv").unlink()
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "duckdb", "parquet"])
+def test_a_valid_query_is_read_as_written(kind, hostile_targets, tmp_path):
+    """A SELECT with WITH, UNION and a '%' (no placeholder: the query goes to the driver as written)."""
+    url, _ = hostile_targets(kind)
+    query = ("WITH o AS (SELECT * FROM orders WHERE order_id LIKE 'O%') "
+             "SELECT * FROM o UNION ALL SELECT * FROM orders WHERE 1 = 0;")
+    (tmp_path / "m.yml").write_text(yaml.safe_dump({"tables": {"orders": {"query": query, "order_by": "line_no"}}}))
+    source = sources.database_source(url, mapping=io.Mapping.load(tmp_path / "m.yml"))
+    raw = source.load_raw("2026-09")
+    assert list(raw["orders"].frame["order_id"]) == ["O1", "O2"] and raw["orders"].held_back_at_source == 1
+    assert raw["orders"].file == "query for orders"
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "duckdb", "parquet"])
+def test_the_connection_itself_cannot_write_or_reach_files(kind, hostile_targets, escape_out):
+    """Below the query check and the one-statement rule: SQL given straight to the driver."""
+    url, state = hostile_targets(kind)
+    before = state()
+    source = sources.open_source(url)
+    with source._connect() as db:
+        if kind == "postgresql":
+            for sql in ("COMMIT; DROP TABLE t", "COMMIT; DELETE FROM t", "SELECT nextval('s')"):
+                cur = db.dbapi.cursor()
+                with pytest.raises(db.errors, match="read-only transaction"):
+                    cur.execute(sql)  # the simple protocol, several statements: each transaction is read-only
+                db.dbapi.rollback()
+            with pytest.raises(db.errors, match="multiple commands"):
+                db.row("SELECT 1; DROP TABLE t")
+        else:
+            outside = escape_out / "copied.csv"
+            refused = [f"COPY t TO '{outside}'", f"ATTACH '{escape_out / 'new.duckdb'}' AS w (READ_WRITE)",
+                       "SELECT * FROM read_csv('/etc/passwd')", f"SELECT * FROM '{escape_out / 'plain.csv'}'",
+                       "INSTALL httpfs", "LOAD httpfs", "SET enable_external_access = true",
+                       "SET lock_configuration = false", "SET allowed_directories = ['/']"]
+            if kind == "duckdb":
+                refused += ["DROP TABLE t", "DELETE FROM t", "CREATE TABLE t3 AS SELECT 1"]  # opened read-only
+            for sql in refused:
+                with pytest.raises(db.errors):
+                    db.con.execute(sql)
+            with pytest.raises(db.errors, match=r"DuckDB reads 2 statement\(s\) \(SELECT, COPY\)"):
+                db.row(f"SELECT 1; COPY t TO '{outside}'")
+            assert db.con.execute("SELECT current_setting('enable_external_access')").fetchone()[0] is False
+    assert state() == before
+
+
+# ------------------------------------------------------------------------------------------
+# A password with an unencoded '@', and drivers that echo what they were given
+# ------------------------------------------------------------------------------------------
+
+
+def test_a_url_with_an_unencoded_at_is_one_line_without_the_password(cli, tmp_path):
+    port = _closed_port()
+    res = cli("run", "--month", "2026-10", "--reports-dir", str(tmp_path),
+              "--source", f"postgresql://crm:Sup3r@Secret@127.0.0.1:{port}/crm")
+    line = _one_line_error(res, f"postgresql://crm:***@127.0.0.1:{port}/crm is ambiguous", "%40", secret="Sup3r")
+    assert "Secret" not in line and "cannot connect" not in line  # refused before any connection is tried
+    config = tmp_path / "crm-source.yml"
+    config.write_text(yaml.safe_dump({"source": {"url": "postgresql://crm@srv:Pa@ss@db.example.com/crm"}}))
+    res = cli("latest-month", "--source", str(config))
+    _one_line_error(res, "crm-source.yml: postgresql://***@db.example.com/crm is ambiguous", secret="Pa@ss")
+    assert "ss@" not in res.stderr
+    assert not [p for p in tmp_path.iterdir() if not p.name.endswith((".lock", ".yml"))]
+
+
+class _EchoingDriver:
+    """A driver whose connection error repeats what it was given, as some do."""
+
+    def __init__(self, url):
+        password = url.password
+        raise RuntimeError(f"could not connect to {url.render_as_string(hide_password=False)} "
+                           f"(host=db.example.com password='{password}' user=crm; tried "
+                           f"postgresql://admin:hunter2@db.example.com/crm and password=hunter2)\nsecond line")
+
+
+@pytest.mark.parametrize("given", ["url", "config", "environment"])
+def test_a_driver_that_echoes_the_password_does_not_show_it(given, monkeypatch, tmp_path):
+    secret = "it's@a/S3cret\\"
+    monkeypatch.setattr(database, "_SqlAlchemyDatabase", _EchoingDriver)
+    monkeypatch.delenv(database.PASSWORD_ENV, raising=False)
+    bare = "postgresql://crm@db.example.com/crm"
+    if given == "url":
+        source = sources.open_source(f"postgresql://crm:{quote(secret, safe='')}@db.example.com/crm")
+    elif given == "config":
+        (tmp_path / "crm-source.yml").write_text(yaml.safe_dump({"source": {"url": bare, "password": secret}}))
+        (tmp_path / "crm-source.yml").chmod(0o600)
+        source = sources.open_source(tmp_path / "crm-source.yml")
+    else:
+        monkeypatch.setenv(database.PASSWORD_ENV, secret)
+        source = sources.open_source(bare)
+    with pytest.raises(database.SourceError) as err:
+        source.fingerprint("2026-10")
+    message = str(err.value)
+    assert message.startswith("postgresql://crm:***@db.example.com/crm: cannot connect: could not connect to "
+                              "postgresql://crm:***@db.example.com/crm (host=db.example.com password=*** user=crm; "
+                              "tried postgresql://admin:***@db.example.com/crm and password=***)"), message
+    for fragment in ("S3cret", "it's", "hunter2", quote(secret, safe=""), "second line"):
+        assert fragment not in message
 
 
 # ------------------------------------------------------------------------------------------

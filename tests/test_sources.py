@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -189,6 +190,67 @@ def test_a_database_gives_its_url_without_the_password_and_records_it_masked(tmp
         shown = json.dumps([src.notebook_parameters(), src.run_record(), str(src), repr(src),
                             pipeline.base_parameters(src, "2026-10", tmp_path, 42)])
         assert SECRET not in shown
+
+
+#: URLs whose password holds an unencoded '@' (or whose user name does): where the password ends
+#: cannot be told, so each is refused, shown masked from '://' to its last '@'.
+AMBIGUOUS = [
+    ("postgresql://u:Pa@ss@host/db", "postgresql://u:***@host/db", ["Pa", "ss@"]),
+    ("postgresql://u:Pa@ss@host:5432/db?sslmode=require", "postgresql://u:***@host:5432/db?sslmode=require",
+     ["Pa", "ss@"]),
+    ("postgresql://u@x:Pa@ss@host/db", "postgresql://***@host/db", ["Pa", "ss@", "x:"]),  # whose user name?
+    ("postgresql://u@srv:pw@host/db", "postgresql://***@host/db", ["pw", "srv"]),
+    ("postgres://:p@s/s@w@host/db", "postgres://:***@host/db", ["p@", "s/s", "w@"]),
+    ("postgresql://u:Pa@ss@host:notaport/db", "postgresql://u:***@host:notaport/db", ["Pa", "ss@"]),  # unparseable too
+    ("postgresql://u:Pa@ss@host/db?password=x@y", "postgresql://u:***@host/db?password=***", ["Pa", "ss@", "x@y"]),
+]
+
+
+@pytest.mark.parametrize("url, shown, hidden", AMBIGUOUS, ids=[a[0] for a in AMBIGUOUS])
+def test_a_url_with_an_unencoded_at_is_refused_as_ambiguous_and_masked(url, shown, hidden, tmp_path):
+    with pytest.raises(database.SourceError) as err:
+        sources.open_source(url)
+    message = str(err.value)
+    assert message.startswith(f"{shown} is ambiguous: it holds {url.split('?')[0].count('@')} '@'"), message
+    assert message.endswith("write an '@' in the user name or password as %40")
+    assert not [h for h in hidden if h in message]
+    assert sources._mask_unparsed(url) == database.mask_url(url) == shown
+    config = tmp_path / "crm-source.yml"
+    config.write_text(f"source:\n  url: '{url}'\n")
+    with pytest.raises(database.SourceError, match=rf"^crm-source\.yml: {re.escape(shown)} is ambiguous"):
+        sources.open_source(config)
+
+
+#: URLs that are not ambiguous, and how they are shown (str, run.json) or masked in a message.
+SHOWN = [
+    ("postgresql://u:Pa%40ss@host/db", "postgresql://u:***@host/db"),
+    ("postgresql://u:pa:ss/w?rd#x@host/db", "postgresql://u:***@host/db"),
+    ("postgresql://u%40srv:pw@host/db", "postgresql://u%40srv:***@host/db"),
+    ("postgresql://u@host/db?password=x%40y", "postgresql://u:***@host/db"),
+    ("postgresql://host/db", "postgresql://host/db"),
+    ("postgresql://u@host/db", "postgresql://u@host/db"),
+]
+
+
+@pytest.mark.parametrize("url, shown", SHOWN, ids=[s[0] for s in SHOWN])
+def test_an_unambiguous_url_is_shown_with_its_password_masked(url, shown, monkeypatch):
+    monkeypatch.delenv(database.PASSWORD_ENV, raising=False)
+    src = sources.open_source(url)
+    assert str(src) == src.run_record()["source"] == shown and repr(src) == f"DatabaseSource({shown})"
+    password = src.password()[0]
+    if password:
+        assert password not in str(src) + src.notebook_parameter + repr(src)
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("postgresql://crm:pw@host:notaport/db", "postgresql://crm:***@host:notaport/db"),
+    ("mysql://root:x@y@db/z", "mysql://root:***@db/z"),
+    ("postgresql://crm@db/crm?sslmode=require&password=a@b&x=1",
+     "postgresql://crm@db/crm?sslmode=require&password=***&x=1"),
+    ("duckdb:///srv/a@b/crm.duckdb", "duckdb:///srv/a@b/crm.duckdb"),  # a path: no user, no password
+])
+def test_a_url_too_broken_to_parse_is_masked_to_its_last_at(text, masked):
+    assert sources._mask_unparsed(text) == masked
 
 
 # ------------------------------------------------------------------------------------------

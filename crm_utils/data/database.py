@@ -16,13 +16,33 @@ ledger are exactly those of files. Two things differ, because a database can do 
 
 The password is never shown: the URL is displayed with ``***`` in its place, messages have it
 removed, and notebook 01 (another process) gets the URL without it and the password in the
-environment variable ``CRM_SOURCE_PASSWORD``.
+environment variable ``CRM_SOURCE_PASSWORD``. A URL with more than one raw ``@`` is refused as
+ambiguous (``sources.database_source``): where the password ends cannot be told, so it is shown
+with everything between ``://`` and the last ``@`` masked.
+
+The database is only read, in layers, so that no one of them has to be perfect:
+
+* A mapping's ``query`` must be one read-only statement (:func:`query_refusal`): sqlglot parses
+  it in the database's dialect, and anything but a single SELECT (or WITH ... SELECT, or a UNION
+  of them) is refused with one line naming the table: other statements (DML, DDL, COPY, ATTACH,
+  SET, PRAGMA, INSTALL, LOAD, CALL, transactions), several statements, SELECT ... INTO, FOR
+  UPDATE, a data-modifying WITH, functions that reach files, the network or the session
+  (DuckDB's read_csv, read_parquet, glob, query ...; PostgreSQL's pg_read_file, lo_export,
+  dblink, set_config, nextval ...) and, in DuckDB, table names that name a file ('x.csv').
+* The driver runs one statement per call: PostgreSQL queries go through the extended protocol
+  (prepared), which refuses a second statement, and DuckDB executes the one statement its own
+  parser found, refusing any SQL that is not exactly one SELECT.
+* The connection cannot write: PostgreSQL sessions default to read-only transactions and read in
+  one READ ONLY transaction; a DuckDB file is opened read-only; DuckDB's access to files,
+  extensions and the network is switched off (a Parquet folder's own directory excepted) and its
+  configuration locked, so that a query cannot switch it back on.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -53,6 +73,166 @@ POSTGRES_DATE_TYPES = {1082: "date", 1114: "timestamp", 1184: "timestamptz"}
 
 class SourceError(ValueError):
     """The database cannot be reached or read. One line that says which, with the password masked."""
+
+
+class _Refused(Exception):
+    """SQL the driver layer will not run (not exactly one SELECT): a query error like the driver's own."""
+
+
+# ------------------------------------------------------------------------------------------
+# URLs shown without their password
+# ------------------------------------------------------------------------------------------
+
+#: A password given in a URL's query string (libpq takes ``?password=``): its value, up to the next parameter.
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#\s]*", re.I)
+#: ``password=...`` in a driver's message (libpq's connection string), quoted or not.
+_PASSWORD_PAIR = re.compile(r"""(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|[^\s,;&)]+)""", re.I)
+#: Anything in a message that looks like a URL.
+_URL_IN_TEXT = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)
+
+
+def url_at_signs(text: str) -> int:
+    """How many raw ``@`` a URL holds where a user name, password and host can be (its query's
+    ``password=`` value left out); more than one makes it ambiguous. 0 for a path (``duckdb:///``)."""
+    scheme, sep, rest = text.partition("://")
+    if not sep or rest.startswith("/"):
+        return 0
+    return _QUERY_PASSWORD.sub(r"\1", rest).count("@")
+
+
+def mask_url(text: str) -> str:
+    """A URL as it may be shown, whether it parses or not: everything between ``://`` and the
+    last ``@`` masked (a password may hold an unencoded ``@``), the user name kept only where it
+    is unambiguous (it ends at the first ``:``, before any ``@``), and a ``password=`` in the
+    query string masked: ``postgresql://u:Pa@ss@host/db`` is shown ``postgresql://u:***@host/db``."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return text
+    rest = _QUERY_PASSWORD.sub(r"\1***", rest)
+    if rest.startswith("/") or "@" not in rest:
+        return f"{scheme}://{rest}"
+    userinfo, _, host = rest.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if "@" in user or "/" in user:  # no telling where the user name ends
+        return f"{scheme}://***@{host}"
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+
+
+# ------------------------------------------------------------------------------------------
+# A mapping's query: one read-only SELECT
+# ------------------------------------------------------------------------------------------
+
+#: sqlglot's dialect for each SQLAlchemy backend (DuckDB has its own connection class).
+SQLGLOT_DIALECTS = {"postgresql": "postgres", "duckdb": "duckdb", "sqlite": "sqlite", "mysql": "mysql",
+                    "mariadb": "mysql", "mssql": "tsql", "oracle": "oracle"}
+#: Functions a query may not call, by dialect: (exact names, name prefixes), lower case. DuckDB's
+#: reach files, the network or SQL given as text (file access is off in the connection too);
+#: PostgreSQL's read or write server files, reach other servers, run SQL given as text or change
+#: the session or sequences (the read-only transaction and the reader's privileges stop most of
+#: them too; this says so before the database is asked).
+FORBIDDEN_FUNCTIONS = {
+    "duckdb": ({"glob", "sniff_csv", "query", "query_table", "getenv", "st_read", "st_read_meta",
+                "load_aws_credentials", "nextval", "setval"},
+               ("read_", "parquet_", "iceberg_", "delta_", "sqlite_", "postgres_", "mysql_", "ducklake_")),
+    "postgres": ({"set_config", "nextval", "setval", "pg_stat_file", "pg_logdir_ls", "loread", "lowrite",
+                  "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
+                  "pg_promote", "pg_switch_wal", "pg_create_restore_point", "pg_notify",
+                  "pg_logical_emit_message", "pg_import_system_collations", "txid_current",
+                  "pg_current_xact_id"},
+                 ("pg_read_", "pg_ls_", "pg_file_", "lo_", "dblink", "pg_advisory", "pg_try_advisory",
+                  "query_to_xml", "cursor_to_xml", "pg_stat_reset", "pg_replication_", "pg_drop_replication",
+                  "pg_create_logical_replication", "pg_create_physical_replication")),
+}
+
+
+def _keyword(node, dialect: str | None) -> str:
+    """The statement or clause a node is, as SQL names it: DELETE, COPY, LOAD ..."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Command):
+        return str(node.this).upper()
+    try:
+        words = node.sql(dialect=dialect).split()
+    except Exception:  # noqa: BLE001 - a name for a message only
+        words = []
+    return words[0].upper() if words else type(node).__name__.upper()
+
+
+def _function_names(node, dialect: str | None) -> set[str]:
+    """The names a function call may go by: as written (a function sqlglot does not know), or its
+    class's name and the name the dialect writes it with (``generate_series`` for ExplodingGenerateSeries)."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Anonymous):
+        return {str(node.name).lower()}
+    names = {node.sql_name().lower()}
+    try:
+        names.add(node.sql(dialect=dialect).split("(", 1)[0].strip().lower())
+    except Exception:  # noqa: BLE001 - the class's own name was taken
+        pass
+    return names
+
+
+def query_refusal(sql: str, dialect: str | None) -> str | None:
+    """Why a mapping's ``query`` is refused, or None when it is one read-only SELECT.
+
+    Accepted: exactly one SELECT, WITH ... SELECT or set operation (UNION, INTERSECT, EXCEPT) of
+    them, as sqlglot parses it in ``dialect`` ('postgres', 'duckdb', ...). Refused: SQL sqlglot
+    cannot parse; no statement or several; any other statement (INSERT, UPDATE, DELETE, MERGE,
+    CREATE, DROP, ALTER, TRUNCATE, COPY, ATTACH, DETACH, SET, PRAGMA, INSTALL, LOAD, CALL, USE,
+    COMMIT, ...); such a statement anywhere inside (a data-modifying WITH); SELECT ... INTO; FOR
+    UPDATE/SHARE; the dialect's :data:`FORBIDDEN_FUNCTIONS`; and in DuckDB a table name holding
+    '.', '/', '\\' or ':', which DuckDB would read as a file ('orders.csv', 's3://...')."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError, SqlglotError
+
+    quiet = logging.getLogger("sqlglot")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # not "... Falling back to parsing as a 'Command'" beside the one-line error
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        where = f" at line {first['line']}, column {first['col']}" if first.get("line") else ""
+        what = first.get("description") or str(exc)
+        return f"it cannot be parsed as {dialect or 'SQL'}: {' '.join(str(what).split())}{where}"
+    except (SqlglotError, RecursionError) as exc:
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return f"it cannot be parsed as {dialect or 'SQL'}: {' '.join(text.split())[:200]}"
+    finally:
+        quiet.setLevel(level)
+    if not statements:
+        return "it holds no statement"
+    if len(statements) > 1:
+        kinds = ", ".join(_keyword(s, dialect) for s in statements)
+        return f"it holds {len(statements)} statements ({kinds}), where one SELECT belongs"
+    root = statements[0]
+    while isinstance(root, exp.Subquery) and isinstance(root.this, exp.Query):
+        root = root.this
+    if not isinstance(root, (exp.Select, exp.SetOperation)):
+        return f"it is {_keyword(root, dialect)}, not a SELECT"
+    forbidden = (exp.DML, exp.DDL, exp.Drop, exp.Alter, exp.TruncateTable, exp.Copy, exp.Command, exp.Set,
+                 exp.Pragma, exp.Attach, exp.Detach, exp.Install, exp.Use, exp.Transaction, exp.Commit,
+                 exp.Rollback, exp.Into, exp.Lock)
+    exact, prefixes = FORBIDDEN_FUNCTIONS.get(dialect or "", (set(), ()))
+    for node in root.walk():
+        if isinstance(node, exp.Into):
+            return "it holds SELECT ... INTO, which creates a table"
+        if isinstance(node, exp.Lock):
+            return "it holds FOR UPDATE/SHARE, which locks rows"
+        if isinstance(node, forbidden):
+            return f"it holds {_keyword(node, dialect)} inside the SELECT"
+        if isinstance(node, exp.Func) and (exact or prefixes):
+            names = _function_names(node, dialect)
+            hit = next((n for n in sorted(names) if n in exact or n.startswith(prefixes)), None)
+            if hit:
+                return f"it calls {hit}(), which reaches outside the tables or changes state"
+        if dialect == "duckdb" and isinstance(node, exp.Table):
+            for part in node.parts:
+                if isinstance(part, exp.Identifier) and re.search(r"[./\\:]", part.name):
+                    return f"it reads '{part.name}', which DuckDB would take for a file"
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -140,7 +320,13 @@ def text_frame(table: pa.Table) -> pd.DataFrame:
 class _SqlAlchemyDatabase:
     """A connection through SQLAlchemy, in one read-only transaction so that every query sees the
     same snapshot (PostgreSQL: REPEATABLE READ). Queries go to the driver's cursor unchanged, so a
-    ``%`` or ``:name`` in a mapping's query means what it means in SQL."""
+    ``%`` or ``:name`` in a mapping's query means what it means in SQL.
+
+    PostgreSQL is asked never to write: the session's transactions are read-only by default
+    (``default_transaction_read_only``) and the snapshot's transaction is READ ONLY; and each query
+    is sent prepared (the extended protocol), which holds one statement only, so that no text
+    can end the transaction and run a second one. Strings are read as the SQL standard (and
+    sqlglot) read them: a backslash is no escape (``standard_conforming_strings``)."""
 
     keeps_insertion_order = False
 
@@ -148,15 +334,17 @@ class _SqlAlchemyDatabase:
         import sqlalchemy as sa
 
         self.postgres = url.get_backend_name() == "postgresql"
+        self.dialect = SQLGLOT_DIALECTS.get(url.get_backend_name())
         args = {}
         if self.postgres:
             url = url.set(drivername="postgresql+psycopg")
             # Timestamps with a time zone arrive in UTC, like offsets read from files; dates as ISO
             # 8601 and floats exactly, whatever the server's defaults.
             args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": "crm-report",
-                    "options": "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3"}
+                    "options": "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3 "
+                               "-c default_transaction_read_only=on -c standard_conforming_strings=on"}
         self.engine = sa.create_engine(url, connect_args=args, poolclass=sa.pool.NullPool)
-        self.errors = (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
+        self.errors = (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, _Refused)
         try:
             self.conn = self.engine.connect()
         except BaseException:
@@ -177,10 +365,18 @@ class _SqlAlchemyDatabase:
     def primary_key(self, schema: str | None, name: str) -> list[str]:
         return list(self._inspector.get_pk_constraint(name, schema).get("constrained_columns") or [])
 
+    def _execute(self, cur, sql: str) -> None:
+        """One statement: PostgreSQL's extended protocol refuses a second (``prepare``: no
+        parameters, so a ``%`` in the SQL stays as written)."""
+        if self.postgres:
+            cur.execute(sql, prepare=True)
+        else:
+            cur.execute(sql)
+
     def describe(self, sql: str) -> list[tuple[str, str]]:
         cur = self.dbapi.cursor()
         try:
-            cur.execute(sql)
+            self._execute(cur, sql)
             return [(d[0], POSTGRES_DATE_TYPES.get(d[1], "other") if self.postgres else "other")
                     for d in cur.description]
         finally:
@@ -189,7 +385,7 @@ class _SqlAlchemyDatabase:
     def row(self, sql: str) -> tuple:
         cur = self.dbapi.cursor()
         try:
-            cur.execute(sql)
+            self._execute(cur, sql)
             return tuple(cur.fetchone())
         finally:
             cur.close()
@@ -199,7 +395,7 @@ class _SqlAlchemyDatabase:
             return self._copy_text(sql)
         cur = self.dbapi.cursor()
         try:
-            cur.execute(sql)
+            self._execute(cur, sql)
             batches, names = [], None
             while True:
                 rows = cur.fetchmany(FETCH_ROWS)
@@ -218,7 +414,10 @@ class _SqlAlchemyDatabase:
     def _copy_text(self, sql: str) -> pa.Table:
         """PostgreSQL writes the rows as CSV itself (COPY), already text, read by Arrow's parser: about
         ten times faster than building a Python object per value. In CSV an unquoted empty field is
-        NULL and a quoted one an empty string, and so they are read."""
+        NULL and a quoted one an empty string, and so they are read.
+
+        COPY goes by the simple protocol, which would run a second statement; the same text was
+        first prepared inside a SELECT (``describe``), where the server refuses a second one."""
         import pyarrow.csv as pacsv
 
         names = [n for n, _ in self.describe(f"SELECT * FROM ({sql}) AS crm_copy WHERE 1 = 0")]
@@ -248,16 +447,27 @@ class _SqlAlchemyDatabase:
 
 class _DuckDatabase:
     """A DuckDB file opened read-only, or a folder of Parquet files seen as one view per file
-    (``orders.parquet``, or a folder ``orders/`` of Parquet parts, is the view ``orders``)."""
+    (``orders.parquet``, or a folder ``orders/`` of Parquet parts, is the view ``orders``).
+
+    Either way DuckDB may not reach files (but its own, and the Parquet folder's), extensions or
+    the network (``enable_external_access``), and its configuration is then locked
+    (``lock_configuration``), so that no query can switch either back. The Parquet folder's views
+    live in memory: what guards that folder against COPY ... TO is that only one SELECT is run,
+    as DuckDB's own parser finds it (:meth:`_select`)."""
 
     keeps_insertion_order = True  # DuckDB's preserve_insertion_order, on by default
+    dialect = "duckdb"
 
     def __init__(self, path: Path):
         import duckdb
 
-        self.errors = (duckdb.Error,)
+        self.errors = (duckdb.Error, _Refused)
+        self._select_type = duckdb.StatementType.SELECT
         if path.is_dir():
             self.con = duckdb.connect()
+            # Set before access is switched off, which may not be done the other way round.
+            allowed = list(dict.fromkeys(str(d) + os.sep for d in (path, path.resolve())))
+            self.con.execute("SET allowed_directories = ?", [allowed])
             for p in sorted(path.iterdir()):
                 if p.is_file() and p.suffix == ".parquet":
                     files = str(p)
@@ -267,11 +477,23 @@ class _DuckDatabase:
                     continue
                 self.con.execute(f"CREATE VIEW {_quote(p.stem)} AS SELECT * FROM read_parquet("
                                  f"'{files.replace(chr(39), chr(39) * 2)}')")
+            self.con.execute("SET enable_external_access = false")
         elif path.is_file():
-            self.con = duckdb.connect(str(path), read_only=True)
+            self.con = duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
         else:
             raise FileNotFoundError(f"no DuckDB file or Parquet folder at {path}")
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET lock_configuration = true")
+
+    def _select(self, sql: str):
+        """The one SELECT ``sql`` holds, as DuckDB's own parser reads it (what DuckDB would run):
+        SQL holding several statements, or one of another kind, is refused before any runs."""
+        statements = self.con.extract_statements(sql)
+        if len(statements) != 1 or statements[0].type != self._select_type:
+            kinds = ", ".join(str(s.type.name) for s in statements) or "none"
+            raise _Refused(f"refused: DuckDB reads {len(statements)} statement(s) ({kinds}) where one "
+                           f"SELECT belongs")
+        return statements[0]
 
     def default_schema(self) -> str | None:
         return self.con.execute("SELECT current_schema()").fetchall()[0][0]
@@ -288,7 +510,7 @@ class _DuckDatabase:
         return list(rows[0][0]) if rows else []
 
     def describe(self, sql: str) -> list[tuple[str, str]]:
-        out, result = [], self.con.execute(sql)
+        out, result = [], self.con.execute(self._select(sql))
         description = result.description
         result.fetchall()  # DuckDB keeps a result open until it is fetched
         for name, typ, *_ in description:
@@ -299,10 +521,10 @@ class _DuckDatabase:
         return out
 
     def row(self, sql: str) -> tuple:
-        return tuple(self.con.execute(sql).fetchall()[0])  # fetchall: DuckDB keeps a result open until then
+        return tuple(self.con.execute(self._select(sql)).fetchall()[0])  # fetchall: DuckDB keeps a result open
 
     def text_table(self, sql: str) -> pa.Table:
-        reader = self.con.sql(sql).to_arrow_reader(FETCH_ROWS)
+        reader = self.con.sql(self._select(sql)).to_arrow_reader(FETCH_ROWS)
         names = reader.schema.names
         batches = [pa.table([arrow_text(b.column(i)) for i in range(b.num_columns)],
                             names=[f"c{i}" for i in range(len(names))]) for b in reader]
@@ -353,6 +575,14 @@ class DatabaseSource:
     config_password: str | None = field(default=None, repr=False)
 
     kind = "a database"
+
+    def __post_init__(self) -> None:
+        # A host with an '@' is the rest of a password that held one unencoded (sources.database_source
+        # refuses such URLs as text; this catches a URL built some other way).
+        if not self.duckdb and "@" in (self.url.host or ""):
+            shown = mask_url(self.url.render_as_string(hide_password=False))
+            raise SourceError(f"{shown} is ambiguous: its host holds '@'; write an '@' in the user name or "
+                              f"password as %40")
 
     def __repr__(self) -> str:  # shown by a notebook cell that ends with the object: no password
         return f"DatabaseSource({self})"
@@ -419,13 +649,18 @@ class DatabaseSource:
                 os.environ[PASSWORD_ENV] = before
 
     def _scrub(self, text: str) -> str:
+        """A driver's message as it may be shown: the password (as written, URL-encoded or quoted
+        as in a libpq connection string), any ``password=...`` value and the password of any URL
+        in it (up to the URL's last ``@``) masked."""
         secret, _ = self.password()
         if secret:
             from urllib.parse import quote, quote_plus
 
-            for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            libpq = secret.replace("\\", "\\\\").replace("'", "\\'")
+            for form in sorted({secret, quote(secret, safe=""), quote_plus(secret), libpq}, key=len, reverse=True):
                 text = text.replace(form, "***")
-        return text
+        text = _PASSWORD_PAIR.sub(r"\1***", text)
+        return _URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), text)
 
     # -- connecting -------------------------------------------------------------------------
 
@@ -472,6 +707,10 @@ class DatabaseSource:
         contract = CONTRACTS[table]
         if tm.query:
             relation, label, schema, name = tm.query.strip().rstrip(";"), f"query for {table}", None, None
+            refusal = query_refusal(relation, db.dialect)
+            if refusal:
+                raise SourceError(f"{self}, {label}: refused, {refusal}; a mapping's query must be one "
+                                  f"read-only SELECT (or WITH ... SELECT)")
         else:
             qualified = tm.table or table
             schema, _, name = qualified.rpartition(".")

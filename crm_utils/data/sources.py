@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import stat
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ import yaml
 
 from crm_utils.config import display_path
 from crm_utils.data import io
-from crm_utils.data.database import DatabaseSource, SourceError
+from crm_utils.data.database import DatabaseSource, SourceError, mask_url, url_at_signs
 from crm_utils.data.schema import CONTRACTS, ContractError
 
 log = logging.getLogger(__name__)
@@ -176,12 +175,21 @@ def open_source(spec: str | Path | Source) -> Source:
 def database_source(url: str | Path, *, mapping: io.Mapping | None = None, schema: str | None = None,
                     config: Path | None = None, password: str | None = None,
                     relative_to: Path | None = None) -> DatabaseSource:
-    """A database source from a URL (or the path of a ``.duckdb`` file)."""
+    """A database source from a URL (or the path of a ``.duckdb`` file).
+
+    A URL holding more than one raw ``@`` before its host is refused: a password written
+    ``Pa@ss`` would be cut at its ``@`` and the rest taken for the host, and shown. The message
+    masks everything between ``://`` and the last ``@``."""
     import sqlalchemy as sa
 
     if isinstance(url, Path):
         parsed = sa.URL.create("duckdb", database=str(url.resolve()))
     else:
+        if (ats := url_at_signs(url)) > 1:
+            where = f"{config.name}: " if config is not None else ""
+            raise SourceError(f"{where}{mask_url(url)} is ambiguous: it holds {ats} '@', so where the password "
+                              f"ends and the host begins cannot be told; write an '@' in the user name or "
+                              f"password as %40") from None
         try:
             parsed = sa.make_url(url)
         except (sa.exc.ArgumentError, ValueError):  # a port that is not a number: ValueError
@@ -203,8 +211,9 @@ def database_source(url: str | Path, *, mapping: io.Mapping | None = None, schem
 
 
 def _mask_unparsed(text: str) -> str:
-    """A URL too broken to parse, shown with anything between ``user:`` and ``@`` masked."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
+    """A URL too broken to parse (or ambiguous), shown with everything between ``://`` and the
+    last ``@`` masked, the user name kept only where it is unambiguous: :func:`database.mask_url`."""
+    return mask_url(text)
 
 
 def load_config(path: Path) -> DatabaseSource:
