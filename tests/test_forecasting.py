@@ -271,6 +271,35 @@ def test_selected_models_beat_seasonal_naive_and_intervals_cover(small_run):
     assert (cat["mase"] < cat["seasonal_naive_mase"]).mean() >= 0.8
 
 
+def test_the_notebooks_view_of_a_run_matches_the_functions(small_run):
+    s, run = small_run
+    shown = forecasting.ForecasterReport(run)
+    assert shown.compared and shown.rows() is run.backtest_ and shown.winners() is run.winners_
+    assert shown.backtest_note(s).startswith(f"Backtest: {run.backtest_['series'].nunique()} series, cutoffs ")
+    pd.testing.assert_frame_equal(shown.level_summary(), forecasting.level_summary(run.backtest_, run.winners_))
+    pd.testing.assert_frame_equal(shown.nested_summary(), forecasting.nested_summary(run.backtest_, run.predictions_))
+    head = forecasting.headline(run.winners_, run.backtest_, "category")
+    assert f"{head['beat_seasonal_naive']} of {head['series']}" in shown.headline_note()
+    assert shown.fallback_note() == "" and shown.calibration_factors().index.name == "model"
+    assert fplots.chosen_backtest_chart(shown, s.history("total")) is not None
+
+
+def test_without_a_backtest_window_every_comparison_says_so_once(fourteen_months):
+    res = fourteen_months
+    s = demand.build_series(res.tables["orders"], res.tables["customers"], cutoff=res.cutoff, levels=["total"])
+    cfg = forecasting.ForecastConfig(horizon=52, uncertainty_samples=50)  # a year ahead: no window fits in 14 months
+    run = forecasting.DemandForecaster(cfg, grid=[(0.05, 10.0)], engine="serial").run(s)
+    shown = forecasting.ForecasterReport(run)
+    assert not shown.compared and "too short for a single backtest window of 52 weeks" in shown.backtest_note(s)
+    assert shown.tuned_grid() is None and shown.tune_note("serial").startswith("Too little history")
+    assert shown.rows() is None and shown.winners() is None and shown.level_summary() is None
+    assert shown.nested_summary() is None and shown.calibration_factors() is None and shown.headline_note() == ""
+    assert shown.fallback_note().startswith("Every series uses the fallback: {")
+    for chart in (fplots.grid_chart, fplots.mase_chart, fplots.wins_chart, fplots.coverage_chart):
+        assert chart(None) is None
+    assert fplots.chosen_backtest_chart(shown, s.history("total")) is None
+
+
 def test_calibration_is_learnt_only_from_earlier_cutoffs():
     cut1, cut2 = pd.Timestamp("2026-01-03"), pd.Timestamp("2026-01-17")
     pred = pd.DataFrame({

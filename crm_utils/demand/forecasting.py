@@ -612,6 +612,77 @@ class DemandForecaster:
         return self
 
 
+class ForecasterReport:
+    """What notebook 05 shows of a :class:`DemandForecaster`, step by step. Each step returns None (a
+    table, a chart's input) or "" (a sentence) when the history held no backtest window, and the
+    backtest step says once why, so the notebook's cells need no branches."""
+
+    def __init__(self, forecaster: DemandForecaster):
+        self.f = forecaster
+
+    @property
+    def compared(self) -> bool:
+        """Whether the backtest had at least one window to compare the models on."""
+        rows = getattr(self.f, "backtest_", None)
+        return rows is not None and rows["cutoff"].nunique() > 0
+
+    def tune_note(self, engine: str) -> str:
+        grid = self.f.grid_
+        if grid.empty:
+            return f"Too little history for a backtest window: Prophet keeps its default prior scales {DEFAULT_PRIOR_SCALES}."
+        where = engine if not self.f.dask_address else "dask"
+        return (f"Prophet grid: {len(self.f.grid)} pairs x {grid['series'].max()} series on {where} in "
+                f"{self.f.seconds_['tune']:.0f} s")
+
+    def tuned_grid(self) -> pd.DataFrame | None:
+        return None if self.f.grid_.empty else self.f.grid_
+
+    def backtest_note(self, series: DemandSeries) -> str:
+        rows = self.f.backtest_
+        if self.compared:
+            return (f"Backtest: {rows['series'].nunique()} series, cutoffs "
+                    f"{', '.join(sorted(rows['cutoff'].dt.strftime('%Y-%m-%d').unique()))}; "
+                    f"{self.f.seconds_['backtest']:.0f} s")
+        return (f"The history ({series.summary()['periods'].max()} weeks) is too short for a single backtest window of "
+                f"{self.f.config.horizon} weeks after a minimal training stretch: no model comparison, each series gets "
+                "the fallback model named in the notes, and the sections that compare models below stay empty.")
+
+    def notes(self) -> pd.DataFrame | None:
+        """Why some series lack a model (:func:`summarise_notes`); None when every series had them all."""
+        notes = summarise_notes(self.f.notes_)
+        return notes if len(notes) else None
+
+    def rows(self) -> pd.DataFrame | None:
+        return self.f.backtest_ if self.compared else None
+
+    def winners(self) -> pd.DataFrame | None:
+        return self.f.winners_ if self.compared else None
+
+    def fallback_note(self) -> str:
+        return "" if self.compared else f"Every series uses the fallback: {self.f.winners_['model'].value_counts().to_dict()}"
+
+    def level_summary(self) -> pd.DataFrame | None:
+        return level_summary(self.f.backtest_, self.f.winners_) if self.compared else None
+
+    def nested_summary(self) -> pd.DataFrame | None:
+        return nested_summary(self.f.backtest_, self.f.predictions_) if self.compared else None
+
+    def calibration_factors(self) -> pd.DataFrame | None:
+        """The interval factors learnt on earlier cutoffs (:meth:`DemandForecaster.calibrate`), model x level."""
+        if not self.compared:
+            return None
+        return self.f.calibrate().pivot(index="model", columns="level", values="factor")
+
+    def headline_note(self) -> str:
+        if not self.compared:
+            return ""
+        head = headline(self.f.winners_, self.f.backtest_, "category")
+        return (f"Category series whose chosen model beats the seasonal naive on backtest MASE: "
+                f"{head['beat_seasonal_naive']} of {head['series']} ({head['share_beating_seasonal_naive']:.0%})\n"
+                f"Held-out weeks inside the chosen models' 80% intervals: {head['interval_coverage_raw']:.0%} "
+                f"(own interval), {head['interval_coverage']:.0%} (calibrated on earlier cutoffs)")
+
+
 def decompose(series: DemandSeries, calendar: EventCalendar | None, name: str, config: ForecastConfig,
               prior_scales: tuple[float, float] = (0.05, 10.0)) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Prophet's parts of one series' history, on the demand scale, and its changepoints.

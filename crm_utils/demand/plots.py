@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from crm_utils.charts import skippable
 from crm_utils.demand.models import colour, in_registry_order
 
 ACTUAL = "#333333"
@@ -90,6 +91,7 @@ def components_chart(parts: pd.DataFrame, changepoints: pd.DataFrame, name: str 
     return fig
 
 
+@skippable
 def grid_chart(grid: pd.DataFrame) -> plt.Figure:
     """Mean backtest MASE of each prior-scale pair, per tuned level; the lowest bar is chosen."""
     g = grid[grid["level"] != "all"].copy()
@@ -106,6 +108,7 @@ def grid_chart(grid: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+@skippable
 def mase_chart(rows: pd.DataFrame, winners: pd.DataFrame, names: list[str]) -> plt.Figure:
     """Backtest MASE per series and model; the winner of each row is boxed."""
     shown = rows[rows["series"].isin(names)]
@@ -125,6 +128,7 @@ def mase_chart(rows: pd.DataFrame, winners: pd.DataFrame, names: list[str]) -> p
     return fig
 
 
+@skippable
 def wins_chart(winners: pd.DataFrame) -> plt.Figure:
     """How many series of each level each model won."""
     t = winners.groupby(["level", "model"]).size().unstack(fill_value=0)
@@ -171,6 +175,7 @@ def backtest_chart(predictions: pd.DataFrame, history: pd.DataFrame, name: str, 
     return fig
 
 
+@skippable
 def coverage_chart(rows: pd.DataFrame, level: float = 0.8) -> plt.Figure:
     """Share of held-out periods inside each model's interval, raw and calibrated, against the target."""
     t = rows.groupby("model")[["coverage", "coverage_calibrated"]].mean()
@@ -209,3 +214,15 @@ def forecast_chart(frame: pd.DataFrame, forecast: pd.DataFrame, names: list[str]
                  fontweight="bold")
     fig.tight_layout()
     return fig
+
+
+def chosen_backtest_chart(report, history: pd.DataFrame, name: str = "total") -> plt.Figure | None:
+    """:func:`backtest_chart` of one series with the model chosen for it (``report`` a
+    :class:`~crm_utils.demand.forecasting.ForecasterReport`); nothing without a backtest window."""
+    if not report.compared:
+        return None
+    from crm_utils.demand.forecasting import calibrated_predictions
+
+    f = report.f
+    model = f.winners_.set_index("series").loc[name, "model"]
+    return backtest_chart(f.predictions_, history, name, model, calibrated_predictions(f.predictions_))
