@@ -222,9 +222,9 @@ def test_derive_takes_the_first_matching_pattern():
     desc = pd.Series(["CHRISTMAS TREE LIGHTS", "fairy lights", "SPOON", None, "  "])
     out = io.derive_values(desc, {"Christmas": "christmas", "Lighting": r"\bLIGHTS?\b"}, "Other")
     assert list(out.fillna("<missing>")) == ["Christmas", "Lighting", "Other", "<missing>", "<missing>"]
-    # A look-behind, which Arrow's RE2 engine cannot run, falls back to Python's re.
-    out = io.derive_values(pd.Series(["TEA LIGHT", "T-LIGHT"]), {"Candles": "(?<!TEA )LIGHT"}, "Other")
-    assert list(out) == ["Other", "Candles"]
+    # A look-behind cannot run on RE2: refused, never handed to a backtracking engine.
+    with pytest.raises(ValueError, match="not a valid regular expression for RE2"):
+        io.derive_values(pd.Series(["TEA LIGHT", "T-LIGHT"]), {"Candles": "(?<!TEA )LIGHT"}, "Other")
 
 
 @pytest.mark.parametrize("spec,message", [
@@ -283,3 +283,89 @@ def _empty_mapping(folder: Path) -> Path:
     path = folder / "empty.yml"
     path.write_text("tables: {}\n")
     return path
+
+
+@pytest.mark.parametrize("text,message", [
+    ("tables:\n  orders:\n    file: 123\n", "mapping.yml: tables.orders.file: must be text, got 123"),
+    ("tables:\n  - orders\n", "mapping.yml: tables: must map table names to their entries"),
+    ("- tables\n", "mapping.yml: must hold one key, 'tables'"),
+    ("tables:\n  orders: hello\n", "tables.orders: must be a mapping of keys ({key: value, ...}), got 'hello'"),
+    ("tables:\n  orders:\n    colums: {a: order_id}\n    sheeet: 1\n",
+     "tables.orders: unknown keys ['colums', 'sheeet']"),
+    ("tables:\n  orders:\n    sheet: [1]\n", "tables.orders.sheet: is a sheet name or number, got [1]"),
+    ("tables:\n  orders:\n    date_formats: {order_date: ['%d.%m.%Y', 7]}\n",
+     "tables.orders.date_formats.order_date: must be text, got 7"),
+    ("tables:\n  orders:\n    order_by: []\n", "tables.orders.order_by: must not be an empty list"),
+    ("tables:\n  orders:\n    max_lines_per_record: 0\n",
+     "tables.orders.max_lines_per_record: needs a whole number of at least 1, got 0"),
+    ("tables:\n  orders:\n    constants: {status: no}\n",
+     "tables.orders.constants.status: False is not a plain value; put it in quotes"),
+    ("tables:\n  orders:\n    rules: {where: {order_id: x}}\n", "tables.orders.rules: must be a list"),
+    ("tables:\n  orders:\n    rules:\n      - {where: {order_id: '^C'}, quarantine: a}\n"
+     "      - {where: {order_id: x}}\n",
+     "tables.orders.rules[2]: needs 'where'"),
+    ("tables:\n  orders:\n    multiply: {unit_price: cents}\n    encoding: [utf-8]\n",
+     "tables.orders.encoding: must be text, got ['utf-8']; tables.orders.multiply.unit_price: needs a number"),
+    ("tables:\n  orders:\n    rules:\n      - {where: {order_id: '(?<=C)1'}, quarantine: a}\n",
+     "tables.orders.rules[1].where.order_id: '(?<=C)1' is not a valid regular expression for RE2"),
+    ("tables:\n  orders:\n    derive:\n      category: {from: D, rules: {A: '(a)\\1'}}\n",
+     "tables.orders.derive.category.rules.A: '(a)\\\\1' is not a valid regular expression for RE2"),
+])
+def test_every_mapping_mistake_is_named_with_its_place(tmp_path, text, message):
+    (tmp_path / "mapping.yml").write_text(text)
+    with pytest.raises(ContractError) as err:
+        io.Mapping.load(tmp_path / "mapping.yml")
+    assert err.value.file == "mapping.yml" and message in str(err.value)
+    assert "\n" not in str(err.value)  # one line
+
+
+def test_numbers_as_codes_and_header_names_stay_valid(tmp_path):
+    (tmp_path / "mapping.yml").write_text("tables:\n  orders:\n    columns: {2024: quantity}\n"
+                                          "    values: {category: {1: Books, 2.5: Toys}}\n    constants: {status: 7}\n"
+                                          "    sheet: 0\n    order_by: line_no\n")
+    orders = io.Mapping.load(tmp_path / "mapping.yml").for_table("orders")
+    assert orders.columns == {"2024": "quantity"} and orders.values == {"category": {"1": "Books", "2.5": "Toys"}}
+    assert (orders.constants, orders.sheet, orders.order_by) == ({"status": "7"}, 0, "line_no")
+
+
+@pytest.mark.parametrize("text,message", [
+    ("base: &b {file: a.csv}\ntables:\n  orders: *b\n", "line 1: YAML anchors and aliases"),
+    ("tables:\n  orders: &o\n    file: a.csv\n", "line 2: YAML anchors and aliases"),
+    ("tables: " + "[" * 3000 + "]" * 3000 + "\n", "nests too deeply"),
+    ("tables: {orders: {file: a.csv}\n", "is not valid YAML"),
+])
+def test_yaml_tricks_are_refused_before_anything_is_expanded(tmp_path, text, message):
+    (tmp_path / "mapping.yml").write_text(text)
+    with pytest.raises(ContractError, match=message.replace("(", r"\(")):
+        io.Mapping.load(tmp_path / "mapping.yml")
+
+
+def test_a_mapping_file_larger_than_any_mapping_is_refused(tmp_path):
+    (tmp_path / "mapping.yml").write_text("tables: {}\n" + "# padding\n" * 120_000)
+    with pytest.raises(ContractError, match="bytes; a mapping file is at most 1,048,576"):
+        io.Mapping.load(tmp_path / "mapping.yml")
+
+
+def test_patterns_run_in_linear_time():
+    """A pattern that makes a backtracking engine take exponential time (Python's re needs
+    seconds for 25 characters, years for 60) is instant on RE2, which every mapping pattern runs on."""
+    import time
+
+    text = pd.Series(["a" * 25 + "!", "a" * 60 + "!", "aaa", None] * 1000)
+    started = time.perf_counter()
+    hit = io.search(text, "^(a+)+$")
+    assert time.perf_counter() - started < 1.0
+    assert hit.tolist()[:4] == [False, False, True, False]
+    derived = io.derive_values(text, {"A": "^(A+)+$"}, "other")  # derive ignores case
+    assert derived.fillna("<NA>").tolist()[:4] == ["other", "other", "A", "<NA>"]
+
+
+def test_an_imported_long_value_is_read_by_the_run_with_the_same_line_limit(tmp_path):
+    """The export's notes span 14 lines, allowed by its mapping; the imported CSV keeps them, so
+    the limit travels to the output's mapping.yml with the row policies."""
+    export = Path(__file__).parent / "corpus" / "long_quoted_value_allowed"
+    importer.import_export(export, export / "mapping.yml", tmp_path / "out")
+    assert "max_lines_per_record: 20" in (tmp_path / "out" / "mapping.yml").read_text()
+    notes = io.load_raw(tmp_path / "out")["interactions"].frame["note"]
+    assert notes.tolist() == io.load_raw(export)["interactions"].frame["note"].tolist()
+    assert notes[0].count("\n") == 13

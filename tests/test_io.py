@@ -147,3 +147,111 @@ def test_a_typo_in_the_mapping_is_an_error(tmp_path):
     (tmp_path / "mapping.yml").write_text("tables:\n  orders:\n    date_formats: {orderdate: '%m/%d/%Y'}\n")
     with pytest.raises(ContractError, match="orderdate"):
         io.load_raw(tmp_path)
+
+
+HEADER = ",".join(ORDERS.columns)
+
+
+def _write(folder, *lines, name="orders.csv", mapping=None):
+    (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if mapping:
+        (folder / "mapping.yml").write_text(mapping, encoding="utf-8")
+    return folder
+
+
+def test_a_quoted_value_may_span_a_few_lines_but_not_more(tmp_path):
+    """Line breaks in quoted values are read; a record spanning more than the limit (here the
+    quote closes 13 lines on, so the field count is right and nothing else would notice) is an
+    unterminated quote, named by the line it opened on, unless the mapping allows longer records."""
+    good = "O1,C1,2026-10-01,P1,Books,1,9.99"
+    folded = ['O2,C1,2026-10-01,P1,"Books', *[f"O{i},C1,2026-10-01,P1,Books,1,9.99" for i in range(3, 15)],
+              'end",1,9.99']
+    _write(tmp_path, HEADER, good, *folded, good)
+    with pytest.raises(ContractError) as err:
+        io.load_raw(tmp_path)
+    assert (err.value.file, err.value.column) == ("orders.csv", "category")
+    assert "a quoted value opened on line 3 is still open 10 lines later" in str(err.value)
+    _write(tmp_path, HEADER, good, *folded, good, mapping="tables:\n  orders:\n    max_lines_per_record: 14\n")
+    assert len(io.load_raw(tmp_path)["orders"].frame) == 3
+    _write(tmp_path, HEADER, good, 'O2,C1,2026-10-01,P1,"Home,\nand garden",1,9.99', good)
+    (tmp_path / "mapping.yml").unlink()
+    assert list(io.load_raw(tmp_path)["orders"].frame["category"]) == ["Books", "Home,\nand garden", "Books"]
+
+
+def test_a_ragged_record_over_several_lines_says_which_lines(tmp_path):
+    _write(tmp_path, HEADER, "O1,C1,2026-10-01,P1,Books,1,9.99", 'O2,C1,2026-10-01,P1,"Bo\noks",x,1,9.99',
+           "O3,C1,2026-10-01,P1,Books,1,9.99")
+    frame = io.load_raw(tmp_path)["orders"].frame
+    assert frame[io.MALFORMED].fillna("").tolist() == ["", "8 fields, the header has 7 (lines 3-4)", ""]
+
+
+def test_an_unterminated_quote_is_refused_in_a_file_with_ragged_records_too(tmp_path):
+    _write(tmp_path, HEADER, "O1,C1,2026-10-01,P1,Home, Garden,1,9.99", 'O2,C1,2026-10-01,"P1,Books,1,9.99',
+           "O3,C1,2026-10-01,P1,Books,1,9.99")
+    with pytest.raises(ContractError, match="opened on line 3 is never closed") as err:
+        io.load_raw(tmp_path)
+    assert err.value.column == "product_id"
+
+
+@pytest.mark.parametrize("kind", ["parquet", "xlsx"])
+def test_a_repeated_header_row_is_refused_in_typed_files(tmp_path, kind):
+    doubled = pd.concat([ORDERS.iloc[:2], pd.DataFrame([ORDERS.columns], columns=ORDERS.columns), ORDERS.iloc[2:]])
+    if kind == "parquet":
+        doubled.to_parquet(tmp_path / "orders.parquet", index=False)
+    else:
+        doubled.to_excel(tmp_path / "orders.xlsx", index=False)
+    with pytest.raises(ContractError) as err:
+        io.load_raw(tmp_path)
+    where = "in row 2 (counted from 0)" if kind == "parquet" else "in row 4 of the sheet"
+    assert err.value.column == "order_id" and f"the header line appears again as data {where}" in str(err.value)
+
+
+def test_a_header_repeated_with_other_spacing_and_a_bom_is_still_a_repeated_header(tmp_path):
+    _write(tmp_path, HEADER, "O1,C1,2026-10-01,P1,Books,1,9.99", "\ufeff" + HEADER.upper().replace(",", ", "),
+           "O2,C1,2026-10-01,P1,Books,1,9.99")
+    with pytest.raises(ContractError, match="appears again as data on line 3"):
+        io.load_raw(tmp_path)
+    _write(tmp_path, HEADER, "order_id,C1,2026-10-01,P1,Books,1,9.99")  # one value like its name is data
+    assert io.load_raw(tmp_path)["orders"].frame["order_id"].tolist() == ["order_id"]
+
+
+def test_a_header_naming_a_column_twice_after_trimming_is_refused(tmp_path):
+    _write(tmp_path, HEADER + ", quantity ", "O1,C1,2026-10-01,P1,Books,1,9.99,2")
+    with pytest.raises(ContractError, match=r"names this column twice \(columns 6 and 8\)") as err:
+        io.load_raw(tmp_path)
+    assert err.value.column == "quantity"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le"])
+def test_utf16_and_utf32_are_read_by_their_byte_order_mark(tmp_path, encoding):
+    bom = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff", "utf-32-le": b"\xff\xfe\x00\x00"}[encoding]
+    text = ORDERS.to_csv(index=False, lineterminator="\n")
+    (tmp_path / "orders.csv").write_bytes(bom + text.encode(encoding))
+    t = _load_orders(tmp_path)
+    assert list(t.frame["category"]) == list(ORDERS["category"]) and t.encoding in ("utf-16", "utf-32")
+
+
+def test_non_scalar_contract_columns_are_refused_and_others_dropped(tmp_path):
+    orders = ORDERS.assign(tags=[["a"], ["b", "c"], [], None])
+    orders.to_parquet(tmp_path / "orders.parquet")
+    t = _load_orders(tmp_path)  # a list column the contract does not have is not read further
+    assert "tags" in t.dropped_columns and "tags" not in t.frame.columns
+    ORDERS.assign(product_id=[b"P1", b"P2", b"P1", b"P3"]).to_parquet(tmp_path / "orders.parquet")
+    with pytest.raises(ContractError, match="holds bytes values, not one value per row") as err:
+        _load_orders(tmp_path)
+    assert err.value.column == "product_id" and err.value.examples[0] == "b'P1'"
+    ORDERS.assign(Kunde=[{"id": "C1"}] * 4).drop(columns="customer_id").to_parquet(tmp_path / "orders.parquet")
+    (tmp_path / "mapping.yml").write_text("tables:\n  orders:\n    columns: {Kunde: customer_id}\n")
+    with pytest.raises(ContractError, match="holds dict values") as err:
+        _load_orders(tmp_path)
+    assert err.value.column == "customer_id"
+
+
+def test_a_folder_where_a_table_file_belongs_is_named(tmp_path):
+    from crm_utils.data import sources
+
+    ORDERS.to_csv(tmp_path / "orders.csv", index=False)
+    (tmp_path / "customers.parquet").mkdir()
+    for attempt in (lambda: io.load_raw(tmp_path), lambda: sources.FolderSource(tmp_path).fingerprint()):
+        with pytest.raises(ContractError, match="customers.parquet: is a folder, not the file of table 'customers'"):
+            attempt()

@@ -8,18 +8,20 @@ a few failures are row problems that cleaning sends to quarantine.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io as _io
 import re
-import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from crm_utils.config import display_path
+from crm_utils.data import mapping as mapping_schema
 from crm_utils.data.schema import CONTRACTS, ContractError
 
 SUFFIXES = (".csv", ".txt", ".parquet", ".xlsx", ".xls")
@@ -45,6 +47,7 @@ class TableMapping:
 
     Most keys shape the file into the contract's table when it is read (or imported);
     ``rules`` and ``exact_duplicates`` are row policies that cleaning applies at every run.
+    A mapping file's entry is checked by the schema in :mod:`crm_utils.data.mapping` first.
     """
 
     file: str | None = None
@@ -63,6 +66,9 @@ class TableMapping:
     rules: list[dict] = field(default_factory=list)
     #: 'merge' (default): a line repeated verbatim is one line; 'keep': repeated lines are real
     exact_duplicates: str = "merge"
+    #: CSV only: the physical lines one record may span, through line breaks in quoted values
+    #: (default MAX_LINES_PER_RECORD)
+    max_lines_per_record: int | None = None
     #: written by ``crm-report import``: the export this table was converted from, row for row
     imported_from: str | None = None
     #: database sources only (files ignore them): the table to read (``schema.name``; default:
@@ -75,126 +81,80 @@ class TableMapping:
     @classmethod
     def from_spec(cls, spec: dict | None, table: str, source: str) -> "TableMapping":
         """Build and check one table's entry of a mapping file; ``source`` names the file in errors."""
-        spec = spec or {}
-        if not isinstance(spec, dict):
-            raise ContractError(source, f"table '{table}' must be a mapping of keys, got {spec!r}")
-        unknown = set(spec) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ContractError(source, f"table '{table}' has unknown keys {sorted(unknown)}; "
-                                        f"known keys are {list(cls.__dataclass_fields__)}")
-        if spec.get("table") and spec.get("query"):
-            raise ContractError(source, f"table '{table}' has both 'table' and 'query'; a database table "
-                                        f"is read from one of them")
-        for key in ("table", "query"):
-            if spec.get(key) is not None and not isinstance(spec[key], str):
-                raise ContractError(source, f"'{key}' of '{table}' must be text, got {spec[key]!r}")
-        order_by = spec.get("order_by")
-        if order_by is not None and not (isinstance(order_by, str) or (
-                isinstance(order_by, list) and order_by and all(isinstance(c, str) for c in order_by))):
-            raise ContractError(source, f"'order_by' of '{table}' must be a column name or a list of them, "
-                                        f"got {order_by!r}")
-        for key in ("columns", "date_formats", "values", "constants", "multiply", "derive"):
-            given = spec.get(key) or {}
-            if not isinstance(given, dict) or (key == "values" and not all(isinstance(m, dict) for m in given.values())):
-                raise ContractError(source, f"'{key}' of '{table}' must map names to values "
-                                            f"({{name: value, ...}}), got {given!r}")
-        tm = cls(**spec)
-        tm.values = {col: {_scalar(k, source, f"values.{col}"): _scalar(v, source, f"values.{col}")
-                           for k, v in (m or {}).items()} for col, m in tm.values.items()}
-        tm.constants = {col: _scalar(v, source, f"constants.{col}") for col, v in tm.constants.items()}
+        tm = cls(**mapping_schema.table_fields(spec, table, source))
         tm.validate(table, source)
         return tm
 
     def validate(self, table: str, source: str) -> None:
-        """Every column the mapping names must exist in the contract, every pattern must compile:
-        a typo is an error, never silently ignored."""
+        """Every column the mapping names must exist in the contract, every pattern must compile on
+        RE2: a typo is an error, never silently ignored, and no pattern can hang a run."""
         contract = CONTRACTS[table]
+        at = f"tables.{table}"
 
         def known(col: str, key: str, kinds: tuple[str, ...] | None = None) -> None:
             spec = contract.column(col)
             if spec is None:
-                raise ContractError(source, f"the mapping's '{key}' of '{table}' names '{col}', which is not "
-                                            f"a contract column; contract columns are "
-                                            f"{[c.name for c in contract.columns]}", column=col)
+                raise ContractError(source, f"{at}.{key}: names '{col}', which is not a contract column of "
+                                            f"'{table}'; contract columns are {[c.name for c in contract.columns]}",
+                                    column=col)
             if kinds and spec.kind not in kinds:
-                raise ContractError(source, f"the mapping's '{key}' applies to {' or '.join(kinds)} columns "
-                                            f"only; '{col}' is {spec.kind}", column=col)
+                raise ContractError(source, f"{at}.{key}: applies to {' or '.join(kinds)} columns only; "
+                                            f"'{col}' is {spec.kind}", column=col)
 
         for src, dst in self.columns.items():
-            known(dst, f"columns ({src} -> {dst})")
+            known(dst, f"columns.{src}")
         for key in ("date_formats", "values", "constants", "derive"):
             for col in getattr(self, key):
                 known(col, key)
         for col, factor in self.multiply.items():
             known(col, "multiply", ("number", "integer"))
             if isinstance(factor, bool) or not isinstance(factor, (int, float)):
-                raise ContractError(source, f"the mapping's 'multiply' needs a number for '{col}', got {factor!r}")
+                raise ContractError(source, f"{at}.multiply.{col}: needs a number, got {factor!r}")
         for col, d in self.derive.items():
-            if not isinstance(d, dict) or not d.get("from") or not isinstance(d.get("rules"), dict) \
-                    or not d["rules"] or set(d) - {"from", "rules", "default"}:
-                raise ContractError(source, f"the mapping's 'derive' of '{col}' needs 'from' (a column of the "
-                                            f"file), 'rules' ({{value: pattern}}) and optionally 'default'")
-            for pattern in d["rules"].values():
-                _compile(pattern, source, f"derive.{col}")
-        if not isinstance(self.rules, list):
-            raise ContractError(source, f"the mapping's 'rules' of '{table}' must be a list")
+            for value, pattern in d["rules"].items():
+                mapping_schema.compile_pattern(str(pattern), source, f"{at}.derive.{col}.rules.{value}")
         for i, rule in enumerate(self.rules, 1):
-            what = f"rule {i} of '{table}'"
-            if not isinstance(rule, dict) or set(rule) - {"where", "quarantine", "set"} \
-                    or not isinstance(rule.get("where"), dict) or not rule["where"] \
-                    or (("quarantine" in rule) == ("set" in rule)):
-                raise ContractError(source, f"{what} needs 'where' ({{column: pattern}}) and exactly one of "
-                                            f"'quarantine' (a reason) or 'set' ({{column: value}}), got {rule!r}")
+            where = f"{at}.rules[{i}]"
             for col, pattern in rule["where"].items():
-                known(col, f"{what} where")
-                _compile(pattern, source, what)
+                known(col, f"rules[{i}].where")
+                mapping_schema.compile_pattern(str(pattern), source, f"{where}.where.{col}")
             if "quarantine" in rule and not REASON_RE.match(str(rule["quarantine"])):
-                raise ContractError(source, f"{what}: the quarantine reason must be lower_case_with_underscores, "
-                                            f"got {rule['quarantine']!r}")
-            for col, value in (rule.get("set") or {}).items():
-                known(col, f"{what} set", ("text",))
-                rule["set"][col] = _scalar(value, source, what)
+                raise ContractError(source, f"{where}.quarantine: the reason must be lower_case_with_underscores, "
+                                            f"got {mapping_schema.short(rule['quarantine'])}")
+            for col in rule.get("set") or {}:
+                known(col, f"rules[{i}].set", ("text",))
         if self.exact_duplicates not in ("merge", "keep"):
-            raise ContractError(source, f"'exact_duplicates' of '{table}' is 'merge' or 'keep', "
-                                        f"got {self.exact_duplicates!r}")
+            raise ContractError(source, f"{at}.exact_duplicates: is 'merge' or 'keep', got {self.exact_duplicates!r}")
 
     def policy(self) -> dict:
-        """The row policies of this table (what a run still needs after ``crm-report import``)."""
+        """The row policies of this table (what a run still needs after ``crm-report import``),
+        with the line limit of its records: the imported CSV keeps the export's long values."""
         out = {}
         if self.rules:
             out["rules"] = self.rules
         if self.exact_duplicates != "merge":
             out["exact_duplicates"] = self.exact_duplicates
+        if self.max_lines_per_record:
+            out["max_lines_per_record"] = self.max_lines_per_record
         return out
 
 
-def _scalar(value, source: str, where: str) -> str:
-    """Mapping values are text; YAML turns unquoted yes/no/on/off into booleans, so those are refused."""
-    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
-        raise ContractError(source, f"{where}: {value!r} is not a plain value; put it in quotes "
-                                    f"(YAML reads unquoted yes/no/on/off as true/false)")
-    return str(value)
-
-
-def _compile(pattern, source: str, where: str) -> None:
-    try:
-        re.compile(str(pattern))
-    except re.error as exc:
-        raise ContractError(source, f"{where}: {pattern!r} is not a valid regular expression: {exc}") from exc
-
-
 def search(values: pd.Series, pattern: str, ignore_case: bool = False) -> pd.Series:
-    """Whether each value contains ``pattern`` (missing: False). Arrow's RE2 engine first, Python's
-    ``re`` for the patterns RE2 does not support (look-arounds, back-references)."""
-    text = values.astype(TEXT)
-    pattern = ("(?i)" if ignore_case else "") + str(pattern)
-    with warnings.catch_warnings():  # groups in a pattern ('^(POST|DOT)$') only group here
-        warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression")
-        try:
-            hit = text.str.contains(pattern, regex=True)
-        except ValueError:  # pyarrow.ArrowInvalid (a ValueError): a pattern RE2 cannot run
-            hit = text.astype(object).str.contains(pattern, regex=True)
-    return hit.fillna(False).astype(bool)
+    """Whether each value contains ``pattern`` (missing: False), on RE2 only: Arrow's engine, or
+    google-re2 for a pattern this Arrow's RE2 build refuses. Both run in time linear in the text;
+    Python's ``re`` never runs a mapping's pattern (a pattern can make it backtrack for hours)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = as_text(values)
+    arr = text.array._pa_array if hasattr(text.array, "_pa_array") else pa.array(text.array)
+    try:
+        hit = pc.fill_null(pc.match_substring_regex(arr, str(pattern), ignore_case=ignore_case), False)
+        return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+    except pa.ArrowInvalid:
+        rx = mapping_schema.re2_compile(("(?i)" if ignore_case else "") + str(pattern))  # ValueError if not RE2
+        hits = [v is not None and rx.search(v) is not None for v in arr.to_pylist()]
+        return pd.Series(np.asarray(hits, dtype=bool), index=values.index)
 
 
 @dataclass
@@ -204,23 +164,14 @@ class Mapping:
 
     @classmethod
     def load(cls, path: str | Path) -> "Mapping":
-        """Read a YAML mapping file; unknown tables or keys are errors, not silently ignored."""
+        """Read a YAML mapping file (no aliases, at most 1 MiB) and check it against the schema:
+        unknown tables or keys and values of the wrong type are errors naming their place."""
         p = Path(path)
         if not p.is_file():
-            raise ContractError(p.name, f"mapping file not found: {p}")
-        try:
-            doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ContractError(p.name, f"is not valid YAML: {exc}") from exc
-        if not isinstance(doc, dict) or set(doc) - {"tables"}:
-            raise ContractError(p.name, "must hold one key, 'tables', with an entry per contract table")
-        tables = {}
-        for name, spec in (doc.get("tables") or {}).items():
-            if name not in CONTRACTS:
-                raise ContractError(p.name, f"names an unknown table '{name}'; "
-                                            f"the contract has {', '.join(CONTRACTS)}")
-            tables[name] = TableMapping.from_spec(spec, name, p.name)
-        return cls(tables, str(p))
+            raise ContractError(p.name, f"mapping file not found: {p}" if not p.exists() else
+                                f"is a folder, not a mapping file: {p}")
+        tables = mapping_schema.check_document(mapping_schema.read_yaml(p), p.name)
+        return cls({name: TableMapping.from_spec(spec, name, p.name) for name, spec in tables.items()}, str(p))
 
     def for_table(self, table: str) -> TableMapping:
         return self.tables.get(table, TableMapping())
@@ -276,12 +227,22 @@ def find_table_file(data_dir: str | Path, table: str, mapping: TableMapping | No
         p = d / mapping.file
         if not p.exists():
             raise ContractError(mapping.file, f"is named in the mapping for '{table}' but does not exist in {d}")
-        return p
+        return _regular_file(p, table)
     found = [d / f"{table}{s}" for s in SUFFIXES if (d / f"{table}{s}").exists()]
     if len(found) > 1:
         raise ContractError(found[0].name, f"and {', '.join(f.name for f in found[1:])} both hold "
                                            f"'{table}'; keep one, or name it in the mapping file")
-    return found[0] if found else None
+    return _regular_file(found[0], table) if found else None
+
+
+def _regular_file(p: Path, table: str) -> Path:
+    """``p`` when it is a regular file: a folder named ``orders.csv`` (or a pipe, which would block
+    the read forever) is refused naming the path."""
+    if not p.is_file():
+        kind = "a folder" if p.is_dir() else "not a regular file"
+        raise ContractError(p.name, f"is {kind}, not the file of table '{table}' ({display_path(p)}); "
+                                    f"'{table}' is read from one CSV, Parquet or Excel file")
+    return p
 
 
 #: Text dtype used throughout: Arrow-backed strings make string operations vectorised.
@@ -322,6 +283,33 @@ def _detect_encoding(sample: bytes, path: Path, declared: str | None) -> str:
 MALFORMED = "_malformed"
 
 
+#: Byte-order marks of the encodings whose text is full of zero bytes, longest first.
+BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"))
+#: Physical lines one CSV record may span through line breaks inside quoted values (a note, an
+#: address). An unterminated quote swallows every line up to the next quote into one record, so
+#: a record running on longer, or still open at the end of the file, stops the run; a mapping's
+#: ``max_lines_per_record`` allows longer values.
+MAX_LINES_PER_RECORD = 10
+
+
+def _bom_encoding(sample: bytes) -> str | None:
+    """UTF-16 or UTF-32 when the sample starts with its byte-order mark (Python's codec reads the
+    mark and the byte order from it)."""
+    return next((encoding for bom, encoding in BOMS if sample.startswith(bom)), None)
+
+
+def _decode_sample(sample: bytes, encoding: str, p: Path, whole: bool) -> str:
+    """The sample's complete lines as text (all of it when it is the whole file), without a BOM."""
+    try:
+        text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, final=whole)
+    except LookupError as exc:
+        raise ContractError(p.name, f"declares an unknown encoding '{encoding}'") from exc
+    if not whole:
+        text = text[: text.rfind("\n") + 1 or len(text)]
+    return text.lstrip("\ufeff")
+
+
 def _read_csv(p: Path, m: "TableMapping") -> tuple[pd.DataFrame, str]:
     """Read a delimited text file with every column as text, via Arrow's multi-threaded reader."""
     import pyarrow as pa
@@ -331,19 +319,17 @@ def _read_csv(p: Path, m: "TableMapping") -> tuple[pd.DataFrame, str]:
         sample = fh.read(1 << 20)
     if not sample.strip():
         raise ContractError(p.name, "is empty")
-    if b"\x00" in sample and not m.encoding:
+    bom = None if m.encoding else _bom_encoding(sample)
+    if b"\x00" in sample and not (m.encoding or bom):
         raise ContractError(p.name, "holds binary data (zero bytes), not delimited text; is it a "
                                     "spreadsheet or an archive renamed to .csv?")
-    encoding = _detect_encoding(sample, p, m.encoding)
-    try:
-        text = sample[: sample.rfind(b"\n") + 1 or len(sample)].decode(encoding, errors="replace")
-    except LookupError as exc:
-        raise ContractError(p.name, f"declares an unknown encoding '{encoding}'") from exc
-    text = text.lstrip("\ufeff")
+    encoding = bom or _detect_encoding(sample, p, m.encoding)
+    text = _decode_sample(sample, encoding, p, whole=len(sample) < 1 << 20)
     sep = m.delimiter or _sniff_delimiter(text)
     header = next(csv.reader(_io.StringIO(text.splitlines()[0] if text else ""), delimiter=sep), [])
     if not header:
         raise ContractError(p.name, "has no header row")
+    limit = m.max_lines_per_record or MAX_LINES_PER_RECORD
     ragged = []
     try:
         table = pacsv.read_csv(
@@ -355,34 +341,142 @@ def _read_csv(p: Path, m: "TableMapping") -> tuple[pd.DataFrame, str]:
                                                  strings_can_be_null=True, null_values=[""],
                                                  quoted_strings_can_be_null=True))
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        _check_record_lines(p, encoding, sep, header, limit)  # an unterminated quote, named, comes first
         hint = "" if m.encoding else "; if it is not UTF-8, declare 'encoding' in the mapping file"
         # Arrow quotes the offending line after its message: left out, as it may hold personal data.
         reason = re.sub(r"(parse error: [^:]*):.*", r"\1", str(exc), flags=re.S)
         raise ContractError(p.name, f"could not be parsed as {encoding} text with delimiter "
                                     f"{sep!r}: {reason}{hint}") from exc
     if ragged:  # rare: read again record by record, so no row is lost and each keeps its number
-        return _read_csv_records(p, encoding, sep, header), encoding
-    df = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
+        df = _read_csv_records(p, encoding, sep, header, limit)
+    else:
+        if not _one_line_per_record(p, encoding, len(table)):  # line breaks in values, or blank lines
+            _check_record_lines(p, encoding, sep, header, limit)
+        df = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
+    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    _refuse_duplicate_names(df, p.name)
+    _refuse_repeated_header(df, p.name, lambda row: f"on line {_line_of_record(p, encoding, sep, row + 1)}")
     return df, encoding
 
 
-def _read_csv_records(p: Path, encoding: str, sep: str, header: list[str]) -> pd.DataFrame:
+def _read_csv_records(p: Path, encoding: str, sep: str, header: list[str], limit: int) -> pd.DataFrame:
     """Python's csv reader for a file with records whose field count differs from the header's.
 
     Each record keeps its position; a ragged one is padded or cut to the header and marked in
     :data:`MALFORMED`, so cleaning quarantines it (its values are probably shifted).
     """
-    with open(p, encoding=encoding, errors="replace", newline="") as fh:
-        records = [r for r in csv.reader(fh, delimiter=sep) if r]
-    records[0][0] = records[0][0].lstrip("\ufeff")
+    records = _csv_records(p, encoding, sep, header, limit)
+    next(records)  # the header
     width = len(header)
     rows, marks = [], []
-    for r in records[1:]:
-        marks.append(None if len(r) == width else f"{len(r)} fields, the header has {width}")
+    for first, last, r in records:
+        lines = f" (lines {first}-{last})" if last > first else ""  # line breaks in a value: show where
+        marks.append(None if len(r) == width else f"{len(r)} fields, the header has {width}{lines}")
         rows.append((r + [None] * width)[:width])
     df = pd.DataFrame(rows, columns=header, dtype=object).replace({"": None}).astype(TEXT)
     df[MALFORMED] = pd.Series(marks, dtype=TEXT)
     return df
+
+
+def _one_line_per_record(p: Path, encoding: str, records: int) -> bool:
+    """Whether the file has exactly one line per record plus the header: then no value spans lines
+    and no line is blank, and the slow record-by-record check is not needed. (Counted in bytes,
+    which only UTF-16 and UTF-32 do not allow: for those the check always runs.)"""
+    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+        return False
+    lines, last = 0, b""
+    with open(p, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 24), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last not in (b"\n", b"")) == records + 1
+
+
+class _RecordTooLong(Exception):
+    """A CSV record has run over the line limit (raised inside the line iterator)."""
+
+
+def _csv_records(p: Path, encoding: str, sep: str, header: list[str],
+                 limit: int) -> Iterator[tuple[int, int, list[str]]]:
+    """Every non-empty record of a CSV file (the header first) with the lines it starts and ends
+    on, counted from 1, read by Python's csv module. A record spanning more than ``limit`` lines,
+    or still in a quoted value at the end of the file, is an unterminated quote: a ContractError
+    naming the line the quote opened on, since the ledger must count the records a reader sees."""
+    held: list[list[str]] = [[]]  # the lines of the record being read (at most limit + 1)
+
+    def lines() -> Iterator[str]:
+        utf8 = codecs.lookup(encoding).name == "utf-8"
+        with open(p, encoding="utf-8-sig" if utf8 else encoding, errors="replace", newline="") as fh:
+            for line in fh:
+                held[0].append(line)
+                if len(held[0]) > limit:
+                    raise _RecordTooLong
+                yield line
+
+    reader = csv.reader(lines(), delimiter=sep)
+    start, last, last_start = 1, [], 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except _RecordTooLong:
+            raise _unterminated_quote(p, start, held[0], sep, header, limit) from None
+        if record:
+            yield start, reader.line_num, record
+        last, last_start, held[0] = held[0], start, []
+        start = reader.line_num + 1
+    if _open_quote(last, sep) is not None:
+        raise _unterminated_quote(p, last_start, last, sep, header, limit)
+
+
+def _check_record_lines(p: Path, encoding: str, sep: str, header: list[str], limit: int) -> None:
+    """Read the whole file record by record only to refuse an unterminated quote."""
+    for _ in _csv_records(p, encoding, sep, header, limit):
+        pass
+
+
+def _line_of_record(p: Path, encoding: str, sep: str, record: int) -> int:
+    """The line a record (0: the header) starts on."""
+    for i, (line, _, _) in enumerate(_csv_records(p, encoding, sep, [], 1 << 62)):
+        if i == record:
+            return line
+    raise IndexError(record)
+
+
+def _open_quote(lines: list[str], sep: str) -> tuple[int, int] | None:
+    """Where the quoted value still open at the end of ``lines`` (one record) began: (line index,
+    field index), or None when every quote is closed. Follows Python's csv module: a quote opens a
+    value only at the start of a field, and a doubled quote inside one is a quote character."""
+    state, field, opened = "start", 0, None
+    for i, line in enumerate(lines):
+        for ch in line:
+            if state == "quoted":
+                state = "closing" if ch == '"' else "quoted"
+            elif ch == '"' and state in ("start", "closing"):
+                opened = (i, field) if state == "start" else opened
+                state = "quoted"
+            elif ch == sep:
+                state, field = "start", field + 1
+            else:
+                state = "start" if ch in "\r\n" else "field"
+    return opened if state == "quoted" else None
+
+
+def _unterminated_quote(p: Path, start: int, lines: list[str], sep: str, header: list[str],
+                        limit: int) -> ContractError:
+    """The error for a quoted value that never closes, naming its line and, when known, its column."""
+    line, field = _open_quote(lines, sep) or (0, 0)
+    column = header[field] if start > 1 and field < len(header) else None
+    if len(lines) > limit:
+        what = (f"a quoted value opened on line {start + line} is still open {limit} lines later "
+                f"(the record starting on line {start} would run on)")
+    else:
+        what = f"a quoted value opened on line {start + line} is never closed"
+    return ContractError(p.name, f"{what}: an unterminated quote (\") folds the lines after it into one record. "
+                                 f"Close or remove that quote in the export; if values really span more lines, "
+                                 f"set 'max_lines_per_record' in the mapping (default {MAX_LINES_PER_RECORD})",
+                         column=column)
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -428,10 +522,89 @@ def read_file(path: str | Path, mapping: TableMapping | None = None) -> tuple[pd
     except Exception as exc:  # a parser's own message, with the file named
         raise ContractError(p.name, f"could not be read: {exc.__class__.__name__}: {exc}") from exc
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    _refuse_duplicate_names(df, p.name)
     for col in df.columns:
-        if df[col].dtype == object or isinstance(df[col].dtype, pd.StringDtype):
-            df[col] = df[col].astype(TEXT)
+        s = df[col]
+        if (s.dtype == object and not _holds_containers(s)) or isinstance(s.dtype, pd.StringDtype):
+            df[col] = s.astype(TEXT)  # lists and the like stay as they are: apply_mapping refuses them
+    if suffix != ".csv":  # a CSV file is checked as it is read, where its line numbers are known
+        _refuse_repeated_header(df, p.name, lambda row: f"in row {row + 2} of the sheet" if suffix != ".parquet"
+                                else f"in row {row} (counted from 0)")
     return df, encoding
+
+
+def _refuse_duplicate_names(df: pd.DataFrame, file: str) -> None:
+    """A header naming one column twice (a header repeated on one line) would make every column
+    lookup ambiguous."""
+    names = list(df.columns)
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ContractError(file, f"the header names this column twice (columns {names.index(name) + 1} and "
+                                      f"{i + 1}); was a header repeated or two exports joined side by side? "
+                                      f"Rename or remove one", column=name)
+
+
+def _refuse_repeated_header(df: pd.DataFrame, file: str, where: Callable[[int], str]) -> None:
+    """A data row that repeats the header (two exports joined into one file): the rows after it may
+    come from another export, so the file is refused rather than the row quarantined. ``where``
+    says where a data row (0-based) is in the file."""
+    row = _repeated_header(df)
+    if row is not None:
+        first = next(c for c in df.columns if c not in ("_row", MALFORMED))
+        raise ContractError(file, f"the header line appears again as data {where(row)}: were two exports "
+                                  f"joined into one file? Remove the repeated header (and check the rows "
+                                  f"after it belong to this export)", column=first,
+                            examples=[str(df.iloc[row][c]) for c in df.columns[:3] if c not in ("_row", MALFORMED)])
+
+
+def _repeated_header(df: pd.DataFrame) -> int | None:
+    """The first data row whose every value is its column's name (ignoring case, surrounding
+    spaces and a byte-order mark), or None. Candidates are found in the first column by Arrow."""
+    import pyarrow.compute as pc
+
+    cols = [c for c in df.columns if c not in ("_row", MALFORMED)]
+    if not cols or not cols[0].strip() or not all(isinstance(df[c].dtype, pd.StringDtype) for c in cols):
+        return None
+    first = as_text(df[cols[0]]).array._pa_array
+    found = pc.fill_null(pc.match_substring(first, cols[0].strip(), ignore_case=True), False)
+    rows = np.flatnonzero(found.to_numpy(zero_copy_only=False))
+    for c in cols:
+        if not len(rows):
+            return None
+        values = df[c].iloc[rows].astype(TEXT).str.strip(" \t\r\n\ufeff").str.casefold()
+        rows = rows[(values == c.strip().casefold()).to_numpy(dtype=bool, na_value=False)]
+    return int(rows[0]) if len(rows) else None
+
+
+#: Values that are not one value: Parquet lists, structs and maps, and binary.
+CONTAINERS = (list, tuple, dict, set, np.ndarray, bytes, bytearray)
+
+
+def _holds_containers(s: pd.Series) -> bool:
+    """Whether an object column holds lists, maps or bytes (a typed file's nested column) rather
+    than single values; ``astype(TEXT)`` would silently turn ['C1'] into the text "['C1']"."""
+    if pd.api.types.infer_dtype(s, skipna=True) not in ("mixed", "bytes", "unknown-array"):
+        return False
+    return any(isinstance(v, CONTAINERS) for v in s.dropna())
+
+
+def _refuse_containers(df: pd.DataFrame, table: str, mapping: TableMapping, file: str) -> None:
+    """A contract column (or a column something is derived from) holding lists, maps or bytes is
+    refused: a list of customer ids is not a customer id."""
+    used = {c for c in df.columns if CONTRACTS[table].column(c) is not None}
+    used |= {d["from"] for d in mapping.derive.values()}
+    for i, col in enumerate(df.columns):  # by position: a column may appear twice until that is refused
+        if col in used and df.iloc[:, i].dtype == object and _holds_containers(df.iloc[:, i]):
+            values = df.iloc[:, i].dropna()
+            kind = sorted({type(v).__name__.replace("ndarray", "list") for v in values.iloc[:1000]})
+            raise ContractError(file, f"holds {' and '.join(kind)} values, not one value per row; a contract "
+                                      f"column needs single values (flatten or pick one in the export)",
+                                column=col, count=len(values), examples=[str(_plain_list(v)) for v in values.iloc[:3]])
+
+
+def _plain_list(value):
+    """An array value as a Python list, so an example reads ['C1'], not array(['C1'], dtype=object)."""
+    return value.tolist() if isinstance(value, np.ndarray) else value
 
 
 def apply_mapping(df: pd.DataFrame, table: str, mapping: TableMapping,
@@ -467,6 +640,7 @@ def apply_mapping(df: pd.DataFrame, table: str, mapping: TableMapping,
     canon = {c: re.sub(r"[\s\-]+", "_", c.strip().lower()) for c in df.columns}
     matched = {c: k for c, k in canon.items() if k != c and contract.column(k) is not None and k not in df.columns}
     df = df.rename(columns=matched)
+    _refuse_containers(df, table, mapping, file)
     sources = {dst: src for src, dst in {**rename, **matched}.items()}
     for col, spec in mapping.derive.items():
         if spec["from"] not in df.columns:

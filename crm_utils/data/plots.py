@@ -12,13 +12,27 @@ from crm_utils.safe import chart_text
 OUTCOME_COLOURS = {"kept": "#4c9a2a", "merged": "#6c8ebf", "held_back": "#b0b0b0", "quarantined": "#d9534f"}
 
 
+def nothing_to_draw(title: str, why: str, figsize: tuple[float, float] = (10, 3.2)) -> plt.Figure:
+    """A chart that says, under its usual title, why there is nothing to draw: a month where every
+    line was quarantined or held back must reach the ledger that explains it, not crash on a chart."""
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.set_axis_off()
+    ax.set_title(title)
+    ax.text(0.5, 0.5, why, ha="center", va="center", fontsize=11, color="#555555", transform=ax.transAxes)
+    fig.tight_layout()
+    return fig
+
+
 def ledger_chart(ledger: pd.DataFrame, by_reason: pd.DataFrame) -> plt.Figure:
     """Left: rows not kept per table, by outcome (% of rows read). Right: quarantined rows by reason."""
+    if ledger.empty or not ledger["rows_in"].gt(0).any():
+        return nothing_to_draw("Rows not kept, by what happened to them", "No rows were read: nothing to draw.",
+                               figsize=(12, 4))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1.3]})
     # Kept rows are ~99% everywhere; the interesting part is the rest, so that is what is drawn.
     outcomes = ["merged", "held_back", "quarantined"]
     led = ledger.set_index("table")
-    share = led[outcomes].div(led["rows_in"], axis=0) * 100
+    share = led[outcomes].div(led["rows_in"].where(led["rows_in"] > 0), axis=0).fillna(0) * 100
     left = np.zeros(len(share))
     for o in outcomes:
         ax1.barh(share.index, share[o], left=left, color=OUTCOME_COLOURS[o], label=o.replace("_", " "))
@@ -51,8 +65,12 @@ def outlier_chart(orders: pd.DataFrame, fences: pd.DataFrame, seed: int = 42) ->
 
     The boxes are drawn from per-category counts of each quantity (exact quartiles and whiskers
     without handing tens of millions of lines to the plotting library); flagged lines are drawn
-    as points, a sample of ``MAX_FLAGGED_POINTS`` per category where there are more.
+    as points, a sample of ``MAX_FLAGGED_POINTS`` per category where there are more. Without
+    order lines (all quarantined or held back) the chart says so instead.
     """
+    if orders.empty or fences.empty:
+        return nothing_to_draw("Bulk order lines stand far above each category's fence",
+                               "No order lines are left after cleaning: nothing to draw.", figsize=(10, 4.5))
     fig, ax = plt.subplots(figsize=(10, 4.5))
     cats = fences.sort_values("category")["category"].astype(str).tolist()
     units = orders["quantity"].abs().to_numpy(dtype=float)
@@ -116,6 +134,8 @@ def _box_stats(counts: pd.Series) -> dict:
 
 def monthly_rows_chart(orders: pd.DataFrame) -> plt.Figure:
     """Kept order lines per month: a sudden dip or jump points at an export problem."""
+    if orders.empty:
+        return nothing_to_draw("Kept order lines per month", "No order lines are left after cleaning: nothing to draw.")
     fig, ax = plt.subplots(figsize=(10, 3.2))
     months, lines = np.unique(orders["order_date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]"),
                               return_counts=True)

@@ -1,0 +1,315 @@
+"""The mapping file's schema: what a ``mapping.yml`` may hold, checked before any data is read.
+
+A mapping is input from outside, so it is read defensively:
+
+* YAML anchors and aliases are refused: a kilobyte of nested aliases expands to gigabytes
+  ("billion laughs"), and a mapping has no need to repeat itself;
+* its shape is a pydantic schema: every unknown key and every value of the wrong type is named
+  with its place in the file (``tables.orders.file: must be text, got 123``);
+* its patterns are compiled on RE2, a linear-time engine, and run on it only (Arrow's RE2 or
+  google-re2), so no pattern can hang a run by catastrophic backtracking; look-arounds and
+  back-references, which RE2 cannot run, are refused when the mapping is loaded.
+
+The column names a mapping uses are checked against the contract by ``io.TableMapping.validate``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import re2
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from crm_utils.data.schema import CONTRACTS, ContractError
+
+#: A mapping file is a few kilobytes; anything far larger is not one.
+MAX_MAPPING_BYTES = 1 << 20
+#: Errors of one mapping named in one message at most; the rest are counted.
+MAX_ERRORS_SHOWN = 5
+#: RE2 options for mapping patterns: compile errors are reported by us, not logged to stderr.
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a message must stay one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ------------------------------------------------------------------------------------------
+# Reading YAML without anchors and aliases
+# ------------------------------------------------------------------------------------------
+
+
+class _AliasRefused(yaml.MarkedYAMLError):
+    """An anchor (&name) or alias (*name) in a mapping file."""
+
+
+class NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader refusing anchors and aliases before anything is expanded."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+        event = self.peek_event()
+        if getattr(event, "anchor", None) is not None:
+            raise _AliasRefused(problem="YAML anchors and aliases (&name, *name) are not allowed in a mapping "
+                                        "file; write each value out", problem_mark=event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def read_yaml(path: Path) -> Any:
+    """The YAML document of a mapping file; a ContractError naming the file when it is not one."""
+    size = path.stat().st_size
+    if size > MAX_MAPPING_BYTES:
+        raise ContractError(path.name, f"is {size:,} bytes; a mapping file is at most {MAX_MAPPING_BYTES:,}")
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=NoAliasLoader)  # noqa: S506 - safe subclass
+    except _AliasRefused as exc:
+        raise ContractError(path.name, f"line {exc.problem_mark.line + 1}: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ContractError(path.name, f"is not valid YAML: {' '.join(str(exc).split())}") from None
+    except UnicodeDecodeError as exc:
+        raise ContractError(path.name, f"is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except RecursionError:
+        raise ContractError(path.name, "nests too deeply to be a mapping file") from None
+
+
+# ------------------------------------------------------------------------------------------
+# Patterns
+# ------------------------------------------------------------------------------------------
+
+
+def re2_compile(pattern: str):
+    """``pattern`` compiled by google-re2; a ValueError with RE2's reason when it cannot run there."""
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"{short(pattern)} is not a valid regular expression for RE2, the linear-time engine "
+                         f"mapping patterns run on: {reason} (look-arounds and back-references are not "
+                         f"supported)") from None
+
+
+def compile_pattern(pattern: str, source: str, where: str) -> None:
+    """Refuse a pattern RE2 cannot compile (syntax errors, look-arounds, back-references), naming
+    the mapping key ``where``: mapping patterns only ever run on RE2, in time linear in the text."""
+    try:
+        re2_compile(pattern)
+    except ValueError as exc:
+        raise ContractError(source, f"{where}: {exc}") from None
+
+
+# ------------------------------------------------------------------------------------------
+# The schema
+# ------------------------------------------------------------------------------------------
+
+_QUOTE_HINT = "put it in quotes (YAML reads unquoted yes/no/on/off as true/false)"
+
+
+def _no_bool(value: Any) -> None:
+    """YAML reads unquoted yes/no as booleans and a key without a value as null: neither is text."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("plain", "{value} is not a plain value; " + _QUOTE_HINT, {"value": short(value)})
+    if value is None:
+        raise PydanticCustomError("empty", "is empty; give a value", {})
+
+
+def _text(value: Any) -> str:
+    """Text only: a file, table or format name."""
+    _no_bool(value)
+    if not isinstance(value, str):
+        raise PydanticCustomError("text", "must be text, got {got}", {"got": short(value)})
+    return value
+
+
+def _value(value: Any) -> str:
+    """A plain value (text or a number, as a code or a header written as a number), as text."""
+    _no_bool(value)
+    if not isinstance(value, (str, int, float)):
+        raise PydanticCustomError("value", "must be a plain value (text or a number), got {got}", {"got": short(value)})
+    return str(value)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PydanticCustomError("number", "needs a number, got {got}", {"got": short(value)})
+    return value
+
+
+def _sheet(value: Any) -> str | int:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise PydanticCustomError("sheet", "is a sheet name or number, got {got}", {"got": short(value)})
+    return value
+
+
+def _names(value: Any) -> str | list[str]:
+    """One text or a non-empty list of texts (date formats tried in order, order_by columns)."""
+    if isinstance(value, list) and value:
+        return [_text(v) for v in value]
+    if isinstance(value, list):
+        raise PydanticCustomError("names", "must not be an empty list", {})
+    return _text(value)
+
+
+def _positive_whole(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PydanticCustomError("whole", "needs a whole number of at least 1, got {got}", {"got": short(value)})
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+Value = Annotated[str, BeforeValidator(_value)]
+Number = Annotated[float, BeforeValidator(_number)]
+Names = Annotated[str | list[str], BeforeValidator(_names)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class DeriveSpec(_Strict):
+    """``derive.<column>``: the first pattern found in the file's column ``from`` names the value."""
+
+    from_: Value = Field(alias="from")
+    rules: dict[Value, Value]
+    default: Value | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shape(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("from") or not isinstance(data.get("rules"), dict) \
+                or not data["rules"] or set(data) - {"from", "rules", "default"}:
+            raise PydanticCustomError("derive", "needs 'from' (a column of the file), 'rules' ({value: pattern}) "
+                                                "and optionally 'default', got {got}", {"got": short(data)})
+        return data
+
+
+class RuleSpec(_Strict):
+    """One row rule: every pattern of ``where`` found, then ``quarantine`` the row or ``set`` values."""
+
+    where: dict[Value, Value]
+    quarantine: Value | None = None
+    set: dict[Value, Value] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shape(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or set(data) - {"where", "quarantine", "set"} \
+                or not isinstance(data.get("where"), dict) or not data["where"] \
+                or (("quarantine" in data) == ("set" in data)):
+            raise PydanticCustomError("rule", "needs 'where' ({column: pattern}) and exactly one of 'quarantine' "
+                                              "(a reason) or 'set' ({column: value}), got {got}", {"got": short(data)})
+        return data
+
+
+class TableSpec(_Strict):
+    """One table's entry of a mapping file (data/README.md, "Mapping a foreign export")."""
+
+    file: Text | None = None
+    columns: dict[Value, Text] = {}
+    date_formats: dict[Text, Names] = {}
+    values: dict[Text, dict[Value, Value]] = {}
+    constants: dict[Text, Value] = {}
+    encoding: Text | None = None
+    delimiter: Text | None = None
+    sheet: Annotated[str | int, BeforeValidator(_sheet)] | None = None
+    multiply: dict[Text, Number] = {}
+    derive: dict[Text, DeriveSpec] = {}
+    rules: list[RuleSpec] = []
+    exact_duplicates: Literal["merge", "keep"] = "merge"
+    max_lines_per_record: Annotated[int, BeforeValidator(_positive_whole)] | None = None
+    imported_from: Text | None = None
+    table: Text | None = None
+    query: Text | None = None
+    order_by: Names | None = None
+
+    @model_validator(mode="after")
+    def _one_relation(self) -> "TableSpec":
+        if self.table and self.query:
+            raise PydanticCustomError("relation", "has both 'table' and 'query'; a database table is read "
+                                                  "from one of them", {})
+        return self
+
+    def fields(self) -> dict[str, Any]:
+        """The entry as plain values, the way ``io.TableMapping`` and cleaning hold them."""
+        return self.model_dump(by_alias=True, exclude_none=True, exclude_unset=True)
+
+
+#: The keys a table entry may have, for messages.
+TABLE_KEYS = [f.alias or name for name, f in TableSpec.model_fields.items()]
+
+
+def table_fields(spec: Any, table: str, source: str) -> dict[str, Any]:
+    """The checked fields of the entry for ``table`` (a ContractError naming every mistake's place)."""
+    try:
+        return TableSpec.model_validate({} if spec is None else spec).fields()
+    except ValidationError as exc:
+        raise ContractError(source, describe(exc, ("tables", table))) from None
+
+
+def check_document(doc: Any, source: str) -> dict[str, Any]:
+    """The ``tables`` of a mapping document, checked for shape and table names."""
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict) or set(doc) - {"tables"}:
+        extra = f" (unknown keys {sorted(map(str, set(doc) - {'tables'}))})" if isinstance(doc, dict) else ""
+        raise ContractError(source, f"must hold one key, 'tables', with an entry per contract table{extra}")
+    tables = doc.get("tables") or {}
+    if not isinstance(tables, dict):
+        raise ContractError(source, f"tables: must map table names to their entries ({{orders: {{...}}, ...}}), "
+                                    f"got a {type(tables).__name__}: {short(tables)}")
+    for name in tables:
+        if name not in CONTRACTS:
+            raise ContractError(source, f"names an unknown table {short(name, 40)}; "
+                                        f"the contract has {', '.join(CONTRACTS)}")
+    return tables
+
+
+# ------------------------------------------------------------------------------------------
+# Pydantic's errors as one line
+# ------------------------------------------------------------------------------------------
+
+_PLAIN = {
+    "dict_type": "must map names to values ({{name: value, ...}}), got {got}",
+    "list_type": "must be a list, got {got}",
+    "model_type": "must be a mapping of keys ({{key: value, ...}}), got {got}",
+    "model_attributes_type": "must be a mapping of keys ({{key: value, ...}}), got {got}",
+    "literal_error": "is {expected}, got {got}",
+    "missing": "is missing",
+}
+
+
+def _place(loc: tuple) -> str:
+    """``tables.orders.rules[1].where``: list positions counted from 1, as a reader counts them."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int) and not isinstance(part, bool):
+            out += f"[{part + 1}]"
+        elif part == "[key]":
+            out += " (a name)"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def describe(exc: ValidationError, prefix: tuple = ()) -> str:
+    """Every error of a validation as ``place: what is wrong``, unknown keys grouped per place."""
+    unknown: dict[tuple, list[str]] = {}
+    lines = []
+    for err in exc.errors():
+        loc = prefix + tuple(err["loc"])
+        if err["type"] == "extra_forbidden":
+            unknown.setdefault(loc[:-1], []).append(str(loc[-1]))
+            continue
+        template = _PLAIN.get(err["type"])
+        ctx = err.get("ctx") or {}
+        text = (template.format(got=short(err.get("input")), expected=ctx.get("expected", "")) if template
+                else err["msg"])
+        lines.append(f"{_place(loc)}: {text}")
+    for loc, keys in unknown.items():  # only a table entry has keys the before-validators leave to pydantic
+        lines.insert(0, f"{_place(loc)}: unknown keys {sorted(keys)}; known keys are {TABLE_KEYS}")
+    more = f"; and {len(lines) - MAX_ERRORS_SHOWN} more" if len(lines) > MAX_ERRORS_SHOWN else ""
+    return "; ".join(lines[:MAX_ERRORS_SHOWN]) + more
