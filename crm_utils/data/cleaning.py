@@ -46,6 +46,8 @@ GENDER_MAP = {"f": "F", "female": "F", "w": "F", "woman": "F", "frau": "F", "fem
               "m": "M", "male": "M", "man": "M", "mann": "M", "homme": "M",
               "x": "X", "d": "X", "diverse": "X", "other": "X", "non-binary": "X", "nonbinary": "X"}
 UNKNOWN = "unknown"
+#: The free-text columns, where customers' own names are masked too.
+FREE_TEXT = (("interactions", "note"), ("surveys", "comment"))
 
 
 class LedgerError(RuntimeError):
@@ -393,7 +395,8 @@ class CleaningRun:
         return hit
 
     def _rule_detail(self, table: str, rule: dict, index: pd.Index) -> pd.Series:
-        parts = [col + "=" + self._raw_value(table, col, index).astype(TEXT).fillna("") for col in rule["where"]]
+        parts = [col + "=" + self._shown(table, col, self._raw_value(table, col, index)).fillna("")
+                 for col in rule["where"]]
         out = parts[0]
         for p in parts[1:]:
             out = out + "; " + p
@@ -414,8 +417,34 @@ class CleaningRun:
         # The raw table is numbered by _row from 0 (``io.shape_table``): positions, not labels.
         return raw[column].take(rows).set_axis(index)
 
+    def _pseudonym_key(self) -> privacy.PseudonymKey:
+        """The key, loaded when first needed (an id to hash before the pseudonymise step)."""
+        if self.key is None:
+            self.key = privacy.load_key()
+        return self.key
+
+    def _ids(self, values: pd.Series) -> pd.Series:
+        """Ids as they may be shown and handed over: one that is an e-mail address or a phone
+        number replaced by its keyed hash, the same in every table (see ``privacy.pseudonymise_ids``)."""
+        return privacy.pseudonymise_ids(values, self._pseudonym_key)[0]
+
+    def _shown(self, table: str, column: str, values: pd.Series) -> pd.Series:
+        """Values of ``column`` as they may be shown in a quarantine detail or record: ids
+        pseudonymised (``_ids``), e-mail addresses and phone numbers in anything else masked."""
+        spec = CONTRACTS[table].column(column)
+        text = values.astype(TEXT)
+        if spec is not None and spec.kind == "id":
+            return self._ids(text)
+        return privacy.mask_free_text(text)[0]
+
     def _record(self, table: str, removed: pd.DataFrame) -> pd.Series:
-        """The records as read of rows going to quarantine (JSON, personal data left out), by row."""
+        """The records as read of rows going to quarantine (JSON, personal data left out), by row.
+
+        Personal columns are left out; ids that are e-mail addresses or phone numbers are
+        pseudonymised, and e-mail addresses and phone numbers are masked in every other field (an
+        address in a date column, a shifted field of a malformed line). The customer's own name is
+        masked in the text fields: a customer record's in all its fields, an activity's by its
+        customer's name while the customers table still has names."""
         contract = CONTRACTS[table]
         keep = [c for c in self._raw_columns[table] if c != "_row" and contract.column(c) is not None
                 and c not in contract.pii_columns]
@@ -423,12 +452,33 @@ class CleaningRun:
         raw = self.raw[table].frame
         rec = pd.DataFrame({c: (removed[c] if c in self._as_read[table] else raw[c].take(rows)).set_axis(rows)
                             for c in keep}, index=rows)
-        for col in ("note", "comment"):
-            if col in rec.columns:
-                rec[col] = privacy.mask_free_text(rec[col])[0]
-        records = [json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in r.items()},
-                              ensure_ascii=False) for r in rec.to_dict(orient="records")]
+        owners, names = self._owners_and_names(table, removed)
+        fields = {}
+        for c in keep:
+            text = pd.Series([None if pd.isna(v) else str(v) for v in rec[c]], index=rows, dtype=TEXT)
+            text = self._shown(table, c, text)
+            if names is not None and (table == "customers" or contract.column(c).kind == "text") \
+                    and contract.column(c).kind != "id":
+                text = privacy.mask_names(text, owners, names)[0]
+            fields[c] = text.to_numpy(dtype=object, na_value=None)
+        records = [json.dumps(dict(zip(keep, values)), ensure_ascii=False) for values in zip(*fields.values())] \
+            if keep else ["{}"] * len(rows)
         return pd.Series(records, index=rows, dtype=object)
+
+    def _owners_and_names(self, table: str, removed: pd.DataFrame) -> tuple[pd.Series | None, pd.Series | None]:
+        """Whose each removed row is and their names (for ``privacy.mask_names``): a customer record
+        is its own owner; an activity row is its customer's, named while the customers table has names."""
+        if table == "customers":
+            if "name" not in removed.columns:
+                return None, None
+            own = pd.Series(np.arange(len(removed)).astype(str), index=removed["_row"].to_numpy())
+            return own, pd.Series(removed["name"].to_numpy(), index=own.to_numpy())
+        c = self.tables.get("customers")
+        if c is None or "name" not in c.columns or "customer_id" not in removed.columns:
+            return None, None
+        owners = pd.Series(removed["customer_id"].astype(TEXT).to_numpy(), index=removed["_row"].to_numpy())
+        known = c[c["customer_id"].isin(owners.dropna().unique())]
+        return owners, pd.Series(known["name"].to_numpy(), index=known["customer_id"].astype(TEXT).to_numpy())
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -504,7 +554,7 @@ class CleaningRun:
                            ("nps_out_of_range", "nps")]:
                 m = reason == r
                 if m.any() and col in sub.columns:
-                    detail[m] = col + "=" + self._raw_value(t, col, sub.index[m]).astype(TEXT).fillna("")
+                    detail[m] = col + "=" + self._shown(t, col, self._raw_value(t, col, sub.index[m])).fillna("")
             # Rules the mapping declares come before the contract's checks (a postage line with
             # price 0 is postage, not an invalid price); the first matching rule names the reason.
             for rule, hit in reversed(list(zip(rules, hits))):
@@ -522,7 +572,7 @@ class CleaningRun:
                 conflict = (sub["customer_id"].notna() & df.duplicated("customer_id", keep="first").reindex(sub.index)
                             & ~bad)
                 reason = reason.mask(conflict, "conflicting_duplicate_id")
-                detail = detail.mask(conflict, "customer_id=" + sub["customer_id"].astype(TEXT))
+                detail = detail.mask(conflict, "customer_id=" + self._ids(sub["customer_id"]))
                 bad = bad | conflict
             remove = np.zeros(len(df), dtype=bool)
             remove[np.flatnonzero(flagged)[bad.to_numpy(dtype=bool)]] = True
@@ -610,7 +660,7 @@ class CleaningRun:
         # Record the folded rows in the ledger, then swap in the merged table.
         self.tables["customers"] = order
         self._remove("customers", pd.Series(is_dup, index=order.index), "merged", "duplicate_customer",
-                     "canonical=" + canon.astype(TEXT))
+                     lambda rows: "canonical=" + self._ids(canon.reindex(rows.index)))
         self.tables["customers"] = merged.reset_index(drop=True)
         self._fix("customers", "*", "filled from duplicate record", filled)
         summary = pd.DataFrame(by_rule, columns=["rule", "records"])
@@ -645,7 +695,7 @@ class CleaningRun:
             if known is not None:
                 m = pd.Series(~pc.is_in(ids, value_set=known).to_numpy(zero_copy_only=False), index=df.index)
                 unknown = self._remove(t, m, "quarantined", "unknown_customer",
-                                       lambda rows: "customer_id=" + rows["customer_id"].astype(TEXT))
+                                       lambda rows: "customer_id=" + self._ids(rows["customer_id"]))
             rows.append({"table": t, "ids_remapped": remapped, "unknown_customer": unknown})
         return pd.DataFrame(rows, columns=["table", "ids_remapped", "unknown_customer"])
 
@@ -764,13 +814,47 @@ class CleaningRun:
         return summary
 
     def pseudonymise(self) -> pd.DataFrame:
-        """Drop names; replace e-mail and phone by keyed hashes; mask them in free text."""
+        """Drop names; replace e-mail and phone by keyed hashes; mask personal data everywhere else.
+
+        * e-mail addresses and phone numbers are masked in every text column the contract keeps
+          (notes and comments, but also a topic, a city or a status that holds one);
+        * then the customers' own first and last names (parts of at least three letters) in their
+          own notes and comments, while the names are still known (``privacy.mask_names``);
+        * names are dropped, e-mail addresses and phone numbers replaced by keyed hashes;
+        * an id that is an e-mail address or a phone number (exports that key customers by e-mail)
+          is replaced by its keyed hash in every id column of every table, the same hash for the same
+          id everywhere, so that joins still match (and ``id_map`` says it in hashes too).
+
+        Columns are replaced in place: the run owns its tables, and a copy would double them.
+        """
         self._step("pseudonymise")
         if self.key is None:
             self.key = privacy.load_key()
-        rows = []
-        if "customers" in self.tables:
-            c = self.tables["customers"]
+        rows, masked_rows = [], []
+        # E-mail addresses and phone numbers first: an address holds names ('anna.schmidt@...').
+        for t in list(self.tables):
+            for col in [spec.name for spec in CONTRACTS[t].columns if spec.kind == "text" and not spec.pii]:
+                if col not in self.tables[t].columns:
+                    continue
+                masked, n = privacy.mask_free_text(self.tables[t][col])
+                if n:
+                    self.tables[t][col] = masked
+                if n or (t, col) in FREE_TEXT:
+                    masked_rows.append({"table": t, "column": col, "action": "e-mails/phones masked", "rows": n})
+                self._fix(t, col, "e-mail or phone masked", n)
+        c = self.tables.get("customers")
+        if c is not None and "name" in c.columns:
+            names = pd.Series(c["name"].to_numpy(), index=c["customer_id"].astype(TEXT).to_numpy())
+            for t, col in FREE_TEXT:
+                if t in self.tables and col in self.tables[t].columns:
+                    df = self.tables[t]
+                    masked, n = privacy.mask_names(df[col], df["customer_id"], names)
+                    if n:
+                        df[col] = masked
+                        masked_rows.append({"table": t, "column": col, "action": "customer's own name masked",
+                                            "rows": n})
+                        self._fix(t, col, "customer's own name masked", n)
+        if c is not None:
             out = c.drop(columns=[col for col in ("name", "email", "phone") if col in c.columns])
             if "email" in c.columns:
                 out["email_hash"] = privacy.keyed_hash(privacy.normalise_email(c["email"]), self.key)
@@ -782,12 +866,21 @@ class CleaningRun:
                                  "action": "dropped" if col == "name" else "replaced by keyed hash",
                                  "rows": int(c[col].notna().sum())})
             self.tables["customers"] = out
-        for t, col in (("interactions", "note"), ("surveys", "comment")):
-            if t in self.tables and col in self.tables[t].columns:
-                masked, n = privacy.mask_free_text(self.tables[t][col])
-                self.tables[t] = self.tables[t].assign(**{col: masked})
-                rows.append({"table": t, "column": col, "action": "e-mails/phones masked", "rows": n})
-                self._fix(t, col, "e-mail or phone masked", n)
+        rows += masked_rows
+        for t in list(self.tables):
+            for col in [spec.name for spec in CONTRACTS[t].columns if spec.kind == "id"]:
+                if col not in self.tables[t].columns:
+                    continue
+                ids, n = privacy.pseudonymise_ids(self.tables[t][col], self.key)
+                if n:
+                    self.tables[t][col] = ids
+                    rows.append({"table": t, "column": col, "rows": n,
+                                 "action": "e-mail/phone used as id replaced by keyed hash (same in every table)"})
+                    self._fix(t, col, "e-mail or phone used as id replaced by keyed hash (joins kept)", n)
+        if len(self.id_map):
+            duplicate = self._ids(pd.Series(self.id_map.index, dtype=TEXT))
+            self.id_map = pd.Series(self._ids(self.id_map).to_numpy(), index=duplicate.to_numpy(),
+                                    name="canonical_id", dtype=TEXT)
         return pd.DataFrame(rows, columns=["table", "column", "action", "rows"])
 
     # -- result --------------------------------------------------------------------------------

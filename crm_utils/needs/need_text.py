@@ -33,6 +33,8 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import Pipeline
 
+from crm_utils.data import privacy
+
 NO_NEED = "no need"
 QUESTION_TOPIC = "product_question"
 WINDOW_DAYS = 14
@@ -257,6 +259,8 @@ def hard_examples(clf: NeedTextClassifier, notes: pd.DataFrame, orders: pd.DataF
       the ``window_days`` after the note;
     * *unsure*: the smallest margin between the two likeliest classes: wording shared by several
       categories, or extra text (a masked phone number) diluting the words that matter.
+
+    The notes shown have e-mail addresses and phone numbers masked (``privacy.mask_free_text``).
     """
     proba = clf.predict_proba(notes["note"])
     pred = proba.idxmax(axis=1).to_numpy()
@@ -267,6 +271,9 @@ def hard_examples(clf: NeedTextClassifier, notes: pd.DataFrame, orders: pd.DataF
     unsure = wrong.sort_values(["margin", "timestamp"]).head(n)
     out = pd.concat([confident.assign(kind="confident, label disagrees"), unsure.assign(kind="unsure")],
                     ignore_index=True)
+    # Notes are masked when cleaned (e-mails, phones, the customer's own name); shown here, they are
+    # masked again for e-mails and phones, as a run folder cleaned by an older version may hold some.
+    out["note"] = privacy.mask_free_text(out["note"].astype("string[pyarrow]"))[0].astype(str).to_numpy()
     keep = ["kind", "note", "label", "predicted", "p_predicted", "margin"]
     if orders is not None:
         buy = orders.loc[~orders["is_return"], ["customer_id", "order_date", "category"]]
