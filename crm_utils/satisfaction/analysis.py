@@ -636,8 +636,8 @@ def key_drivers(responses: pd.DataFrame, items: list[str], target: str, seed: in
 # Comments
 # ------------------------------------------------------------------------------------------
 
-#: The marks notebook 01 leaves where an e-mail address or phone number was.
-MASK_RE = r"\[(?:email|phone)\]"
+#: The marks notebook 01 leaves where an e-mail address, phone number or a customer's own name was.
+MASK_RE = privacy.MASKED_RE
 
 
 def _comment_frame(comments: pd.Series, clusters: pd.Series) -> pd.DataFrame:
