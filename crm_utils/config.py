@@ -18,16 +18,20 @@ DEFAULT_REPORTS_DIR = PROJECT_ROOT / "reports"
 INTERACTIVE_RUNS_DIR = DEFAULT_REPORTS_DIR / "interactive"
 
 DEFAULT_SEED = 42
-MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+#: A report month: ASCII ``YYYY-MM`` and nothing else. ``[0-9]``, not ``\d`` (which matches
+#: full-width and Arabic-Indic digits), and ``\Z``, not ``$`` (which matches before a trailing
+#: newline): '2026-10\n' would otherwise name a folder ``reports/2026-10\n/``.
+MONTH_PATTERN = re.compile(r"\A[0-9]{4}-(0[1-9]|1[0-2])\Z")
 
 
 def parse_month(value: object) -> pd.Period:
     """Return the report month as a monthly Period, rejecting anything but ``YYYY-MM``.
 
     papermill turns ``-p month 202610`` into an integer; accepting only the string form
-    makes that mistake loud instead of silently reading the wrong month.
+    makes that mistake loud instead of silently reading the wrong month. The month names a
+    folder, so only ASCII digits are accepted: no surrounding space, no trailing newline.
     """
-    if not isinstance(value, str) or not MONTH_PATTERN.match(value):
+    if not isinstance(value, str) or not MONTH_PATTERN.fullmatch(value):
         raise ValueError(
             f"report month must be a string 'YYYY-MM' such as '2026-10', got {value!r} "
             f"({type(value).__name__}); with papermill pass it with -r, not -p"

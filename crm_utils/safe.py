@@ -4,8 +4,10 @@ Values in the data come from outside (a product name, a survey comment, a column
 may be crafted. A spreadsheet evaluates a cell that starts with ``=``, ``+``, ``-`` or ``@``
 as a formula (``=cmd|' /C calc'!A0``); a browser runs ``<script>`` in HTML; Markdown turns
 ``[x](javascript:...)`` into a link and ``$...$`` into maths. These helpers neutralise such text
-where it leaves the kit. pandas already escapes the cells of a displayed DataFrame; text put
-into ``Markdown(...)`` or ``HTML(...)`` by a notebook must go through :func:`markdown` or
+where it leaves the kit. pandas already escapes the cells of a displayed DataFrame, but not
+those of a ``Styler`` (``frame.style``), which writes cells and labels into HTML as they are: a
+table from the data is styled through :func:`styler`, never ``frame.style``. Text put into
+``Markdown(...)`` or ``HTML(...)`` by a notebook must go through :func:`markdown` or
 :func:`html` first, and labels taken from the data into a chart through :func:`chart_text`
 (matplotlib reads ``$...$`` as maths: 'Gift cards $10-$50' comes out garbled, and an unknown
 command between dollars stops the chart with an error).
@@ -15,8 +17,13 @@ from __future__ import annotations
 
 import html as _html
 import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:  # the Styler needs jinja2, imported only when a table is styled
+    from pandas.io.formats.style import Styler
 
 TEXT = pd.StringDtype("pyarrow")
 
@@ -51,6 +58,26 @@ def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def html(value: object) -> str:
     """Text for HTML: ``<``, ``>``, ``&`` and quotes escaped."""
     return _html.escape(str(value), quote=True)
+
+
+def styler(frame: pd.DataFrame, formats: Mapping[str, str | Callable] | None = None, *,
+           hide_index: bool = False) -> Styler:
+    """``frame.style`` with every text from the data escaped for HTML: cells, row and column labels
+    and the names of both axes.
+
+    A pandas 2.x ``Styler`` writes cells and labels into HTML unescaped unless told otherwise
+    (``styler.format.escape`` is off by default), and ``format_index(escape=...)`` leaves the axis
+    names alone. ``formats`` maps columns to a format string or function, as ``Styler.format``
+    takes them: they are applied here, in the same call that escapes, because a later
+    ``.format(...)`` on the returned Styler replaces the escaping of the columns it names. A
+    format function is given text cells already escaped.
+    """
+    data = frame.copy(deep=False)
+    data.index = data.index.set_names([None if n is None else html(n) for n in data.index.names])
+    data.columns = data.columns.set_names([None if n is None else html(n) for n in data.columns.names])
+    out = data.style.format(dict(formats or {}), escape="html")
+    out = out.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    return out.hide(axis="index") if hide_index else out
 
 
 def markdown(value: object) -> str:

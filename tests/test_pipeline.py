@@ -395,3 +395,196 @@ def test_no_personal_data_in_any_file_written_or_any_console_output(e2e, retail,
     assert [str(p) for p in files if _personal_data_in(p)] == []
     console = "\n".join(CONSOLE)
     assert not EMAIL.search(console.encode()) and not PHONE.search(console)
+
+
+# ------------------------------------------------------------------------------------------
+# Bad months, folders that cannot be written, bad mappings, killed runners
+# ------------------------------------------------------------------------------------------
+
+#: Months that once passed (\d matches any Unicode digit, $ matches before a trailing newline) or never should.
+BAD_MONTHS = ["2026-10\n", "２０２６-１０", "٢٠٢٦-١٠", "2026-١٠", " 2026-10", "2026-10 ", "2026 -10", "2026-1",
+              "2026-13", "2026-00", "202610", "2026/10", "26-10", "2026-10-01", "", "latest\n"]
+
+
+@pytest.mark.parametrize("month", [*BAD_MONTHS, 202610], ids=repr)
+def test_a_month_is_ascii_yyyy_mm_and_nothing_else(month, tmp_path, capsys):
+    from crm_utils.config import parse_month
+    from crm_utils.run import cli
+
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        parse_month(month)
+    if isinstance(month, str):
+        for option in (["--month", month], ["--from", month, "--to", "2026-10"], ["--from", "2026-01", "--to", month]):
+            with pytest.raises(SystemExit) as stopped:
+                cli.main(["run", *option, "--data-dir", str(tmp_path), "--reports-dir", str(tmp_path / "reports")])
+            assert stopped.value.code == 2 and "YYYY-MM" in capsys.readouterr().err
+        assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize("month", ["2026-10", "1999-01", "2026-12", "0001-01"])
+def test_ascii_months_are_accepted(month):
+    from crm_utils.config import parse_month
+    from crm_utils.run import cli
+
+    assert parse_month(month) == pd.Period(month, freq="M")
+    assert cli.build_parser().parse_args(["run", "--month", month]).month == month
+
+
+def _orders_only(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "orders.csv").write_text("order_id,customer_id,order_date,product_id,quantity,unit_price\n"
+                                       "O1,C1,2026-10-01,P1,1,9.99\n")
+    return folder
+
+
+def _tiny_notebook(folder: Path, name: str, code: str) -> Path:
+    """A numbered notebook with the base parameters and one cell of ``code``."""
+    import nbformat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    params = nbformat.v4.new_code_cell("report_month = ''\ndata_dir = ''\nrun_dir = ''\nseed = 0")
+    params.metadata["tags"] = ["parameters"]
+    nbformat.write(nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell(code)], metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), folder / name)
+    return folder
+
+
+def test_a_reports_folder_that_cannot_be_created_stops_the_run_in_one_line(tmp_path):
+    """Found before any notebook: exit 2 and one line naming the path, as for any problem found then."""
+    data = _orders_only(tmp_path / "data")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    res = crm_report("run", "--month", "2026-10", "--data-dir", str(data), "--reports-dir", str(blocker / "reports"))
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [f"crm-report: cannot write to {blocker / 'reports'}: not a directory"]
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder nobody can write to: chmod 555, or for root (whom chmod does not stop) the immutable
+    attribute (chattr +i), which needs CAP_LINUX_IMMUTABLE and a file system that has it."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield folder, "permission denied"
+        finally:
+            folder.chmod(0o755)
+        return
+    made = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True) if shutil.which("chattr") \
+        else None
+    if made is None or made.returncode != 0:
+        pytest.skip("running as root, whom chmod 555 does not stop, and chattr +i is not possible here "
+                    f"({made.stderr.strip() if made else 'no chattr'}); the folder-under-a-file test "
+                    "covers the message")
+    try:
+        yield folder, "operation not permitted"
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_a_read_only_reports_folder_stops_the_run_in_one_line(read_only_folder, tmp_path):
+    folder, reason = read_only_folder
+    data = _orders_only(tmp_path / "data")
+    res = crm_report("run", "--month", "2026-10", "--data-dir", str(data), "--reports-dir", str(folder))
+    assert res.returncode == 2
+    assert res.stderr.splitlines() == [f"crm-report: cannot write to {folder / '.2026-10.lock'}: {reason}"]
+    assert list(folder.iterdir()) == []
+
+
+def test_a_full_disk_is_named_in_one_line():
+    """ENOSPC as the kernel gives it (/dev/full), through the runner's conversion of write errors."""
+    full = Path("/dev/full")
+    if not full.exists():
+        pytest.skip("no /dev/full on this system")
+    with pytest.raises(pipeline.OutputError) as stopped:
+        with pipeline._writing(Path("/tmp/reports/2026-10/run.json")):
+            full.write_text("{}")
+    assert str(stopped.value) in ("cannot write to /dev/full: no space left on device",
+                                  "cannot write to /tmp/reports/2026-10/run.json: no space left on device")
+
+
+def test_a_run_that_cannot_write_its_folder_after_the_notebooks_fails_and_keeps_them(tmp_path):
+    """The notebooks ran, then metrics.json could not be written (a folder stands in its place): the run
+    fails as a failed notebook does, the executed notebooks are kept, the last good report is untouched."""
+    from crm_utils.data.sources import open_source
+
+    notebooks = _tiny_notebook(tmp_path / "notebooks", "01_tiny.ipynb", "1 + 1")
+    data = _orders_only(tmp_path / "data")
+    last_good = tmp_path / "reports" / "2026-10"
+    last_good.mkdir(parents=True)
+    (last_good / "run.json").write_text(json.dumps({"input": open_source(data).fingerprint("2026-10")}))
+    (last_good / "report.html").write_text("last good")
+    (last_good / "metrics.json").mkdir()  # copied into the run by --only: writing the file fails
+    with pytest.raises(pipeline.RunFailed) as failed:
+        pipeline.run_month("2026-10", data, tmp_path / "reports", only=["01"], notebooks_dir=notebooks)
+    first, second = str(failed.value).splitlines()
+    assert first == f"the notebooks ran, but cannot write to {tmp_path / 'reports' / '.2026-10.partial-'}" \
+                    f"{os.getpid()}/metrics.json: is a directory"
+    assert second.startswith(f"The executed notebooks are kept in {tmp_path / 'reports' / '2026-10.failed'}")
+    assert failed.value.notebook is None
+    assert (tmp_path / "reports" / "2026-10.failed" / "01_tiny.ipynb").exists()
+    assert (last_good / "report.html").read_text() == "last good"
+    assert not list((tmp_path / "reports").glob(".2026-10.partial-*"))
+
+
+def test_a_bad_mapping_stops_the_run_in_one_line(tmp_path):
+    """A mapping problem is found before any notebook: exit 2, one line naming the file, no traceback."""
+    data = _orders_only(tmp_path / "data")
+    (data / "mapping.yml").write_text("tables:\n  orders:\n    colums: {Qty: quantity}\n")
+    res = crm_report("run", "--month", "2026-10", "--data-dir", str(data), "--reports-dir", str(tmp_path / "r"))
+    assert res.returncode == 2
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("crm-report: ") and "mapping.yml" in lines[0], res.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's tie to its runner is Linux's "
+                                                                  "PR_SET_PDEATHSIG")
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_the_kernel_dies_with_a_killed_runner(tmp_path, sig):
+    """A runner killed mid-notebook (cron's timeout, systemd, kill -9) takes its busy kernel with it.
+
+    The kernel is stuck in one long call that holds the interpreter lock (a backtracking regular
+    expression), as a kernel deep in a computation is: ipykernel's own watch on its parent is a
+    thread that cannot run then, so only the runner's tie to its kernel can stop it."""
+    import signal
+    import time
+
+    import psutil
+
+    started = tmp_path / "cell-started"
+    notebooks = _tiny_notebook(tmp_path / "notebooks", "01_busy.ipynb", f"import pathlib, re\n"
+                               f"pathlib.Path({str(started)!r}).touch()\nre.fullmatch('(a+)+b', 'a' * 64)")
+    data = _orders_only(tmp_path / "data")
+    runner = subprocess.Popen([sys.executable, "-c", "import sys\nfrom crm_utils.run.pipeline import run_month\n"
+                               "run_month('2026-10', sys.argv[1], sys.argv[2], notebooks_dir=sys.argv[3])",
+                               str(data), str(tmp_path / "reports"), str(notebooks)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+    kernel = None
+    try:
+        deadline = time.monotonic() + 120
+        while not started.exists() and runner.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started.exists(), "the kernel never reached its busy cell"
+        kernel, = [c for c in psutil.Process(runner.pid).children() if "ipykernel_launcher" in c.cmdline()]
+        assert kernel.status() != psutil.STATUS_ZOMBIE
+        runner.send_signal(getattr(signal, sig))
+        runner.wait(timeout=30)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                if kernel.status() == psutil.STATUS_ZOMBIE:  # dead, waiting for init to reap it
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"the kernel (pid {kernel.pid}) is still running 5 s after its runner was killed ({sig})")
+    finally:
+        runner.kill()
+        if kernel is not None:
+            try:
+                kernel.kill()
+            except psutil.Error:
+                pass

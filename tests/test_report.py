@@ -123,6 +123,19 @@ def test_last_months_forecast_is_read_from_last_months_report(tmp_path):
     assert check["actual"].tolist() == [7.0] * 4 and check["inside"].all()
     assert forecast_monitoring.check_note(check, last).startswith("Last month's forecast (2026-09) against the 4 week(s)")
 
+def test_the_forecast_check_table_shows_category_names_as_text():
+    """The series of the check are named after the data's categories; its table is escaped HTML."""
+    weeks = pd.date_range("2026-10-07", periods=2, freq="7D")
+    bad = "category=Books<img src=x onerror=alert(1)><script>alert(2)</script>"
+    check = pd.DataFrame({"series": ["total", "total", bad, bad], "ds": [*weeks, *weeks], "model": "ets",
+                          "yhat": [10.0, 10.0, 4.0, 4.0], "yhat_lower": 8.0, "yhat_upper": 12.0,
+                          "actual": [9.0, 11.0, 5.0, 3.0], "inside": [True, True, False, False]})
+    out = forecast_monitoring.forecast_check_summary(check).to_html()
+    assert "<img" not in out and "<script" not in out
+    assert "category=Books&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in out
+    assert ">+0.0%<" in out and ">100%<" in out and ">0%<" in out  # the formats are kept
+
+
 def test_footer_names_the_files_or_the_database_tables_never_a_password():
     record = {"seed": 42, "started_utc": "2026-11-01T06:15:00", "parameters": {"report_month": "2026-10"},
               "versions": {"pandas": "2.3.3"},

@@ -34,3 +34,25 @@ def test_dollar_signs_in_category_names_do_not_break_the_outlier_chart(tmp_path)
     fig.savefig(tmp_path / "chart.png")  # an unknown command between dollars raised here before
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert labels == [safe.chart_text(c) for c in sorted(cats)] and labels[1] == r"Gift cards \$10-\$50"
+
+
+def test_a_styled_table_escapes_every_text_from_the_data():
+    """pandas' Styler writes cells and labels into HTML as they are; safe.styler escapes cells, row and
+    column labels and both axis names, and keeps the formats it is given."""
+    bad = "<img src=x onerror=alert(1)>"
+    frame = pd.DataFrame({f"col{bad}": [bad, "Home & Kitchen"], "units": [1234.5, 2.0],
+                          "kind": pd.Categorical([bad, "b"])}, index=pd.Index([f"row{bad}", "b"], name=f"idx{bad}"))
+    frame.columns.name = f"cols{bad}"
+    assert "<img" in frame.style.to_html()  # what the plain Styler does with it
+    for styled in (safe.styler(frame, {"units": "{:,.0f}"}), safe.styler(frame, hide_index=True)):
+        out = styled.to_html()
+        assert "<img" not in out and "onerror=alert(1)&gt;" in out
+    out = safe.styler(frame, {"units": "{:,.0f}"}).to_html()
+    assert out.count("&lt;img src=x onerror=alert(1)&gt;") == 6  # 2 cells, 2 labels, 2 axis names
+    assert "idx&lt;img" in out and "cols&lt;img" in out and "Home &amp; Kitchen" in out and ">1,234<" in out
+    # Text without markup comes out as the plain Styler writes it: the report's look does not change.
+    plain = pd.DataFrame({"reason": ["invalid_price"], "value": [0.123456], "n": [3]})
+    ours, theirs = safe.styler(plain, {"value": "{:.3g}"}, hide_index=True), plain.style.hide(axis="index")
+    theirs = theirs.format({"value": "{:.3g}"})
+    ours.set_uuid("t"), theirs.set_uuid("t")
+    assert ours.to_html() == theirs.to_html()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crm_utils import safe
 from crm_utils.artifacts import LastMonth
 from crm_utils.demand.series import build_series
 
@@ -56,12 +57,16 @@ def last_month_check(last: LastMonth, orders: pd.DataFrame, customers: pd.DataFr
 
 
 def forecast_check_summary(check: pd.DataFrame) -> "pd.io.formats.style.Styler":
-    """Per series: weeks compared, forecast and actual units, relative error, share inside the interval."""
+    """Per series: weeks compared, forecast and actual units, relative error, share inside the interval.
+
+    The series are named after the data (``category=<name>``): the table is styled through
+    :func:`crm_utils.safe.styler`, which escapes them for the report's HTML.
+    """
     g = check.groupby("series", sort=False)
     out = pd.DataFrame({"weeks": g.size(), "forecast": g["yhat"].sum().round(0), "actual": g["actual"].sum().round(0),
                         "inside 80% interval": g["inside"].mean()})
     out.insert(3, "error", (out["forecast"] / out["actual"].replace(0, np.nan) - 1))
-    return out.style.format({"error": "{:+.1%}", "inside 80% interval": "{:.0%}", "forecast": "{:,.0f}",
+    return safe.styler(out, {"error": "{:+.1%}", "inside 80% interval": "{:.0%}", "forecast": "{:,.0f}",
                              "actual": "{:,.0f}"})
 
 

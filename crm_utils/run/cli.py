@@ -1,10 +1,11 @@
 """``crm-report``: generate data, import an export, run the monthly notebooks, find the latest month.
 
 Exit codes: 0 success; 1 a notebook failed (named, with its cell), including a data-contract
-error found by notebook 01; 2 bad arguments, or a problem found before any notebook runs
-(missing data folder, unreadable orders when looking for the latest month, a run of the same
-month already in progress; for a database: cannot connect, wrong password, a missing table or
-column).
+error found by notebook 01, or the notebooks ran but their report folder could not be written;
+2 bad arguments, or a problem found before any notebook runs (missing data folder, a bad mapping,
+unreadable orders when looking for the latest month, a run of the same month already in
+progress, a reports folder that cannot be written; for a database: cannot connect, wrong
+password, a missing table or column). Every exit-2 problem is one line on standard error.
 """
 
 from __future__ import annotations
@@ -15,6 +16,23 @@ import sys
 from pathlib import Path
 
 from crm_utils.config import DEFAULT_DATA_DIR, DEFAULT_REPORTS_DIR, DEFAULT_SEED, display_path, parse_month
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as one line: a pydantic ValidationError as 'where: what' per mistake, anything else with
+    its line breaks folded, so a problem found before any notebook reads as one line in a log."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors) and type(exc).__module__.startswith("pydantic"):
+        try:
+            parts = [f"{'.'.join(map(str, e.get('loc', ()))) or 'value'}: {e.get('msg', '')}" for e in errors()]
+            return f"{getattr(exc, 'title', 'mapping')}: " + "; ".join(parts)
+        except Exception:  # noqa: BLE001 - fall back to the text below
+            pass
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        from crm_utils.run.pipeline import os_problem
+
+        return "{}: {}".format(*os_problem(exc, exc.filename))
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
 
 
 def _month(value: str) -> str:
@@ -140,7 +158,11 @@ def _generate(args: argparse.Namespace) -> int:
         return 2
     cfg = SynthConfig(customers=args.customers, seed=args.seed, end=args.end, months=args.months,
                       file_format=args.format)
-    summary = generate(args.out, cfg, progress=sys.stderr.isatty(), workers=args.workers)
+    try:
+        summary = generate(args.out, cfg, progress=sys.stderr.isatty(), workers=args.workers)
+    except OSError as exc:  # a read-only or full --out
+        print(f"crm-report: {one_line(exc)}", file=sys.stderr)
+        return 2
     rows = ", ".join(f"{k} {v:,}" for k, v in summary.rows.items())
     print(f"wrote {display_path(args.out)}: {rows} ({summary.seconds:.1f} s); ground truth in _truth/")
     return 0
@@ -149,7 +171,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from crm_utils.data.database import SourceError
     from crm_utils.data.schema import ContractError
-    from crm_utils.run.pipeline import RunFailed, latest_complete_month, parse_extra, run_month
+    from crm_utils.run.pipeline import OutputError, RunFailed, latest_complete_month, parse_extra, run_month
 
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
@@ -171,8 +193,11 @@ def _run(args: argparse.Namespace) -> int:
         if done:
             print(f"crm-report: the backfill stopped there; months done: {', '.join(done)}", file=sys.stderr)
         return 1
-    except (ContractError, SourceError, ValueError, FileNotFoundError) as exc:
-        print(f"crm-report: {exc}", file=sys.stderr)
+    except (ContractError, SourceError, OutputError, ValueError, OSError) as exc:
+        # Found before the month's notebooks ran (the pipeline turns what goes wrong after into RunFailed).
+        print(f"crm-report: {one_line(exc)}", file=sys.stderr)
+        if done:
+            print(f"crm-report: the backfill stopped there; months done: {', '.join(done)}", file=sys.stderr)
         return 2
     return 0
 
@@ -201,8 +226,8 @@ def _import(args: argparse.Namespace) -> int:
     try:
         result = import_export(args.source, args.mapping, args.out, table=args.table,
                                file_format=args.format, force=args.force)
-    except (ContractError, ValueError) as exc:
-        print(f"crm-report: {exc}", file=sys.stderr)
+    except (ContractError, ValueError, OSError) as exc:
+        print(f"crm-report: {one_line(exc)}", file=sys.stderr)
         return 2
     for row in result.summary.to_dict(orient="records"):
         print(f"{row['table']}: {row['from']} -> {row['written']}, {row['rows']:,} rows")
@@ -230,8 +255,8 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             print(latest_complete_month(_source(args)))
-        except (ContractError, SourceError, ValueError, FileNotFoundError) as exc:
-            print(f"crm-report: {exc}", file=sys.stderr)
+        except (ContractError, SourceError, ValueError, OSError) as exc:
+            print(f"crm-report: {one_line(exc)}", file=sys.stderr)
             return 2
         return 0
     if args.command == "check-report":
@@ -247,8 +272,8 @@ def _check_report(args: argparse.Namespace) -> int:
     shot = args.screenshot or args.html.with_suffix(".png")
     try:
         result = check_report(args.html, shot)
-    except (FileNotFoundError, RuntimeError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        print(f"crm-report: {exc}", file=sys.stderr)
+    except (OSError, ValueError, RuntimeError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        print(f"crm-report: {one_line(exc)}", file=sys.stderr)
         return 2
     print(f"{args.html}: {result.images} images, {result.tables} tables, {len(result.headings)} sections; "
           f"screenshot {shot}")

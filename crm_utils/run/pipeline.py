@@ -3,6 +3,12 @@
 ``run_month`` builds everything in a hidden work folder next to the report and swaps it into
 place only when every notebook succeeded, so a failed run never damages the last good report
 of that month. A failed run keeps its executed notebooks in ``reports/<month>.failed/``.
+A reports folder that cannot be written (read-only, full, not a folder) stops the run with
+:class:`OutputError`, naming the path, before any notebook runs; after the notebooks have run
+it fails the run like a failed notebook (:class:`RunFailed`).
+
+The kernels run in a private kernelspec whose launcher ties each kernel's life to the runner's
+(Linux ``PR_SET_PDEATHSIG``): a runner killed by cron, systemd or a user takes its kernel with it.
 
 The input is any :class:`~crm_utils.data.sources.Source` (a data folder or a database); the runner
 does not ask which. What the source says in ``notebook_parameters()`` points notebook 01 (the
@@ -21,6 +27,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,11 +50,47 @@ SOURCE_PARAMETER = "source"
 
 
 class RunFailed(RuntimeError):
-    """A notebook failed; the message names the notebook, the cell and the error."""
+    """A notebook failed, or the finished run could not be written; the message names the notebook, the
+    cell and the error (``notebook`` is None when the notebooks succeeded and writing the run failed)."""
 
-    def __init__(self, message: str, notebook: str, cell: int | None, failed_dir: Path | None):
+    def __init__(self, message: str, notebook: str | None, cell: int | None, failed_dir: Path | None):
         super().__init__(message)
         self.notebook, self.cell, self.failed_dir = notebook, cell, failed_dir
+
+
+class OutputError(RuntimeError):
+    """A folder or file of the run cannot be written (permission denied, read-only file system, disk
+    full, a file where a folder should be); one line naming the path."""
+
+
+def shown_path(path: str | os.PathLike) -> str:
+    """A path as a message names it: relative to the working folder when inside it, else absolute."""
+    p = Path(os.fsdecode(path)).absolute()
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return str(p)
+
+
+def os_problem(exc: OSError, path: str | os.PathLike) -> tuple[str, str]:
+    """The path an OSError is about (the file it names, else ``path``) as shown, and why, in lower case."""
+    where = exc.filename if exc.filename is not None else path
+    reason = exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__)
+    return shown_path(where), reason[:1].lower() + reason[1:]
+
+
+def cannot_write(exc: OSError, path: str | os.PathLike) -> str:
+    """'cannot write to reports/2026-10: permission denied': the file the error names (else ``path``) and why."""
+    return "cannot write to {}: {}".format(*os_problem(exc, path))
+
+
+@contextmanager
+def _writing(path: Path):
+    """An OSError while writing ``path`` becomes an :class:`OutputError` naming it (or the file the error names)."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(cannot_write(exc, path)) from exc
 
 
 @dataclass
@@ -179,20 +222,50 @@ def check_reader(src: Source, notebooks: list[Path], declared: dict[str, dict]) 
         raise ValueError(f"{readers[0]} has no '{missing[0]}' parameter, so it cannot read {src.kind}")
 
 
+#: The environment variable through which the kernel launcher learns the runner's process id.
+RUNNER_PID_ENV = "CRM_REPORT_RUNNER_PID"
+#: The kernelspec's launcher: it asks Linux to kill the kernel when its parent, the runner, dies
+#: (``prctl(PR_SET_PDEATHSIG, SIGKILL)``, kept across exec), then becomes the ipykernel. Without it
+#: a runner killed by SIGTERM or SIGKILL leaves its kernel computing on (ipykernel's own watch on its
+#: parent is a thread, which cannot run while the kernel is deep in a call that holds the interpreter
+#: lock). A runner that died before the request took effect is noticed (the parent is no longer the
+#: runner) and the kernel never starts. Linux ties the kernel to the *thread* that started it:
+#: papermill starts kernels from the thread that calls it, which outlives the notebook it runs.
+KERNEL_LAUNCHER = f"""\
+import os
+import signal
+import sys
+
+try:
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0) != 0:  # 1: PR_SET_PDEATHSIG
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+except (AttributeError, OSError):  # not Linux: the kernel outlives a killed runner, as Jupyter's do
+    pass
+runner = os.environ.pop("{RUNNER_PID_ENV}", "")
+if runner and os.getppid() != int(runner):
+    sys.exit("the crm-report runner that started this kernel is gone")
+os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *sys.argv[1:]])
+"""
+
+
 def _kernelspec_dir() -> Path:
     """A private kernelspec that runs *this* interpreter, placed first on JUPYTER_PATH.
 
     A user-level kernelspec named like ours cannot shadow it (papermill #251): JUPYTER_PATH
-    takes precedence over the user and system data folders.
+    takes precedence over the user and system data folders. The kernel starts through
+    :data:`KERNEL_LAUNCHER`, so that it dies with this process.
     """
     root = Path(tempfile.mkdtemp(prefix="crm-kernel-"))
     spec = root / "kernels" / KERNEL_NAME
     spec.mkdir(parents=True)
+    (spec / "launch_kernel.py").write_text(KERNEL_LAUNCHER)
     (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+        "argv": [sys.executable, str(spec / "launch_kernel.py"), "-f", "{connection_file}",
                  "--IPKernelApp.log_level=ERROR"],
         "display_name": f"Python ({Path(sys.prefix).name})", "language": "python",
-        "env": {"PYTHONHASHSEED": "0"}}))
+        "env": {"PYTHONHASHSEED": "0", RUNNER_PID_ENV: str(os.getpid())}}))
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("JUPYTER_PATH")]))
     return root
 
@@ -244,7 +317,8 @@ def run_month(month: str, source: str | Path | Source, reports_dir: str | Path, 
         raise ValueError(f"set {SOURCE_PARAMETER} with --source, not -p")
     check_reader(src, notebooks, declared)
 
-    reports_dir.mkdir(parents=True, exist_ok=True)
+    with _writing(reports_dir):
+        reports_dir.mkdir(parents=True, exist_ok=True)
     with _lock_month(reports_dir, month):  # one run of a month at a time
         return _run_locked(month, src, reports_dir, notebooks, declared, extra, only, seed, progress)
 
@@ -258,7 +332,8 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
     final = reports_dir / month
     work = reports_dir / f".{month}.partial-{os.getpid()}"
     failed = reports_dir / f"{month}.failed"
-    _recover(reports_dir, month)
+    with _writing(reports_dir):
+        _recover(reports_dir, month)
     # Before running: a file landing mid-run must not be credited. For a database this is also
     # where a wrong password, a missing table or column stops the run, before any notebook.
     fingerprint = src.fingerprint(month)
@@ -267,11 +342,21 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
         if previous.get("input", {}).get("combined_sha256") != fingerprint["combined_sha256"]:
             raise ValueError(f"--only reruns notebooks on top of the {month} report, but the input data "
                              f"differ from what that report was built from; run the whole month instead")
-        shutil.copytree(final, work)  # rerun some notebooks on top of the month's last good run
-        (work / "report.html").unlink(missing_ok=True)
-    work.mkdir(parents=True, exist_ok=True)
-
-    kernel_root = _kernelspec_dir()
+    kernel_root = None
+    try:  # nothing has run yet: a folder that cannot be written stops here, and leaves nothing behind
+        if only and final.exists():
+            with _writing(work):
+                shutil.copytree(final, work)  # rerun some notebooks on top of the month's last good run
+                (work / "report.html").unlink(missing_ok=True)
+        with _writing(work):
+            work.mkdir(parents=True, exist_ok=True)
+        with _writing(Path(tempfile.gettempdir())):
+            kernel_root = _kernelspec_dir()
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        if kernel_root is not None:
+            shutil.rmtree(kernel_root, ignore_errors=True)
+        raise
     started = datetime.now(timezone.utc)
     durations: dict[str, float] = {}
     if progress is None:
@@ -288,7 +373,13 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
         "kernel": f"{KERNEL_NAME} (python {platform.python_version()}, environment {Path(sys.prefix).name})",
         "versions": versions(), "input": fingerprint,
     }
-    (work / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
+    try:
+        with _writing(work / "run.json"):
+            (work / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(kernel_root, ignore_errors=True)
+        raise
     try:
         for i, nb in enumerate(notebooks, 1):
             params = notebook_parameters(src, base, declared[nb.name], extra)
@@ -304,45 +395,74 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
             except Exception as exc:  # PapermillExecutionError and kernel start failures alike
                 durations[nb.name] = round(time.perf_counter() - t0, 2)
                 message, cell = _failure_message(nb.name, exc)
-                shutil.rmtree(failed, ignore_errors=True)
-                work.rename(failed)
-                raise RunFailed(message + f"\nThe executed notebook is kept in {failed / nb.name}; "
-                                f"the last good report of {month} is untouched.", nb.name, cell, failed) from exc
+                kept = _keep_failed(work, failed)
+                raise RunFailed(message + f"\nThe executed notebook is kept in {(kept or work) / nb.name}; "
+                                f"the last good report of {month} is untouched.", nb.name, cell, kept) from exc
             durations[nb.name] = round(time.perf_counter() - t0, 2)
             log.info("[%d/%d] %s done in %.1f s", i, len(notebooks), nb.name, durations[nb.name])
 
         metrics = collect_metrics(work)
-        (work / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        with _writing(work / "metrics.json"):
+            (work / "metrics.json").write_text(
+                json.dumps(metrics, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         # The report is the notebook the stage table names as such, not whichever sorts last.
         report = stages.find_notebook(work.glob("[0-9][0-9]_*.ipynb"), stages.REPORT)
-        html = render_html(report, work / "report.html") if report is not None else None
+        with _writing(work / "report.html"):
+            html = render_html(report, work / "report.html") if report is not None else None
         if html is None:
             log.info("no %s notebook in this run: report.html is not written", stages.stage(stages.REPORT).notebook)
         run_info["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        (work / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
+        with _writing(work / "run.json"):
+            (work / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
     except RunFailed:
         raise
+    except (OutputError, OSError) as exc:  # the notebooks ran: fail the run as a failed notebook does
+        problem = str(exc) if isinstance(exc, OutputError) else "{}: {}".format(*os_problem(exc, work))
+        raise _finished_but_not_written(problem, month, work, failed) from exc
     except BaseException:
-        if work.exists():
-            shutil.rmtree(failed, ignore_errors=True)
-            work.rename(failed)
+        _keep_failed(work, failed)
         raise
     finally:
         shutil.rmtree(kernel_root, ignore_errors=True)
 
     # Swap: the old report is removed only once the new one is in place, and comes back if that fails.
     old = reports_dir / f".{month}.old-{os.getpid()}"
-    if final.exists():
-        final.rename(old)
     try:
+        if final.exists():
+            final.rename(old)
         work.rename(final)
-    except BaseException:
+    except BaseException as exc:
         if old.exists() and not final.exists():
-            old.rename(final)
+            try:
+                old.rename(final)
+            except OSError:  # the next run of the month puts it back (_recover)
+                pass
+        if isinstance(exc, OSError):
+            raise _finished_but_not_written(cannot_write(exc, final), month, work, failed) from exc
         raise
     shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(failed, ignore_errors=True)
     return RunResult(month, final, final / html.name if html is not None else None, durations)
+
+
+def _keep_failed(work: Path, failed: Path) -> Path | None:
+    """Move a run's work folder to ``<month>.failed``; where its notebooks are now (None: nowhere)."""
+    if not work.exists():
+        return None
+    shutil.rmtree(failed, ignore_errors=True)
+    try:
+        work.rename(failed)
+    except OSError:
+        return work
+    return failed
+
+
+def _finished_but_not_written(problem: str, month: str, work: Path, failed: Path) -> RunFailed:
+    """The notebooks ran but their run could not be written or swapped in: a failed run, kept if possible."""
+    kept = _keep_failed(work, failed)
+    where = f"the executed notebooks are kept in {kept}" if kept is not None else "nothing could be kept"
+    return RunFailed(f"the notebooks ran, but {problem}\n{where[:1].upper()}{where[1:]}; "
+                     f"the last good report of {month} is untouched.", None, None, kept)
 
 
 def _lock_month(reports_dir: Path, month: str):
@@ -353,7 +473,8 @@ def _lock_month(reports_dir: Path, month: str):
     """
     import fcntl
 
-    fh = open(reports_dir / f".{month}.lock", "w")
+    with _writing(reports_dir / f".{month}.lock"):
+        fh = open(reports_dir / f".{month}.lock", "w")
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
