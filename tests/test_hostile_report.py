@@ -46,8 +46,8 @@ def crm_report(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
 
 #: Columns whose values get markup on every other row only. Notebook 04 learns what a note says from
 #: the notes of one interaction topic ('product_question'); with markup on every topic no note has it,
-#: and since 42a6364 its note study stops the run ("need at least two labels") instead of saying
-#: why it has nothing to show. Every topic with markup is the test that belongs here once it does.
+#: the note section says so and is skipped (tests/test_prediction.py checks that path), and the
+#: voiced needs, whose category names carry markup too, would never reach the report.
 HALF_MARKED = {("interactions", "topic")}
 
 

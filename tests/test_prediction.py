@@ -240,6 +240,22 @@ def test_note_study_runs_the_notebooks_text_section(tables, default_data):
     assert no_log.needs_ is None and no_log.feature_classifier_ is None
 
 
+@pytest.mark.parametrize("case", ["no log", "no notes", "no question topic", "one category"])
+def test_a_note_study_that_cannot_classify_says_so_once_and_shows_nothing(tables, case):
+    """Every step of section 2 on data without usable notes: nothing shown, nothing raised."""
+    orders, interactions, _, _ = tables
+    log = {"no log": None, "no notes": interactions.drop(columns="note"),
+           "no question topic": interactions.assign(topic="billing"),
+           "one category": interactions.head(40)}[case]
+    notes = need_text.NoteStudy(log, orders, CUTOFF)
+    assert notes.skipped
+    assert notes.gaps() is None and notes.label_note() == "" and notes.label_weights() is None
+    assert notes.compare() is None and notes.holdout_note() == "" and notes.per_class() is None
+    assert notes.confusion() is None and notes.hard_examples() is None
+    assert notes.fit_classifiers(CUTOFF) == "" and notes.needs_ is None and notes.report_classifier_ is None
+    assert notes.figures() == {"skipped": notes.skipped}
+
+
 # ------------------------------------------------------------------------------------------
 # Pieces by hand
 # ------------------------------------------------------------------------------------------

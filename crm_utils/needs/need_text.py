@@ -335,10 +335,10 @@ class NoteStudy:
     """Section 2 of notebook 04, step by step: label notes from the data, compare the two methods
     over time, report the held-out macro-F1, and train the classifiers used downstream.
 
-    ``skipped`` says in one line why notes cannot be classified here ("" when they can); every
-    step below assumes they can. ``interactions`` and ``orders`` are what the models learn from (a
-    sample of whole customers at scale); ``all_interactions``, the whole log, decides whether the
-    data have notes at all.
+    ``skipped`` says in one line why notes cannot be classified here ("" when they can). Every step
+    then returns None (a table, a chart's input) or "" (a sentence), so the notebook's cells need no
+    branches. ``interactions`` and ``orders`` are what the models learn from (a sample of whole
+    customers at scale); ``all_interactions``, the whole log, decides whether the data have notes.
     """
 
     def __init__(self, interactions: pd.DataFrame | None, orders: pd.DataFrame, cutoff: pd.Timestamp, *,
@@ -347,29 +347,39 @@ class NoteStudy:
         self.interactions, self.orders, self.cutoff = interactions, orders, cutoff
         self.window_days, self.question_topic, self.seed = window_days, question_topic, seed
         self.bootstrap_resamples = bootstrap_resamples
-        self.report_classifier_ = self.feature_classifier_ = self.needs_ = None  # until fit_classifiers
+        # Filled by compare() and fit_classifiers(); they stay None when notes cannot be classified.
+        self.method_ = self.report_classifier_ = self.feature_classifier_ = self.needs_ = None
         log = interactions if all_interactions is None else all_interactions
         self.labelled_ = (labelled_notes(interactions, orders, cutoff, window_days, question_topic)
-                          if log is not None and "note" in log else None)
+                          if log is not None and interactions is not None and "note" in log else None)
         self.skipped = skip_reason(log, self.labelled_, question_topic=question_topic)
 
-    def gaps(self) -> pd.DataFrame:
+    def gaps(self) -> pd.DataFrame | None:
         """Days from each note to the next purchase, by kind of note (see :func:`question_gaps`)."""
-        return question_gaps(self.interactions, self.orders, self.question_topic)
+        if self.skipped:
+            return None
+        gaps = question_gaps(self.interactions, self.orders, self.question_topic)
+        return gaps if len(gaps) else None
 
     def label_note(self) -> str:
+        if self.skipped:
+            return ""
         notes = len(self.labelled_[["customer_id", "timestamp"]].drop_duplicates())
         return (f"{notes:,} notes labelled from the data ({self.labelled_['single'].mean():.0%} of labels are the only "
                 f"category of their next order)")
 
-    def label_weights(self) -> pd.Series:
+    def label_weights(self) -> pd.Series | None:
         """Labelled notes per class, a note with two labels counting half to each."""
+        if self.skipped:
+            return None
         weights = self.labelled_.groupby("label")["weight"].sum().sort_values(ascending=False)
         return weights.round(1).rename("notes (weighted)")
 
-    def compare(self) -> pd.DataFrame:
+    def compare(self) -> pd.DataFrame | None:
         """Both methods on the oldest 60% of notes, chosen by validation macro-F1 on the next 20%, and
         the chosen one's macro-F1 on the latest 20% with its bootstrap interval."""
+        if self.skipped:
+            return None
         train, validation, holdout = split_by_time(self.labelled_)
         self.comparison_, self.models_ = compare_methods(train, validation, self.seed)
         self.method_ = self.comparison_.index[self.comparison_["selected"]][0]
@@ -380,24 +390,31 @@ class NoteStudy:
         return self.comparison_
 
     def holdout_note(self) -> str:
+        if self.method_ is None:
+            return ""
         f1 = self.holdout_f1_
         return (f"{self.method_}: held-out macro-F1 {f1['macro_f1']:.3f} (95% bootstrap interval "
                 f"{f1['ci_low']:.3f}-{f1['ci_high']:.3f}, {f1['notes']:,} notes from "
                 f"{self.held_['timestamp'].min():%Y-%m-%d} on)")
 
-    def per_class(self) -> pd.DataFrame:
-        return per_class_report(self.held_["label"], self.held_pred_)
+    def per_class(self) -> pd.DataFrame | None:
+        return None if self.method_ is None else per_class_report(self.held_["label"], self.held_pred_)
 
-    def confusion(self) -> pd.DataFrame:
-        return confusion(self.held_["label"], self.held_pred_)
+    def confusion(self) -> pd.DataFrame | None:
+        return None if self.method_ is None else confusion(self.held_["label"], self.held_pred_)
 
-    def hard_examples(self) -> pd.DataFrame:
+    def hard_examples(self) -> pd.DataFrame | None:
+        if self.method_ is None:
+            return None
         return hard_examples(self.models_[self.method_], self.held_, self.orders, self.window_days)
 
     def fit_classifiers(self, earliest_cutoff: pd.Timestamp | None) -> str:
         """The chosen method refitted on every labelled note (this month's voiced needs), and a second
         classifier trained only on labels known at ``earliest_cutoff`` (the voiced-need feature of past
-        examples; None when no model learns from past cutoffs). Returns a sentence on the feature."""
+        examples; None when no model learns from past cutoffs). Returns a sentence on the feature
+        ("" when notes cannot be classified)."""
+        if self.method_ is None:
+            return ""
         method = METHODS[self.method_]
         self.report_classifier_ = NeedTextClassifier(method, seed=self.seed).fit(self.labelled_)
         self.feature_classifier_ = (None if earliest_cutoff is None else classifier_as_of(
@@ -412,6 +429,6 @@ class NoteStudy:
 
     def figures(self) -> dict:
         """What the study hands over in metrics.json."""
-        if self.skipped:
+        if self.method_ is None:
             return {"skipped": self.skipped}
         return {"method": self.method_, "holdout": self.holdout_f1_}
