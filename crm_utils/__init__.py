@@ -1,12 +1,18 @@
-"""crm_utils: the tested logic behind the CRM analytics notebooks.
+"""crm_utils: the tested logic behind the CRM analytics notebooks, one subpackage per stage.
 
-One module per job: ``synth`` makes data with a planted truth, ``schema`` and ``io`` hold the
-data contract and load files against it (through a mapping file for foreign exports, which
-``importer`` can also apply once), ``sources`` and ``database`` read the same tables from a
-database (PostgreSQL, DuckDB) instead, ``cleaning`` turns raw tables into trusted ones with a
-quarantine ledger, ``privacy`` pseudonymises personal data, ``safe`` defuses data text on its
-way into CSV, HTML, Markdown and charts, ``metrics`` records headline
-figures, and ``pipeline`` runs the numbered notebooks for a month.
+- ``data`` (notebook 01): the data contract, files and databases read against it, cleaning with a
+  quarantine ledger, pseudonymisation;
+- ``customers`` (02, 03): customer features, the month's KPIs and cohorts, segmentation;
+- ``needs`` (04): purchase propensity, next category, needs voiced in notes, monitoring;
+- ``demand`` (05): demand series, forecasting models, backtests and forecasts;
+- ``satisfaction`` (06): survey scales, NPS, clusters, drivers and what each cluster cost;
+- ``report`` (07): the month in sentences, model monitoring, the campaign plan;
+- ``synth``: synthetic data with a planted truth; ``run``: the ``crm-report`` command and the
+  monthly papermill run.
+
+Shared by all: ``stages`` (which notebook runs which stage and what it hands over), ``notebook``
+(every notebook's setup), ``artifacts`` (the run folder, and last month's), ``config``, ``charts``,
+``safe``, ``linecodes``, ``fanout`` and ``versions``. ARCHITECTURE.md says where a change goes.
 """
 
 __version__ = "0.1.0"
