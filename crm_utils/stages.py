@@ -67,7 +67,7 @@ STAGES: tuple[Stage, ...] = (
           ("horizon_weeks", "forecast_start", "series", "backtest_cutoffs", "prior_scales", "winners", "category",
            "nested_share_beating_seasonal_naive", "total_units_next_horizon", "total_revenue_next_horizon")),
     Stage("satisfaction", "satisfaction_clustering", "How do customers feel, and why?",
-          ("satisfaction_clusters",), "crm_utils.satisfaction.analysis.headline",
+          ("satisfaction_clusters",), "crm_utils.satisfaction.analysis.SurveyStudy.figures",
           ("responses_in_window", "nps", "clustering", "method", "clusters", "silhouette", "counts",
            "cluster_share", "repurchase_rate", "churn_rate")),
     Stage("report", "monthly_report", "What should we do?", (), "crm_utils.report.summary.headline",
