@@ -90,7 +90,8 @@ def test_series_errors_name_table_and_column():
 
 
 def test_series_without_customers_skip_regions_and_say_so():
-    s = demand.build_series(_lines([("2026-10-04", "Books", "A", 2, False)]), None, cutoff=CUTOFF)
+    s = demand.build_series(_lines([("2026-10-04", "Books", "A", 2, False), ("2026-10-31", "Books", "A", 1, False)]),
+                            None, cutoff=CUTOFF)
     assert set(s.frame["level"]) == {"total", "category"}
     assert any("no customers table" in n for n in s.notes)
     assert demand.calendar_for(s, 13).frame["kind"].eq("retail event").all()

@@ -25,11 +25,12 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from crm_utils.demand import guards
 from crm_utils.demand.models import (LogScale, baseline_names, compare_scores, coverage, mase, mase_scale, model_names,
                                      model_spec, smape)
 from crm_utils.demand.series import PERIOD_DAYS, DemandSeries, EventCalendar, calendar_counts, calendar_regressors
@@ -68,6 +69,7 @@ class ForecastConfig:
     holidays_prior_scale: float = 10.0
     seed: int = 42
     min_periods: int = 4  # fewer than this: no model is fitted beyond the moving average
+    peak: pd.Timestamp | None = None  # the history's seasonal peak: a backtest window must hold it
 
     @property
     def season_length(self) -> int:
@@ -103,11 +105,21 @@ def make_model(name: str, cfg: ForecastConfig, seed: int, params: tuple[float, f
     return LogScale(model) if cfg.log_scale else model
 
 
-def origins(n: int, horizon: int, n_origins: int, step: int | None, min_train: int) -> list[int]:
-    """Training lengths of the rolling origins, earliest first; each is followed by a full horizon."""
+def origins(n: int, horizon: int, n_origins: int, step: int | None, min_train: int,
+            cover: int | None = None) -> list[int]:
+    """Training lengths of the rolling origins, earliest first; each is followed by a full horizon.
+
+    ``cover``: the position of a period (the seasonal peak) that some test window must hold. When
+    the regular origins miss it and there is ``min_train`` history before it, one origin is added
+    whose window holds it, as close to the window's middle as the history allows.
+    """
     step = step or horizon
-    out = [n - horizon - i * step for i in range(n_origins)]
-    return sorted(o for o in out if o >= min_train)
+    out = sorted(o for o in (n - horizon - i * step for i in range(n_origins)) if o >= min_train)
+    if cover is not None and 0 <= cover < n and not any(o <= cover < o + horizon for o in out):
+        o = min(max(cover - horizon // 2, min_train), n - horizon)
+        if o <= cover < o + horizon:
+            out = sorted({*out, o})
+    return out
 
 
 def series_problem(y: np.ndarray, cfg: ForecastConfig) -> str | None:
@@ -130,7 +142,11 @@ def backtest_series(task: SeriesTask) -> dict:
     y = h["y"].to_numpy(float)
     notes: list[str] = []
     problem = series_problem(y, cfg)
-    cuts = [] if problem else origins(len(h), cfg.horizon, cfg.n_origins, cfg.step, cfg.min_train)
+    cover = None
+    if cfg.peak is not None:
+        at = np.flatnonzero(h["ds"].to_numpy() == np.datetime64(cfg.peak))
+        cover = int(at[0]) if len(at) else None
+    cuts = [] if problem else origins(len(h), cfg.horizon, cfg.n_origins, cfg.step, cfg.min_train, cover)
     if problem:
         notes.append(f"{problem}; no backtest")
     elif not cuts:
@@ -138,6 +154,8 @@ def backtest_series(task: SeriesTask) -> dict:
                      f"moving-average fallback")
     elif len(cuts) < cfg.n_origins:
         notes.append(f"history holds {len(cuts)} backtest origin(s), not {cfg.n_origins}")
+    elif len(cuts) > cfg.n_origins:
+        notes.append(f"one backtest origin added so that a test window holds the seasonal peak ({cfg.peak:%Y-%m-%d})")
     rows, preds = [], []
     for o in cuts:
         train, test = h.iloc[:o], h.iloc[o:o + cfg.horizon]
@@ -213,7 +231,7 @@ def make_tasks(series: DemandSeries, calendar: EventCalendar | None, cfg: Foreca
                baselines: tuple[str, ...] = baseline_names()) -> list[SeriesTask]:
     """One task per series: its history and horizon, each with the calendar regressors."""
     names = list(names) if names is not None else series.names
-    fut = future_periods(series.cutoff, cfg.horizon, cfg.freq)
+    fut = future_periods(series.end, cfg.horizon, cfg.freq)
     frame = series.frame[series.frame["series"].isin(set(names))]
     counts = None
     if calendar is not None:
@@ -523,9 +541,21 @@ class DemandForecaster:
     def _note(self, notes: pd.DataFrame) -> None:
         self.notes_ = pd.concat([self.notes_, notes], ignore_index=True).drop_duplicates(ignore_index=True)
 
+    def _find_peak(self, series: DemandSeries) -> None:
+        """The shop's seasonal peak (:func:`guards.seasonal_peak` of the total demand), which the
+        backtest's windows must hold; set once, before the first backtest."""
+        if hasattr(self, "peak_"):
+            return
+        frame = series.frame
+        first = "total" if "total" in set(frame["level"]) else frame["level"].iloc[0]
+        total = frame[frame["level"] == first].groupby("ds", as_index=False)["y"].sum()
+        self.peak_ = guards.seasonal_peak(total, self.config.freq)
+        self.config = replace(self.config, peak=self.peak_)
+
     def tune(self, series: DemandSeries) -> pd.DataFrame:
         """Backtest Prophet's grid on the tuned levels' series; returns the grid's mean MASE per level."""
         t0 = time.perf_counter()
+        self._find_peak(series)
         names = series.frame.loc[series.frame["level"].isin(self.tune_levels), "series"].unique().tolist()
         if not names:
             raise ValueError(f"no series of the tuned levels {self.tune_levels} to tune Prophet on")
@@ -553,6 +583,7 @@ class DemandForecaster:
     def backtest(self, series: DemandSeries) -> pd.DataFrame:
         """Backtest every series (Prophet at its level's chosen pair); tuned series reuse their runs."""
         t0 = time.perf_counter()
+        self._find_peak(series)
         if not hasattr(self, "prior_scales_"):
             if self.prior_scales is None:
                 raise RuntimeError("call tune() first, or pass prior_scales")
@@ -573,6 +604,8 @@ class DemandForecaster:
         cov = calibrated_coverage(preds, self.config.level)
         self.backtest_ = rows.merge(cov, on=["series", "model", "cutoff"], how="left")
         self.predictions_ = preds
+        windows = preds.groupby("cutoff", as_index=False)["ds"].max().rename(columns={"ds": "end"})
+        self.peak_tested_ = guards.peak_tested(self.peak_, windows)
         self.seconds_["backtest"] = time.perf_counter() - t0
         return self.backtest_
 
@@ -596,10 +629,60 @@ class DemandForecaster:
         tasks = make_tasks(series, self.calendar, self.config, series.names, params, models)
         raw, notes = run_forecasts(tasks, **self._fan())
         self._note(notes)
-        factors = getattr(self, "factors_", None)
-        self.forecast_ = apply_factors(raw, factors) if factors is not None and len(factors) else raw
+        gated = self._gate(series, self._calibrated(raw), tasks)
+        self.anchor_, self.anchor_scores_ = guards.choose_anchor(getattr(self, "predictions_", pd.DataFrame(
+            columns=PRED_COLUMNS)), self.winners_)
+        categories = series.frame.drop_duplicates("series").set_index("series")["category"]
+        self.forecast_ = guards.reconcile(gated, categories, self.anchor_)
+        self.coherence_ = guards.incoherence(self.forecast_)
+        if (self.coherence_["largest_gap"] > guards.RECONCILE_TOLERANCE).any():
+            raise RuntimeError(f"forecast levels do not add up after reconciliation:\n{self.coherence_}")
         self.seconds_["forecast"] = time.perf_counter() - t0
         return self.forecast_
+
+    def _calibrated(self, raw: pd.DataFrame) -> pd.DataFrame:
+        factors = getattr(self, "factors_", None)
+        return apply_factors(raw, factors) if factors is not None and len(factors) else raw
+
+    def _gate(self, series: DemandSeries, forecast: pd.DataFrame, tasks: list[SeriesTask]) -> pd.DataFrame:
+        """The sanity gate (:func:`guards.sanity_gate`): a series whose forecast fails falls back to
+        its best baseline, then to the moving average if that fails too. ``gate_`` keeps every
+        series' check, ``fallbacks_`` the series that changed model and why."""
+        band = guards.PEAK_BAND if getattr(self, "peak_tested_", True) else guards.UNTESTED_PEAK_BAND
+        horizon = self.config.horizon
+        self.gate_ = guards.sanity_gate(series.frame, forecast, horizon, band)
+        failed = self.gate_[~self.gate_["passed"]]
+        self.fallbacks_ = pd.DataFrame(columns=["series", "model", "reason", "fallback", "fallback_passed"])
+        if failed.empty:
+            return forecast
+        rows = getattr(self, "backtest_", pd.DataFrame(columns=ROW_COLUMNS))
+        lengths = series.frame.groupby("series").size()
+        best = guards.best_baselines(rows, failed["series"].tolist(), baseline_names(),
+                                     (lengths > self.config.season_length).to_dict())
+        by_name = {t.series: t for t in tasks}
+        out = forecast[~forecast["series"].isin(failed["series"])]
+        fixed, records = [], []
+        for r in failed.itertuples():
+            for fallback in dict.fromkeys([best[r.series], "moving_average"]):
+                if fallback == r.model:
+                    continue
+                task = replace(by_name[r.series], model=fallback)
+                f, notes = run_forecasts([task], engine="serial")
+                f = self._calibrated(f)
+                check = guards.sanity_gate(series.frame, f, horizon, band).iloc[0]
+                if check["passed"] or fallback == "moving_average":
+                    break
+            fixed.append(f)
+            records.append({"series": r.series, "model": r.model, "reason": r.reason, "fallback": fallback,
+                            "fallback_passed": bool(check["passed"])})
+            self._note(pd.DataFrame([{"series": r.series, "stage": "gate",
+                                      "note": f"{r.model} forecast failed the sanity gate ({r.reason}); "
+                                              f"{fallback} instead"}]))
+        self.fallbacks_ = pd.DataFrame(records, columns=self.fallbacks_.columns)
+        order = {n: i for i, n in enumerate(forecast["series"].drop_duplicates())}
+        return (pd.concat([out, *fixed], ignore_index=True)
+                .sort_values(["series", "ds"], key=lambda c: c.map(order) if c.name == "series" else c,
+                             kind="stable", ignore_index=True))
 
     def run(self, series: DemandSeries) -> "DemandForecaster":
         """All steps in order (tuning skipped when ``prior_scales`` was given)."""

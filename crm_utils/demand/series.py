@@ -17,7 +17,7 @@ import holidays as holidays_lib
 import numpy as np
 import pandas as pd
 
-from crm_utils import linecodes
+from crm_utils import coverage, linecodes
 from crm_utils.customers import features
 
 LEVELS = ("total", "category", "region", "category_region")
@@ -43,6 +43,11 @@ class DemandSeries:
     cutoff: pd.Timestamp
     region_weights: pd.Series  # share of demand per region, for holiday regressors of aggregates
     notes: list[str] = field(default_factory=list)
+    end: pd.Timestamp | None = None  # the last complete period (the cutoff's, unless the data stop earlier)
+
+    def __post_init__(self) -> None:
+        if self.end is None:
+            self.end = self.frame["ds"].max() if len(self.frame) else self.cutoff.normalize()
 
     @property
     def names(self) -> list[str]:
@@ -171,6 +176,9 @@ def build_series(orders: pd.DataFrame, customers: pd.DataFrame | None = None, *,
     * **Zeros**: every period from a series' first sale to the cutoff is present, 0 where
       nothing sold; the shop counts as open for that whole span (the data contract has no
       opening days). Before its first sale a series does not exist yet.
+    * **The data's end**: when the data stop before the cutoff (:func:`crm_utils.coverage.data_end`),
+      the period they stop in and any after it are unknown, not zero: they are left out, and
+      ``end`` is the last complete period, from which the forecast starts.
     """
     if freq not in PERIOD_DAYS:
         raise ValueError(f"freq must be 'W' (weekly) or 'D' (daily), got {freq!r}")
@@ -212,32 +220,41 @@ def build_series(orders: pd.DataFrame, customers: pd.DataFrame | None = None, *,
     first_period = o.loc[o["ds"] >= first_period, "ds"].min() if (o["ds"] >= first_period).any() else pd.NaT
     partial = o["ds"] < first_period if pd.notna(first_period) else pd.Series(True, index=o.index)
     last_sale = orders["order_date"].max()
-    if (cutoff - last_sale).days > PERIOD_DAYS[freq]:
-        notes.append(f"no orders after {last_sale:%Y-%m-%d}: the periods up to the cutoff "
-                     f"{cutoff:%Y-%m-%d} count as zero demand")
+    known_to = coverage.data_end(orders["order_date"], cutoff)
+    # A period is complete when the data reach its last day.
+    last_complete = known_to if freq == "D" else period_end(pd.Series([known_to]), cutoff, freq).iloc[0]
+    if last_complete > known_to:
+        last_complete -= pd.Timedelta(days=PERIOD_DAYS[freq])
 
+    after = o["ds"] > last_complete  # the data's last, incomplete period(s)
     sale = ~o["is_return"]
-    used = sale & ~partial & (include_outliers | ~o["is_outlier"])
+    used = sale & ~partial & ~after & (include_outliers | ~o["is_outlier"])
     ledger = pd.DataFrame([
         ("sale lines used", used),
         ("returns (not subtracted: see return rates)", o["is_return"]),
         ("bulk lines (is_outlier) left out" if not include_outliers else "bulk lines (is_outlier) included",
-         sale & o["is_outlier"] & ~partial),
+         sale & o["is_outlier"] & ~partial & ~after),
         ("sale lines before the first complete period", sale & partial),
+        ("sale lines in the incomplete period the data end in", sale & after),
     ], columns=["what", "mask"])
     ledger["lines"] = [int(o.loc[m, "lines"].sum()) for m in ledger["mask"]]
     ledger[measure] = [float(o.loc[m, "abs_value"].sum()) for m in ledger["mask"]]
     ledger = ledger.drop(columns="mask")
-    if not include_outliers:
-        ledger = ledger[~((ledger["what"].str.startswith("bulk")) & (ledger["lines"] == 0))]
-    if pd.isna(first_period):
+    optional = (ledger["what"].str.startswith("bulk") & (not include_outliers)) | ledger["what"].str.contains("incomplete")
+    ledger = ledger[~(optional & (ledger["lines"] == 0))]
+    if pd.isna(first_period) or first_period > last_complete:
         raise ValueError(f"orders: the data ({first_day:%Y-%m-%d} to {last_sale:%Y-%m-%d}) hold no complete "
                          f"{'week' if freq == 'W' else 'day'} before the cutoff; nothing to forecast")
+    if known_to < cutoff.normalize():
+        unit = "week" if freq == "W" else "day"
+        notes.append(f"the data end on {known_to:%Y-%m-%d}, before the cutoff {cutoff:%Y-%m-%d}: the {unit}s after "
+                     f"{last_complete:%Y-%m-%d} are not complete and are left out (not counted as zero demand); "
+                     f"the forecast starts after {last_complete:%Y-%m-%d}")
 
-    periods = pd.date_range(first_period, cutoff.normalize(), freq=f"{PERIOD_DAYS[freq]}D")
+    periods = pd.date_range(first_period, last_complete, freq=f"{PERIOD_DAYS[freq]}D")
     # A series exists from its first sale line (bulk lines included: a series of only bulk
     # orders is a series with zero regular demand, not an absent one).
-    exists = sale & ~partial
+    exists = sale & ~partial & ~after
     keys = {"total": [], "category": ["category"], "region": ["region"],
             "category_region": ["category", "region"]}
     parts = []
@@ -267,7 +284,7 @@ def build_series(orders: pd.DataFrame, customers: pd.DataFrame | None = None, *,
         weights = by_region / by_region.sum() if by_region.sum() > 0 else by_region * 0
     else:
         weights = pd.Series(dtype=float)
-    return DemandSeries(frame, ledger.reset_index(drop=True), freq, measure, cutoff, weights, notes)
+    return DemandSeries(frame, ledger.reset_index(drop=True), freq, measure, cutoff, weights, notes, last_complete)
 
 
 def return_rates(orders: pd.DataFrame, by: str = "category", since: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -403,6 +420,6 @@ def calendar_for(series: DemandSeries, horizon: int, events: Sequence[RetailEven
     """The calendar covering a series set's history and ``horizon`` periods ahead, for its regions."""
     step = pd.Timedelta(days=PERIOD_DAYS[series.freq])
     start = series.frame["ds"].min() - step
-    end = series.cutoff.normalize() + step * horizon
+    end = series.end + step * horizon
     regions = [*series.region_weights.index, *series.frame["region"].dropna().unique()]
     return event_calendar(regions, start, end, events, region_codes)

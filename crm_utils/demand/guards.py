@@ -1,0 +1,218 @@
+"""Guards on the forecasts the kit ships: a sanity gate against each series' own history, the
+seasonal peak the backtest must see, and the reconciliation that makes the levels add up.
+
+A model can pass its backtest and still forecast nonsense for weeks it was never tested on (a
+December effect learnt from one December). The gate does not judge accuracy, which the backtest
+does; it catches the absurd: a forecast far outside anything the series has done. Such a series
+falls back to its best baseline, and the notebook and report say which series and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from crm_utils.demand.series import PERIOD_DAYS
+
+#: A forecast's mean over the horizon may be at most this many times the higher of the series'
+#: recent level and its level in the same periods a year earlier, and at least the lower of the
+#: two divided by it. Three times is beyond any seasonal swing the history already shows (that
+#: swing is in the year-earlier reference), so only a forecast the history cannot explain fails.
+LEVEL_BAND = 3.0
+#: No forecast period may exceed the history's highest period by more than this factor ...
+PEAK_BAND = 2.0
+#: ... or by more than this one when the history's seasonal peak was never in a backtest window:
+#: the models' behaviour at the peak is then untested, so the forecast may only repeat it, with
+#: room for a year's growth.
+UNTESTED_PEAK_BAND = 1.25
+#: The seasonal peak is the highest centred rolling mean over this many days of total demand ...
+PEAK_WINDOW_DAYS = 28
+#: ... when it is at least this many times the median of that rolling mean (a flat history has
+#: no peak to test) and the history spans a full year.
+PEAK_PROMINENCE = 1.5
+#: After reconciliation the category (and region) forecasts may differ from the total by at
+#: most this share in any period; reconciliation is exact, so this only guards against a bug.
+RECONCILE_TOLERANCE = 1e-6
+
+GATE_COLUMNS = ["series", "model", "passed", "reason", "recent_level", "year_ago_level", "history_max",
+                "forecast_mean", "forecast_max"]
+
+
+def seasonal_peak(history: pd.DataFrame, freq: str) -> pd.Timestamp | None:
+    """The period at the centre of the history's highest stretch of demand, or None when the
+    history is shorter than a year or has no stretch that stands out (:data:`PEAK_PROMINENCE`)."""
+    days = PERIOD_DAYS[freq]
+    if len(history) * days < 365:
+        return None
+    window = max(1, PEAK_WINDOW_DAYS // days)
+    smooth = history["y"].rolling(window, center=True, min_periods=1).mean()
+    median = float(smooth.median())
+    top = int(smooth.to_numpy().argmax())
+    if smooth.iloc[top] <= 0 or smooth.iloc[top] < PEAK_PROMINENCE * median:
+        return None
+    return pd.Timestamp(history["ds"].iloc[top])
+
+
+def peak_tested(peak: pd.Timestamp | None, windows: pd.DataFrame) -> bool:
+    """Whether a backtest window (``cutoff``, ``end``) held the peak; True when there is no peak."""
+    if peak is None:
+        return True
+    return bool(((windows["cutoff"] < peak) & (windows["end"] >= peak)).any())
+
+
+def year_ago_level(history: pd.DataFrame, future_ds: pd.Series) -> float:
+    """Mean demand in the periods one year (52 weeks) before the forecast's, when the history holds
+    at least half of them; NaN otherwise."""
+    earlier = pd.DatetimeIndex(future_ds) - pd.Timedelta(days=364)
+    y = history.set_index("ds")["y"].reindex(earlier)
+    return float(y.mean()) if y.notna().sum() * 2 >= len(y) else np.nan
+
+
+def check_forecast(history: pd.DataFrame, forecast: pd.DataFrame, horizon: int,
+                   peak_band: float = PEAK_BAND) -> dict:
+    """One series' forecast against its own history: the references and, when it fails, why."""
+    y = history["y"].to_numpy(float)
+    yhat = forecast["yhat"].to_numpy(float)
+    recent = float(y[-horizon:].mean()) if len(y) else np.nan
+    year_ago = year_ago_level(history, forecast["ds"])
+    refs = [r for r in (recent, year_ago) if np.isfinite(r)]
+    high, low = (max(refs), min(refs)) if refs else (np.nan, np.nan)
+    top = float(y.max()) if len(y) else np.nan
+    mean, peak = float(yhat.mean()), float(yhat.max())
+    reasons = []
+    if np.isfinite(high) and mean > LEVEL_BAND * max(high, 0.0) and mean > 0:
+        reasons.append(f"its mean ({mean:,.0f} per period) is over {LEVEL_BAND:g} times the higher of its recent "
+                       f"level ({recent:,.0f}) and the same periods a year earlier"
+                       + (f" ({year_ago:,.0f})" if np.isfinite(year_ago) else " (not in the history)"))
+    if np.isfinite(low) and low > 0 and mean < low / LEVEL_BAND:
+        reasons.append(f"its mean ({mean:,.0f} per period) is under a {LEVEL_BAND:g}th of the lower of its recent "
+                       f"level and the same periods a year earlier ({low:,.0f})")
+    if np.isfinite(top) and top > 0 and peak > peak_band * top:
+        reasons.append(f"its highest period ({peak:,.0f}) is over {peak_band:g} times the history's highest ({top:,.0f})")
+    return {"passed": not reasons, "reason": "; ".join(reasons), "recent_level": recent,
+            "year_ago_level": year_ago, "history_max": top, "forecast_mean": mean, "forecast_max": peak}
+
+
+def sanity_gate(frame: pd.DataFrame, forecast: pd.DataFrame, horizon: int,
+                peak_band: float = PEAK_BAND) -> pd.DataFrame:
+    """:func:`check_forecast` for every series of ``forecast`` against its history in ``frame``
+    (a :class:`DemandSeries` frame): one row per series (:data:`GATE_COLUMNS`)."""
+    histories = {name: g[["ds", "y"]] for name, g in frame.groupby("series", sort=False)}
+    rows = []
+    for name, f in forecast.groupby("series", sort=False):
+        h = histories.get(name, pd.DataFrame({"ds": pd.Series(dtype="datetime64[ns]"), "y": pd.Series(dtype=float)}))
+        rows.append({"series": name, "model": f["model"].iloc[0], **check_forecast(h, f, horizon, peak_band)})
+    return pd.DataFrame(rows, columns=GATE_COLUMNS)
+
+
+# -- Reconciliation ----------------------------------------------------------------------------
+
+def _scale(forecast: pd.DataFrame, rows: pd.Series, factor: pd.Series) -> None:
+    """Multiply forecast, interval and all of ``rows`` by ``factor`` (per row), in place."""
+    for col in ("yhat", "yhat_lower", "yhat_upper"):
+        forecast.loc[rows, col] = forecast.loc[rows, col].to_numpy(float) * factor.to_numpy(float)
+
+
+def _factor(target: pd.Series, parts: pd.Series) -> pd.Series:
+    """target / parts per period; 1 where the parts sum to zero (nothing to share out)."""
+    return (target / parts.where(parts > 0)).fillna(1.0)
+
+
+def reconcile(forecast: pd.DataFrame, categories: pd.Series | None = None, anchor: str = "total") -> pd.DataFrame:
+    """Forecasts whose levels add up, by proportional scaling (forecast proportions, FPP3 11.2).
+
+    ``anchor="total"`` (top-down): the total forecast is kept; the category forecasts and the
+    region forecasts are each scaled, period by period, to sum to it, and each category's
+    category x region forecasts to sum to their reconciled category. ``anchor="category"``
+    (bottom-up): the total becomes the sum of the category forecasts, then the same. Intervals are
+    scaled with their forecast, so they keep their relative width. Levels that are absent are
+    left alone; a level that is present alone needs nothing. ``categories`` maps a series name to
+    its category (the :class:`DemandSeries` frame has it); category x region series are only
+    reconciled with it.
+    """
+    f = forecast.copy()
+    levels = set(f["level"].astype(str))
+    if "total" not in levels or not levels & {"category", "region"}:
+        return f
+    total_rows = f["level"] == "total"
+    by_level = {lv: f[f["level"] == lv].groupby("ds")["yhat"].sum() for lv in ("category", "region")}
+    if anchor == "category" and "category" in levels:
+        total = f.loc[total_rows].set_index("ds")["yhat"]
+        _scale(f, total_rows, _factor(by_level["category"], total).reindex(f.loc[total_rows, "ds"]).fillna(1.0))
+    elif anchor not in ("total", "category"):
+        raise ValueError(f"anchor must be 'total' (top-down) or 'category' (bottom-up), got {anchor!r}")
+    total = f.loc[total_rows].set_index("ds")["yhat"]
+    for lv in ("category", "region"):
+        rows = f["level"] == lv
+        if rows.any():
+            _scale(f, rows, _factor(total, by_level[lv]).reindex(f.loc[rows, "ds"]).fillna(1.0))
+    cr = f["level"] == "category_region"
+    if cr.any() and "category" in levels and categories is not None:
+        cat_of = f["series"].map(categories)
+        cats = f[f["level"] == "category"].assign(category=cat_of).set_index(["category", "ds"])["yhat"]
+        sub = f.loc[cr].assign(category=cat_of[cr])
+        parts = sub.groupby(["category", "ds"])["yhat"].transform("sum")
+        target = cats.reindex(pd.MultiIndex.from_arrays([sub["category"], sub["ds"]])).to_numpy()
+        _scale(f, cr, _factor(pd.Series(target, index=sub.index), parts))
+    return f
+
+
+def incoherence(forecast: pd.DataFrame) -> pd.DataFrame:
+    """Per level below the total: the largest relative gap, over the periods, between the level's
+    sum and the total forecast (0 when they add up)."""
+    total = forecast[forecast["level"] == "total"].groupby("ds")["yhat"].sum()
+    rows = []
+    for lv in ("category", "region", "category_region"):
+        part = forecast[forecast["level"] == lv]
+        if len(part) and len(total):
+            s = part.groupby("ds")["yhat"].sum().reindex(total.index)
+            gap = ((s - total).abs() / total.where(total > 0)).max()
+            rows.append({"level": lv, "sum_over_horizon": float(s.sum()), "total_over_horizon": float(total.sum()),
+                         "largest_gap": float(gap) if pd.notna(gap) else 0.0})
+    return pd.DataFrame(rows, columns=["level", "sum_over_horizon", "total_over_horizon", "largest_gap"])
+
+
+def choose_anchor(predictions: pd.DataFrame, winners: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+    """Top-down or bottom-up, whichever forecast the total better in the backtest.
+
+    At every cutoff where the total and all categories have their chosen model's predictions, the
+    total's own forecast and the sum of the category forecasts are scored against the actual total
+    (mean absolute error). Returns the anchor (``"total"`` or ``"category"``) and the scores; the
+    total is kept (top-down) when there is nothing to compare.
+    """
+    chosen = predictions.merge(winners[["series", "model"]], on=["series", "model"])
+    tot = chosen[chosen["level"] == "total"]
+    cat = chosen[chosen["level"] == "category"]
+    n_cats = winners["level"].eq("category").sum()
+    complete = cat.groupby("cutoff")["series"].nunique()
+    cutoffs = sorted(set(tot["cutoff"]) & set(complete[complete == n_cats].index))
+    if not cutoffs or not n_cats:
+        return "total", pd.DataFrame(columns=["method", "mae", "cutoffs"])
+    t = tot[tot["cutoff"].isin(cutoffs)].set_index(["cutoff", "ds"])
+    s = cat[cat["cutoff"].isin(cutoffs)].groupby(["cutoff", "ds"])["yhat"].sum().reindex(t.index)
+    scores = pd.DataFrame({"method": ["top-down (keep the total)", "bottom-up (sum of categories)"],
+                           "mae": [float((t["y"] - t["yhat"]).abs().mean()), float((t["y"] - s).abs().mean())],
+                           "cutoffs": len(cutoffs)})
+    return ("category" if scores["mae"].iloc[1] < scores["mae"].iloc[0] else "total"), scores
+
+
+def best_baselines(rows: pd.DataFrame, names: Sequence[str], baselines: Sequence[str],
+                   season_periods: dict[str, bool]) -> dict[str, str]:
+    """Per series, the baseline with the lowest backtest MASE (scored at every cutoff); without a
+    backtest, the seasonal naive when the series holds more than a season, else the moving average."""
+    out = {}
+    for name in names:
+        r = rows[(rows["series"] == name) & rows["model"].isin(baselines)]
+        if len(r):
+            n_cut = r["cutoff"].nunique()
+            agg = r.groupby("model").agg(mase=("mase", "mean"), mae=("mae", "mean"), cutoffs=("cutoff", "nunique"))
+            agg = agg[agg["cutoffs"] == n_cut]
+            if len(agg):
+                key = "mase" if agg["mase"].notna().all() else "mae"
+                order = {b: i for i, b in enumerate(baselines)}
+                out[name] = agg.assign(rank=agg.index.map(order)).sort_values([key, "rank"]).index[0]
+                continue
+        out[name] = "seasonal_naive" if season_periods.get(name) else "moving_average"
+    return out
