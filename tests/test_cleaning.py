@@ -16,7 +16,6 @@ from crm_utils.data.cleaning import CleaningRun
 EXPECTED = {
     ("orders", "unparseable_date"): ("quarantined", {"unparseable_date", "missing_date"}),
     ("orders", "unknown_customer"): ("quarantined", {"unknown_customer"}),
-    ("orders", "missing_customer_id"): ("quarantined", {"missing_customer_id"}),
     ("orders", "invalid_price"): ("quarantined", {"invalid_price"}),
     ("orders", "invalid_quantity"): ("quarantined", {"invalid_quantity"}),
     ("orders", "test_account"): ("quarantined", {"test_account"}),
@@ -28,7 +27,8 @@ EXPECTED = {
     ("surveys", "nps_out_of_range"): ("quarantined", {"nps_out_of_range"}),
     ("surveys", "unknown_customer"): ("quarantined", {"unknown_customer"}),
 }
-KEPT_KINDS = {"bulk_outlier", "missing_category", "category_spelling", "date_format", "duplicate_customer_id",
+#: ... and the kinds cleaning keeps (an order line without a customer id is a guest sale).
+KEPT_KINDS = {"missing_customer_id", "bulk_outlier", "missing_category", "category_spelling", "date_format", "duplicate_customer_id",
               "city_spelling", "unparseable_signup_date", "missing_birth_year", "missing_gender",
               "missing_city", "missing_channel", "missing_answer"}
 

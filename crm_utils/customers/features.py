@@ -5,7 +5,10 @@ cutoff; rows dated later are ignored, so the same function serves the report mon
 earlier cutoffs that prediction trains on, without leaking the future. The test of that
 promise compares features computed with and without later rows present.
 
-One row per customer who bought at least once by the cutoff:
+One row per customer who bought at least once by the cutoff. Order lines without a customer id
+(guest sales) are sales of the shop but belong to no customer: they are left out here, and
+:func:`guest_figures` says how many lines, orders and how much revenue that leaves out.
+
 
 ========================  =====================================================================
 ``recency_days``          days from the last purchase to the cutoff
@@ -31,6 +34,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from crm_utils import linecodes
+
 #: Features of money and counts: right-skewed, so models see them on a log scale.
 SKEWED = ("recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "orders_90d",
           "lines", "interactions", "interactions_90d")
@@ -38,6 +43,34 @@ CATEGORY_PREFIX = "cat_"
 TEXT = pd.StringDtype("pyarrow")
 RECENT_DAYS = 90
 DAY = np.timedelta64(1, "D")
+
+
+def guest_mask(orders: pd.DataFrame) -> np.ndarray:
+    """Lines without a customer id: guest sales, which no customer-level figure can include."""
+    if "customer_id" not in orders.columns:
+        return np.ones(len(orders), dtype=bool)
+    return orders["customer_id"].isna().to_numpy()
+
+
+def guest_figures(orders: pd.DataFrame, month: str | pd.Period | None = None) -> dict:
+    """What customer-level figures leave out because no customer is known: the guest lines, their
+    orders (distinct order ids with a purchased line) and revenue (net, as the KPIs count it), and
+    the revenue's share of all revenue; of one month's lines when ``month`` is given.
+
+    Keys are those the overview headline records: ``guest_lines``, ``guest_orders``,
+    ``guest_revenue``, ``guest_revenue_share`` (NaN when there is no revenue to share).
+    """
+    rows = np.ones(len(orders), dtype=bool)
+    if month is not None:
+        rows = linecodes.month_numbers(orders["order_date"]) == pd.Period(month, freq="M").ordinal
+    guest = guest_mask(orders) & rows
+    revenue = orders["line_revenue"].to_numpy(dtype=float)
+    total = float(revenue[rows].sum())
+    bought = guest & ~orders["is_return"].to_numpy(dtype=bool)
+    return {"guest_lines": int(guest.sum()),
+            "guest_orders": int(orders["order_id"][bought].nunique()),
+            "guest_revenue": float(revenue[guest].sum()),
+            "guest_revenue_share": float(revenue[guest].sum()) / total if total else float("nan")}
 
 
 def category_column(category: str) -> str:
@@ -71,11 +104,14 @@ def customer_features(orders: pd.DataFrame, cutoff: pd.Timestamp,
     _order_columns(orders)
     # Masks and codes over the whole table, then column by column only the rows needed: at 36
     # million lines a copy of the frame (or of its purchases) would cost gigabytes.
-    known = (orders["order_date"] <= cutoff).to_numpy()
+    # Guest lines (no customer id) describe no customer: left out (``guest_figures`` counts them).
+    known = (orders["order_date"] <= cutoff).to_numpy() & ~guest_mask(orders)
     is_return = orders["is_return"].to_numpy(dtype=bool)
     buy_rows = known & ~is_return
     if not buy_rows.any():
-        raise ValueError(f"no purchases on or before {cutoff:%Y-%m-%d}: nothing to describe")
+        raise ValueError(f"no purchases on or before {cutoff:%Y-%m-%d} by a known customer: nothing to describe"
+                         + (" (every order line is a guest sale, without a customer id)"
+                            if guest_mask(orders).all() else ""))
     # Hash-based codes straight from the (Arrow) strings: no Python object per row at scale.
     all_cust, all_ids = pd.factorize(orders["customer_id"], sort=True)
     buyer = np.bincount(all_cust[buy_rows], minlength=len(all_ids)) > 0

@@ -11,6 +11,10 @@ Definitions used throughout (so that every number in the report means one thing)
   **returning customers** are the other active customers;
 * **average order value**: purchase revenue (returns excluded) per order;
 * **return rate**: value of returned lines in the month / value of purchased lines in the month.
+
+Revenue, orders, average order value and return rate count every sale, guest sales (lines without
+a customer id) included; the customer counts and cohorts count known customers only, and
+:func:`features.guest_figures` says how many lines and how much revenue they leave out.
 """
 
 from __future__ import annotations
@@ -41,17 +45,18 @@ class _Lines:
     """The codes every KPI needs, computed once per table: month and customer of each line."""
 
     month: np.ndarray  # month ordinal of each line
-    customer: np.ndarray  # customer code of each line
+    customer: np.ndarray  # customer code of each line (-1: a guest sale, no customer)
     buy: np.ndarray  # the line is a purchase, not a return
     first: np.ndarray  # month ordinal of each customer code's first purchase (NO_PURCHASE: none)
 
     @classmethod
     def of(cls, orders: pd.DataFrame) -> _Lines:
         month = linecodes.month_numbers(orders["order_date"])
-        customer, ids = linecodes.codes(orders["customer_id"])
+        customer, ids = linecodes.codes(orders["customer_id"], allow_missing=True)
         buy = ~orders["is_return"].to_numpy(dtype=bool)
         first = np.full(len(ids), NO_PURCHASE, dtype=np.int64)
-        np.minimum.at(first, customer[buy], month[buy])
+        known = buy & (customer >= 0)
+        np.minimum.at(first, customer[known], month[known])
         return cls(month, customer, buy, first)
 
 
@@ -63,16 +68,19 @@ def _month_kpis(orders: pd.DataFrame, lines: _Lines, month: pd.Period) -> dict[s
     returns = rows[~lines.buy[rows]]
     revenue = orders["line_revenue"].to_numpy(dtype=float)
     active = np.unique(lines.customer[buy])
+    active = active[active >= 0]  # guest sales count in revenue and orders, not as customers
     new = int((lines.first[active] == month.ordinal).sum())
     purchased = float(revenue[buy].sum())
     returned = float(-revenue[returns].sum())
     n_orders = int(orders["order_id"].iloc[buy].nunique())
+    # Sales, all of them by guests: there is no customer to count, which is not zero customers.
+    unknowable = len(buy) > 0 and not (lines.customer[buy] >= 0).any()
     return {
         "revenue": float(revenue[rows].sum()),
         "orders": n_orders,
-        "active_customers": len(active),
-        "new_customers": new,
-        "returning_customers": len(active) - new,
+        "active_customers": np.nan if unknowable else len(active),
+        "new_customers": np.nan if unknowable else new,
+        "returning_customers": np.nan if unknowable else len(active) - new,
         "average_order_value": purchased / n_orders if n_orders else np.nan,
         "return_rate": returned / purchased if purchased else np.nan,
     }
@@ -125,7 +133,8 @@ def monthly_series(orders: pd.DataFrame, through: str | pd.Period, months: int =
     """Revenue, orders and active customers per month for the last ``months`` months up to ``through``.
 
     The months start with the first month of the data when that is later; months without a
-    line show zeros.
+    line show zeros. Revenue and orders count guest sales too; active customers are NaN in a
+    month whose purchases are all guest sales.
     """
     through = pd.Period(through, freq="M")
     low = through.ordinal - months + 1
@@ -138,12 +147,17 @@ def monthly_series(orders: pd.DataFrame, through: str | pd.Period, months: int =
     revenue = (pd.Series(orders["line_revenue"].to_numpy(dtype=float)[rows]).groupby(slot).sum()
                .reindex(range(months), fill_value=0.0).to_numpy())
     order_code, _ = linecodes.codes(orders["order_id"].iloc[rows[buy]], allow_missing=True)
-    customer, _ = linecodes.codes(orders["customer_id"].iloc[rows[buy]])
+    customer, _ = linecodes.codes(orders["customer_id"].iloc[rows[buy]], allow_missing=True)  # -1: guest
     out = pd.DataFrame({
         "revenue": revenue,
         "orders": linecodes.distinct_counts(slot[buy], order_code, int(order_code.max(initial=0)) + 1, months),
-        "active_customers": linecodes.distinct_counts(slot[buy], customer, int(customer.max()) + 1, months),
+        "active_customers": linecodes.distinct_counts(slot[buy], customer, int(customer.max(initial=0)) + 1, months),
     }, index=linecodes.periods(np.arange(low, through.ordinal + 1)))
+    # A month whose purchases are all guest sales has no customer to count (NaN, not zero).
+    known = np.bincount(slot[buy][customer >= 0], minlength=months)
+    unknowable = (known == 0) & (out["orders"] > 0)
+    if unknowable.any():
+        out["active_customers"] = out["active_customers"].astype(float).mask(unknowable)
     return out.iloc[int(slot.min()):]
 
 
@@ -151,11 +165,12 @@ def customer_year(orders: pd.DataFrame, customers: pd.DataFrame, cutoff: pd.Time
     """Per customer active in the 12 months to ``cutoff``: spend, orders and descriptive groups.
 
     The unit of the group comparisons: a customer's last year, so that customers who joined long
-    ago and those who joined recently are compared over the same span.
+    ago and those who joined recently are compared over the same span. Guest sales have no customer
+    and are left out.
     """
     start = cutoff - pd.DateOffset(years=1)
     dates = orders["order_date"]
-    rows = np.flatnonzero(((dates > start) & (dates <= cutoff)).to_numpy())
+    rows = np.flatnonzero(((dates > start) & (dates <= cutoff)).to_numpy() & ~features.guest_mask(orders))
     customer, ids = linecodes.codes(orders["customer_id"].iloc[rows])
     buy = ~orders["is_return"].to_numpy(dtype=bool)[rows]
     order_code, _ = linecodes.codes(orders["order_id"].iloc[rows[buy]], allow_missing=True)
@@ -245,11 +260,13 @@ def cohort_retention(orders: pd.DataFrame, through: str | pd.Period, cohorts: in
 
     Rows: the last ``cohorts`` cohorts (first-purchase month) up to ``through``; columns: months
     since the first purchase, 0..``horizon``. Cells the data cannot know yet (after ``through``)
-    are NaN, not 0. Returns the table and the cohort sizes.
+    are NaN, not 0. Returns the table and the cohort sizes. Guest sales have no customer and are
+    left out.
     """
     through = pd.Period(through, freq="M")
     month = linecodes.month_numbers(orders["order_date"])
-    rows = np.flatnonzero(~orders["is_return"].to_numpy(dtype=bool) & (month <= through.ordinal))
+    rows = np.flatnonzero(~orders["is_return"].to_numpy(dtype=bool) & (month <= through.ordinal)
+                          & ~features.guest_mask(orders))
     customer, _ = linecodes.codes(orders["customer_id"].iloc[rows])
     month = month[rows]
     first = np.full(int(customer.max(initial=-1)) + 1, NO_PURCHASE, dtype=np.int64)
@@ -282,10 +299,12 @@ def retention_summary(table: pd.DataFrame, sizes: pd.Series, months: tuple[int, 
     return out
 
 
-def headline(report_month: str, kpis: pd.DataFrame, tests: dict[str, dict], retention: dict) -> dict:
+def headline(report_month: str, kpis: pd.DataFrame, tests: dict[str, dict], retention: dict,
+             guests: dict | None = None) -> dict:
     """The figures notebook 02 hands over in metrics.json: this month's KPIs, the months they are
-    compared with and the changes, the group tests and the average retention of a cohort."""
-    return {
+    compared with and the changes, the group tests, the average retention of a cohort and what the
+    customer counts leave out (``guests``: :func:`features.guest_figures` of the month)."""
+    return {**(guests or {}),
         "month": report_month,
         "kpis": kpis["this month"].to_dict(),
         "previous_month": kpis["previous month"].to_dict(),

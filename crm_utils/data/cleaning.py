@@ -65,6 +65,19 @@ class CleanResult:
     cutoff: pd.Timestamp
     key_source: str = ""
     absent: list[str] = field(default_factory=list)  # contract tables the data does not have
+    #: order lines merged as exact duplicates: lines, revenue, revenue_share (``merge_exact_duplicates``)
+    merged_duplicates: dict = field(default_factory=dict)
+
+    def notes(self) -> list[str]:
+        """What a reader of the figures must be told about how the order lines were counted."""
+        out = []
+        if self.merged_duplicates.get("lines"):
+            out.append(duplicate_note(self.merged_duplicates))
+        if "orders" in self.tables:
+            guests = guest_lines(self.tables["orders"])
+            if guests["guest_lines"]:
+                out.append(guest_note(guests))
+        return out
 
     def metrics(self) -> dict:
         """Headline figures of the cleaning step for metrics.json."""
@@ -80,7 +93,39 @@ class CleanResult:
             out["orders_first_date"] = str(o["order_date"].min().date())
             out["orders_last_date"] = str(o["order_date"].max().date())
             out["outlier_lines_flagged"] = int(o["is_outlier"].sum())
+            out.update(guest_lines(o))
+        if self.merged_duplicates:
+            out.update({f"merged_duplicate_{k}": v for k, v in self.merged_duplicates.items()})
         return out
+
+
+def guest_lines(orders: pd.DataFrame) -> dict:
+    """Kept order lines without a customer id (guest sales): how many, and their revenue and its
+    share of all revenue. They are sales (in revenue, orders, units); customer-level figures leave
+    them out."""
+    guest = orders["customer_id"].isna().to_numpy() if "customer_id" in orders.columns else np.ones(len(orders), bool)
+    revenue = orders["line_revenue"].to_numpy(dtype=float)
+    total = float(revenue.sum())
+    return {"guest_lines": int(guest.sum()), "guest_revenue": round(float(revenue[guest].sum()), 2),
+            "guest_revenue_share": float(revenue[guest].sum()) / total if total else float("nan")}
+
+
+def guest_note(guests: dict) -> str:
+    """The sentence notebook 01 prints about guest lines (``guest_lines``'s figures)."""
+    return (f"{guests['guest_lines']:,} kept order line(s) have no customer id (guest sales, "
+            f"{guests['guest_revenue']:,.2f} revenue, {guests['guest_revenue_share']:.1%} of all): they count in "
+            f"revenue, orders and units; customer-level figures (active customers, cohorts, segments, "
+            f"propensity) leave them out.")
+
+
+def duplicate_note(merged: dict) -> str:
+    """The sentence that says order lines were merged as exact duplicates and how to keep them."""
+    return (f"{merged['lines']:,} order line(s) repeated another line exactly (same order, product, price, "
+            f"quantity and date) and were merged: {merged['revenue']:,.2f} revenue, "
+            f"{merged['revenue_share']:.1%} of the lines' revenue. The contract has no line number, so a repeated "
+            f"export line and a second item of the same product in one order look the same; if the export has one "
+            f"line per item (no item number), these are real sales: set `exact_duplicates: keep` for orders in "
+            f"the mapping.")
 
 
 def _norm_key(s: pd.Series) -> pd.Series:
@@ -266,6 +311,17 @@ def exact_duplicates(df: pd.DataFrame, cols: list[str]) -> pd.Series:
     return pd.Series(dup, index=df.index)
 
 
+def _merged_revenue(orders: pd.DataFrame, dup: np.ndarray) -> dict:
+    """Lines about to be merged as exact duplicates, their revenue and its share of the revenue of
+    all the lines as they stand (readable quantities and prices only)."""
+    revenue = np.nan_to_num(orders["quantity"].to_numpy(dtype=float, na_value=np.nan)
+                            * orders["unit_price"].to_numpy(dtype=float, na_value=np.nan))
+    total = float(revenue.sum())
+    merged = float(revenue[dup].sum())
+    return {"lines": int(dup.sum()), "revenue": round(merged, 2),
+            "revenue_share": merged / total if total else float("nan")}
+
+
 def _dictionary(text: pd.Series) -> pd.Series:
     """Arrow-backed text as a categorical of the same values (categories in order of appearance)."""
     encoded = pc.dictionary_encode(_arrow(text)).combine_chunks()
@@ -316,6 +372,11 @@ class CleaningRun:
             coerced[t] = coerce(r)
             self._take_over(t, r, coerced[t].frame)
         self.tables = {t: c.frame for t, c in coerced.items()}
+        if "customer_id" not in self.tables["orders"].columns:
+            # An export without customers (a till's receipts): every line is a guest sale.
+            self.tables["orders"]["customer_id"] = pd.Series(pd.NA, index=self.tables["orders"].index, dtype=TEXT)
+        #: order lines merged as exact duplicates (see ``CleanResult.merged_duplicates``)
+        self.merged_duplicates: dict = {}
         self.date_range = (self.tables["orders"]["order_date"].min(), self.tables["orders"]["order_date"].max())
         self.failed = {t: c.failed for t, c in coerced.items()}
         self._outcomes: list[pd.DataFrame] = []
@@ -509,6 +570,10 @@ class CleaningRun:
         Unless the mapping says ``exact_duplicates: keep``: some exports (UCI Online Retail) have
         no line number, so the same item entered twice in one order gives two identical lines
         that are both real. They are then kept, and counted in the fixes table.
+
+        The contract has no line number either, so merged order lines always have that shape (same
+        order, product and price repeated): how many were merged and their revenue are recorded
+        (``merged_duplicates``) and said (``duplicate_note``), never merged without a word.
         """
         self._step("merge_exact_duplicates")
         rows = []
@@ -519,9 +584,14 @@ class CleaningRun:
                 self._fix(t, "*", "exact duplicate line kept (mapping: exact_duplicates: keep)", int(dup.sum()))
                 rows.append({"table": t, "exact_duplicates": int(dup.sum()), "action": "kept (mapping)"})
                 continue
+            if t == "orders":
+                self.merged_duplicates = _merged_revenue(df, dup.to_numpy(dtype=bool))
             n = self._remove(t, dup, "merged", "exact_duplicate")
             rows.append({"table": t, "exact_duplicates": n, "action": "merged"})
-        return pd.DataFrame(rows, columns=["table", "exact_duplicates", "action"])
+            if t == "orders" and n:
+                rows[-1].update(revenue=self.merged_duplicates["revenue"], note=duplicate_note(self.merged_duplicates))
+        return pd.DataFrame(rows).reindex(columns=["table", "exact_duplicates", "action"] +
+                                          (["revenue", "note"] if self.merged_duplicates.get("lines") else []))
 
     def validate_rows(self) -> pd.DataFrame:
         """Apply the contract's row checks; failing rows go to quarantine with their reason."""
@@ -692,8 +762,14 @@ class CleaningRun:
             self.tables[t] = df
             self._fix(t, "customer_id", "duplicate id replaced by canonical id", remapped)
             unknown = 0
+            if t == "orders":  # a guest sale has no customer to be unknown: it is kept
+                self._fix(t, "customer_id", "no customer id: kept as a guest sale (left out of customer-level "
+                                            "figures)", int(df["customer_id"].isna().sum()))
             if known is not None:
-                m = pd.Series(~pc.is_in(ids, value_set=known).to_numpy(zero_copy_only=False), index=df.index)
+                # A missing id is not an unknown one (orders keep it as a guest sale; elsewhere the
+                # row checks have quarantined it already).
+                m = pd.Series(~pc.is_in(ids, value_set=known).to_numpy(zero_copy_only=False)
+                              & pc.is_valid(ids).to_numpy(zero_copy_only=False), index=df.index)
                 unknown = self._remove(t, m, "quarantined", "unknown_customer",
                                        lambda rows: "customer_id=" + self._ids(rows["customer_id"]))
             rows.append({"table": t, "ids_remapped": remapped, "unknown_customer": unknown})
@@ -950,7 +1026,8 @@ class CleaningRun:
             tables[t] = self.tables[t] = _finalise(t, self.tables.pop(t))
         fixes = pd.DataFrame(self._fixes, columns=["table", "column", "fix", "rows"])
         self.result_ = CleanResult(tables, q, led, by_reason, fixes, self.id_map, self.cutoff,
-                                   self.key.source if self.key else "", [t for t in CONTRACTS if t not in self.raw])
+                                   self.key.source if self.key else "", [t for t in CONTRACTS if t not in self.raw],
+                                   dict(self.merged_duplicates))
         return self.result_
 
     def _check_month_in_data(self, led: pd.DataFrame) -> None:
