@@ -98,6 +98,79 @@ def present(items: list) -> None:
             show(item)
 
 
+# ------------------------------------------------------------------------------------------
+# Numbers as a reader sees them: one place formats them, so no table or sentence prints "-0.0%"
+# ------------------------------------------------------------------------------------------
+
+#: What a table shows for a value that is missing (pandas would print <NA> or nan).
+MISSING = "–"
+
+
+def _unsigned_zero(text: str) -> str:
+    """'-0.0%' -> '0.0%', '+0' -> '0': a value that rounds to zero has no sign (a tiny negative
+    return rate is not a negative one)."""
+    body = text.lstrip("+-")
+    return body if not any(ch in "123456789" for ch in body) else text
+
+
+def number(value: object, decimals: int = 0) -> str:
+    """A number with thousands separators ('1,234'); missing as :data:`MISSING`; never '-0'."""
+    if value is None or pd.isna(value):
+        return MISSING
+    return _unsigned_zero(f"{float(value):,.{decimals}f}")
+
+
+def percent(value: object, decimals: int = 1, *, signed: bool = False) -> str:
+    """A share or change in percent ('3.1%', with ``signed`` '+3.1%'); missing as :data:`MISSING`;
+    a value that rounds to zero prints '0.0%', never '-0.0%' or '+0.0%'."""
+    if value is None or pd.isna(value):
+        return MISSING
+    return _unsigned_zero(f"{float(value):{'+' if signed else ''}.{decimals}%}")
+
+
+def money(value: object, currency: str | None, decimals: int = 0) -> str:
+    """An amount with its currency ('1,234 GBP'), or the bare number when the data declare no
+    currency: never a currency the data did not state. ISO codes, not symbols: '$' would also
+    start maths in a Jupyter page."""
+    text = number(value, decimals)
+    return f"{text} {currency}" if currency and text != MISSING else text
+
+
+def money_label(what: str, currency: str | None, scale: str = "") -> str:
+    """An axis or column label for amounts: 'revenue (thousand GBP)', or 'revenue (thousands)'
+    when no currency is declared; without a scale 'cost (GBP)' or just 'cost'."""
+    if scale:
+        return f"{what} ({scale} {currency})" if currency else f"{what} ({scale}s)"
+    return f"{what} ({currency})" if currency else what
+
+
+def table(frame: pd.DataFrame, headers: dict[str, str] | None = None, *, money_columns: tuple[str, ...] = (),
+          percent_columns: tuple[str, ...] = (), decimals: dict[str, int] | None = None,
+          currency: str | None = None, index: bool = False):
+    """A table for the reader: readable headers (``headers`` maps column names to them), no
+    positional index unless ``index`` (a meaningful one, such as segment names), missing values
+    as :data:`MISSING`, money labelled with its currency in the header, shares in percent.
+    Text from the data is escaped (``safe.styler``)."""
+    from crm_utils import safe
+
+    headers = dict(headers or {})
+    decimals = dict(decimals or {})
+    formats: dict[str, object] = {}
+    for col in frame.columns:
+        if col in money_columns:
+            headers[col] = money_label(headers.get(col, col), currency)
+            formats[col] = lambda v, d=decimals.get(col, 0): number(v, d)
+        elif col in percent_columns:
+            formats[col] = lambda v, d=decimals.get(col, 1): percent(v, d)
+        elif pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col]):
+            formats[col] = lambda v, d=decimals.get(col, 0): number(v, d)
+        else:
+            formats[col] = lambda v: MISSING if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else v
+    shown = frame.rename(columns=headers)
+    formats = {headers.get(c, c): f for c, f in formats.items()}
+    return safe.styler(shown, formats, hide_index=not index)
+
+
 def whole_numbers(minimum: int = 1, **values: object) -> None:
     """Refuse a parameter that is not a whole number of at least ``minimum``, naming it: papermill
     passes what the command line gave (papermill #345), and a float or text would fail much later."""

@@ -7,14 +7,17 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from crm_utils.notebook import money_label
 
-def monthly_trend(series: pd.DataFrame, month: str, currency: str = "currency units") -> plt.Figure:
-    """Revenue bars and active customers line per month, the report month highlighted."""
+
+def monthly_trend(series: pd.DataFrame, month: str, currency: str | None = None) -> plt.Figure:
+    """Revenue bars and active customers line per month, the report month highlighted; amounts
+    labelled with ``currency``, or with none when the data declare none."""
     fig, ax = plt.subplots(figsize=(10, 3.6))
     x = series.index.to_timestamp()
     colours = ["#d98c2b" if str(p) == month else "#6c8ebf" for p in series.index]
     ax.bar(x, series["revenue"] / 1000, width=25, color=colours)
-    ax.set_ylabel(f"revenue (thousand {currency})")
+    ax.set_ylabel(money_label("revenue", currency, "thousand"))
     ax2 = ax.twinx()
     ax2.plot(x, series["active_customers"], color="#333333", marker="o", ms=3, label="active customers")
     ax2.set_ylabel("active customers")
@@ -137,12 +140,12 @@ def centroid_heatmap(centroids: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def profile_bars(profile: pd.DataFrame, currency: str = "currency units") -> plt.Figure:
+def profile_bars(profile: pd.DataFrame, currency: str | None = None) -> plt.Figure:
     """Size, frequency, value and recency of each segment, side by side."""
     fig, axes = plt.subplots(1, 4, figsize=(13, 0.45 * len(profile) + 1.8), sharey=True)
     names = profile["segment_name"].astype(str)
     for ax, (col, label) in zip(axes, [("customers", "customers"), ("frequency", "orders (median)"),
-                                       ("monetary", f"net spend (median, {currency})"),
+                                       ("monetary", money_label("median net spend", currency)),
                                        ("recency_days", "days since last order (median)")]):
         ax.barh(names, profile[col], color="#6c8ebf")
         ax.set_xlabel(label)
@@ -180,12 +183,12 @@ def migration_heatmap(matrix: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def skew_before_after(values: pd.Series, currency: str = "currency units") -> plt.Figure:
+def skew_before_after(values: pd.Series, currency: str | None = None) -> plt.Figure:
     """A skewed amount before and after the log transform."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.2))
     v = values.clip(lower=0)
     a1.hist(v, bins=60, color="#6c8ebf")
-    a1.set_xlabel(f"net spend ({currency})")
+    a1.set_xlabel(money_label("net spend", currency))
     a1.set_ylabel("customers")
     a1.set_title("Raw: a long tail of big customers")
     a2.hist(np.log1p(v), bins=60, color="#6c8ebf")

@@ -132,6 +132,10 @@ def _box_stats(counts: pd.Series) -> dict:
             "whishi": float(high.max()) if len(high) else q3, "fliers": [], "label": ""}
 
 
+#: Width of a month's bar in days: most of a month, with a gap between neighbours.
+BAR_DAYS = 25
+
+
 def monthly_rows_chart(orders: pd.DataFrame) -> plt.Figure:
     """Kept order lines per month: a sudden dip or jump points at an export problem."""
     if orders.empty:
@@ -139,7 +143,9 @@ def monthly_rows_chart(orders: pd.DataFrame) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(10, 3.2))
     months, lines = np.unique(orders["order_date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]"),
                               return_counts=True)
-    ax.bar(months.astype("datetime64[ns]"), lines, width=25, color="#6c8ebf")
+    # The width is a duration: a plain 25 on a datetime64[ns] axis is 25 nanoseconds, bars too
+    # thin to draw (matplotlib adds the width to the dates in their own unit).
+    ax.bar(months.astype("datetime64[ns]"), lines, width=np.timedelta64(BAR_DAYS, "D"), color="#6c8ebf")
     ax.set_ylabel("order lines")
     ax.set_title("Kept order lines per month")
     fig.tight_layout()
