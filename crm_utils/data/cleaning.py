@@ -118,10 +118,10 @@ def guest_note(guests: dict) -> str:
             f"propensity) leave them out.")
 
 
-def duplicate_note(merged: dict) -> str:
-    """The sentence that says order lines were merged as exact duplicates and how to keep them."""
-    return (f"{merged['lines']:,} order line(s) repeated another line exactly (same order, product, price, "
-            f"quantity and date) and were merged: {merged['revenue']:,.2f} revenue, "
+def duplicate_note(merged: dict, done: str = "were merged") -> str:
+    """The sentence that says order lines were (``done``) merged as exact duplicates and how to keep them."""
+    return (f"{merged['lines']:,} order line(s) repeat another line exactly (same order, product, price, "
+            f"quantity and date) and {done}: {merged['revenue']:,.2f} revenue, "
             f"{merged['revenue_share']:.1%} of the lines' revenue. The contract has no line number, so a repeated "
             f"export line and a second item of the same product in one order look the same; if the export has one "
             f"line per item (no item number), these are real sales: set `exact_duplicates: keep` for orders in "
@@ -314,12 +314,21 @@ def exact_duplicates(df: pd.DataFrame, cols: list[str]) -> pd.Series:
 def _merged_revenue(orders: pd.DataFrame, dup: np.ndarray) -> dict:
     """Lines about to be merged as exact duplicates, their revenue and its share of the revenue of
     all the lines as they stand (readable quantities and prices only)."""
-    revenue = np.nan_to_num(orders["quantity"].to_numpy(dtype=float, na_value=np.nan)
-                            * orders["unit_price"].to_numpy(dtype=float, na_value=np.nan))
+    def number(col: str) -> np.ndarray:  # typed numbers, or the text of an import
+        return pd.to_numeric(orders[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    revenue = np.nan_to_num(number("quantity") * number("unit_price"))
     total = float(revenue.sum())
     merged = float(revenue[dup].sum())
     return {"lines": int(dup.sum()), "revenue": round(merged, 2),
             "revenue_share": merged / total if total else float("nan")}
+
+
+def duplicate_lines(orders: pd.DataFrame) -> dict:
+    """Order lines that repeat another line in every column (what ``merge_exact_duplicates`` merges
+    unless the mapping says ``exact_duplicates: keep``): lines, revenue and revenue share. The
+    importer uses it to say so before any run."""
+    cols = [c for c in orders.columns if c not in ("_row", MALFORMED)]
+    return _merged_revenue(orders, orders.duplicated(subset=cols, keep="first").to_numpy())
 
 
 def _dictionary(text: pd.Series) -> pd.Series:

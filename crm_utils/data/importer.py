@@ -9,6 +9,11 @@ record of the export becomes the record with the same number in the output, a va
 not convert is written as it was (the run quarantines its row, naming the value), and the
 mapping's row *policies* (``rules``, ``exact_duplicates``) travel to the output's
 ``mapping.yml`` to act at every run. ``import.json`` records what was converted from what.
+
+A surveys mapping's ``survey`` block is shape too: declared items are written under their
+contract names (``q_*``), their not-applicable codes as empty answers (counted per item in
+``import.json``), the overall column as ``overall`` with its labels scored. A column that looks
+like answers on a scale but is not declared is named in the summary and in ``import.json``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import pandas as pd
 import yaml
 
 from crm_utils.config import PROJECT_ROOT, display_path
-from crm_utils.data import io
+from crm_utils.data import cleaning, io
+from crm_utils.data.mapping import declared_currency
 from crm_utils.data.schema import CONTRACTS, ContractError
 
 #: Ready mappings shipped with the kit, usable by name: ``--mapping online_retail``.
@@ -34,6 +40,7 @@ class ImportResult:
     out: Path
     summary: pd.DataFrame  # one row per table imported
     written: dict[str, Path]
+    currency: str | None = None  # the ISO 4217 code the mapping declares; None: amounts shown without one
 
 
 def shipped_mappings() -> dict[str, Path]:
@@ -127,16 +134,27 @@ def import_export(source: str | Path, mapping: str | Path, out: str | Path, *, t
         record[t] = {"source": r.file, "source_sha256": r.fingerprint(), "written": path.name,
                      "rows": len(frame), "columns_from": r.sources, "ignored_columns": r.dropped_columns,
                      "values_left_as_written": unreadable}
+        if t == "surveys":  # what became of the answers: codes read as missing, undeclared items named
+            record[t].update(not_applicable_as_missing=r.not_applicable, undeclared_scale_columns=r.scale_like_columns)
+        # Order lines equal in every column: merged at every run unless the mapping keeps them (say so now).
+        repeated = cleaning.duplicate_lines(frame) if t == "orders" and m.for_table(t).exact_duplicates == "merge" \
+            else {"lines": 0}
+        if repeated["lines"]:
+            record[t]["exact_duplicate_lines"] = repeated
         rows.append({"table": t, "from": r.file, "rows": len(frame), "written": path.name,
+                     "exact duplicates (merged at run)": cleaning.duplicate_note(repeated, "are merged at every run") if repeated["lines"] else "",
                      "renamed or derived": ", ".join(f"{k} ← {v}" for k, v in r.sources.items()),
-                     "ignored columns": ", ".join(r.dropped_columns),
+                     "ignored columns": io.ignored_note(r),
                      "left as written (quarantined at run)": ", ".join(f"{c}: {n}" for c, n in unreadable.items())})
     policies = {t: {**m.for_table(t).policy(), "imported_from": raw[t].file} for t in raw}
     header = (f"# Written by `crm-report import` with {mapping_path.name}: the row policies that act at every run.\n"
               f"# Row numbers in the quarantine are those of the file named in imported_from.\n")
-    (out / "mapping.yml").write_text(header + yaml.safe_dump({"tables": policies}, sort_keys=False,
+    # The currency travels with the data: the run labels amounts with it (none declared: no label).
+    currency = declared_currency(mapping_path)
+    document = ({"currency": currency} if currency else {}) | {"tables": policies}
+    (out / "mapping.yml").write_text(header + yaml.safe_dump(document, sort_keys=False,
                                                              allow_unicode=True), encoding="utf-8")
     (out / "import.json").write_text(json.dumps(
-        {"mapping": mapping_path.name, "mapping_sha256": io.file_fingerprint(mapping_path), "tables": record},
-        indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return ImportResult(out, pd.DataFrame(rows), written)
+        {"mapping": mapping_path.name, "mapping_sha256": io.file_fingerprint(mapping_path), "currency": currency,
+         "tables": record}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return ImportResult(out, pd.DataFrame(rows), written, currency)

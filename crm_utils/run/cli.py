@@ -231,7 +231,8 @@ def _import(args: argparse.Namespace) -> int:
         return 2
     for row in result.summary.to_dict(orient="records"):
         print(f"{row['table']}: {row['from']} -> {row['written']}, {row['rows']:,} rows")
-        for key in ("renamed or derived", "ignored columns", "left as written (quarantined at run)"):
+        for key in ("renamed or derived", "ignored columns", "left as written (quarantined at run)",
+                    "exact duplicates (merged at run)"):
             if row[key]:
                 print(f"  {key}: {row[key]}")
     print(f"wrote {args.out}: {', '.join(p.name for p in result.written.values())}, "
