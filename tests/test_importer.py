@@ -291,7 +291,11 @@ def _empty_mapping(folder: Path) -> Path:
 @pytest.mark.parametrize("text,message", [
     ("tables:\n  orders:\n    file: 123\n", "mapping.yml: tables.orders.file: must be text, got 123"),
     ("tables:\n  - orders\n", "mapping.yml: tables: must map table names to their entries"),
-    ("- tables\n", "mapping.yml: must hold one key, 'tables'"),
+    ("- tables\n", "mapping.yml: must hold 'tables'"),
+    ("currency: GPB\ntables: {}\n", "mapping.yml: currency: 'GPB' is not an ISO 4217 currency code"),
+    ("currency: 826\n", "mapping.yml: currency: 826 is not an ISO 4217 currency code"),
+    ("currency: £\n", "mapping.yml: currency: '£' is not an ISO 4217 currency code"),
+    ("tables: {}\ncurrencies: GBP\n", "(unknown keys ['currencies'])"),
     ("tables:\n  orders: hello\n", "tables.orders: must be a mapping of keys ({key: value, ...}), got 'hello'"),
     ("tables:\n  orders:\n    colums: {a: order_id}\n    sheeet: 1\n",
      "tables.orders: unknown keys ['colums', 'sheeet']"),

@@ -67,7 +67,7 @@ def test_run_writes_the_report_folder(e2e):
                                   "extra": dict(p.split("=", 1) for p in LIGHT_RUN[1::2])}  # outside the project
     assert set(info["durations_seconds"]) == {nb.name for nb in pipeline.discover_notebooks()}
     assert set(metrics) == {nb.stem for nb in pipeline.discover_notebooks()}  # every notebook reports figures
-    assert set(info["input"]["files"]) == {f"{t}.csv" for t in synth.TABLES}
+    assert set(info["input"]["files"]) == {f"{t}.csv" for t in synth.TABLES} | {"mapping.yml"}  # its currency
     html = (month / "report.html").read_text()
     assert "data:image/png;base64" in html
     assert "<img" in html and "run.finish()" not in html  # images embedded, code hidden
@@ -588,3 +588,131 @@ def test_the_kernel_dies_with_a_killed_runner(tmp_path, sig):
                 kernel.kill()
             except psutil.Error:
                 pass
+
+
+# ------------------------------------------------------------------------------------------
+# Parameters per notebook, the data's currency, and a quiet kernel shutdown (issue 19)
+# ------------------------------------------------------------------------------------------
+
+#: A notebook that records the parameters it received, so a test reads them back from the run folder.
+_RECORDING_CELL = ("import json, pathlib\n"
+                   "pathlib.Path(run_dir, NAME + '.json').write_text(json.dumps({'k_max': k_max, "
+                   "'currency': currency}))")
+
+
+def _recording_notebooks(folder: Path) -> Path:
+    """01_a and 02_b both declare k_max (of different meaning) and currency (None: from the data)."""
+    import nbformat
+
+    folder.mkdir()
+    for name, k_max in (("01_a", 10), ("02_b", 5)):
+        params = nbformat.v4.new_code_cell(f'report_month = "2026-10"\ndata_dir = ""\nrun_dir = ""\nseed = 42\n'
+                                           f'k_max = {k_max}\ncurrency = None\nNAME = "{name}"')
+        params.metadata["tags"] = ["parameters"]
+        nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell(_RECORDING_CELL)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    return folder
+
+
+def _tiny_data(folder: Path, mapping: str | None) -> Path:
+    folder.mkdir()
+    (folder / "orders.csv").write_text("order_id,customer_id,order_date,product_id,category,quantity,unit_price\n"
+                                       "O1,C1,2026-10-02,P1,Books,1,9.5\n")
+    if mapping is not None:
+        (folder / "mapping.yml").write_text(mapping)
+    return folder
+
+
+def _received(report: Path) -> dict[str, dict]:
+    return {name: json.loads((report / f"{name}.json").read_text()) for name in ("01_a", "02_b")}
+
+
+def test_parameters_go_to_one_notebook_by_number_and_currency_comes_from_the_data(tmp_path, caplog, capfd):
+    notebooks = _recording_notebooks(tmp_path / "nbs")
+    data = _tiny_data(tmp_path / "data", "currency: gbp\n")
+    with caplog.at_level("WARNING", logger="crm_report"):
+        res = pipeline.run_month("2026-10", data, tmp_path / "r", notebooks_dir=notebooks, progress=False,
+                                 extra=pipeline.parse_extra(["01.k_max=6"]))
+    assert _received(res.report_dir) == {"01_a": {"k_max": 6, "currency": "GBP"},
+                                         "02_b": {"k_max": 5, "currency": "GBP"}}
+    assert json.loads((res.report_dir / "run.json").read_text())["currency"] == "GBP"
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]  # addressed to one notebook: no warning
+    # A succeeding run says nothing on standard error that a cron user would read as a failure.
+    assert "KeyboardInterrupt" not in capfd.readouterr().err
+
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="crm_report"):
+        res = pipeline.run_month("2026-10", _tiny_data(tmp_path / "plain", None), tmp_path / "r2",
+                                 notebooks_dir=notebooks, progress=False,
+                                 extra=pipeline.parse_extra(["k_max=7", "02.k_max=3"]))
+    assert _received(res.report_dir) == {"01_a": {"k_max": 7, "currency": None},  # no currency declared: none
+                                         "02_b": {"k_max": 3, "currency": None}}  # the notebook's own value wins
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["-p k_max=7 sets k_max in 2 notebooks (01_a.ipynb, 02_b.ipynb); to set it in one, "
+                        "write -p 01.k_max=7"]
+
+
+def test_currency_given_with_p_overrides_the_data_and_is_checked(tmp_path):
+    notebooks = _recording_notebooks(tmp_path / "nbs")
+    data = _tiny_data(tmp_path / "data", "currency: EUR\n")
+    res = pipeline.run_month("2026-10", data, tmp_path / "r", notebooks_dir=notebooks, progress=False,
+                             extra=pipeline.parse_extra(["currency=usd"]))
+    assert {n: v["currency"] for n, v in _received(res.report_dir).items()} == {"01_a": "USD", "02_b": "USD"}
+    bad = crm_report("run", "--month", "2026-10", "--data-dir", str(data), "--reports-dir", str(tmp_path / "x"),
+                     "-p", "currency=dollars")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "crm-report: -p: currency: 'dollars' is not an ISO 4217 currency code; write the " \
+                                 "three letters of the amounts' currency, e.g. EUR, GBP, USD, BRL"
+
+
+def test_qualified_parameters_must_name_a_notebook_of_the_run_and_its_parameter():
+    declared = {"03_customer_segmentation.ipynb": {"k_max": 10}, "06_satisfaction_clustering.ipynb": {"k_max": 8}}
+    with pytest.raises(ValueError, match=r"-p 04.k_max: no notebook 04 in this run; it runs \['03', '06'\]"):
+        pipeline.check_extra({"04.k_max": "6"}, declared)
+    with pytest.raises(ValueError, match=r"-p 03.window: 03_customer_segmentation.ipynb declares no parameter "
+                                         r"'window'; it declares \['k_max'\]"):
+        pipeline.check_extra({"03.window": "6"}, declared)
+    with pytest.raises(ValueError, match="set seed with its own option"):
+        pipeline.parse_extra(["03.seed=1"])
+    assert pipeline.parse_extra(["03.k_max=6", "k_min=2"]) == {"03.k_max": "6", "k_min": "2"}
+
+
+def test_a_data_folder_declares_its_currency(small_data, tmp_path):
+    """The generator declares its shop's euros; a folder without a mapping declares nothing."""
+    from crm_utils.data.sources import FolderSource
+
+    assert pipeline.data_currency(FolderSource(small_data)) == "EUR"
+    assert pipeline.data_currency(FolderSource(_tiny_data(tmp_path / "plain", None))) is None
+
+
+def test_shutting_a_kernel_down_sends_it_no_interrupt(tmp_path, monkeypatch):
+    """jupyter_client interrupts a kernel before shutting it down; caught in a handler, the SIGINT made
+    ipykernel log 'KeyboardInterrupt caught in kernel' on a successful run's standard error. The kernel
+    here records any SIGINT it gets in a file, with ipykernel's own SIGINT handling switched off."""
+    import asyncio
+
+    monkeypatch.setenv("JUPYTER_PATH", os.environ.get("JUPYTER_PATH", ""))  # _kernelspec_dir prepends to it
+    root = pipeline._kernelspec_dir()
+    marker = tmp_path / "interrupted"
+    code = ("import signal, pathlib\n"
+            "k = get_ipython().kernel\n"
+            "k.pre_handler_hook = k.post_handler_hook = lambda: None\n"
+            f"signal.signal(signal.SIGINT, lambda *a: pathlib.Path({str(marker)!r}).write_text('SIGINT'))\n")
+
+    async def run_and_shut_down() -> None:
+        km = pipeline.quiet_shutdown_kernel_manager()(kernel_name=pipeline.KERNEL_NAME)
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        await kc.wait_for_ready(timeout=60)
+        reply = await kc.execute_interactive(code, timeout=60)
+        assert reply["content"]["status"] == "ok"
+        kc.stop_channels()
+        await km.shutdown_kernel()
+
+    try:
+        asyncio.run(run_and_shut_down())
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert not marker.exists()

@@ -250,13 +250,46 @@ def table_fields(spec: Any, table: str, source: str) -> dict[str, Any]:
         raise ContractError(source, describe(exc, ("tables", table))) from None
 
 
+#: The keys a mapping document may have at its top: the tables, and the currency of its amounts.
+DOCUMENT_KEYS = ("tables", "currency")
+
+
+def currency_code(value: Any, source: str, where: str = "currency") -> str:
+    """An ISO 4217 currency code ('GBP'; 'gbp' is read as 'GBP'), or a ContractError naming the
+    file and the value: a wrong or misspelt currency would label every amount of the report.
+    The list of codes is CLDR's, through Babel (installed with JupyterLab)."""
+    from babel.numbers import list_currencies
+
+    if not isinstance(value, str) or value.strip().upper() not in list_currencies():
+        raise ContractError(source, f"{where}: {short(value, 40)} is not an ISO 4217 currency code; write the "
+                                    f"three letters of the amounts' currency, e.g. EUR, GBP, USD, BRL")
+    return value.strip().upper()
+
+
+def document_currency(doc: Any, source: str) -> str | None:
+    """The currency a mapping document declares (``currency: GBP`` at its top), None when it
+    declares none: then the report shows amounts without a currency rather than a guessed one."""
+    if not isinstance(doc, dict) or doc.get("currency") is None:
+        return None
+    return currency_code(doc["currency"], source)
+
+
+def declared_currency(path: str | Path) -> str | None:
+    """The currency the mapping file at ``path`` declares (None: none, or no such file)."""
+    p = Path(path)
+    return document_currency(read_yaml(p), p.name) if p.is_file() else None
+
+
 def check_document(doc: Any, source: str) -> dict[str, Any]:
-    """The ``tables`` of a mapping document, checked for shape and table names."""
+    """The ``tables`` of a mapping document, checked for shape and table names (and its
+    ``currency``, when it declares one, for being an ISO 4217 code)."""
     if doc is None:
         return {}
-    if not isinstance(doc, dict) or set(doc) - {"tables"}:
-        extra = f" (unknown keys {sorted(map(str, set(doc) - {'tables'}))})" if isinstance(doc, dict) else ""
-        raise ContractError(source, f"must hold one key, 'tables', with an entry per contract table{extra}")
+    if not isinstance(doc, dict) or set(doc) - set(DOCUMENT_KEYS):
+        extra = f" (unknown keys {sorted(map(str, set(doc) - set(DOCUMENT_KEYS)))})" if isinstance(doc, dict) else ""
+        raise ContractError(source, f"must hold 'tables', with an entry per contract table, and optionally "
+                                    f"'currency'{extra}")
+    document_currency(doc, source)
     tables = doc.get("tables") or {}
     if not isinstance(tables, dict):
         raise ContractError(source, f"tables: must map table names to their entries ({{orders: {{...}}, ...}}), "

@@ -86,8 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reports-dir", type=Path, default=DEFAULT_REPORTS_DIR, help="where report folders go")
     r.add_argument("--only", help="comma-separated notebook numbers to rerun, e.g. 01,03 "
                                   "(on top of the month's existing report)")
-    r.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
-                   help="extra notebook parameter, converted to the type of the notebook's default")
+    r.add_argument("-p", "--param", action="append", metavar="[NN.]NAME=VALUE",
+                   help="extra notebook parameter, converted to the type of the notebook's default; "
+                        "NAME=VALUE sets it in every notebook declaring it (with a warning when that is "
+                        "more than one), NN.NAME=VALUE in notebook NN only (e.g. -p 03.k_max=6); "
+                        "-p currency=GBP overrides the currency the data declare")
     r.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed passed to every notebook")
     r.add_argument("--quiet", action="store_true", help="only print the report path or the error")
 
@@ -235,6 +238,9 @@ def _import(args: argparse.Namespace) -> int:
                     "exact duplicates (merged at run)"):
             if row[key]:
                 print(f"  {key}: {row[key]}")
+    print(f"currency: {result.currency} (from the mapping)" if result.currency else
+          "currency: none declared in the mapping; amounts will be shown without a currency "
+          "(add e.g. 'currency: EUR' at the top of the mapping)")
     print(f"wrote {args.out}: {', '.join(p.name for p in result.written.values())}, "
           f"mapping.yml (row rules for the run), import.json; next: crm-report run --data-dir "
           f"{args.out}")

@@ -19,10 +19,12 @@ a database, given to every notebook that declares it.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import logging
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -37,6 +39,7 @@ import nbformat
 from crm_utils import stages
 from crm_utils.artifacts import collect_metrics
 from crm_utils.config import DEFAULT_SEED, NOTEBOOKS_DIR, parse_month
+from crm_utils.data.mapping import currency_code, declared_currency
 from crm_utils.data.sources import FolderSource, Source, latest_month_of, open_source
 from crm_utils.versions import versions
 
@@ -145,17 +148,56 @@ def declared_parameters(path: Path) -> dict[str, object]:
     return params
 
 
+#: ``-p 03.k_max=6``: a parameter of one notebook, named by its number.
+QUALIFIED = re.compile(r"^(\d\d)\.(\w+)$")
+#: Parameters that mean one thing in every notebook declaring them: set unqualified without a warning.
+SHARED_PARAMETERS = ("currency",)
+
+
+def split_name(name: str) -> tuple[str | None, str]:
+    """``"03.k_max"`` -> ``("03", "k_max")``; an unqualified ``"k_max"`` -> ``(None, "k_max")``."""
+    m = QUALIFIED.match(name)
+    return (m.group(1), m.group(2)) if m else (None, name)
+
+
 def parse_extra(pairs: list[str] | None) -> dict[str, str]:
-    """``-p name=value`` pairs as text; converted per notebook to the declared default's type."""
+    """``-p name=value`` or ``-p NN.name=value`` pairs as text; converted per notebook to the declared
+    default's type. ``NN.name`` sets the parameter in notebook NN only."""
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise ValueError(f"-p expects name=value, got {pair!r}")
+            raise ValueError(f"-p expects name=value or NN.name=value, got {pair!r}")
         name, value = pair.split("=", 1)
-        if name in BASE_PARAMETERS:
-            raise ValueError(f"set {name} with its own option, not -p")
-        out[name.strip()] = value
+        name = name.strip()
+        if split_name(name)[1] in BASE_PARAMETERS:
+            raise ValueError(f"set {split_name(name)[1]} with its own option, not -p")
+        out[name] = value
     return out
+
+
+def check_extra(extra: dict[str, str], declared: dict[str, dict]) -> None:
+    """Refuse a ``-p`` name no notebook of the run declares (``NN.name``: notebook NN of the run),
+    and warn when an unqualified name sets a parameter in several notebooks, which may mean
+    different things there (``k_max`` is the most segments in 03 and the most clusters in 06)."""
+    everywhere = {p for d in declared.values() for p in d}
+    unknown = sorted(n for n in extra if split_name(n)[0] is None and n not in everywhere)
+    if unknown:
+        raise ValueError(f"no notebook declares parameter(s) {unknown}; declared: "
+                         f"{sorted(everywhere - set(BASE_PARAMETERS))}")
+    for name, value in extra.items():
+        number, bare = split_name(name)
+        if number is None:
+            owners = [nb for nb, d in declared.items() if name in d]
+            if len(owners) > 1 and name not in SHARED_PARAMETERS:
+                log.warning("-p %s=%s sets %s in %d notebooks (%s); to set it in one, write -p %s.%s=%s",
+                            name, value, name, len(owners), ", ".join(owners), owners[0][:2], name, value)
+            continue
+        notebook = next((nb for nb in declared if nb[:2] == number), None)
+        if notebook is None:
+            raise ValueError(f"-p {name}: no notebook {number} in this run; it runs {sorted(nb[:2] for nb in declared)}")
+        if bare not in declared[notebook]:
+            raise ValueError(f"-p {name}: {notebook} declares no parameter {bare!r}; it declares "
+                             f"{sorted(set(declared[notebook]) - set(BASE_PARAMETERS))}")
 
 
 def convert_like(value: str, default: object, name: str) -> object:
@@ -192,17 +234,40 @@ def base_parameters(src: Source, month: str, run_dir: Path, seed: int) -> dict[s
 
 
 def notebook_parameters(src: Source, base: dict[str, object], declared: dict[str, object],
-                        extra: dict[str, str]) -> dict[str, object]:
+                        extra: dict[str, str], *, notebook: str = "", currency: str | None = None) -> dict[str, object]:
     """One notebook's parameters: the base ones, those of the source's parameters the notebook
-    declares (a database's ``source``), and the ``-p`` values it declares, typed as its defaults."""
+    declares (a database's ``source``), the data's ``currency`` when it declares one (None: the data
+    declare none), and the ``-p`` values it declares, typed as its defaults: unqualified ones, then
+    those addressed to this notebook's number (``-p 03.k_max=6``), which win."""
     params = dict(base)
     for name, value in src.notebook_parameters().items():
         if name not in BASE_PARAMETERS and name in declared:
             params[name] = value
-    for name, value in extra.items():
-        if name in declared:
-            params[name] = convert_like(value, declared[name], name)
+    if CURRENCY_PARAMETER in declared:
+        params[CURRENCY_PARAMETER] = currency
+    qualified = sorted(extra, key=lambda n: split_name(n)[0] is not None)  # a notebook's own value last
+    for name in qualified:
+        number, bare = split_name(name)
+        if bare in declared and number in (None, notebook[:2]):
+            params[bare] = convert_like(extra[name], declared[bare], bare)
+            if bare == CURRENCY_PARAMETER:
+                params[bare] = currency_code(extra[name], "-p", "currency")
     return params
+
+
+#: The parameter through which notebooks are given the currency of the data's amounts.
+CURRENCY_PARAMETER = "currency"
+
+
+def data_currency(src: Source) -> str | None:
+    """The currency the data declare (ISO 4217): ``currency:`` in the data folder's ``mapping.yml``
+    (written by ``crm-report import`` from its mapping, and by ``crm-report generate``), or in a
+    database source's mapping file. None when they declare none: the notebooks then show amounts
+    without a currency, never a guessed one."""
+    if isinstance(src, FolderSource):
+        return declared_currency(src.path / "mapping.yml")
+    mapping_file = getattr(getattr(src, "mapping", None), "source", None)
+    return declared_currency(mapping_file) if mapping_file else None
 
 
 def run_parameters(src: Source, base: dict[str, object], extra: dict[str, str]) -> dict[str, object]:
@@ -270,8 +335,36 @@ def _kernelspec_dir() -> Path:
     return root
 
 
-def render_html(notebook: Path, out: Path) -> Path:
-    """The report: the executed notebook as HTML with code hidden and images embedded."""
+#: The report page's title, shown on the browser tab and in bookmarks (nbconvert's default: "Notebook").
+REPORT_TITLE = "CRM monthly report · {month}"
+
+
+@functools.cache
+def quiet_shutdown_kernel_manager() -> type:
+    """jupyter_client's kernel manager, except that shutting a kernel down does not interrupt it first.
+
+    jupyter_client sends SIGINT before the shutdown request (to stop a cell still running); the
+    notebooks have finished by then, and a kernel the signal catches inside a message handler logs
+    ``[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.`` on the runner's standard error,
+    which reads as a failure in a cron mail after a run that succeeded. Without the interrupt the
+    kernel gets the shutdown request, then SIGTERM and SIGKILL if it does not exit in time, as
+    before. Interrupts at other times (nbclient's cell timeout) are sent as usual.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietShutdownKernelManager(AsyncKernelManager):
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:  # set by _async_shutdown_kernel just before it interrupts
+                return
+            await super()._async_interrupt_kernel()
+
+        interrupt_kernel = _async_interrupt_kernel
+
+    return QuietShutdownKernelManager
+
+
+def render_html(notebook: Path, out: Path, title: str | None = None) -> Path:
+    """The report: the executed notebook as HTML with code hidden and images embedded, titled ``title``."""
     from nbconvert import HTMLExporter
 
     # JupyterLab's look, plus each chart's alt text (crm_utils/report/templates/report)
@@ -280,7 +373,10 @@ def render_html(notebook: Path, out: Path) -> Path:
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    node = nbformat.read(notebook, as_version=4)
+    if title:
+        node.metadata["title"] = title  # the lab template's <title>; only the page, not the notebook file
+    body, _ = exporter.from_notebook_node(node)
     out.write_text(body, encoding="utf-8")
     return out
 
@@ -309,23 +405,24 @@ def run_month(month: str, source: str | Path | Source, reports_dir: str | Path, 
     notebooks = discover_notebooks(Path(notebooks_dir), only)
     extra = extra or {}
     declared = {nb.name: declared_parameters(nb) for nb in notebooks}
-    unknown = set(extra) - {p for d in declared.values() for p in d}
-    if unknown:
-        raise ValueError(f"no notebook declares parameter(s) {sorted(unknown)}; declared: "
-                         f"{sorted({p for d in declared.values() for p in d} - set(BASE_PARAMETERS))}")
-    if SOURCE_PARAMETER in extra:
+    if any(split_name(n)[1] == SOURCE_PARAMETER for n in extra):
         raise ValueError(f"set {SOURCE_PARAMETER} with --source, not -p")
+    check_extra(extra, declared)
+    for name, value in extra.items():  # a mistyped currency is refused before anything runs
+        if split_name(name)[1] == CURRENCY_PARAMETER:
+            currency_code(value, "-p", "currency")
     check_reader(src, notebooks, declared)
+    currency = data_currency(src)  # a currency that is not an ISO code stops the run here, in one line
 
     with _writing(reports_dir):
         reports_dir.mkdir(parents=True, exist_ok=True)
     with _lock_month(reports_dir, month):  # one run of a month at a time
-        return _run_locked(month, src, reports_dir, notebooks, declared, extra, only, seed, progress)
+        return _run_locked(month, src, reports_dir, notebooks, declared, extra, only, seed, progress, currency)
 
 
 def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path],
                 declared: dict[str, dict], extra: dict[str, str], only: list[str] | None, seed: int,
-                progress: bool | None) -> RunResult:
+                progress: bool | None, currency: str | None) -> RunResult:
     """Build the month's report in a work folder and swap it in; the caller holds the month's lock."""
     import papermill as pm
 
@@ -372,6 +469,7 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
         "started_utc": started.isoformat(timespec="seconds"), "finished_utc": None,
         "kernel": f"{KERNEL_NAME} (python {platform.python_version()}, environment {Path(sys.prefix).name})",
         "versions": versions(), "input": fingerprint,
+        "currency": currency,  # as the data declare it (None: not declared); ``-p currency=`` is in extra
     }
     try:
         with _writing(work / "run.json"):
@@ -382,7 +480,7 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
         raise
     try:
         for i, nb in enumerate(notebooks, 1):
-            params = notebook_parameters(src, base, declared[nb.name], extra)
+            params = notebook_parameters(src, base, declared[nb.name], extra, notebook=nb.name, currency=currency)
             log.info("[%d/%d] %s ...", i, len(notebooks), nb.name)
             t0 = time.perf_counter()
             try:
@@ -391,7 +489,8 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
                 with src.kernel_environment():
                     pm.execute_notebook(str(nb), str(work / nb.name), parameters=params,
                                         kernel_name=KERNEL_NAME, cwd=str(nb.parent),
-                                        progress_bar=progress, log_output=False)
+                                        progress_bar=progress, log_output=False,
+                                        kernel_manager_class=quiet_shutdown_kernel_manager())
             except Exception as exc:  # PapermillExecutionError and kernel start failures alike
                 durations[nb.name] = round(time.perf_counter() - t0, 2)
                 message, cell = _failure_message(nb.name, exc)
@@ -408,7 +507,8 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
         # The report is the notebook the stage table names as such, not whichever sorts last.
         report = stages.find_notebook(work.glob("[0-9][0-9]_*.ipynb"), stages.REPORT)
         with _writing(work / "report.html"):
-            html = render_html(report, work / "report.html") if report is not None else None
+            html = (render_html(report, work / "report.html", REPORT_TITLE.format(month=month))
+                    if report is not None else None)
         if html is None:
             log.info("no %s notebook in this run: report.html is not written", stages.stage(stages.REPORT).notebook)
         run_info["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

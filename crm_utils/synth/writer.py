@@ -33,6 +33,9 @@ from crm_utils.synth.world import (ARCHETYPES, PERSONAS, Catalogue, ChunkSpec, S
                                    extra_ids_per_chunk)
 
 TABLES = ("customers", "orders", "interactions", "surveys")
+#: The synthetic shop's currency, declared beside its tables in ``mapping.yml`` as an imported
+#: export's is (``crm-report import``), so the report labels amounts from the data, not a default.
+CURRENCY = "EUR"
 
 
 class _TableWriter:
@@ -178,7 +181,8 @@ def _write_truth(truth_dir: Path, cfg: SynthConfig, truth_parts: dict[str, list[
 
 def generate(out_dir: str | Path, config: SynthConfig | None = None, progress: bool = False,
              workers: int | None = None) -> GenerationSummary:
-    """Write the four tables to ``out_dir`` and the ground truth to ``out_dir/_truth``.
+    """Write the four tables to ``out_dir``, its ``mapping.yml`` declaring the currency, and the ground
+    truth to ``out_dir/_truth``.
 
     Deterministic: the same config writes byte-identical files, whatever today's date is and
     however many ``workers`` (processes, default: one per core) share the chunks of 100,000
@@ -205,6 +209,8 @@ def generate(out_dir: str | Path, config: SynthConfig | None = None, progress: b
 
     rows = {t: writers[t].rows for t in TABLES}
     _write_truth(truth_dir, cfg, truth_parts, rows)
+    (out / "mapping.yml").write_text("# Written by `crm-report generate`: the synthetic shop's prices are in euros.\n"
+                                     f"currency: {CURRENCY}\n", encoding="utf-8")
     return GenerationSummary(str(out), cfg.customers, rows, time.perf_counter() - t0)
 
 
