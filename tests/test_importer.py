@@ -376,3 +376,19 @@ def test_an_imported_long_value_is_read_by_the_run_with_the_same_line_limit(tmp_
     notes = io.load_raw(tmp_path / "out")["interactions"].frame["note"]
     assert notes.tolist() == io.load_raw(export)["interactions"].frame["note"].tolist()
     assert notes[0].count("\n") == 13
+
+
+def test_the_currency_a_mapping_declares_travels_with_the_imported_data(tmp_path):
+    """online_retail declares GBP: the imported folder says so, where the run reads it; a mapping
+    without a currency gives a folder without one (the report then shows bare amounts)."""
+    result = importer.import_export(SAMPLE, "online_retail", tmp_path / "gb")
+    assert result.currency == "GBP"
+    assert yaml.safe_load((tmp_path / "gb" / "mapping.yml").read_text())["currency"] == "GBP"
+    assert json.loads((tmp_path / "gb" / "import.json").read_text())["currency"] == "GBP"
+    assert io.Mapping.load(tmp_path / "gb" / "mapping.yml").tables["orders"].imported_from == SAMPLE.name
+
+    plain = tmp_path / "plain.yml"
+    plain.write_text((importer.MAPPINGS_DIR / "online_retail.yml").read_text().replace("currency: GBP\n", ""))
+    assert importer.import_export(SAMPLE, plain, tmp_path / "none").currency is None
+    assert "currency" not in yaml.safe_load((tmp_path / "none" / "mapping.yml").read_text())
+    assert json.loads((tmp_path / "none" / "import.json").read_text())["currency"] is None
