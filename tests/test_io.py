@@ -255,3 +255,88 @@ def test_a_folder_where_a_table_file_belongs_is_named(tmp_path):
     for attempt in (lambda: io.load_raw(tmp_path), lambda: sources.FolderSource(tmp_path).fingerprint()):
         with pytest.raises(ContractError, match="customers.parquet: is a folder, not the file of table 'customers'"):
             attempt()
+
+
+# ------------------------------------------------------------------------------------------
+# Survey items under any names (data/README.md, "Survey items")
+# ------------------------------------------------------------------------------------------
+
+#: A tiny survey whose items are not named q_*: "Wifi" and "Seat comfort" (1-5, 0 = not
+#: applicable), "Food" a third answer column nobody declared, "satisfaction" a label.
+SURVEY = pd.DataFrame({
+    "": ["0", "1", "2", "3", "4"],  # a saved index: counts the rows, is not an answer
+    "Respondent": ["C1", "C2", "C3", "C4", "C5"],
+    "When": ["2026-10-01"] * 5,
+    "Age": ["34", "51", "27", "62", "45"],
+    "Wifi": ["3", "0", "5", "4", "1"],
+    "Seat comfort": ["1", "2", "2", "5", "4"],
+    "Food": ["1", "2", "3", "3", "5"],
+    "satisfaction": ["satisfied", "neutral or dissatisfied", "satisfied", "", "satisfied"],
+})
+SURVEY_MAPPING = """tables:
+  surveys:
+    columns: {Respondent: customer_id, When: date}
+    survey:
+      items: [Wifi, Seat comfort]
+      scale: "1-5"
+      not_applicable: [0]
+      overall: satisfaction
+      overall_scores: {satisfied: 1, neutral or dissatisfied: 0}
+"""
+
+
+def _survey(folder, frame=SURVEY, mapping: str | None = SURVEY_MAPPING) -> io.RawTable:
+    frame.to_csv(folder / "surveys.csv", index=False)
+    if mapping is None:
+        return io.load_table(folder, "surveys")
+    (folder / "m.yml").write_text(mapping)
+    return io.load_table(folder, "surveys", io.Mapping.load(folder / "m.yml"))
+
+
+def test_declared_survey_items_survive_under_any_names(tmp_path):
+    t = _survey(tmp_path)
+    f = t.frame
+    assert [c for c in f.columns if c.startswith("q_")] == ["q_wifi", "q_seat_comfort"]
+    assert f["q_wifi"].tolist() == ["3", pd.NA, "5", "4", "1"]  # 0 = not applicable read as no answer
+    assert f["q_seat_comfort"].tolist() == ["1", "2", "2", "5", "4"]
+    assert f["overall"].tolist() == ["1", "0", "1", pd.NA, "1"]
+    assert t.not_applicable == {"q_wifi": 1, "q_seat_comfort": 0}
+    assert t.sources["q_seat_comfort"] == "Seat comfort" and t.sources["overall"].startswith("satisfaction, scored")
+    # The undeclared answer column is named, the row index and the age are not answers.
+    assert t.scale_like_columns == ["Food"] and set(t.dropped_columns) == {"", "Age", "Food"}
+    typed = io.coerce(t).frame
+    assert typed["q_wifi"].isna().tolist() == [False, True, False, False, False] and typed["overall"].sum() == 3
+    assert "Food (looks like answers on a scale" in io.summarise({"surveys": t}).set_index("table").loc[
+        "surveys", "ignored (not in the contract)"]
+
+
+def test_undeclared_answer_columns_are_named_without_a_mapping(tmp_path):
+    """The q_* convention holds without a mapping; answer columns under other names are reported
+    (before, they were dropped with the other extra columns and nothing said they were answers)."""
+    t = _survey(tmp_path, SURVEY.rename(columns={"Respondent": "customer_id", "When": "date",
+                                                 "Seat comfort": "q_seat"}), mapping=None)
+    assert [c for c in t.frame.columns if c.startswith("q_")] == ["q_seat"]
+    assert t.scale_like_columns == ["Wifi", "Food"]
+
+
+@pytest.mark.parametrize("survey, message", [
+    ("{items: [Wifi, Legroom]}", r"column 'Legroom'.*lacks the survey item column\(s\) \['Legroom'\]"),
+    ("{items: [Wifi], scale: '1-4'}", r"column 'Wifi'.*2 answers lie outside the declared scale 1-4.*not_applicable.*'0', '5'"),
+    ("{items: [Wifi], overall: satisfaction, overall_scores: {satisfied: 1}}",
+     r"column 'satisfaction'.*1 values are labels 'overall_scores' does not score.*'neutral or dissatisfied'"),
+    ("{items: [Wifi, satisfaction], overall: satisfaction}", r"survey.overall: 'satisfaction' is also listed under items"),
+    ("{items: {Wifi: wifi}}", r"survey.items.Wifi: an item is named 'q_<name>'"),
+    ("{items: {Wifi: q_x, Food: q_x}}", r"several columns would become 'q_x'"),
+    ("{items: [Wifi], scale: 5}", r"survey.scale: is an answer scale written low-high"),
+    ("{itemz: [Wifi]}", r"survey: unknown keys \['itemz'\]; known keys are \['items'"),
+])
+def test_survey_mapping_mistakes_name_the_column_and_the_fix(tmp_path, survey, message):
+    mapping = f"tables:\n  surveys:\n    columns: {{Respondent: customer_id, When: date}}\n    survey: {survey}\n"
+    with pytest.raises(ContractError, match=message):
+        _survey(tmp_path, mapping=mapping)
+
+
+def test_a_survey_block_belongs_to_the_surveys_table(tmp_path):
+    (tmp_path / "m.yml").write_text("tables:\n  orders:\n    survey: {items: [Wifi]}\n")
+    with pytest.raises(ContractError, match=r"tables.orders.survey: .*applies to the surveys table only"):
+        io.Mapping.load(tmp_path / "m.yml")

@@ -77,6 +77,9 @@ class TableMapping:
     table: str | None = None
     query: str | None = None
     order_by: str | list[str] | None = None
+    #: surveys only: {items: [file column, ...] or {file column: q_name}, scale: "1-5",
+    #: not_applicable: [0], overall: file column, overall_scores: {label: score}} (see ``survey_columns``)
+    survey: dict = field(default_factory=dict)
 
     @classmethod
     def from_spec(cls, spec: dict | None, table: str, source: str) -> "TableMapping":
@@ -123,8 +126,35 @@ class TableMapping:
                                             f"got {mapping_schema.short(rule['quarantine'])}")
             for col in rule.get("set") or {}:
                 known(col, f"rules[{i}].set", ("text",))
+        if self.survey:
+            self._validate_survey(table, source)
         if self.exact_duplicates not in ("merge", "keep"):
             raise ContractError(source, f"{at}.exact_duplicates: is 'merge' or 'keep', got {self.exact_duplicates!r}")
+
+    def _validate_survey(self, table: str, source: str) -> None:
+        """A ``survey`` block belongs to the surveys table; its item names must be contract item names
+        (``q_*``), none twice, and the overall column must not also be an item (an item cannot
+        explain itself)."""
+        at = f"tables.{table}.survey"
+        if table != "surveys":
+            raise ContractError(source, f"{at}: describes survey items and applies to the surveys table only")
+        targets = item_targets(self.survey.get("items") or [])
+        for src, dst in targets.items():
+            if not dst.startswith(SURVEY_ITEM_PREFIX) or dst == SURVEY_ITEM_PREFIX:
+                raise ContractError(source, f"{at}.items.{src}: an item is named '{SURVEY_ITEM_PREFIX}<name>' in the "
+                                            f"contract, got {dst!r}", column=src)
+        twice = sorted({d for d in targets.values() if list(targets.values()).count(d) > 1})
+        if twice:
+            raise ContractError(source, f"{at}.items: several columns would become {twice[0]!r} "
+                                        f"({[s for s, d in targets.items() if d == twice[0]]}); name them apart "
+                                        f"with {{file column: q_name}}", column=twice[0])
+        overall = self.survey.get("overall")
+        if overall is not None and overall in targets:
+            raise ContractError(source, f"{at}.overall: {overall!r} is also listed under items; the overall "
+                                        f"satisfaction is what the items explain, not one of them", column=overall)
+        if overall is not None and "overall" in self.columns.values():
+            raise ContractError(source, f"{at}.overall: 'columns' already maps a column to 'overall'; name the "
+                                        f"overall column in one place", column=overall)
 
     def policy(self) -> dict:
         """The row policies of this table (what a run still needs after ``crm-report import``),
@@ -195,6 +225,10 @@ class RawTable:
     held_back_at_source: int = 0
     #: set by the cleaning run that took the table over and kept only the columns it still needs
     consumed_by: str = ""
+    #: surveys: dropped columns that look like answers on a scale (an item nobody declared)
+    scale_like_columns: list[str] = field(default_factory=list)
+    #: surveys: per declared item, the answers read as missing as the mapping's not-applicable codes
+    not_applicable: dict[str, int] = field(default_factory=dict)
 
     @property
     def file(self) -> str:
@@ -708,13 +742,139 @@ def load_table(data_dir: str | Path, table: str, mapping: Mapping | None = None)
 def shape_table(df: pd.DataFrame, table: str, mapping: TableMapping, file: str, **fields) -> RawTable:
     """A table as read (every column text) mapped onto the contract, with ``_row`` numbering its
     rows: the step files and databases share. ``fields`` go to the :class:`RawTable`."""
+    survey_sources: dict[str, str] = {}
+    not_applicable: dict[str, int] = {}
+    if mapping.survey:
+        mapping.validate(table, file)
+        df, survey_sources, not_applicable = survey_columns(df, mapping.survey, file)
     df, sources = apply_mapping(df, table, mapping, file)
     # Only contract columns go on: anything else (extra personal data above all) stops here.
     extra = [c for c in df.columns if CONTRACTS[table].column(c) is None and c != MALFORMED]
+    # A dropped survey column holding answers on a small scale is probably an item nobody declared:
+    # it is named (notebook 01, crm-report import, notebook 06), never lost without a word.
+    scale_like = [c for c in extra if looks_like_answers(df[c])] if table == "surveys" else []
     df = df.drop(columns=extra)
     df.insert(0, "_row", np.arange(len(df), dtype=np.int64))
     return RawTable(table, fields.pop("path", None), df.reset_index(drop=True), mapping=mapping,
-                    dropped_columns=extra, sources=sources, **fields)
+                    dropped_columns=extra, sources={**survey_sources, **sources}, scale_like_columns=scale_like,
+                    not_applicable=not_applicable, **fields)
+
+
+# ------------------------------------------------------------------------------------------
+# Survey items under any names
+# ------------------------------------------------------------------------------------------
+
+#: How the contract names a survey item (``q_price_value``): its one prefixed column kind.
+SURVEY_ITEM_PREFIX = next(iter(CONTRACTS["surveys"].prefixed))
+#: An undeclared surveys column "looks like an answer scale" when every value is a whole number
+#: in this range: the widest scale an item or the NPS is asked on (0-10), so at most 11 distinct
+#: answers. Ages, delays, distances and ids leave it at once; a column that merely counts the
+#: rows (a saved index 0, 1, 2, ...) is not an answer and is left out (``_counts_rows``).
+SCALE_LIKE_RANGE = (0, 10)
+
+
+def item_name(column: str) -> str:
+    """The contract item name of a file's column: ``Inflight wifi service`` -> ``q_inflight_wifi_service``."""
+    return SURVEY_ITEM_PREFIX + re.sub(r"\W+", "_", str(column).casefold()).strip("_")
+
+
+def item_targets(items: list[str] | dict[str, str]) -> dict[str, str]:
+    """file column -> contract item name, for a ``survey.items`` list or mapping."""
+    return dict(items) if isinstance(items, dict) else {c: item_name(c) for c in items}
+
+
+def looks_like_answers(values: pd.Series) -> bool:
+    """Whether a column holds answers on a small scale: some values, all whole numbers within
+    :data:`SCALE_LIKE_RANGE`, and not a running count of the rows."""
+    if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)) and not \
+            pd.api.types.is_numeric_dtype(values):
+        return False
+    text = _strip(values) if not pd.api.types.is_numeric_dtype(values) else values
+    numbers = pd.to_numeric(text, errors="coerce")
+    present = text.notna() & (text.astype(TEXT) != "").fillna(False).astype(bool)
+    if not present.any() or numbers[present].isna().any():
+        return False
+    n = numbers[present].astype(float)
+    low, high = SCALE_LIKE_RANGE
+    return bool((n == n.round()).all() and n.between(low, high).all() and not _counts_rows(n))
+
+
+def _counts_rows(n: pd.Series) -> bool:
+    """A column numbering the rows (0, 1, 2, ... or 1, 2, 3, ...): an index, not answers."""
+    return len(n) > 1 and bool((np.diff(n.to_numpy()) == 1).all())
+
+
+def survey_columns(df: pd.DataFrame, survey: dict, file: str) -> tuple[pd.DataFrame, dict[str, str], dict[str, int]]:
+    """Apply a surveys mapping's ``survey`` block to the file as read.
+
+    Declared items take their contract names (``q_*``); their ``not_applicable`` codes become
+    missing answers (counted per item, not invented into a score); with a declared ``scale`` an
+    answer outside it is an error naming the column (a wrong scale or an undeclared code, not a
+    row to drop); the ``overall`` column becomes ``overall``, its labels scored by
+    ``overall_scores``. Returns the table, where each column came from, and the not-applicable
+    counts per item.
+    """
+    targets = item_targets(survey.get("items") or [])
+    header = [c for c in df.columns if c != MALFORMED]
+    absent = [c for c in targets if c not in df.columns]
+    if absent:
+        raise ContractError(file, f"lacks the survey item column(s) {absent} the mapping declares; it has {header}",
+                            column=absent[0])
+    taken = [d for s, d in targets.items() if d in df.columns and d not in targets]
+    if taken:
+        raise ContractError(file, f"already has a column '{taken[0]}', the contract name the mapping gives an "
+                                  f"item; name the item apart ({{file column: q_name}})", column=taken[0])
+    df = df.rename(columns=targets)
+    sources = {d: s for s, d in targets.items() if d != s}
+    codes = [float(c) for c in survey.get("not_applicable") or []]
+    scale = survey.get("scale")
+    low, high = (int(x) for x in re.fullmatch(mapping_schema.SCALE_RE, scale).groups()) if scale else (None, None)
+    not_applicable = {}
+    for src, col in targets.items():
+        text = _strip(df[col])
+        numbers = pd.to_numeric(text, errors="coerce")
+        na = numbers.isin(codes).to_numpy()
+        not_applicable[col] = int(na.sum())
+        if na.any():
+            df[col] = text.mask(na)
+        if scale:
+            outside = (numbers.notna().to_numpy() & ~na & ~numbers.between(low, high).to_numpy())
+            if outside.any():
+                raise ContractError(file, f"{int(outside.sum()):,} answers lie outside the declared scale {scale}; "
+                                          f"if a code means 'no answer', declare it under 'not_applicable', else "
+                                          f"correct 'scale'", column=src, count=int(outside.sum()),
+                                    examples=_examples(text[outside]))
+    overall = survey.get("overall")
+    if overall is not None:
+        df, sources["overall"] = _overall_column(df, overall, survey.get("overall_scores") or {}, file, header)
+    return df, sources, not_applicable
+
+
+def _overall_column(df: pd.DataFrame, column: str, scores: dict, file: str,
+                    header: list[str]) -> tuple[pd.DataFrame, str]:
+    """The declared overall satisfaction column as ``overall``, labels scored when ``scores`` are
+    given: a label they do not score is an error naming it (it would otherwise be lost)."""
+    if column not in df.columns:
+        raise ContractError(file, f"lacks the overall satisfaction column the mapping declares; it has {header}",
+                            column=column)
+    if column != "overall" and "overall" in df.columns:
+        raise ContractError(file, "already has a column 'overall'; the mapping cannot also declare another "
+                                  "column as the overall satisfaction", column=column)
+    text = _strip(df[column])
+    source = column
+    if scores:
+        labels = {str(k): format(float(v), ".15g") for k, v in scores.items()}
+        present = text.notna() & (text != "").fillna(False).astype(bool)
+        unscored = (present & ~text.isin(list(labels))).to_numpy(dtype=bool)
+        if unscored.any():
+            raise ContractError(file, f"{int(unscored.sum()):,} values are labels 'overall_scores' does not score "
+                                      f"(it scores {list(labels)}); add them", column=column,
+                                count=int(unscored.sum()), examples=_examples(text[unscored]))
+        text = text.map(labels.get, na_action="ignore").astype(TEXT)
+        source = f"{column}, scored {', '.join(f'{k} = {v}' for k, v in labels.items())}"
+    df = df.drop(columns=[column]).assign(overall=text.to_numpy()) if column != "overall" else df.assign(overall=text)
+    df["overall"] = df["overall"].astype(TEXT)
+    return df, source
 
 
 def load_raw(data_dir: str | Path, mapping: Mapping | str | Path | None = None) -> dict[str, RawTable]:
@@ -1041,5 +1201,11 @@ def summarise(raw: dict[str, RawTable]) -> pd.DataFrame:
         kind = t.encoding or (t.path.suffix.lstrip(".") if t.path is not None else "database")
         rows.append({"table": name, "file": t.origin, "encoding": kind,
                      "rows": len(t.frame), "columns": ", ".join(cols),
-                     "ignored (not in the contract)": ", ".join(t.dropped_columns)})
+                     "ignored (not in the contract)": ignored_note(t)})
     return pd.DataFrame(rows)
+
+
+def ignored_note(t: RawTable) -> str:
+    """The columns a table left out, those that look like undeclared survey items marked as such."""
+    return ", ".join(f"{c} (looks like answers on a scale: declare it under survey.items to analyse it)"
+                     if c in t.scale_like_columns else c for c in t.dropped_columns)

@@ -15,6 +15,7 @@ The column names a mapping uses are checked against the contract by ``io.TableMa
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -205,6 +206,53 @@ class RuleSpec(_Strict):
         return data
 
 
+SCALE_RE = r"\s*(-?\d+)\s*-\s*(-?\d+)\s*"
+
+
+def _scale(value: Any) -> str:
+    """An answer scale written low-high ("1-5", "0-10"), low below high."""
+    _no_bool(value)
+    m = re.fullmatch(SCALE_RE, str(value)) if isinstance(value, str) else None
+    if not m or int(m.group(1)) >= int(m.group(2)):
+        raise PydanticCustomError("scale", "is an answer scale written low-high, e.g. \"1-5\" or "
+                                           "\"0-10\", got {got}", {"got": short(value)})
+    return value.strip()
+
+
+def _items(value: Any) -> list[str] | dict[str, str]:
+    """The survey's item columns: a list of the file's names, or {file name: q_name}."""
+    if isinstance(value, dict) and value:
+        return {_value(k): _text(v) for k, v in value.items()}
+    if isinstance(value, list) and value:
+        return [_value(v) for v in value]
+    raise PydanticCustomError("items", "is a non-empty list of the file's item columns, or a mapping "
+                                       "{file column: q_name}, got {got}", {"got": short(value)})
+
+
+class SurveySpec(_Strict):
+    """``survey``: what a surveys export's columns mean (data/README.md, "Survey items").
+
+    ``items`` are the answer columns under any names; each is read as the contract item
+    ``q_<name>`` (or the ``q_`` name given). ``not_applicable`` answer codes (0 = "does not
+    apply") are read as missing, ``scale`` is checked on every answer, and ``overall`` names the
+    column of overall satisfaction that key drivers explain, with ``overall_scores`` turning its
+    labels into numbers when it holds text.
+    """
+
+    items: Annotated[list[str] | dict[str, str], BeforeValidator(_items)] | None = None
+    scale: Annotated[str, BeforeValidator(_scale)] | None = None
+    not_applicable: list[Number] = []
+    overall: Value | None = None
+    overall_scores: dict[Value, Number] = {}
+
+    @model_validator(mode="after")
+    def _scores_need_overall(self) -> "SurveySpec":
+        if self.overall_scores and not self.overall:
+            raise PydanticCustomError("overall", "'overall_scores' needs 'overall', the column whose labels "
+                                                 "they score", {})
+        return self
+
+
 class TableSpec(_Strict):
     """One table's entry of a mapping file (data/README.md, "Mapping a foreign export")."""
 
@@ -225,6 +273,8 @@ class TableSpec(_Strict):
     table: Text | None = None
     query: Text | None = None
     order_by: Names | None = None
+    #: surveys only: item columns under any names, their scale and the overall item
+    survey: SurveySpec | None = None
 
     @model_validator(mode="after")
     def _one_relation(self) -> "TableSpec":
@@ -240,6 +290,8 @@ class TableSpec(_Strict):
 
 #: The keys a table entry may have, for messages.
 TABLE_KEYS = [f.alias or name for name, f in TableSpec.model_fields.items()]
+#: The keys of a surveys entry's ``survey`` block, for messages.
+SURVEY_KEYS = list(SurveySpec.model_fields)
 
 
 def table_fields(spec: Any, table: str, source: str) -> dict[str, Any]:
@@ -342,7 +394,8 @@ def describe(exc: ValidationError, prefix: tuple = ()) -> str:
         text = (template.format(got=short(err.get("input")), expected=ctx.get("expected", "")) if template
                 else err["msg"])
         lines.append(f"{_place(loc)}: {text}")
-    for loc, keys in unknown.items():  # only a table entry has keys the before-validators leave to pydantic
-        lines.insert(0, f"{_place(loc)}: unknown keys {sorted(keys)}; known keys are {TABLE_KEYS}")
+    for loc, keys in unknown.items():  # a table entry or its survey block: the models without a before-validator
+        known = SURVEY_KEYS if loc and loc[-1] == "survey" else TABLE_KEYS
+        lines.insert(0, f"{_place(loc)}: unknown keys {sorted(keys)}; known keys are {known}")
     more = f"; and {len(lines) - MAX_ERRORS_SHOWN} more" if len(lines) > MAX_ERRORS_SHOWN else ""
     return "; ".join(lines[:MAX_ERRORS_SHOWN]) + more
