@@ -147,3 +147,95 @@ def test_footer_names_the_files_or_the_database_tables_never_a_password():
     files = report.footer({**record, "input": {"files": {"orders.csv": {}}, "combined_sha256": "cd34"}}, "2026-10").data
     assert "files: orders\\.csv" in files
     assert "no run record" in report.footer(None, "2026-10").data
+
+
+# ------------------------------------------------------------------------------------------
+# The report as a reader sees it (issue 19): currency, headers, missing values, zero, title, footer
+# ------------------------------------------------------------------------------------------
+
+
+def _header_texts(styler) -> list[str]:
+    """The column headers and whether row labels are shown, as the rendered HTML table has them."""
+    import re
+
+    html = styler.to_html()
+    heads = re.findall(r'<th[^>]*class="col_heading[^"]*"[^>]*>(.*?)</th>', html)
+    return heads
+
+
+def test_amounts_carry_the_declared_currency_and_none_when_none_is_declared():
+    assert report.month_sentences(METRICS, currency="GBP")[0].startswith("Net revenue was 1,200 GBP, up 20.0%")
+    bare = report.month_sentences(METRICS)[0]
+    assert bare.startswith("Net revenue was 1,200, up 20.0% on last month") and "EUR" not in bare
+    kpis = report.kpi_table(METRICS, "USD")
+    assert list(kpis.index) == ["revenue (USD)", "orders", "active customers", "new customers", "returning customers",
+                                "average order value (USD)", "return rate"]
+    assert kpis.loc["revenue (USD)", "this month"] == "1,200" and kpis.loc["return rate", "this month"] == "5.0%"
+    assert list(report.kpi_table(METRICS, None).index)[0] == "revenue"
+
+
+def test_no_negative_zero_is_printed():
+    from crm_utils import notebook
+    from crm_utils.customers.overview import format_kpis
+
+    assert [notebook.percent(v) for v in (-0.0, -0.00001, 0.0004, -0.0006)] == ["0.0%", "0.0%", "0.0%", "-0.1%"]
+    assert notebook.percent(-0.00001, signed=True) == "0.0%" and notebook.percent(0.031, signed=True) == "+3.1%"
+    assert notebook.number(-0.4) == "0" and notebook.money(-0.2, "GBP") == "0 GBP"
+    kpis = pd.DataFrame({"this month": [-0.0], "change vs previous month": [-0.00002]}, index=["return_rate"])
+    assert format_kpis(kpis).iloc[0].tolist() == ["0.0%", "0.0%"]
+
+
+def test_the_target_list_reads_without_raw_names_row_numbers_or_na():
+    from crm_utils import notebook
+
+    propensity = pd.DataFrame({"customer_id": ["C2", "C1", "C3"], "p_purchase": [0.9712, 0.9712, 0.5],
+                               "next_category": pd.array(["Books", None, "Garden"], dtype="string"),
+                               "p_next_category": [0.318, np.nan, 0.2],
+                               "voiced_need": pd.array([None, "Fashion", None], dtype="string")})
+    shown = report.targets_table(report.top_targets(propensity, 2))
+    styler = notebook.table(shown)
+    assert _header_texts(styler) == ["customer", "chance of buying next month", "likely next category",
+                                     "chance of that category", "need voiced in notes"]
+    html = styler.to_html()
+    assert "&lt;NA&gt;" not in html and "nan" not in html and 'class="row_heading' not in html  # no 0, 1, ...
+    assert shown.values.tolist() == [["C1", "97.1%", "–", "–", "Fashion"], ["C2", "97.1%", "Books", "31.8%", "–"]]
+
+
+def test_the_campaign_tables_name_their_columns_and_the_currency():
+    from crm_utils import notebook
+
+    comparison = pd.DataFrame({"expected_net_margin": [1234.4, -0.2], "cost": [4999.0, 5000.0], "contacts": [900, 1200]},
+                              index=["optimised plan", "random customers, random channel"])
+    shown = report.comparison_table(comparison, "GBP")
+    assert list(shown.columns) == ["expected net margin (GBP)", "cost (GBP)", "contacts"]
+    assert shown.values.tolist() == [["1,234", "4,999", "900"], ["0", "5,000", "1,200"]]
+    assert list(report.comparison_table(comparison, None).columns) == ["expected net margin", "cost", "contacts"]
+    plan = report.plan_table(pd.DataFrame({"email": [3.0], "direct_mail": [1.0]}, index=pd.Index(["A"], name="segment_name")))
+    assert _header_texts(notebook.table(plan, index=True)) == ["email", "direct mail"]
+
+
+def test_the_footer_shows_parameter_names_without_backslashes_and_the_currency():
+    from nbconvert.filters import markdown2html
+
+    record = {"seed": 42, "started_utc": "2026-11-01T06:15:00", "currency": "GBP",
+              "parameters": {"report_month": "2026-10", "data_dir": "raw", "extra": {"k_max": "6"}},
+              "versions": {}, "input": {"files": {"orders.csv": {}}, "combined_sha256": "ab12"}}
+    html = markdown2html(report.footer(record, "2026-10", "GBP").data)
+    assert "\\" not in html
+    assert "Parameters: <code>report_month</code> = 2026-10, <code>data_dir</code> = raw</p>" in html
+    assert "Given with -p: <code>k_max</code> = 6</p>" in html
+    assert "Amounts in GBP, as the data declare it (their mapping).</p>" in html
+    assert "amounts are shown without one" in markdown2html(report.footer({**record, "currency": None}, "2026-10").data)
+    assert "Amounts in USD, as given with -p currency (the data declare GBP)." in report.footer(record, "2026-10", "USD").data
+
+
+def test_the_report_page_is_titled_with_its_month(tmp_path):
+    import nbformat
+
+    from crm_utils.run import pipeline
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Report")])
+    nbformat.write(nb, tmp_path / "07_monthly_report.ipynb")
+    out = pipeline.render_html(tmp_path / "07_monthly_report.ipynb", tmp_path / "report.html",
+                               pipeline.REPORT_TITLE.format(month="2026-10"))
+    assert "<title>CRM monthly report · 2026-10</title>" in out.read_text(encoding="utf-8")

@@ -114,17 +114,16 @@ SHARES = ("return_rate",)
 
 
 def format_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
-    """The KPI table as text for reading: money with separators, counts whole, rates and changes in %."""
+    """The KPI table as text for reading: money with separators, counts whole, rates and changes in %
+    (through ``notebook``'s helpers: missing as '–', and never '-0.0%' for a rate that rounds to zero)."""
+    from crm_utils.notebook import number, percent
+
     def cell(kpi: str, column: str, v: float) -> str:
-        if pd.isna(v):
-            return "–"
         if column.startswith("change"):
-            return f"{v:+.1%}"
+            return percent(v, 1, signed=True)
         if kpi in SHARES:
-            return f"{v:.1%}"
-        if kpi in MONEY:
-            return f"{v:,.2f}" if kpi == "average_order_value" else f"{v:,.0f}"
-        return f"{v:,.0f}"
+            return percent(v, 1)
+        return number(v, 2 if kpi == "average_order_value" else 0)
     return pd.DataFrame({c: [cell(k, c, kpis.loc[k, c]) for k in kpis.index] for c in kpis.columns},
                         index=kpis.index)
 

@@ -8,12 +8,14 @@ and always agrees with the notebook that made each figure.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from crm_utils.artifacts import LastMonth, collect_metrics
+from crm_utils.notebook import money, money_label, number, percent
 from crm_utils.stages import figures
 
 KPI_LABELS = {"revenue": "revenue", "orders": "orders", "active_customers": "active customers",
@@ -41,8 +43,17 @@ def _change(now: float | None, then: float | None) -> float:
     return now / then - 1
 
 
-def month_sentences(metrics: dict, previous: dict | None = None, currency: str = "EUR") -> list[str]:
-    """Up to five sentences on the month, each written from the figures it quotes.
+#: Readable headers of the report's tables, for the column names the stages hand over.
+HEADERS = {"customer_id": "customer", "p_purchase": "chance of buying next month",
+           "next_category": "likely next category", "p_next_category": "chance of that category",
+           "voiced_need": "need voiced in notes", "expected_net_margin": "expected net margin", "cost": "cost",
+           "contacts": "contacts", "in this report": "in this report",
+           "in last month's report": "in last month's report", "agrees": "agrees"}
+
+
+def month_sentences(metrics: dict, previous: dict | None = None, currency: str | None = None) -> list[str]:
+    """Up to five sentences on the month, each written from the figures it quotes; amounts in
+    ``currency``, or bare when the data declare none (never a currency they did not state).
 
     Order: sales, customers, segments, satisfaction, data quality; a sentence whose notebook
     did not run (or had nothing to say) is left out rather than filled with a stock phrase.
@@ -52,7 +63,7 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str =
     k, prev, ly = ov.get("kpis", {}), ov.get("previous_month", {}), ov.get("same_month_last_year", {})
     if k.get("revenue") is not None:
         mom, yoy = _change(k["revenue"], prev.get("revenue")), _change(k["revenue"], ly.get("revenue"))
-        text = f"Net revenue was {k['revenue']:,.0f} {currency}"
+        text = f"Net revenue was {money(k['revenue'], currency)}"
         text += f", {_pct(mom)} on last month" if np.isfinite(mom) else " (no earlier month in the data to compare with)"
         text += f" and {_pct(yoy)} on the same month last year." if np.isfinite(yoy) else \
             " (the data do not reach back a full year for a seasonal comparison)."
@@ -120,6 +131,18 @@ def kpi_frame(metrics: dict) -> pd.DataFrame:
     return frame
 
 
+def kpi_table(metrics: dict, currency: str | None) -> pd.DataFrame:
+    """The KPI table as the report shows it: readable rows (money rows labelled with the currency),
+    counts whole, shares and changes in percent, missing as '–'; empty when notebook 02 did not run."""
+    from crm_utils.customers.overview import MONEY, format_kpis
+
+    frame = kpi_frame(metrics)
+    if frame.empty:
+        return frame
+    labels = {k: money_label(v, currency) if k in MONEY else v for k, v in KPI_LABELS.items()}
+    return format_kpis(frame).rename(index=labels).rename_axis(None)
+
+
 def quarantine_table(metrics: dict) -> pd.DataFrame:
     """Rows quarantined this month, by table and reason (from notebook 01)."""
     reasons = figures(metrics, "data").get("quarantined_by_reason", {})
@@ -147,6 +170,17 @@ def consistency_with_previous(metrics: dict, previous: dict | None) -> pd.DataFr
     frame["agrees"] = np.isclose(frame["in this report"], frame["in last month's report"], rtol=1e-9, atol=1e-6) | (
         frame[["in this report", "in last month's report"]].isna().any(axis=1))
     return frame
+
+
+def consistency_table(consistency: pd.DataFrame, currency: str | None) -> pd.DataFrame:
+    """:func:`consistency_with_previous` for the reader: KPI names, figures formatted, 'yes'/'no'."""
+    from crm_utils.customers.overview import format_kpis
+
+    shown = format_kpis(consistency[["in this report", "in last month's report"]])
+    shown["agrees"] = consistency["agrees"].map({True: "yes", False: "no"})
+    labels = {k: money_label(v, currency) if k in ("revenue", "average_order_value") else v
+              for k, v in KPI_LABELS.items()}
+    return shown.rename(index=labels).rename_axis("last month's figure")
 
 
 def monitoring_table(checks: list[dict]) -> pd.DataFrame:
@@ -184,6 +218,19 @@ def top_targets(propensity: pd.DataFrame, n: int) -> pd.DataFrame:
             if c in propensity.columns]
     top = propensity.sort_values(["p_purchase", "customer_id"], ascending=[False, True]).head(n)[cols]
     return top.reset_index(drop=True).round(3)
+
+
+def targets_table(top: pd.DataFrame) -> pd.DataFrame:
+    """:func:`top_targets` for the reader: readable headers, chances in percent, no row numbers
+    (the order is the ranking), '–' where a customer has no next category or voiced need."""
+    shown = top.copy()
+    for col in ("p_purchase", "p_next_category"):
+        if col in shown:
+            shown[col] = shown[col].map(lambda v: percent(v, 1))
+    for col in shown.columns:
+        if not pd.api.types.is_numeric_dtype(shown[col]):
+            shown[col] = shown[col].astype(object).where(shown[col].notna(), "–")
+    return shown.rename(columns=HEADERS)
 
 
 def satisfaction_table(sat: dict) -> pd.DataFrame:
@@ -238,6 +285,25 @@ def campaign_comparison(plan, cells: pd.DataFrame, channels: list, budget: float
     return out.astype({"contacts": int}).round(0)
 
 
+def comparison_table(comparison: pd.DataFrame, currency: str | None) -> pd.DataFrame:
+    """:func:`campaign_comparison` for the reader: readable headers, amounts in the currency."""
+    shown = pd.DataFrame(index=comparison.index)
+    for col in comparison.columns:
+        label = HEADERS.get(col, col.replace("_", " "))
+        if col in ("expected_net_margin", "cost"):
+            shown[money_label(label, currency)] = comparison[col].map(number)
+        else:
+            shown[label] = comparison[col].map(number)
+    return shown.rename_axis(None)
+
+
+def plan_table(by_segment: pd.DataFrame) -> pd.DataFrame:
+    """Contacts per segment and channel, with readable channel names ('direct mail')."""
+    shown = by_segment.astype(int)
+    shown.columns = [str(c).replace("_", " ") for c in shown.columns]
+    return shown.rename_axis(None)
+
+
 def _inputs(inp: dict) -> str:
     """What the run read: its files, or a database's tables with their row counts (password-free)."""
     from crm_utils import safe
@@ -249,8 +315,31 @@ def _inputs(inp: dict) -> str:
     return "files: " + ", ".join(safe.markdown(f) for f in inp.get("files", {}))
 
 
-def footer(run_record: dict | None, report_month: str):
-    """The run's parameters, versions and input fingerprint, as Markdown."""
+#: A parameter name shown as code in the footer: a Markdown code span shows its text literally, so
+#: a name is put there only when it holds nothing to escape (backslashes would show, as 'report\_month').
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_.]+$")
+
+
+def _name(text: object) -> str:
+    """A parameter name for the footer: as code when plain, else escaped Markdown text."""
+    from crm_utils import safe
+
+    return f"`{text}`" if _PLAIN_NAME.match(str(text)) else safe.markdown(text)
+
+
+def _currency_line(run_record: dict, currency: str | None) -> str:
+    """Which currency the amounts are in and where it came from, or that none was declared."""
+    declared = run_record.get("currency")
+    if currency and currency == declared:
+        return f"Amounts in {currency}, as the data declare it (their mapping)."
+    if currency:
+        return f"Amounts in {currency}, as given with -p currency" + (
+            f" (the data declare {declared})." if declared else " (the data declare no currency).")
+    return "The data declare no currency, so amounts are shown without one (declare it with `currency:` in the mapping)."
+
+
+def footer(run_record: dict | None, report_month: str, currency: str | None = None):
+    """The run's parameters, currency, versions and input fingerprint, as Markdown."""
     from IPython.display import Markdown
 
     from crm_utils import safe
@@ -264,7 +353,11 @@ def footer(run_record: dict | None, report_month: str):
     params = run_record.get("parameters", {})
     lines = [f"Report month **{report_month}**, seed {run_record.get('seed')}, started "
              f"{run_record.get('started_utc')} UTC.", "",
-             "Parameters: " + ", ".join(f"`{safe.markdown(k)}` = {safe.markdown(v)}" for k, v in params.items()), "",
+             "Parameters: " + ", ".join(f"{_name(k)} = {safe.markdown(v)}" for k, v in params.items()
+                                        if k != "extra"), "",
+             "Given with -p: " + (", ".join(f"{_name(k)} = {safe.markdown(v)}" for k, v in params["extra"].items())
+                                  if params.get("extra") else "nothing"), "",
+             _currency_line(run_record, currency), "",
              f"Input fingerprint (SHA-256): `{inp.get('combined_sha256', '–')}`; " + _inputs(inp), "",
              "Versions: " + ", ".join(f"{k} {v}" for k, v in (run_record.get("versions") or {}).items())]
     return Markdown("\n".join(lines))
