@@ -392,3 +392,20 @@ def test_the_currency_a_mapping_declares_travels_with_the_imported_data(tmp_path
     assert importer.import_export(SAMPLE, plain, tmp_path / "none").currency is None
     assert "currency" not in yaml.safe_load((tmp_path / "none" / "mapping.yml").read_text())
     assert json.loads((tmp_path / "none" / "import.json").read_text())["currency"] is None
+
+
+def test_the_documented_survey_example_is_a_valid_mapping(tmp_path):
+    """data/README.md's "Survey items" block loads, and shapes a file with those columns as it says."""
+    text = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    block = text.split("### Survey items", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "mapping.yml").write_text(block, encoding="utf-8")
+    m = io.Mapping.load(tmp_path / "mapping.yml")
+    assert m.for_table("surveys").survey["not_applicable"] == [0]
+    pd.DataFrame({"id": ["7", "8"], "date": ["2026-10-01", "2026-10-02"], "Inflight wifi service": ["0", "4"],
+                  "Seat comfort": ["5", "2"], "On-board service": ["3", "3"],
+                  "satisfaction": ["satisfied", "neutral or dissatisfied"]}).to_csv(tmp_path / "surveys.csv", index=False)
+    out = importer.import_export(tmp_path / "surveys.csv", tmp_path / "mapping.yml", tmp_path / "out")
+    written = pd.read_csv(out.written["surveys"], dtype=str)
+    assert list(written.columns) == ["customer_id", "date", "q_inflight_wifi_service", "q_seat_comfort",
+                                     "q_on_board_service", "overall"]
+    assert written["q_inflight_wifi_service"].isna().tolist() == [True, False] and written["overall"].tolist() == ["1", "0"]

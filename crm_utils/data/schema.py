@@ -122,7 +122,8 @@ CONTRACTS: dict[str, TableContract] = {
         )),
     "surveys": TableContract(
         "surveys", date_column="date",
-        doc="Satisfaction responses: items q_* on a 1-5 (or other) scale, overall, NPS 0-10.",
+        doc="Satisfaction responses: items q_* on a 1-5 (or other) scale, overall, NPS 0-10. Items under "
+            "an export's own names are declared in the mapping's 'survey' block and read as q_* (io.survey_columns).",
         prefixed={"q_": "number"},
         columns=(
             Column("response_id", "id", False),

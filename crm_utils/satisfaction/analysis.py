@@ -33,6 +33,9 @@ from crm_utils.customers.features import positions_in
 from crm_utils.data import privacy
 
 ITEM_PREFIX = "q_"
+#: The data stage's figure naming the export's columns that look like answers but were not
+#: declared as items (``cleaning.CleanResult.metrics``): notebook 06 names them.
+UNDECLARED_FIGURE = "surveys_undeclared_scale_columns"
 #: Answer scales a survey item may use, narrowest first; detection picks the first that holds
 #: every answer of the item. Declare the scale (``scale="1-5"``) when the data cannot show it.
 KNOWN_SCALES: tuple[tuple[int, int], ...] = ((1, 4), (1, 5), (1, 7), (1, 10), (0, 10))
@@ -552,19 +555,30 @@ def name_clusters(positions: pd.DataFrame, overall_position: pd.Series) -> pd.Se
     return out
 
 
-def skip_reason(responses: pd.DataFrame | None, min_responses: int = 30) -> str:
-    """Why there is nothing to cluster, in one line; empty when clustering can run."""
+def skip_reason(responses: pd.DataFrame | None, min_responses: int = 30, undeclared: list[str] | None = None) -> str:
+    """Why there is nothing to cluster, in one line; empty when clustering can run. ``undeclared``
+    names the export's columns that looked like answers but were not declared as items."""
     if responses is None:
         return "There is no surveys table in this run: there is nothing to cluster."
     items = item_columns(responses)
     if len(items) < 2:
         return (f"The surveys table has {len(items)} item column(s) named '{ITEM_PREFIX}*' (two or more "
-                f"are needed): there is nothing to cluster.")
+                f"are needed): there is nothing to cluster." + (" " + undeclared_note(undeclared) if undeclared else ""))
     complete = int(_as_float(responses[items]).notna().all(axis=1).sum())
     if complete < min_responses:
         return (f"Only {complete} responses in the window answer every item (at least {min_responses} "
                 f"are needed): there is nothing to cluster.")
     return ""
+
+
+def undeclared_note(columns: list[str] | None) -> str:
+    """The sentence naming export columns that look like answers on a scale but are not items
+    (notebook 01 left them out); "" when there are none."""
+    if not columns:
+        return ""
+    return (f"The export's column(s) {', '.join(repr(c) for c in columns)} look like answers on a scale but are "
+            f"not survey items, so they are not analysed here: declare them under `survey.items` in the "
+            f"mapping (data/README.md, \"Survey items\") to include them.")
 
 
 # ------------------------------------------------------------------------------------------
@@ -947,9 +961,11 @@ class SurveyStudy:
     """
 
     def __init__(self, surveys: pd.DataFrame | None, report_month: str, window_months: int = 12,
-                 item_scale: str | None = None, seed: int = 42):
+                 item_scale: str | None = None, seed: int = 42, undeclared: list[str] | None = None):
         self.responses = None if surveys is None else response_window(surveys, report_month, window_months)
-        self.skipped = skip_reason(self.responses)
+        #: columns of the export that look like answers but were not declared as items (notebook 01)
+        self.undeclared = list(undeclared or [])
+        self.skipped = skip_reason(self.responses, undeclared=self.undeclared)
         self.item_scale, self.seed = item_scale or None, seed
         self.scales_ = self.clusters_ = self.overall_nps_ = self.monthly_nps_ = self.outcomes_ = None
         self.crosstab_: CrossTab | None = None
@@ -966,6 +982,15 @@ class SurveyStudy:
         r = self.responses
         return (f"{len(r):,} responses from {r['customer_id'].nunique():,} customers, "
                 f"{r['date'].min():%Y-%m-%d} to {r['date'].max():%Y-%m-%d}")
+
+    def items_note(self) -> str:
+        """Which items are analysed, and which columns that look like answers are not (never silent)."""
+        if self.responses is None:
+            return ""
+        items = item_columns(self.responses)
+        text = f"{len(items)} item(s): {', '.join(item_label(i) for i in items)}." if items else ""
+        rest = "" if self.skipped else undeclared_note(self.undeclared)  # the skip reason already names them
+        return " ".join(t for t in (text, rest) if t)
 
     def detect_scales(self) -> pd.DataFrame | None:
         """The items' answer scales (:func:`detect_scales`)."""
