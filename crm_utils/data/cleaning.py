@@ -67,6 +67,8 @@ class CleanResult:
     absent: list[str] = field(default_factory=list)  # contract tables the data does not have
     #: order lines merged as exact duplicates: lines, revenue, revenue_share (``merge_exact_duplicates``)
     merged_duplicates: dict = field(default_factory=dict)
+    #: surveys columns left out that look like answers on a scale (``io.RawTable.scale_like_columns``)
+    undeclared_survey_items: list[str] = field(default_factory=list)
 
     def notes(self) -> list[str]:
         """What a reader of the figures must be told about how the order lines were counted."""
@@ -88,6 +90,8 @@ class CleanResult:
                                          for r in self.quarantine_by_reason.itertuples()},
                "duplicate_customers_merged": int(len(self.id_map)),
                "tables_absent": list(self.absent)}
+        if self.undeclared_survey_items:  # notebook 06 names them: answers are never dropped without a word
+            out["surveys_undeclared_scale_columns"] = list(self.undeclared_survey_items)
         if "orders" in self.tables:
             o = self.tables["orders"]
             out["orders_first_date"] = str(o["order_date"].min().date())
@@ -1036,7 +1040,8 @@ class CleaningRun:
         fixes = pd.DataFrame(self._fixes, columns=["table", "column", "fix", "rows"])
         self.result_ = CleanResult(tables, q, led, by_reason, fixes, self.id_map, self.cutoff,
                                    self.key.source if self.key else "", [t for t in CONTRACTS if t not in self.raw],
-                                   dict(self.merged_duplicates))
+                                   dict(self.merged_duplicates),
+                                   self.raw["surveys"].scale_like_columns if "surveys" in self.raw else [])
         return self.result_
 
     def _check_month_in_data(self, led: pd.DataFrame) -> None:
