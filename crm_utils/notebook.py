@@ -48,7 +48,18 @@ class NotebookRun:
         return artifacts.write_table(self.path, name, frame)
 
     def write_csv(self, name: str, frame: pd.DataFrame) -> Path:
-        return artifacts.write_csv(self.path, name, frame)
+        """``artifacts/<name>.csv`` for people to open in a spreadsheet, and the same table beside it
+        as ``<name>.xlsx`` (no cell of either runs as a formula: ``safe``). A table too long for an
+        Excel sheet gets the CSV only, and the notebook says so."""
+        from crm_utils import safe
+
+        path = artifacts.write_csv(self.path, name, frame)
+        try:
+            safe.excel_file(frame, path.with_suffix(".xlsx"), sheet=name[:31])  # Excel's longest sheet name
+        except ValueError as exc:
+            path.with_suffix(".xlsx").unlink(missing_ok=True)  # never a stale workbook beside a new CSV
+            say(f"{name}.xlsx is not written: {exc}; {name}.csv holds the whole table.")
+        return path
 
     def artifact_names(self) -> list[str]:
         """The files in the run's artifacts folder so far, sorted."""

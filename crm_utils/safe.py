@@ -2,7 +2,8 @@
 
 Values in the data come from outside (a product name, a survey comment, a column header) and
 may be crafted. A spreadsheet evaluates a cell that starts with ``=``, ``+``, ``-`` or ``@``
-as a formula (``=cmd|' /C calc'!A0``); a browser runs ``<script>`` in HTML; Markdown turns
+as a formula (``=cmd|' /C calc'!A0``), in a CSV file and in an Excel file written carelessly
+(openpyxl stores any text starting with ``=`` as a formula); a browser runs ``<script>`` in HTML; Markdown turns
 ``[x](javascript:...)`` into a link and ``$...$`` into maths. These helpers neutralise such text
 where it leaves the kit. pandas already escapes the cells of a displayed DataFrame, but not
 those of a ``Styler`` (``frame.style``), which writes cells and labels into HTML as they are: a
@@ -18,8 +19,11 @@ from __future__ import annotations
 import html as _html
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # the Styler needs jinja2, imported only when a table is styled
@@ -53,6 +57,52 @@ def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = csv_text(s)
     out.columns = list(csv_text(pd.Series([str(c) for c in out.columns])))
     return out
+
+
+#: Excel's rows per sheet, the header included: a longer table cannot be one sheet.
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def excel_file(frame: pd.DataFrame, path: str | Path, sheet: str = "data") -> Path:
+    """Write ``frame`` (index dropped) as an Excel workbook in which no cell is a formula.
+
+    Text cells, column names included, are stored as text: openpyxl would store text starting
+    with ``=`` as a formula, which Excel runs. Text starting with ``= + - @`` (or tab, carriage
+    return) also gets Excel's quote prefix, so it stays text when someone edits the cell; it shows
+    as it was, without the leading quote a CSV needs. Characters XML cannot hold (control
+    characters) become U+FFFD. Numbers stay numbers, missing values are empty cells. A ValueError
+    when the table has more rows than a sheet holds (:data:`EXCEL_MAX_ROWS`).
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if len(frame) + 1 > EXCEL_MAX_ROWS:
+        raise ValueError(f"{len(frame):,} rows do not fit an Excel sheet ({EXCEL_MAX_ROWS - 1:,} rows at most)")
+    book = Workbook(write_only=True)
+    ws = book.create_sheet(sheet)
+
+    def cell(value: object) -> WriteOnlyCell:
+        if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+            return WriteOnlyCell(ws, value=None)
+        if isinstance(value, (np.datetime64, datetime)):
+            value = pd.Timestamp(value).isoformat()  # as text: Excel has no time zones
+        elif isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, (bool, int, float)):
+            return WriteOnlyCell(ws, value=value)
+        text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
+        out = WriteOnlyCell(ws, value=text)
+        out.data_type = "s"  # text, never a formula, whatever it starts with
+        if text[:1] in FORMULA_START:
+            out.quotePrefix = True
+        return out
+
+    ws.append([cell(str(c)) for c in frame.columns])
+    for row in frame.itertuples(index=False, name=None):
+        ws.append([cell(v) for v in row])
+    book.save(path)
+    return Path(path)
 
 
 def html(value: object) -> str:

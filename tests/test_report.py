@@ -239,3 +239,30 @@ def test_the_report_page_is_titled_with_its_month(tmp_path):
     out = pipeline.render_html(tmp_path / "07_monthly_report.ipynb", tmp_path / "report.html",
                                pipeline.REPORT_TITLE.format(month="2026-10"))
     assert "<title>CRM monthly report · 2026-10</title>" in out.read_text(encoding="utf-8")
+
+
+def test_the_target_list_is_also_an_excel_file_in_which_no_cell_is_a_formula(tmp_path):
+    """nb.write_csv writes <name>.xlsx beside <name>.csv; text that would start a formula stays text."""
+    from openpyxl import load_workbook
+
+    from crm_utils import notebook, safe
+
+    targets = pd.DataFrame({"rank": [1, 2, 3], "customer_id": ["C1", "=cmd|' /C calc'!A0", "@SUM(1+1)"],
+                            "p_purchase": [0.97, 0.5, np.nan],
+                            "next_category": pd.array(["-5", None, "Books\x07"], dtype="string"),
+                            "=header": ["+1", "a", "b"]})
+    nb = notebook.start("04_need_prediction", "2026-10", str(tmp_path / "run"))
+    csv_path = nb.write_csv("targets", targets)
+    assert csv_path.name == "targets.csv" and nb.artifact_names() == ["targets.csv", "targets.xlsx"]
+    sheet = load_workbook(csv_path.with_suffix(".xlsx"))["targets"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows == [["rank", "customer_id", "p_purchase", "next_category", "=header"],
+                    [1, "C1", 0.97, "-5", "+1"],
+                    [2, "=cmd|' /C calc'!A0", 0.5, None, "a"],
+                    [3, "@SUM(1+1)", None, "Books\ufffd", "b"]]
+    cells = {c.coordinate: c for row in sheet.iter_rows() for c in row}
+    assert not [k for k, c in cells.items() if c.data_type == "f"]  # nothing Excel would run
+    assert cells["B3"].data_type == "s" and cells["B3"].quotePrefix and cells["E1"].quotePrefix
+    assert not cells["B2"].quotePrefix and cells["A2"].data_type == "n"
+    with pytest.raises(ValueError, match="do not fit an Excel sheet"):
+        safe.excel_file(pd.DataFrame({"a": range(safe.EXCEL_MAX_ROWS)}), tmp_path / "big.xlsx")
