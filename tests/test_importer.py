@@ -409,3 +409,17 @@ def test_the_documented_survey_example_is_a_valid_mapping(tmp_path):
     assert list(written.columns) == ["customer_id", "date", "q_inflight_wifi_service", "q_seat_comfort",
                                      "q_on_board_service", "overall"]
     assert written["q_inflight_wifi_service"].isna().tolist() == [True, False] and written["overall"].tolist() == ["1", "0"]
+
+
+def test_a_real_dollar_export_is_labelled_in_dollars_by_the_run(tmp_path):
+    """Superstore (a US retailer's sample) was reported in EUR: its mapping declares USD, the import
+    carries it, and the runner hands USD to the notebooks."""
+    import realdata
+
+    from crm_utils.data.sources import FolderSource
+    from crm_utils.run import pipeline
+
+    result = importer.import_export(realdata.path("superstore/Sample - Superstore.csv"), realdata.mapping("superstore"),
+                                    tmp_path / "raw")
+    assert result.currency == "USD" and result.summary["rows"].tolist() == [9994]
+    assert pipeline.data_currency(FolderSource(tmp_path / "raw")) == "USD"
