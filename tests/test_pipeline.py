@@ -192,6 +192,11 @@ def test_report_reads_in_a_browser(e2e, tmp_path):
                                        expect_headings=("Headline KPIs", "Segments", "Demand forecast"))
     assert result.ok, result.problems
     assert result.images >= 3 and result.tables >= 3
+    assert result.title == "CRM monthly report · 2026-10"  # the browser tab, once "Notebook"
+    # Tables read as a manager reads them: headers in words, no row numbers, no <NA>, money in euros.
+    assert "p_purchase" not in html_text(reports) and "expected_net_margin" not in html_text(reports)
+    assert "&lt;NA&gt;" not in html_text(reports) and "-0.0%" not in html_text(reports)
+    assert "expected net margin (EUR)" in html_text(reports) and "Net revenue was" in html_text(reports)
     shot = Image.open(tmp_path / "report.png").convert("L")
     assert shot.size[0] == 1280 and shot.getextrema()[0] < 100  # something dark was drawn: not a blank page
     html = (reports / "2026-10" / "report.html").read_text()
@@ -200,6 +205,10 @@ def test_report_reads_in_a_browser(e2e, tmp_path):
     assert "No description has been provided for this image" not in html
     assert 'alt="Chart: Net revenue and active customers per month' in html
     assert 'alt="Chart: Forecast with calibrated 80% interval' in html  # drawn from 05's demand_history
+
+
+def html_text(reports: Path) -> str:
+    return (reports / "2026-10" / "report.html").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")

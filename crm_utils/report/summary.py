@@ -364,7 +364,7 @@ def footer(run_record: dict | None, report_month: str, currency: str | None = No
 
 
 def headline(metrics: dict, previous: dict | None, monitoring: pd.DataFrame, plan, consistency: pd.DataFrame,
-             currency: str) -> dict:
+             currency: str | None) -> dict:
     """The figures notebook 07 records in metrics.json: how many sentences and warnings the report
     gave, each monitoring check, the campaign plan, and whether last month's figures still agree."""
     return {

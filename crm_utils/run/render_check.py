@@ -94,6 +94,8 @@ class RenderCheck:
     problems: list[str] = field(default_factory=list)
     #: Places where the page's content would run script (not the report template's own scripts).
     scripts: list[str] = field(default_factory=list)
+    #: The page's title, as the browser tab shows it.
+    title: str = ""
 
     @property
     def ok(self) -> bool:
@@ -231,6 +233,10 @@ def _browser(args: list[str], what: str, timeout: float) -> subprocess.Completed
     return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
+#: Page titles that say nothing: none, or nbconvert's default for a notebook read without a name.
+UNTITLED = ("", "Notebook")
+
+
 def check_report(html: str | Path, screenshot: str | Path | None = None, expect_headings: tuple[str, ...] = (),
                  browser: str | None = None, width: int = 1280, height: int = 8000, timeout: int = 60) -> RenderCheck:
     """Render ``html`` headless, screenshot it, and list what a reader would find wrong.
@@ -272,6 +278,10 @@ def check_report(html: str | Path, screenshot: str | Path | None = None, expect_
     result = RenderCheck(found["images"], found["broken"], found["code_cells"], found["headings"], found["tables"],
                          Path(screenshot) if screenshot else None,
                          scripts=list((Counter(found_before) | Counter(seen)).elements()))
+    titled = re.search(r"<title>(.*?)</title>", dom.stdout, re.S)
+    result.title = _html.unescape(titled.group(1)).strip() if titled else ""
+    if result.title in UNTITLED:
+        result.problems.append(f"the browser tab reads {result.title or 'nothing'!r}, not the report's title")
     if result.scripts:
         result.problems.append(f"{len(result.scripts)} place(s) in the page would run script that is not the report "
                                f"template's (blocked in this check): {', '.join(result.scripts[:3])}")
