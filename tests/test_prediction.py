@@ -77,6 +77,9 @@ def test_cutoffs_of_the_default_month():
     assert plan.validation == pd.Timestamp("2026-08-31 23:59:59")
     assert plan.selection_train[0] == pd.Timestamp("2026-07-31 23:59:59") and len(plan.selection_train) == 6
     assert plan.final_train[0] == plan.test and len(plan.final_train) == 6
+    # The final purchase model leaves the test cutoff, the latest labelled window, to calibrate on.
+    assert plan.purchase_train[0] == plan.validation and len(plan.purchase_train) == 6
+    assert all(c + 30 * DAY <= plan.test for c in plan.purchase_train)
     h = 30 * DAY
     assert all(c + h <= plan.validation for c in plan.selection_train)  # training labels known at validation
     assert plan.validation + h <= plan.test and plan.test + h <= plan.scoring
@@ -204,6 +207,38 @@ def test_note_classifier_recovers_the_planted_needs(tables, default_data):
     assert label_ok.mean() > 0.6 and label_ok[planted == need_text.NO_NEED].all()
 
 
+def test_expected_buyers_of_the_default_test_month_add_up(study):
+    """The notebook's test month (October 2026): the calibrated probabilities, fitted on September and
+    moved by last year's October/September ratio, add up to October's buyers within the tolerance."""
+    check, y = study.check_, study.sets_.test[1]
+    assert check["cutoff"] == "2026-09-30" and check["realised"] == int(y.sum()) == 3331
+    assert check["expected"] == pytest.approx(study.test_probabilities().sum())
+    assert abs(check["expected"] - check["realised"]) <= propensity.BUYERS_TOLERANCE * check["realised"]
+    assert check["within_tolerance"] and check["interval"][0] < check["expected"] < check["interval"][1]
+    # The shipped scores are calibrated on September (the test cutoff) with the season to November:
+    # a year earlier 54.9% of active customers bought in November against 48.6% in October.
+    assert study.final_calibrator_.factor_ == pytest.approx(0.549 / 0.486, abs=0.01)
+
+
+def test_window_calibrator_by_hand():
+    """Platt scaling makes the probabilities add up to the window's buyers; the season then moves
+    their mean by its factor, without changing the order."""
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0.05, 0.6, 4000)
+    y = rng.uniform(size=4000) < raw * 0.5  # the model's probabilities are twice too high
+    cal = propensity.WindowCalibrator().fit(raw, y)
+    assert cal.transform(raw).sum() == pytest.approx(y.sum(), rel=1e-3)
+    target = rng.uniform(0.05, 0.6, 1000)
+    before = cal.transform(target).mean()
+    cal.for_target(target, 1.2, "test")
+    after = cal.transform(target)
+    assert after.mean() == pytest.approx(1.2 * before, rel=1e-6)
+    assert (np.argsort(after, kind="stable") == np.argsort(target, kind="stable")).all()
+    check = propensity.buyers_check(np.array([1, 0, 0, 1]), np.array([0.5, 0.5, 0.2, 0.4]), CUTOFF)
+    assert check["expected"] == pytest.approx(1.6) and check["realised"] == 2 and not check["within_tolerance"]
+    assert check["interval"][1] - 1.6 == pytest.approx(1.96 * np.sqrt(0.25 + 0.25 + 0.16 + 0.24))
+
+
 def test_study_hands_over_what_the_notebook_shows(study):
     """The figures of metrics.json are the ones the notebook's tables show, from the same study."""
     shown = study.shown_test_scores()
@@ -211,9 +246,12 @@ def test_study_hands_over_what_the_notebook_shows(study):
     gains = study.test_gains()
     assert set(gains) == set(shown) and gains[study.selected_]["lift"].iloc[0] > 1
     tables = study.calibration_tables()
-    assert ("Platt-scaled" in tables) == bool(study.calibrator_.needed_)
-    assert study.calibration_note().count("\n") == 1 and "Expected calibration error on test: raw" in study.calibration_note()
+    assert set(tables) == {"raw", "calibrated"}
+    note = study.calibration_note()
+    assert note.count("\n") == 2 and "expected calibration error on test: raw" in note
     figures = study.figures()
+    assert figures["buyers_check"] == study.check_ and figures["prediction_possible"] is True
+    assert f"{study.check_['realised']:,} did" in note
     assert figures["selected"] == study.selected_ and figures["test_top_decile_lift"] == gains[study.selected_]["lift"].iloc[0]
     assert figures["test"][study.selected_]["roc_auc"] == study.comparison_.loc[study.selected_, "test_roc_auc"]
     assert figures["cutoffs"]["test"] == str(study.plan.test.date())
@@ -373,7 +411,7 @@ def test_monitoring_by_hand():
 # Small and partial data
 # ------------------------------------------------------------------------------------------
 
-def test_tiny_orders_only_data_falls_back_to_bgnbd(tmp_path):
+def test_tiny_orders_only_data_says_purchase_prediction_is_not_possible(tmp_path):
     """About 15 customers over three months, no other table: no model can be trained, and the
     month is still scored, by BG/NBD and the most frequent past category."""
     rng = np.random.default_rng(3)
@@ -384,12 +422,23 @@ def test_tiny_orders_only_data_falls_back_to_bgnbd(tmp_path):
                          ["Candles", "Bags", "Toys"][(i + d) % 3], 1, 2.5))
     orders = _orders(rows)
     study = propensity.PropensityStudy(orders, "2011-02", categories=["Bags", "Candles", "Toys"]).run()
-    assert "usable month-end cutoff" in study.skipped and study.source.startswith("BG/NBD baseline")
+    assert "usable month-end cutoff" in study.skipped and study.source.startswith("none: ")
     nxt = next_category.NextNeedStudy(orders, study.plan, None, ["Bags", "Candles", "Toys"])
     assert nxt.evaluate() is None and nxt.fit_final() is None
     scorer = prediction.NeedScorer.from_studies(study)
     scored = scorer.score(orders, study.plan.scoring)
-    assert len(scored) == 15 and scored["p_purchase"].between(0, 1).all()
+    # BG/NBD fitted at the end of 2010 expected a number of January buyers more than 10% off the
+    # realised one: no probability is shipped, and the sentence says why instead of showing zeros.
+    check = study.fallback_check_
+    assert check["cutoff"] == "2010-12-31" and not check["within_tolerance"]
+    assert abs(check["expected"] - check["realised"]) > propensity.BUYERS_TOLERANCE * check["realised"]
+    assert not study.prediction_possible and study.fallback_bgnbd_ is None
+    assert study.not_possible_note().startswith("Purchase prediction is not possible for this shop: no model")
+    assert len(scored) == 15 and scored["p_purchase"].isna().all() and prediction.target_list(scored).empty
+    assert scorer.sources["p_purchase"].startswith("none: Purchase prediction is not possible")
+    head = prediction.headline(scored, scorer, study, None, {}, "", None)
+    assert head["expected_buyers"] is None and head["mean_p_purchase"] is None
+    assert head["propensity"]["not_possible"] == study.not_possible_note()
     assert scored["voiced_need"].isna().all() and scorer.sources["voiced_need"] == "no interaction notes"
     last, source = prediction.last_month_predictions(artifacts.LastMonth(tmp_path / "2011-02", "2011-02"), "2011-02", study)
     assert last is None and "next month" in source

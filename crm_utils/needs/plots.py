@@ -12,7 +12,8 @@ from crm_utils.charts import skippable
 from crm_utils.safe import chart_text
 
 ROLE_COLOURS = {"training (model choice)": "#6c8ebf", "validation": "#d98c2b", "test": "#d9534f",
-                "training (final model)": "#9fb7d9", "scoring": "#4c9a2a"}
+                "training (final model)": "#9fb7d9", "training (final purchase model)": "#b8cbe4",
+                "scoring": "#4c9a2a"}
 BASELINE_COLOUR = "#b0b0b0"
 SELECTED_COLOUR = "#d98c2b"
 

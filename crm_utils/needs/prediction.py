@@ -24,7 +24,7 @@ from crm_utils.needs.bgnbd import BGNBD
 from crm_utils.needs.need_text import NeedTextClassifier, note_needs, voiced_in
 from crm_utils.needs.next_category import (NextCategoryModel, category_pairs, frequent_category_scores,
                                            shop_category_mix, top_category)
-from crm_utils.needs.propensity import (ACTIVE_DAYS, HORIZON_DAYS, PlattCalibrator, PropensityStudy,
+from crm_utils.needs.propensity import (ACTIVE_DAYS, HORIZON_DAYS, PropensityStudy, WindowCalibrator,
                                         customer_examples, prediction_threads, single_threaded)
 
 OUTPUT_COLUMNS = ["customer_id", "p_purchase", "next_category", "p_next_category", "voiced_need"]
@@ -35,7 +35,9 @@ class NeedScorer:
     """Everything fitted that scoring needs, and :meth:`score`.
 
     ``propensity_model`` (with ``feature_bgnbd`` for its BG/NBD features and ``calibrator``) gives
-    p_purchase; without one, ``fallback_bgnbd``'s probability of a purchase does. ``next_model``
+    p_purchase; without one, ``fallback_bgnbd``'s probability of a purchase does, and without that
+    (purchase prediction not possible: ``sources["p_purchase"]`` says why) p_purchase is missing,
+    never a made-up zero. ``next_model``
     ranks categories (without one, the customer's most frequent past category); its ``voiced``
     feature comes from ``feature_text``. ``report_text`` reads the month's notes for ``voiced_need``.
     """
@@ -46,7 +48,7 @@ class NeedScorer:
     need_window_days: int = 14
     feature_bgnbd: BGNBD | None = None
     propensity_model: Pipeline | None = None
-    calibrator: PlattCalibrator | None = None
+    calibrator: WindowCalibrator | None = None
     fallback_bgnbd: BGNBD | None = None
     next_model: NextCategoryModel | None = None
     feature_text: NeedTextClassifier | None = None
@@ -62,7 +64,7 @@ class NeedScorer:
                    need_window_days=need_window_days,
                    feature_bgnbd=study.feature_bgnbd_ if trained else None,
                    propensity_model=study.final_model_ if trained else None,
-                   calibrator=study.calibrator_ if trained else None,
+                   calibrator=study.final_calibrator_ if trained else None,
                    fallback_bgnbd=None if trained else study.fallback_bgnbd_,
                    next_model=next_model, feature_text=feature_text if next_model is not None else None,
                    report_text=report_text,
@@ -99,8 +101,10 @@ class NeedScorer:
         if model:
             with threadpool_limits(limits=prediction_threads(len(feats))):
                 p = self.calibrator.transform(self.propensity_model.predict_proba(feats)[:, 1])
-        else:
+        elif self.fallback_bgnbd is not None:
             p = self.fallback_bgnbd.purchase_probability(feats)
+        else:  # purchase prediction is not possible for this shop
+            p = np.full(len(feats), np.nan)
         out = pd.DataFrame({"customer_id": pd.array(feats.index.astype(str), dtype="string"), "p_purchase": p})
 
         month_start = cutoff.to_period("M").start_time
@@ -188,7 +192,10 @@ def target_list(scored: pd.DataFrame) -> pd.DataFrame:
     """Customers ranked by p_purchase (1 = most likely to buy), with their decile: the campaign list.
 
     Only ids and scores: nothing that identifies a person beyond the pseudonymous customer id.
+    Without purchase probabilities (prediction not possible) nobody can be ranked: the list is empty.
     """
+    if scored["p_purchase"].isna().all():
+        scored = scored.iloc[:0]
     out = scored.sort_values(["p_purchase", "customer_id"], ascending=[False, True], ignore_index=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out.insert(3, "decile", np.arange(len(out)) * 10 // max(len(out), 1) + 1)
@@ -261,10 +268,16 @@ def headline(scored: pd.DataFrame, scorer: NeedScorer, study: PropensityStudy, n
              notes: dict, monitoring_source: str, monitoring: dict | None) -> dict:
     """The figures notebook 04 hands over in metrics.json: this month's scores, where each came from,
     the purchase model's evaluation, the next-category accuracy, the note classifier's, and how last
-    month's scores turned out."""
+    month's scores turned out.
+
+    Without purchase probabilities, expected buyers and the mean probability are None (not a sum of
+    nothing, which would read 0) and ``propensity["not_possible"]`` is the sentence the report shows.
+    """
+    possible = study.prediction_possible and bool(scored["p_purchase"].notna().any())
     return {
-        "scored_customers": len(scored), "expected_buyers": scored["p_purchase"].sum(),
-        "mean_p_purchase": scored["p_purchase"].mean(),
+        "scored_customers": len(scored),
+        "expected_buyers": float(scored["p_purchase"].sum()) if possible else None,
+        "mean_p_purchase": float(scored["p_purchase"].mean()) if possible else None,
         "voiced_need_customers": int(scored["voiced_need"].notna().sum()),
         "sources": scorer.sources,
         "propensity": study.figures(),
