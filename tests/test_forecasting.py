@@ -110,13 +110,49 @@ def test_sparsest_series_is_one_mape_cannot_score():
 
 # -- calendar --------------------------------------------------------------------------------
 
+#: The synthetic shop's declaration: its region values name countries.
+COUNTRIES = demand.HolidayCalendar(regions_are="countries")
+
+
+def test_holidays_come_only_from_a_declared_calendar():
+    start, end = pd.Timestamp("2025-01-01"), pd.Timestamp("2025-12-31")
+    # Undeclared: no public holidays at all, and the note says how to declare them.
+    bare = demand.event_calendar(["Germany", "MG"], start, end)
+    assert bare.frame["kind"].eq("retail event").all() and "holidays: {country: GB}" in bare.note()
+    # Brazilian state codes declared as subdivisions of BR: MG is Minas Gerais, never Madagascar,
+    # PR never Puerto Rico, ES never Spain; a value that is not a BR code gets the national days.
+    br = demand.event_calendar(["MG", "PR", "ES", "XX"], start, end,
+                               holidays=demand.HolidayCalendar.from_declaration({"country": "br",
+                                                                                 "subdivisions": "region"}))
+    pub = br.frame[br.frame["kind"] == "public holiday"]
+    assert set(pub["region"]) == {"MG", "PR", "ES", "XX"} and br.regions_without_calendar == ["XX"]
+    national = set(pub.loc[pub["region"] == "XX", "ds"])
+    assert pd.Timestamp("2025-09-07") in national  # Independence Day of Brazil
+    assert pd.Timestamp("2025-06-26") not in set(pub["ds"])  # Madagascar's independence day: never
+    assert pd.Timestamp("2025-07-25") not in set(pub["ds"])  # Puerto Rico's Constitution Day: never
+    assert pd.Timestamp("2025-04-28") in set(pub.loc[pub["region"] == "ES", "ds"])  # Our Lady of Penha, Espírito Santo
+    assert pd.Timestamp("2025-04-28") not in national
+    # One country for the whole shop: one holiday column with weight 1 for every series.
+    gb = demand.event_calendar(["North", "South"], start, end, holidays=demand.HolidayCalendar(country="GB"))
+    assert set(gb.frame["region"].dropna()) == {demand.WHOLE_SHOP}
+    weeks = pd.date_range("2025-12-06", "2026-01-03", freq="7D")
+    regs = demand.calendar_regressors(demand.calendar_counts(gb, weeks, "W"), pd.Series(dtype=float))
+    assert regs.loc[pd.Timestamp("2025-12-27"), "public_holidays"] == 2  # Christmas Day, Boxing Day
+    with pytest.raises(ValueError, match="'XY' is not an ISO 3166-1"):
+        demand.HolidayCalendar(country="XY")
+    with pytest.raises(ValueError, match="subdivisions need the country"):
+        demand.HolidayCalendar.from_declaration({"subdivisions": "region"})
+    with pytest.raises(ValueError, match="unknown keys"):
+        demand.HolidayCalendar.from_declaration({"country": "GB", "state": "ENG"})
+
 def test_black_friday_cyber_monday_and_region_codes():
     assert [demand.black_friday(y).date().isoformat() for y in (2024, 2025, 2026)] == \
         ["2024-11-29", "2025-11-28", "2026-11-27"]
     assert demand.holiday_country("United Kingdom") == "GB"
     assert demand.holiday_country("Germany") == "DE" and demand.holiday_country("de") == "DE"
     assert demand.holiday_country("Atlantis") is None
-    cal = demand.event_calendar(["Germany", "Atlantis"], pd.Timestamp("2025-01-01"), pd.Timestamp("2025-12-31"))
+    cal = demand.event_calendar(["Germany", "Atlantis"], pd.Timestamp("2025-01-01"), pd.Timestamp("2025-12-31"),
+                                holidays=COUNTRIES)
     assert cal.regions_without_calendar == ["Atlantis"]
     f = cal.frame.set_index("holiday")
     assert f.loc["Cyber Monday", "ds"] == pd.Timestamp("2025-12-01")
@@ -128,7 +164,7 @@ def test_black_friday_cyber_monday_and_region_codes():
 
 def test_calendar_counts_event_days_per_week_and_weighted_holidays():
     weeks = pd.date_range("2025-11-01", "2026-01-03", freq="7D")  # Saturdays
-    cal = demand.event_calendar(["Germany", "France"], weeks[0] - pd.Timedelta(days=6), weeks[-1])
+    cal = demand.event_calendar(["Germany", "France"], weeks[0] - pd.Timedelta(days=6), weeks[-1], holidays=COUNTRIES)
     counts = demand.calendar_counts(cal, weeks, "W")
     bf = counts["event_black_friday_weekend"]
     # Black Friday 2025-11-28 (Fri) and Saturday fall in the week ending 11-29, Sunday in the next.
@@ -236,7 +272,7 @@ def test_fourteen_months_forecast_without_yearly_seasonality(fourteen_months):
     s = demand.build_series(res.tables["orders"], res.tables["customers"], cutoff=res.cutoff, levels=["total"])
     assert 55 <= s.summary()["periods"].iloc[0] <= 60
     cfg = forecasting.ForecastConfig(uncertainty_samples=100)
-    run = forecasting.DemandForecaster(cfg, calendar=demand.calendar_for(s, 13), grid=[(0.05, 10.0)],
+    run = forecasting.DemandForecaster(cfg, calendar=demand.calendar_for(s, 13, holidays=COUNTRIES), grid=[(0.05, 10.0)],
                                        engine="serial").run(s)
     assert run.backtest_["cutoff"].nunique() == 2  # four do not fit: a note says so
     notes = set(run.notes_["note"])
@@ -254,7 +290,7 @@ def small_run(cleaned):
     s = demand.build_series(res.tables["orders"], res.tables["customers"], cutoff=res.cutoff,
                             levels=["total", "category"])
     cfg = forecasting.ForecastConfig()
-    run = forecasting.DemandForecaster(cfg, calendar=demand.calendar_for(s, cfg.horizon), grid=[(0.05, 10.0)],
+    run = forecasting.DemandForecaster(cfg, calendar=demand.calendar_for(s, cfg.horizon, holidays=COUNTRIES), grid=[(0.05, 10.0)],
                                        engine="joblib").run(s)
     return s, run
 

@@ -21,7 +21,8 @@ from typing import Annotated, Any, Literal
 
 import re2
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError,
+                      model_validator)
 from pydantic_core import PydanticCustomError
 
 from crm_utils.data.schema import CONTRACTS, ContractError
@@ -303,7 +304,7 @@ def table_fields(spec: Any, table: str, source: str) -> dict[str, Any]:
 
 
 #: The keys a mapping document may have at its top: the tables, and the currency of its amounts.
-DOCUMENT_KEYS = ("tables", "currency")
+DOCUMENT_KEYS = ("tables", "currency", "holidays")
 
 
 def currency_code(value: Any, source: str, where: str = "currency") -> str:
@@ -332,6 +333,33 @@ def declared_currency(path: str | Path) -> str | None:
     return document_currency(read_yaml(p), p.name) if p.is_file() else None
 
 
+class HolidaysSpec(_Strict):
+    """``holidays``: which public holidays apply (see crm_utils.demand.series.HolidayCalendar):
+    ``{country: GB}``, ``{country: BR, subdivisions: region}`` (the region column holds ISO 3166-2
+    codes of BR) or ``{regions_are: countries}``."""
+
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")] | None = None  # ISO 3166-1 alpha-2
+    subdivisions: Literal["region"] | None = None
+    regions_are: Literal["countries"] | None = None
+
+
+def document_holidays(doc: Any, source: str) -> dict[str, str] | None:
+    """The holiday calendar a mapping document declares (``holidays: {country: GB}``), checked; None
+    when it declares none: then no public-holiday regressors, never a calendar guessed from a code."""
+    if not isinstance(doc, dict) or doc.get("holidays") is None:
+        return None
+    try:
+        return HolidaysSpec.model_validate(doc["holidays"]).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        raise ContractError(source, describe(exc, ("holidays",))) from None
+
+
+def declared_holidays(path: str | Path) -> dict[str, str] | None:
+    """The holiday calendar the mapping file at ``path`` declares (None: none, or no such file)."""
+    p = Path(path)
+    return document_holidays(read_yaml(p), p.name) if p.is_file() else None
+
+
 def check_document(doc: Any, source: str) -> dict[str, Any]:
     """The ``tables`` of a mapping document, checked for shape and table names (and its
     ``currency``, when it declares one, for being an ISO 4217 code)."""
@@ -340,8 +368,9 @@ def check_document(doc: Any, source: str) -> dict[str, Any]:
     if not isinstance(doc, dict) or set(doc) - set(DOCUMENT_KEYS):
         extra = f" (unknown keys {sorted(map(str, set(doc) - set(DOCUMENT_KEYS)))})" if isinstance(doc, dict) else ""
         raise ContractError(source, f"must hold 'tables', with an entry per contract table, and optionally "
-                                    f"'currency'{extra}")
+                                    f"'currency' and 'holidays'{extra}")
     document_currency(doc, source)
+    document_holidays(doc, source)
     tables = doc.get("tables") or {}
     if not isinstance(tables, dict):
         raise ContractError(source, f"tables: must map table names to their entries ({{orders: {{...}}, ...}}), "
@@ -395,7 +424,8 @@ def describe(exc: ValidationError, prefix: tuple = ()) -> str:
                 else err["msg"])
         lines.append(f"{_place(loc)}: {text}")
     for loc, keys in unknown.items():  # a table entry or its survey block: the models without a before-validator
-        known = SURVEY_KEYS if loc and loc[-1] == "survey" else TABLE_KEYS
+        known = (SURVEY_KEYS if loc and loc[-1] == "survey" else
+                 list(HolidaysSpec.model_fields) if loc == ("holidays",) else TABLE_KEYS)
         lines.insert(0, f"{_place(loc)}: unknown keys {sorted(keys)}; known keys are {known}")
     more = f"; and {len(lines) - MAX_ERRORS_SHOWN} more" if len(lines) > MAX_ERRORS_SHOWN else ""
     return "; ".join(lines[:MAX_ERRORS_SHOWN]) + more

@@ -48,6 +48,11 @@ DEFAULT_GRID: tuple[tuple[float, float], ...] = (
     (0.01, 0.1), (0.01, 10.0), (0.05, 0.1), (0.05, 10.0), (0.5, 0.1), (0.5, 10.0))
 #: Seasonal period of the seasonal-naive and ETS baselines, per frequency.
 SEASON_LENGTH = {"W": 52, "D": 7}
+#: Period-counted defaults per frequency: the same spans of time in weeks and in days (a daily
+#: horizon stops at four weeks, where daily detail still helps planning and Prophet's daily fits stay quick).
+FREQ_DEFAULTS = {"W": {"horizon": 13, "min_train": 26, "ma_window": 8},
+                 "D": {"horizon": 28, "min_train": 56, "ma_window": 28}}
+PERIOD_NAMES = {"W": "week", "D": "day"}
 
 
 # -- Per-series work (what fan_out sends to the workers) ------------------------------------
@@ -74,6 +79,23 @@ class ForecastConfig:
     @property
     def season_length(self) -> int:
         return SEASON_LENGTH[self.freq]
+
+    @classmethod
+    def for_freq(cls, freq: str = "W", horizon: int | None = None, **kwargs) -> "ForecastConfig":
+        """A config whose period-counted settings fit ``freq``: 13 weeks or 28 days ahead, a
+        shortest training window of half a year or 8 weeks, a moving average over 8 weeks or 28 days
+        (``horizon`` 0 or None takes the default; any other setting can be passed on)."""
+        if freq not in FREQ_DEFAULTS:
+            raise ValueError(f"freq must be 'W' (weekly) or 'D' (daily), got {freq!r}")
+        settings = {**FREQ_DEFAULTS[freq], **kwargs}
+        if horizon:
+            settings["horizon"] = int(horizon)
+        return cls(freq=freq, **settings)
+
+    @property
+    def unit(self) -> str:
+        """The period's name, for sentences: 'week' or 'day'."""
+        return PERIOD_NAMES[self.freq]
 
 
 @dataclass
@@ -634,7 +656,7 @@ class DemandForecaster:
             columns=PRED_COLUMNS)), self.winners_)
         categories = series.frame.drop_duplicates("series").set_index("series")["category"]
         self.forecast_ = guards.reconcile(gated, categories, self.anchor_)
-        self.coherence_ = guards.incoherence(self.forecast_)
+        self.coherence_ = guards.incoherence(self.forecast_, categories)
         if (self.coherence_["largest_gap"] > guards.RECONCILE_TOLERANCE).any():
             raise RuntimeError(f"forecast levels do not add up after reconciliation:\n{self.coherence_}")
         self.seconds_["forecast"] = time.perf_counter() - t0
@@ -726,8 +748,9 @@ class ForecasterReport:
             return (f"Backtest: {rows['series'].nunique()} series, cutoffs "
                     f"{', '.join(sorted(rows['cutoff'].dt.strftime('%Y-%m-%d').unique()))}; "
                     f"{self.f.seconds_['backtest']:.0f} s")
-        return (f"The history ({series.summary()['periods'].max()} weeks) is too short for a single backtest window of "
-                f"{self.f.config.horizon} weeks after a minimal training stretch: no model comparison, each series gets "
+        unit = self.f.config.unit
+        return (f"The history ({series.summary()['periods'].max()} {unit}s) is too short for a single backtest window of "
+                f"{self.f.config.horizon} {unit}s after a minimal training stretch: no model comparison, each series gets "
                 "the fallback model named in the notes, and the sections that compare models below stay empty.")
 
     def notes(self) -> pd.DataFrame | None:
@@ -756,13 +779,51 @@ class ForecasterReport:
             return None
         return self.f.calibrate().pivot(index="model", columns="level", values="factor")
 
+    def gate_table(self) -> pd.DataFrame | None:
+        """The series whose forecast failed the sanity gate, why, and what was shipped instead."""
+        fb = getattr(self.f, "fallbacks_", None)
+        return fb if fb is not None and len(fb) else None
+
+    def gate_note(self) -> str:
+        """One sentence on the sanity gate: how many series passed, and the band used."""
+        gate = self.f.gate_
+        band = guards.PEAK_BAND if getattr(self.f, "peak_tested_", True) else guards.UNTESTED_PEAK_BAND
+        failed = int((~gate["passed"]).sum())
+        head = (f"Sanity gate: {len(gate) - failed} of {len(gate)} forecasts stay within {guards.LEVEL_BAND:g} times "
+                f"their recent level and the same {self.f.config.unit}s a year earlier, and within {band:g} times "
+                f"their history's highest {self.f.config.unit}")
+        return head + (f"; {failed} fell back to a baseline (below)." if failed else ".")
+
+    def peak_note(self) -> str:
+        """Whether a backtest window held the history's seasonal peak."""
+        peak = getattr(self.f, "peak_", None)
+        if peak is None:
+            return "The history has no seasonal peak that stands out (or under a year of it): nothing to test."
+        if getattr(self.f, "peak_tested_", False):
+            return f"The history's seasonal peak ({peak:%Y-%m-%d}) lies in a backtest window: the models were tested on it."
+        return (f"The history's seasonal peak ({peak:%Y-%m-%d}) was never in a backtest window (too little history "
+                f"before it), so no model was tested on a peak: the sanity gate allows at most "
+                f"{guards.UNTESTED_PEAK_BAND:g} times the history's highest {self.f.config.unit}.")
+
+    def reconciliation_note(self) -> str:
+        """How the levels were made to add up, and what it changed."""
+        anchor = getattr(self.f, "anchor_", "total")
+        scores = getattr(self.f, "anchor_scores_", pd.DataFrame())
+        how = ("top-down: the total forecast is kept and the categories and regions are scaled to it"
+               if anchor == "total" else "bottom-up: the total is the sum of the category forecasts, "
+                                         "and the regions are scaled to it")
+        why = (f", because it forecast the total better in the backtest (mean absolute error "
+               f"{scores['mae'].min():,.1f} against {scores['mae'].max():,.1f} over {int(scores['cutoffs'].iloc[0])} "
+               f"cutoffs)" if len(scores) else " (no backtest to choose by: the total is kept)")
+        return f"Reconciliation, {how}{why}. Each level now adds up to the total in every {self.f.config.unit}."
+
     def headline_note(self) -> str:
         if not self.compared:
             return ""
         head = headline(self.f.winners_, self.f.backtest_, "category")
         return (f"Category series whose chosen model beats the seasonal naive on backtest MASE: "
                 f"{head['beat_seasonal_naive']} of {head['series']} ({head['share_beating_seasonal_naive']:.0%})\n"
-                f"Held-out weeks inside the chosen models' 80% intervals: {head['interval_coverage_raw']:.0%} "
+                f"Held-out {self.f.config.unit}s inside the chosen models' 80% intervals: {head['interval_coverage_raw']:.0%} "
                 f"(own interval), {head['interval_coverage']:.0%} (calibrated on earlier cutoffs)")
 
 

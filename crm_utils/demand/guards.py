@@ -44,7 +44,7 @@ def seasonal_peak(history: pd.DataFrame, freq: str) -> pd.Timestamp | None:
     """The period at the centre of the history's highest stretch of demand, or None when the
     history is shorter than a year or has no stretch that stands out (:data:`PEAK_PROMINENCE`)."""
     days = PERIOD_DAYS[freq]
-    if len(history) * days < 365:
+    if len(history) * days < 364:  # 52 weeks or 364 days: a full year
         return None
     window = max(1, PEAK_WINDOW_DAYS // days)
     smooth = history["y"].rolling(window, center=True, min_periods=1).mean()
@@ -132,7 +132,7 @@ def reconcile(forecast: pd.DataFrame, categories: pd.Series | None = None, ancho
     its category (the :class:`DemandSeries` frame has it); category x region series are only
     reconciled with it.
     """
-    f = forecast.copy()
+    f = forecast.reset_index(drop=True)
     levels = set(f["level"].astype(str))
     if "total" not in levels or not levels & {"category", "region"}:
         return f
@@ -159,19 +159,33 @@ def reconcile(forecast: pd.DataFrame, categories: pd.Series | None = None, ancho
     return f
 
 
-def incoherence(forecast: pd.DataFrame) -> pd.DataFrame:
+def incoherence(forecast: pd.DataFrame, categories: pd.Series | None = None) -> pd.DataFrame:
     """Per level below the total: the largest relative gap, over the periods, between the level's
-    sum and the total forecast (0 when they add up)."""
+    sum and what it must add up to (0 when they add up): the total for categories and regions,
+    each category for its category x region series (with ``categories``, as in :func:`reconcile`)."""
+    forecast = forecast.reset_index(drop=True)
     total = forecast[forecast["level"] == "total"].groupby("ds")["yhat"].sum()
     rows = []
-    for lv in ("category", "region", "category_region"):
+
+    def gap(parts: pd.Series, whole: pd.Series) -> float:
+        g = ((parts.reindex(whole.index) - whole).abs() / whole.where(whole > 0)).max()
+        return float(g) if pd.notna(g) else 0.0
+
+    for lv in ("category", "region"):
         part = forecast[forecast["level"] == lv]
         if len(part) and len(total):
-            s = part.groupby("ds")["yhat"].sum().reindex(total.index)
-            gap = ((s - total).abs() / total.where(total > 0)).max()
-            rows.append({"level": lv, "sum_over_horizon": float(s.sum()), "total_over_horizon": float(total.sum()),
-                         "largest_gap": float(gap) if pd.notna(gap) else 0.0})
-    return pd.DataFrame(rows, columns=["level", "sum_over_horizon", "total_over_horizon", "largest_gap"])
+            s = part.groupby("ds")["yhat"].sum()
+            rows.append({"level": lv, "sum_over_horizon": float(s.sum()), "parent_over_horizon": float(total.sum()),
+                         "largest_gap": gap(s, total)})
+    cr = forecast[forecast["level"] == "category_region"]
+    if len(cr) and categories is not None:
+        cat_of = forecast["series"].map(categories)
+        whole = forecast[forecast["level"] == "category"].assign(c=cat_of).groupby(["c", "ds"])["yhat"].sum()
+        parts = cr.assign(c=cat_of[cr.index]).groupby(["c", "ds"])["yhat"].sum()
+        whole = whole.reindex(parts.index)
+        rows.append({"level": "category_region", "sum_over_horizon": float(parts.sum()),
+                     "parent_over_horizon": float(whole.sum()), "largest_gap": gap(parts, whole.dropna())})
+    return pd.DataFrame(rows, columns=["level", "sum_over_horizon", "parent_over_horizon", "largest_gap"])
 
 
 def choose_anchor(predictions: pd.DataFrame, winners: pd.DataFrame) -> tuple[str, pd.DataFrame]:

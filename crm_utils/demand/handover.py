@@ -9,6 +9,7 @@ import pandas as pd
 
 from crm_utils.demand import forecasting
 from crm_utils.demand.forecasting import DemandForecaster
+from crm_utils.demand.series import PERIOD_DAYS
 
 
 def headline(runs: dict[str, DemandForecaster], cutoff: pd.Timestamp, horizon: int) -> dict:
@@ -20,8 +21,16 @@ def headline(runs: dict[str, DemandForecaster], cutoff: pd.Timestamp, horizon: i
     units = runs["units"]
     backtest, winners = units.backtest_, units.winners_
     windows = int(backtest["cutoff"].nunique())
+    cfg = units.config
+    first = units.forecast_["ds"].min() - pd.Timedelta(days=PERIOD_DAYS[cfg.freq] - 1)
     out = {
-        "horizon_weeks": horizon, "forecast_start": str((cutoff + pd.Timedelta(days=1)).date()),
+        "freq": cfg.freq, "horizon_periods": horizon, "forecast_start": str(first.date()),
+        # The sanity gate and the reconciliation (crm_utils.demand.guards): what the report must say.
+        "gate_fallbacks": {m: run.fallbacks_[["series", "model", "fallback", "reason"]].to_dict("records")
+                           for m, run in runs.items() if len(getattr(run, "fallbacks_", []))},
+        "peak": str(units.peak_.date()) if getattr(units, "peak_", None) is not None else None,
+        "peak_tested": bool(getattr(units, "peak_tested_", True)),
+        "reconciliation": getattr(units, "anchor_", "total"),
         "series": {m: int(r.forecast_["series"].nunique()) for m, r in runs.items()},
         "backtest_cutoffs": windows,
         "prior_scales": {r.level: [r.changepoint_prior_scale, r.seasonality_prior_scale]

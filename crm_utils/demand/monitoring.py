@@ -38,10 +38,19 @@ def forecast_check(previous_forecast: pd.DataFrame, orders: pd.DataFrame, custom
     last = known["ds"].max() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
     levels = sorted(known["level"].astype(str).unique())
     actual = build_series(orders[orders["order_date"] <= last], customers, cutoff=last, measure=measure,
-                          levels=levels, include_outliers=include_outliers).frame
+                          levels=levels, include_outliers=include_outliers, freq=forecast_freq(fc)).frame
     out = known.merge(actual[["series", "ds", "y"]].rename(columns={"y": "actual"}), on=["series", "ds"], how="left")
+    # Periods the data do not cover to their end have no actual yet (build_series leaves them out).
+    out = out.dropna(subset=["actual"])
     out["inside"] = (out["actual"] >= out["yhat_lower"]) & (out["actual"] <= out["yhat_upper"])
     return out[CHECK_COLUMNS]
+
+
+def forecast_freq(forecast: pd.DataFrame) -> str:
+    """'D' or 'W': the period of a stored forecast, from the spacing of its periods (a forecast
+    made at either frequency is checked on its own grid)."""
+    steps = pd.Series(forecast["ds"].drop_duplicates().sort_values()).diff().dropna()
+    return "D" if len(steps) and steps.min() == pd.Timedelta(days=1) else "W"
 
 
 def last_month_check(last: LastMonth, orders: pd.DataFrame, customers: pd.DataFrame | None, cutoff: pd.Timestamp,
@@ -57,13 +66,13 @@ def last_month_check(last: LastMonth, orders: pd.DataFrame, customers: pd.DataFr
 
 
 def forecast_check_summary(check: pd.DataFrame) -> "pd.io.formats.style.Styler":
-    """Per series: weeks compared, forecast and actual units, relative error, share inside the interval.
+    """Per series: periods (weeks or days) compared, forecast and actual units, relative error, share inside the interval.
 
     The series are named after the data (``category=<name>``): the table is styled through
     :func:`crm_utils.safe.styler`, which escapes them for the report's HTML.
     """
     g = check.groupby("series", sort=False)
-    out = pd.DataFrame({"weeks": g.size(), "forecast": g["yhat"].sum().round(0), "actual": g["actual"].sum().round(0),
+    out = pd.DataFrame({"periods": g.size(), "forecast": g["yhat"].sum().round(0), "actual": g["actual"].sum().round(0),
                         "inside 80% interval": g["inside"].mean()})
     out.insert(3, "error", (out["forecast"] / out["actual"].replace(0, np.nan) - 1))
     return safe.styler(out, {"error": "{:+.1%}", "inside 80% interval": "{:.0%}", "forecast": "{:,.0f}",
@@ -75,6 +84,7 @@ def check_note(check: pd.DataFrame, last: LastMonth) -> str:
     if not last.has("forecast"):
         return "Last month's forecast is not in this reports folder: nothing to compare yet."
     if check.empty:
-        return "None of last month's forecast weeks has ended yet."
-    return (f"Last month's forecast ({last.month}) against the {check['ds'].nunique()} week(s) that have ended "
+        return "None of last month's forecast periods has ended yet."
+    unit = "day" if forecast_freq(check) == "D" else "week"
+    return (f"Last month's forecast ({last.month}) against the {check['ds'].nunique()} {unit}(s) that have ended "
             f"since, for {check['series'].nunique()} series:")

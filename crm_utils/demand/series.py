@@ -212,7 +212,7 @@ def build_series(orders: pd.DataFrame, customers: pd.DataFrame | None = None, *,
         if n_unknown and any("region" in lv for lv in levels):
             notes.append(f"{n_unknown:,} order lines have no known region: they form region 'unknown'")
     else:
-        notes.append("no customers table with a region: no region series, and no public holidays in the calendar")
+        notes.append("no customers table with a region: no region series")
         levels = [lv for lv in levels if "region" not in lv]
 
     first_day = orders["order_date"].min().normalize()
@@ -327,10 +327,95 @@ RETAIL_EVENTS: tuple[RetailEvent, ...] = (
 )
 
 
-def holiday_country(region: str, overrides: dict[str, str] | None = None) -> str | None:
-    """The ``holidays`` country code for a region name ('Germany', 'United Kingdom', 'DE'), or None."""
-    if overrides and region in overrides:
-        return overrides[region]
+#: The name a holiday calendar of the whole shop (one country for every customer) goes by.
+WHOLE_SHOP = "(whole shop)"
+
+
+@dataclass(frozen=True)
+class HolidayCalendar:
+    """Which public holidays apply, as the data's owner declared it (mapping key ``holidays``).
+
+    * ``country`` alone (``{country: GB}``): that country's holidays for every customer;
+    * ``country`` and ``subdivisions: region`` (``{country: BR, subdivisions: region}``): the
+      customers' region values are ISO 3166-2 subdivision codes of that country (MG, SP, ...);
+      each region gets its subdivision's holidays, and a value that is not one of the country's
+      codes gets the national ones, named in ``regions_without_calendar``;
+    * ``regions_are: countries``: the region values name countries (``Germany``, ``DE``), one
+      calendar each.
+
+    A region code is never guessed to be a country: MG is Madagascar or Minas Gerais only by
+    declaration. Without a declaration there are no public-holiday regressors.
+    """
+
+    country: str | None = None
+    subdivisions: str | None = None
+    regions_are: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.regions_are not in (None, "countries"):
+            raise ValueError(f"holidays: regions_are may only be 'countries', got {self.regions_are!r}")
+        if self.subdivisions not in (None, "region"):
+            raise ValueError(f"holidays: subdivisions may only be 'region' (the customers' region column), "
+                             f"got {self.subdivisions!r}")
+        if self.regions_are and self.country:
+            raise ValueError("holidays: give either country (with subdivisions) or regions_are: countries, not both")
+        if self.subdivisions and not self.country:
+            raise ValueError("holidays: subdivisions need the country they belong to, e.g. {country: BR, subdivisions: region}")
+        if not (self.country or self.regions_are):
+            raise ValueError("holidays: declare a country ({country: GB}) or that regions are countries "
+                             "({regions_are: countries})")
+        if self.country and self.country not in holidays_lib.list_supported_countries():
+            raise ValueError(f"holidays: country {self.country!r} is not an ISO 3166-1 alpha-2 code the holidays "
+                             f"package knows (e.g. GB, US, DE, BR, CN)")
+
+    @classmethod
+    def from_declaration(cls, declared: dict | None) -> "HolidayCalendar | None":
+        """The calendar a mapping's ``holidays`` entry declares, or None when it declares none."""
+        if not declared:
+            return None
+        unknown = set(declared) - {"country", "subdivisions", "regions_are"}
+        if unknown:
+            raise ValueError(f"holidays: unknown keys {sorted(unknown)}; known keys are country, subdivisions, "
+                             f"regions_are")
+        country = declared.get("country")
+        return cls(str(country).upper() if country else None, declared.get("subdivisions"),
+                   declared.get("regions_are"))
+
+    def describe(self) -> str:
+        if self.regions_are:
+            return "public holidays of the country each region names"
+        if self.subdivisions:
+            return f"public holidays of {self.country}, per region as its ISO 3166-2 subdivision"
+        return f"public holidays of {self.country} for the whole shop"
+
+    def holidays_for(self, regions: Iterable[str], years: list[int]) -> tuple[list[tuple], list[str]]:
+        """(name, day, region) rows of public holidays, and the regions without a calendar of their own."""
+        rows, missing = [], []
+        if self.country and not self.subdivisions:
+            for day, name in sorted(holidays_lib.country_holidays(self.country, years=years).items()):
+                rows.append((name, pd.Timestamp(day), WHOLE_SHOP))
+            return rows, missing
+        subdivisions = set(holidays_lib.list_supported_countries().get(self.country, [])) if self.country else set()
+        for region in sorted(set(map(str, regions)) - {"unknown"}):
+            if self.country:
+                code = region.strip().upper()
+                known = code in subdivisions
+                if not known:
+                    missing.append(region)
+                cal = holidays_lib.country_holidays(self.country, subdiv=code if known else None, years=years)
+            else:
+                code = holiday_country(region)
+                if code is None:
+                    missing.append(region)
+                    continue
+                cal = holidays_lib.country_holidays(code, years=years)
+            rows += [(name, pd.Timestamp(day), region) for day, name in sorted(cal.items())]
+        return rows, missing
+
+
+def holiday_country(region: str) -> str | None:
+    """The ``holidays`` country for a region that is declared to name a country ('Germany',
+    'United Kingdom', 'DE'), or None. Only for ``regions_are: countries``: see :class:`HolidayCalendar`."""
     key = re.sub(r"[^a-z]+", "_", str(region).strip().lower()).strip("_")
     for module, entry in holidays_lib.registry.COUNTRIES.items():
         if key == module or str(region).upper() in entry[1:3]:
@@ -344,27 +429,34 @@ class EventCalendar:
 
     frame: pd.DataFrame
     regions_without_calendar: list[str]
+    holidays: HolidayCalendar | None = None
+
+    def note(self) -> str:
+        """What the public-holiday part rests on, in one sentence."""
+        if self.holidays is None:
+            return ("No holiday calendar is declared for this data (mapping: holidays: {country: GB}, or "
+                    "{country: BR, subdivisions: region}, or {regions_are: countries}): no public-holiday "
+                    "regressors; retail events only.")
+        missing = (f"; no calendar of their own for: {', '.join(self.regions_without_calendar)}"
+                   if self.regions_without_calendar else "")
+        return f"Holiday calendar as declared: {self.holidays.describe()}{missing}."
 
 
 def event_calendar(regions: Iterable[str], start: pd.Timestamp, end: pd.Timestamp,
                    events: Sequence[RetailEvent] = RETAIL_EVENTS,
-                   region_codes: dict[str, str] | None = None) -> EventCalendar:
-    """Public holidays of each region (``holidays`` package) and retail events, ``start`` to ``end``."""
+                   holidays: HolidayCalendar | None = None) -> EventCalendar:
+    """Retail events and, when a calendar is declared, public holidays, ``start`` to ``end``."""
     years = list(range(pd.Timestamp(start).year, pd.Timestamp(end).year + 1))
     rows = [(e.name, e.anchor(y), e.lower_window, e.upper_window, "retail event", None)
             for e in events for y in years]
-    missing = []
-    for region in sorted(set(map(str, regions))):
-        code = holiday_country(region, region_codes)
-        if code is None:
-            missing.append(region)
-            continue
-        for day, name in sorted(holidays_lib.country_holidays(code, years=years).items()):
-            rows.append((name, pd.Timestamp(day), 0, 0, "public holiday", region))
+    missing: list[str] = []
+    if holidays is not None:
+        found, missing = holidays.holidays_for(regions, years)
+        rows += [(name, day, 0, 0, "public holiday", region) for name, day, region in found]
     frame = pd.DataFrame(rows, columns=["holiday", "ds", "lower_window", "upper_window", "kind", "region"])
     frame = frame[(frame["ds"] + pd.to_timedelta(frame["upper_window"], unit="D") >= start)
                   & (frame["ds"] + pd.to_timedelta(frame["lower_window"], unit="D") <= end)]
-    return EventCalendar(frame.sort_values(["ds", "holiday"]).reset_index(drop=True), missing)
+    return EventCalendar(frame.sort_values(["ds", "holiday"]).reset_index(drop=True), missing, holidays)
 
 
 def _slug(name: str) -> str:
@@ -410,16 +502,24 @@ def calendar_regressors(counts: pd.DataFrame, region_weights: pd.Series) -> pd.D
     demand counts 0.1 days."""
     hol = [c for c in counts.columns if c.startswith("holidays:")]
     out = counts.drop(columns=hol)
-    w = region_weights.reindex([c.split(":", 1)[1] for c in hol]).fillna(0.0).to_numpy()
+    w = region_weights.reindex([c.split(":", 1)[1] for c in hol]).fillna(0.0)
+    w[w.index == WHOLE_SHOP] = 1.0  # a calendar of the whole shop applies to all its demand
+    w = w.to_numpy()
     out["public_holidays"] = counts[hol].to_numpy() @ w if hol else 0.0
     return out
 
 
 def calendar_for(series: DemandSeries, horizon: int, events: Sequence[RetailEvent] = RETAIL_EVENTS,
-                 region_codes: dict[str, str] | None = None) -> EventCalendar:
-    """The calendar covering a series set's history and ``horizon`` periods ahead, for its regions."""
+                 holidays: HolidayCalendar | dict | None = None) -> EventCalendar:
+    """The calendar covering a series set's history and ``horizon`` periods ahead, for its regions.
+
+    ``holidays``: the declared calendar (a :class:`HolidayCalendar` or a mapping's ``holidays``
+    entry); None gives retail events only.
+    """
+    if isinstance(holidays, dict):
+        holidays = HolidayCalendar.from_declaration(holidays)
     step = pd.Timedelta(days=PERIOD_DAYS[series.freq])
     start = series.frame["ds"].min() - step
     end = series.end + step * horizon
     regions = [*series.region_weights.index, *series.frame["region"].dropna().unique()]
-    return event_calendar(regions, start, end, events, region_codes)
+    return event_calendar(regions, start, end, events, holidays)

@@ -5,22 +5,31 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from crm_utils.demand.monitoring import forecast_freq
 from crm_utils.demand.plots import forecast_chart
+
+#: History drawn before the forecast: a year of weeks, or half a year of days.
+HISTORY_PERIODS = {"W": 52, "D": 182}
+
+
+def per_period(frame: pd.DataFrame) -> str:
+    """'units per week' or 'units per day', from the spacing of the frame's periods."""
+    return "units per day" if forecast_freq(frame) == "D" else "units per week"
 
 
 def forecast_overview(history: pd.DataFrame, forecast: pd.DataFrame, top: int = 3) -> plt.Figure:
-    """Units per week: the total and the largest categories, history and forecast with 80% intervals.
-
-    ``history`` is the weekly demand notebook 05 forecast from (its ``demand_history`` artifact).
+    """Units per week (or day): the total and the largest categories, history and forecast with 80%
+    intervals. ``history`` is the demand notebook 05 forecast from (its ``demand_history`` artifact).
     """
     units = forecast[forecast["measure"] == "units"] if "measure" in forecast.columns else forecast
     cats = (history[history["level"] == "category"].groupby("series")["y"].sum().nlargest(top).index.tolist())
     names = [n for n in ["total", *cats] if n in set(units["series"])]
-    return forecast_chart(history, units, names, history_periods=52)
+    return forecast_chart(history, units, names, unit=per_period(units),
+                          history_periods=HISTORY_PERIODS[forecast_freq(units)])
 
 
 def forecast_check_chart(check: pd.DataFrame) -> plt.Figure:
-    """Last month's forecast (with its 80% interval) against the weeks that have happened since."""
+    """Last month's forecast (with its 80% interval) against the periods that have ended since."""
     names = list(dict.fromkeys(check["series"]))
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.2), squeeze=False)
     for ax, name in zip(axes[0], names):
@@ -29,7 +38,7 @@ def forecast_check_chart(check: pd.DataFrame) -> plt.Figure:
         ax.plot(c["ds"], c["yhat"], color="#6c8ebf", marker="o", label="forecast")
         ax.plot(c["ds"], c["actual"], color="#333333", marker="s", label="actual")
         ax.set_title(f"{name}: last month's forecast vs actual", fontsize=10)
-        ax.set_ylabel("units per week")
+        ax.set_ylabel(per_period(check))
         ax.set_ylim(bottom=0)
         ax.tick_params(axis="x", rotation=30, labelsize=8)
         ax.legend(fontsize=8)
