@@ -142,8 +142,10 @@ def customer_features(orders: pd.DataFrame, cutoff: pd.Timestamp,
     # Price tier within category, so a taste for dear products is not confused with the category mix.
     cat_code, cat_names = _category_codes(orders, buy_rows)
     log_price = np.log(orders["unit_price"].to_numpy(dtype=float)[buy_rows])
-    if price_medians is None:
-        price_medians = _price_medians(log_price, cat_code, cat_names)
+    if price_medians is None:  # the shop's prices: guest sales included (they are sales at its prices)
+        guest_buys = (guest_mask(orders) & ~is_return & (orders["order_date"] <= cutoff).to_numpy()).any()
+        price_medians = (category_price_medians(orders, cutoff) if guest_buys
+                         else _price_medians(log_price, cat_code, cat_names))
     medians = np.array([price_medians.get(name, 0.0) for name in cat_names])
     lines = np.bincount(cust, minlength=n)
     price_index = np.bincount(cust, log_price - medians[cat_code], minlength=n) / lines
@@ -228,8 +230,8 @@ def _group_max(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
 
 
 def category_price_medians(orders: pd.DataFrame, cutoff: pd.Timestamp) -> dict[str, float]:
-    """Median log unit price of each category's purchases by ``cutoff``: where ``price_index``
-    measures a customer's price tier from."""
+    """Median log unit price of each category's purchases by ``cutoff`` (guest sales included):
+    where ``price_index`` measures a customer's price tier from."""
     rows = ((orders["order_date"] <= pd.Timestamp(cutoff)) & ~orders["is_return"]).to_numpy()
     cat_code, cat_names = _category_codes(orders, rows)
     return _price_medians(np.log(orders["unit_price"].to_numpy(dtype=float)[rows]), cat_code, cat_names)
