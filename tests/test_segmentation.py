@@ -91,7 +91,8 @@ def test_rfm_label_follows_the_grid(r, f, m, tenure, expected):
 
 def test_names_come_from_members_and_never_repeat():
     # Scores are quintiles of the base: 20 recent big Books buyers (the top fifth), 60 middling
-    # Books-and-Garden buyers, 20 long-gone small Garden buyers (the bottom fifth).
+    # Books-and-Garden buyers, 20 long-gone small Garden buyers (the bottom fifth). The middling
+    # 60 span R scores 2, 3 and 4 (a third each): no RFM label is true of most of them.
     rng = np.random.default_rng(0)
     f = pd.DataFrame({"recency_days": np.r_[rng.uniform(1, 5, 20), rng.uniform(30, 90, 60), rng.uniform(300, 600, 20)],
                       "frequency": np.r_[rng.integers(50, 60, 20), rng.integers(5, 15, 60), rng.integers(1, 3, 20)],
@@ -101,7 +102,7 @@ def test_names_come_from_members_and_never_repeat():
                       "cat_Garden": np.r_[np.full(20, 0.1), np.full(60, 0.5), np.full(20, 0.9)]})
     labels = np.r_[np.zeros(20, int), np.ones(60, int), np.full(20, 2)]
     names = segmentation.name_segments(f, labels)
-    assert names.to_dict() == {0: "Champions · Books", 1: "Need attention · mixed basket", 2: "Lost · Garden"}
+    assert names.to_dict() == {0: "Champions · Books", 1: "Mixed RFM · mixed basket", 2: "Lost · Garden"}
     # Two segments with the same profile get distinguishable names.
     twins = segmentation.name_segments(f, np.r_[np.zeros(10, int), np.ones(10, int), np.full(80, 2)])
     assert twins.is_unique and twins[0] != twins[1]

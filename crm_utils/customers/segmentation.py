@@ -12,14 +12,17 @@ The pipeline is deliberately plain, so that an analyst can explain every step:
    weighs more because of its unit), fits K-means for every k in a range and keeps the k with the
    best silhouette; the elbow of the inertia curve is reported beside it, not used.
 3. :func:`name_segments` names each segment from its members by a written rule (RFM scores and
-   the category the segment over-buys), so names follow the data instead of being typed by hand.
+   the category the segment over-buys), so names follow the data instead of being typed by hand;
+   each part of a name is true of most of the segment's members, or the name says "mixed".
 
 :func:`compare_density_clusterings` runs DBSCAN and HDBSCAN on the same matrix for comparison.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -187,58 +190,152 @@ def rfm_scores(features: pd.DataFrame) -> pd.DataFrame:
                          "M": score(features["monetary"], ascending=True)}, index=features.index)
 
 
-#: New customers: the segment's median tenure is under this many days.
+#: New customers: tenure under this many days (a quarter: too short to have a buying rhythm).
 NEW_DAYS = 90
-#: A category is named when the segment buys it at least this many times as often as everyone.
+#: "Most of its customers": every claim a segment's name makes (its RFM label, its category) must
+#: hold for more than this share of the segment's members, so the name is true of a majority.
+NAME_SUPPORT = 0.5
+#: A category is over-represented in a segment when its share of the members' order lines is at
+#: least this many times its share among all customers: half as common again, a difference a
+#: manager would act on (the bar the kit used before; support is now checked separately).
 CATEGORY_LIFT = 1.5
+#: A category needs at least this many buyers in the segment, however high its lift: fewer
+#: customers describe individuals, not a kind of customer (the same bar as ``MIN_PER_SEGMENT``).
+MIN_CATEGORY_BUYERS = MIN_PER_SEGMENT
+#: What a name says when no category passes the rule: the segment buys no one category distinctively.
+MIXED = "mixed basket"
+
+#: The RFM grid, checked in this order (the usual RFM grid, simplified): each label with the
+#: condition on a customer's R, F, M scores and tenure in days that it claims. A customer's label
+#: is the first whose condition holds.
+RFM_GRID: tuple[tuple[str, Callable[..., Any]], ...] = (
+    ("New", lambda r, f, m, t: t < NEW_DAYS),
+    ("Champions", lambda r, f, m, t: (r >= 4) & (f >= 4) & (m >= 4)),
+    ("Loyal", lambda r, f, m, t: (r >= 3) & (f >= 4)),
+    ("Big spenders", lambda r, f, m, t: (r >= 3) & (m >= 4)),
+    ("Promising", lambda r, f, m, t: r >= 4),
+    ("At risk", lambda r, f, m, t: (r <= 2) & ((f >= 3) | (m >= 3))),
+    ("Lost", lambda r, f, m, t: (r < 2) & (f < 3) & (m < 3)),
+    ("Hibernating", lambda r, f, m, t: (r <= 2) & (f < 3) & (m < 3)),
+    ("Need attention", lambda r, f, m, t: (r == 3) & (f < 4) & (m < 4)),
+    # Never a customer's label (At risk or Hibernating comes first), but true of a segment whose
+    # lapsed members split between those two.
+    ("Lapsed", lambda r, f, m, t: r <= 2),
+)
+#: A segment's label when no condition of the grid holds for most of its members. (Every customer
+#: meets some condition above, so a single customer never gets it.)
+RFM_FALLBACK = "Mixed RFM"
 
 
 def rfm_label(r: float, f: float, m: float, tenure_days: float) -> str:
-    """The RFM name of a segment from its members' median scores (the usual RFM grid, simplified)."""
-    if tenure_days < NEW_DAYS:
-        return "New"
-    if r >= 4 and f >= 4 and m >= 4:
-        return "Champions"
-    if r >= 3 and f >= 4:
-        return "Loyal"
-    if r >= 3 and m >= 4:
-        return "Big spenders"
-    if r >= 4:
-        return "Promising"
-    if r <= 2 and (f >= 3 or m >= 3):
-        return "At risk"
-    if r <= 2:
-        return "Lost" if r < 2 else "Hibernating"
-    return "Need attention"
+    """The RFM label of one customer: the first label of ``RFM_GRID`` whose condition holds."""
+    return next((label for label, holds in RFM_GRID if holds(r, f, m, tenure_days)), RFM_FALLBACK)
+
+
+def segment_rfm(scores: pd.DataFrame, tenure_days: pd.Series) -> tuple[str, float]:
+    """A segment's RFM label and the share of its members the label is true of.
+
+    The label is the first of ``RFM_GRID`` whose condition holds for more than ``NAME_SUPPORT`` of
+    the members, each judged on their own scores. (The medians of R, F and M would not do: a
+    segment whose halves are recent, frequent or big spenders can hold no one who is all three.)
+    """
+    r, f, m = (scores[c].to_numpy() for c in ("R", "F", "M"))
+    t = tenure_days.to_numpy(dtype=float)
+    for label, holds in RFM_GRID:
+        share = float(np.mean(holds(r, f, m, t)))
+        if share > NAME_SUPPORT:
+            return label, share
+    return RFM_FALLBACK, float("nan")
+
+
+def segment_category(shares: pd.DataFrame, base: pd.Series) -> pd.Series:
+    """The category that names one segment, and its figures.
+
+    ``shares`` are the members' ``cat_`` columns (share of each member's order lines per category),
+    ``base`` the mean shares of all customers. A category qualifies when (a) its lift, the members'
+    mean share over the base's, is at least ``CATEGORY_LIFT``; (b) more than ``NAME_SUPPORT`` of the
+    members bought it; (c) at least ``MIN_CATEGORY_BUYERS`` members bought it. Of those that qualify
+    the largest share of the members' lines wins (then the higher lift, the more buyers): each
+    qualifying category is true of most members, so no tie-break can name something false.
+    Support counts customers, not lines or spend, because the bar is that the name be true of most
+    customers: a category that is most of a few big buyers' spend is not what most members buy.
+    Returns ``category`` (None when none qualifies), ``buyer_share``, ``line_share`` and ``lift``.
+    """
+    bought = shares.to_numpy() > 0
+    line = shares.mean()
+    cand = pd.DataFrame({"line_share": line.to_numpy(),
+                         "lift": (line / base.where(base > 0)).to_numpy(),
+                         "buyers": bought.sum(axis=0),
+                         "buyer_share": bought.mean(axis=0)},
+                        index=[category_name(c) for c in shares.columns])
+    ok = cand[(cand["lift"] >= CATEGORY_LIFT) & (cand["buyer_share"] > NAME_SUPPORT)
+              & (cand["buyers"] >= MIN_CATEGORY_BUYERS)]
+    if ok.empty:
+        return pd.Series({"category": None, "buyer_share": np.nan, "line_share": np.nan, "lift": np.nan})
+    best = ok.sort_values(["line_share", "lift", "buyers"], ascending=False, kind="stable").iloc[0]
+    return pd.Series({"category": best.name, "buyer_share": best["buyer_share"],
+                      "line_share": best["line_share"], "lift": best["lift"]})
+
+
+def naming_evidence(features: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
+    """Per segment id, what its name rests on: the RFM label and the share of members it is true
+    of (``rfm_true_share``), and the named category (None: "mixed basket") with the share of members
+    who bought it, its share of their order lines and its lift. See :func:`name_segments`."""
+    scores = rfm_scores(features)
+    cats = category_columns(features)
+    base = features[cats].mean()
+    rows = {}
+    for seg in np.unique(labels):
+        member = labels == seg
+        label, true_share = segment_rfm(scores[member], features.loc[member, "tenure_days"])
+        row = {"customers": int(member.sum()), "rfm_label": label, "rfm_true_share": true_share}
+        if len(cats) > 1:  # a single category says nothing about a segment
+            cat = segment_category(features.loc[member, cats], base)
+            row.update({"category": cat["category"], "category_buyer_share": cat["buyer_share"],
+                        "category_line_share": cat["line_share"], "category_lift": cat["lift"]})
+        rows[int(seg)] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("segment_id")
 
 
 def name_segments(features: pd.DataFrame, labels: np.ndarray) -> pd.Series:
-    """A readable name per segment id: its RFM label and the category it over-buys.
+    """A readable name per segment id, "<RFM label> · <category>", each part true of most members.
 
-    Rule: each segment's median R, F and M scores and tenure give the label (:func:`rfm_label`);
-    the category whose share in the segment is highest relative to its share among all customers
-    is added when that lift is at least ``CATEGORY_LIFT`` ("mixed basket" otherwise). A name that
-    still repeats gets the segment id appended.
+    Rule, with the module's constants:
+
+    * **RFM label** (:func:`segment_rfm`): R, F and M scores are quintiles of the whole base; the
+      label is the first of ``RFM_GRID`` (New, Champions, Loyal, Big spenders, Promising, At risk,
+      Lost, Hibernating, Need attention, Lapsed) whose condition holds for more than
+      ``NAME_SUPPORT`` (half) of the members, each judged on their own scores; ``RFM_FALLBACK``
+      ("Mixed RFM") when none does.
+    * **Category** (:func:`segment_category`): a category enters the name only if (a) the members'
+      share of order lines in it is at least ``CATEGORY_LIFT`` (1.5) times all customers' share,
+      (b) more than ``NAME_SUPPORT`` (half) of the members bought it, and (c) at least
+      ``MIN_CATEGORY_BUYERS`` (10) members bought it; of those, the one with the largest share of
+      the members' lines. Otherwise the name says ``MIXED`` ("mixed basket"): a high lift carried
+      by a handful of buyers names nothing. Without category data (one category) there is no
+      category part.
+
+    A name that still repeats gets the segment id appended. :func:`naming_evidence` gives the
+    figures each name rests on.
     """
-    scores = rfm_scores(features)
-    cats = category_columns(features)
-    overall = features[cats].mean() if cats else pd.Series(dtype=float)
+    evidence = naming_evidence(features, labels)
     names = {}
-    for seg in np.unique(labels):
-        member = labels == seg
-        med = scores[member].median()
-        label = rfm_label(med["R"], med["F"], med["M"], float(features.loc[member, "tenure_days"].median()))
-        if len(cats) > 1:
-            lift = features.loc[member, cats].mean() / overall.replace(0, np.nan)
-            top = lift.idxmax()
-            label += f" · {category_name(top)}" if lift[top] >= CATEGORY_LIFT else " · mixed basket"
-        names[int(seg)] = label
+    for seg, row in evidence.iterrows():
+        name = row["rfm_label"]
+        if "category" in evidence.columns:
+            name += f" · {row['category'] if pd.notna(row['category']) else MIXED}"
+        names[int(seg)] = name
     counts = pd.Series(names).value_counts()
     return pd.Series({s: (n if counts[n] == 1 else f"{n} ({s})") for s, n in names.items()}, name="segment_name")
 
 
 def profile(features: pd.DataFrame, labels: np.ndarray, names: pd.Series) -> pd.DataFrame:
-    """One row per segment: size, share and the median of the features that describe it."""
+    """One row per segment: size, share and the median of the features that describe it.
+
+    ``top_category`` is the category with the largest share of the members' order lines and
+    ``top_category_share`` that share, so the table shows what a segment mostly buys even when
+    its name says "mixed basket" (or names a smaller, distinctive category).
+    """
     cols = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "return_rate",
             "price_index"]
     frame = features[cols].assign(segment_id=labels)
@@ -248,8 +345,9 @@ def profile(features: pd.DataFrame, labels: np.ndarray, names: pd.Series) -> pd.
     out.insert(0, "segment_name", names.reindex(out.index))
     cats = category_columns(features)
     if cats:
-        top = features[cats].groupby(labels).mean()
-        out["top_category"] = [category_name(top.loc[s].idxmax()) for s in out.index]
+        mix = features[cats].groupby(labels).mean().reindex(out.index)
+        out["top_category"] = [category_name(c) for c in mix.idxmax(axis=1)]
+        out["top_category_share"] = mix.max(axis=1)
     return out
 
 
