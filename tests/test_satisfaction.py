@@ -473,3 +473,19 @@ def test_the_airline_survey_reaches_the_analysis_with_all_its_items(tmp_path):
     assert sorted(drivers["item"]) == sorted(items)
     assert set(drivers.nlargest(2, "perm_importance")["item"]) == AIRLINE_TOP_DRIVERS
     assert AIRLINE_TOP_DRIVERS <= set(drivers.nlargest(3, "std_coef")["item"])
+
+
+def test_outcomes_are_not_measured_for_respondents_who_never_bought():
+    """An anonymous survey's respondent ids match no buyer: churn by cluster would read 100%, so
+    the study says the outcomes cannot be measured instead."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"customer_id": [f"R{i}" for i in range(200)], "date": pd.to_datetime(["2026-03-05"] * 200),
+                          "q_a": rng.integers(1, 6, 200).astype(float), "q_b": rng.integers(1, 6, 200).astype(float)})
+    study = sat.SurveyStudy(frame, MONTH)
+    study.cluster(k_max=3)
+    orders = pd.DataFrame({"customer_id": ["C1"], "order_date": pd.to_datetime(["2026-04-01"]), "quantity": [1.0],
+                           "is_return": [False]})
+    assert study.outcomes(orders, month_end(MONTH)) is None and study.measurable_outcomes() is None
+    assert study.outcomes_note().startswith("None of the 200 responding customers has a purchase")
+    bought = orders.assign(customer_id="R3")
+    assert study.outcomes(bought, month_end(MONTH)) is not None and study.outcomes_note() == ""

@@ -1065,11 +1065,27 @@ class SurveyStudy:
 
     def outcomes(self, orders: pd.DataFrame, cutoff: pd.Timestamp, repurchase_days: int = 90,
                  churn_days: int = 180) -> pd.DataFrame | None:
-        """Repurchase and churn by cluster (:func:`outcomes_by_cluster`)."""
-        if self.clusters_ is not None:
+        """Repurchase and churn by cluster (:func:`outcomes_by_cluster`); None, with
+        :meth:`outcomes_note` saying why, when no respondent is a buyer in the orders (an anonymous
+        survey's respondent ids): every respondent would otherwise count as churned."""
+        if self.clusters_ is not None and self._buyers(orders, cutoff):
             self.outcomes_ = outcomes_by_cluster(self.responses, self.assignments(), orders, cutoff, repurchase_days,
                                                  churn_days)
         return self.outcomes_
+
+    def _buyers(self, orders: pd.DataFrame, cutoff: pd.Timestamp) -> int:
+        """How many responding customers bought anything by ``cutoff``."""
+        customers, _ = _respondents(self.responses)
+        self.buyers_ = int(_purchases(orders, customers, cutoff)["customer"].nunique())
+        return self.buyers_
+
+    def outcomes_note(self) -> str:
+        """Why there are no outcomes by cluster although there are clusters ("" otherwise)."""
+        if self.clusters_ is None or self.outcomes_ is not None or getattr(self, "buyers_", None) != 0:
+            return ""
+        return (f"None of the {self.responses['customer_id'].nunique():,} responding customers has a purchase in "
+                f"the orders up to the report month's end, so repurchase and churn by cluster cannot be measured "
+                f"(an anonymous survey's respondent ids do not link to the shop's customers).")
 
     def measurable_outcomes(self) -> pd.DataFrame | None:
         """The outcomes when both repurchase and churn could be measured for some cluster."""
