@@ -225,3 +225,14 @@ def test_short_history_ets_is_as_good_as_statsforecast_autoets_on_a_real_export(
             sf.append(mase(y[o:o + 13], AutoETS(season_length=52).fit(y[:o]).predict(13)["mean"], scale))
     assert len(kit) == 16
     assert np.mean(kit) <= np.mean(sf) + 1e-9
+
+
+def test_the_declared_calendar_travels_with_imported_and_generated_data(tmp_path, small_data):
+    from crm_utils.config import PROJECT_ROOT
+    from crm_utils.data import importer
+    from crm_utils.data.mapping import declared_holidays
+
+    out = importer.import_export(PROJECT_ROOT / "data" / "examples" / "generic_crm", "generic_crm", tmp_path / "raw").out
+    assert declared_holidays(out / "mapping.yml") == {"regions_are": "countries"}
+    assert declared_holidays(importer.resolve_mapping("online_retail")) == {"country": "GB"}
+    assert declared_holidays(small_data / "mapping.yml") == {"regions_are": "countries"}

@@ -209,8 +209,9 @@ def generate(out_dir: str | Path, config: SynthConfig | None = None, progress: b
 
     rows = {t: writers[t].rows for t in TABLES}
     _write_truth(truth_dir, cfg, truth_parts, rows)
-    (out / "mapping.yml").write_text("# Written by `crm-report generate`: the synthetic shop's prices are in euros.\n"
-                                     f"currency: {CURRENCY}\n", encoding="utf-8")
+    (out / "mapping.yml").write_text("# Written by `crm-report generate`: the synthetic shop's prices are in euros, and\n"
+                                     "# its customers' regions are the countries they live in (their public holidays).\n"
+                                     f"currency: {CURRENCY}\nholidays: {{regions_are: countries}}\n", encoding="utf-8")
     return GenerationSummary(str(out), cfg.customers, rows, time.perf_counter() - t0)
 
 
