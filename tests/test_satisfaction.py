@@ -489,3 +489,18 @@ def test_outcomes_are_not_measured_for_respondents_who_never_bought():
     assert study.outcomes_note().startswith("None of the 200 responding customers has a purchase")
     bought = orders.assign(customer_id="R3")
     assert study.outcomes(bought, month_end(MONTH)) is not None and study.outcomes_note() == ""
+
+
+@pytest.mark.parametrize("n_items", [3, 10])
+def test_the_profile_heatmap_names_every_item_across_or_down_the_page(n_items):
+    """Up to plots.ITEMS_ACROSS items run across the heatmap; a longer questionnaire runs down it."""
+    from crm_utils.satisfaction import plots
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({f"q_item_{i}": rng.integers(1, 6, 300).astype(float) for i in range(n_items)})
+    frame = frame.assign(customer_id=[f"C{i}" for i in range(300)], date=pd.Timestamp("2026-10-01"))
+    clusters = sat.SatisfactionClusters(k_range=(2, 3)).fit(frame)
+    fig = plots.profile_heatmap(clusters, clusters.scales_)
+    ax = fig.axes[0]
+    ticks = ax.get_xticklabels() if n_items <= plots.ITEMS_ACROSS else ax.get_yticklabels()
+    assert [t.get_text() for t in ticks] == [f"item {i}" for i in range(n_items)]

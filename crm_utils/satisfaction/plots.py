@@ -91,20 +91,31 @@ def selection_chart(clusters) -> plt.Figure:
     return fig
 
 
+#: Items a heatmap lays out across the page; a longer questionnaire (the airline survey's 14) is
+#: turned to run down it, where fourteen labels stay readable without a page-wide figure.
+ITEMS_ACROSS = 8
+
+
 @skippable
 def profile_heatmap(clusters, scales: pd.DataFrame) -> plt.Figure:
     """Mean answer per cluster and item; colour by position on the scale (red low, green high)."""
     profile, positions, names, items = clusters.profile_, clusters.positions_, clusters.names_, clusters.items_
     scale_text = f"{scales['low'].min()}-{scales['high'].max()}"
     rows = [f"{names[c]}\n({profile.loc[c, 'share']:.0%} of responses)" for c in profile.index]
-    fig, ax = plt.subplots(figsize=(1.6 * len(items) + 3.5, 0.75 * len(profile) + 1.6))
-    sns.heatmap(positions[items].set_axis(rows), vmin=0, vmax=1, cmap="RdYlGn",
-                annot=profile[items].set_axis(rows).to_numpy(), fmt=".1f", linewidths=0.5, ax=ax,
-                xticklabels=_labels(items), cbar_kws={"label": "position on the scale (0 lowest, 1 highest)"})
+    cells, answers = positions[items].set_axis(rows), profile[items].set_axis(rows)
+    across = len(items) <= ITEMS_ACROSS
+    if not across:  # a long questionnaire reads down the page: items as rows, clusters as columns
+        cells, answers = cells.T, answers.T
+    size = ((1.6 * len(items) + 3.5, 0.75 * len(profile) + 1.6) if across
+            else (2.2 * len(profile) + 5.5, 0.42 * len(items) + 1.8))
+    fig, ax = plt.subplots(figsize=size)
+    labels = {"xticklabels": _labels(items)} if across else {"yticklabels": _labels(items)}
+    sns.heatmap(cells, vmin=0, vmax=1, cmap="RdYlGn", annot=answers.to_numpy(), fmt=".1f", linewidths=0.5, ax=ax,
+                cbar_kws={"label": "position on the scale (0 lowest, 1 highest)"}, **labels)
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_title(f"Mean answer per item and cluster (scale {scale_text})")
-    ax.tick_params(axis="x", rotation=20)
+    ax.tick_params(axis="x", rotation=20 if across else 0)
     fig.tight_layout()
     return fig
 
