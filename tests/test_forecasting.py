@@ -204,7 +204,24 @@ def test_seasonal_naive_and_moving_average_by_hand():
     assert ma.predict(future)["yhat"].tolist() == [4.5] * 5
     assert ma.sigma_ == pytest.approx(np.sqrt(((3 - 3.5) ** 2 + (7 - 4) ** 2) / 2))
     short = SeasonalNaive(season_length=52).fit(hist)
-    assert short.m_ == 1 and "naive forecast" in short.notes_[0]
+    assert short.predict(future)["yhat"].tolist() == [7.0] * 5 and "naive forecast" in short.notes_[0]
+    # The baselines are statsforecast's models: the same numbers as a direct call.
+    from statsforecast.models import SeasonalNaive as StatsSeasonalNaive
+
+    direct = StatsSeasonalNaive(season_length=2).fit(hist["y"].to_numpy()).predict(5, level=[80])
+    assert sn["yhat_upper"].to_numpy() == pytest.approx(direct["hi-80"])
+
+
+def test_our_mase_is_utilsforecasts():
+    """MASE stays a three-line numpy function, as each backtest window holds plain arrays in a
+    worker; it is checked here against utilsforecast's, the well-kept one."""
+    from utilsforecast.losses import mase as uf_mase
+
+    train = pd.DataFrame({"unique_id": "s", "ds": range(10), "y": [3.0, 5, 4, 6, 5, 7, 6, 8, 7, 9]})
+    test = pd.DataFrame({"unique_id": "s", "ds": range(10, 14), "y": [8.0, 10, 9, 11], "f": [8.5, 9, 9, 12]})
+    theirs = uf_mase(test, ["f"], seasonality=2, train_df=train)["f"].iloc[0]
+    ours = mase(test["y"].to_numpy(), test["f"].to_numpy(), mase_scale(train["y"].to_numpy(), 2))
+    assert ours == pytest.approx(theirs)
 
 
 def _weekly(n: int, seed: int = 0, level: float = 100.0) -> pd.DataFrame:

@@ -156,6 +156,10 @@ def series_problem(y: np.ndarray, cfg: ForecastConfig) -> str | None:
 def backtest_series(task: SeriesTask) -> dict:
     """Fit every candidate at each rolling origin of one series and score the held-out periods.
 
+    Not statsforecast's ``cross_validation``: it runs statsforecast's own models only, and here
+    Prophet with the calendar regressors is scored at the same origins, with the seasonal peak's
+    origin added (:func:`origins`), one series per worker task.
+
     Returns ``rows`` (one per model, params and cutoff: mase, smape, coverage, mae),
     ``predictions`` (held-out values with forecasts and intervals) and ``notes``.
     """

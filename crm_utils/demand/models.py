@@ -44,11 +44,10 @@ def _frame(ds, yhat, lo, hi) -> pd.DataFrame:
 
 
 class SeasonalNaive:
-    """Each period repeats the same period one season earlier (``season_length`` back).
-
-    The interval is the normal one of Hyndman & Athanasopoulos (FPP3, 5.5): the residual spread
-    sigma, times sqrt(k) for the k-th season ahead. With less than a season and one period of
-    history it falls back to the naive forecast (last value).
+    """Each period repeats the same period one season earlier (``season_length`` back):
+    statsforecast's SeasonalNaive, with its interval (Hyndman & Athanasopoulos, FPP3 5.5: the
+    residual spread sigma, times sqrt(k) for the k-th season ahead). With less than a season and
+    one period of history it is statsforecast's Naive (last value), with a note.
     """
 
     name = "seasonal_naive"
@@ -61,24 +60,35 @@ class SeasonalNaive:
         return cls(cfg.season_length, cfg.level)
 
     def fit(self, history: pd.DataFrame) -> "SeasonalNaive":
+        from statsforecast.models import Naive
+        from statsforecast.models import SeasonalNaive as StatsSeasonalNaive
+
         y = history["y"].to_numpy(float)
-        m = self.season_length if len(y) > self.season_length else 1
-        self.notes_ = [] if m == self.season_length else [
+        seasonal = len(y) > self.season_length
+        self.notes_ = [] if seasonal else [
             "seasonal naive: no more than one season of history; naive forecast (last value)"]
-        self.m_, self.last_, self.warnings_ = m, y[-m:], []
-        resid = y[m:] - y[:-m]
-        self.sigma_ = float(np.sqrt(np.mean(resid ** 2))) if len(resid) >= 2 else np.nan
+        self.model_ = (StatsSeasonalNaive(season_length=self.season_length) if seasonal else Naive()).fit(y)
+        # Fewer than two residuals cannot size an interval: the forecast then has none (NaN bounds).
+        self.sized_ = len(y) - (self.season_length if seasonal else 1) >= 2
+        self.warnings_ = []
         return self
 
     def predict(self, future: pd.DataFrame) -> pd.DataFrame:
-        i = np.arange(len(future))
-        yhat = self.last_[i % self.m_]
-        half = norm.ppf(0.5 + self.level / 2) * self.sigma_ * np.sqrt(i // self.m_ + 1)
-        return _frame(future["ds"], yhat, *_interval(yhat, half))
+        pct = int(round(self.level * 100))
+        f = self.model_.predict(h=len(future), level=[pct])
+        lo, hi = (np.maximum(f[f"lo-{pct}"], 0.0), np.maximum(f[f"hi-{pct}"], 0.0)) if self.sized_ else (
+            np.full(len(future), np.nan), np.full(len(future), np.nan))
+        return _frame(future["ds"], f["mean"], lo, hi)
 
 
 class MovingAverage:
-    """The mean of the last ``window`` periods, flat over the horizon; interval from one-step residuals."""
+    """The mean of the last ``window`` periods, flat over the horizon (statsforecast's
+    WindowAverage); interval from its one-step residuals.
+
+    WindowAverage gives intervals only by conformal calibration over extra refits
+    (``prediction_intervals``); the backtest calibrates every model's interval already
+    (``interval_factors``), so the one-step residual spread is kept as the raw interval.
+    """
 
     name = "moving_average"
 
@@ -90,10 +100,12 @@ class MovingAverage:
         return cls(cfg.ma_window, cfg.level)
 
     def fit(self, history: pd.DataFrame) -> "MovingAverage":
+        from statsforecast.models import WindowAverage
+
         y = history["y"].to_numpy(float)
         w = min(self.window, len(y))
         self.notes_ = [] if w == self.window else ["moving average: fewer periods than its window; mean of all"]
-        self.mean_, self.warnings_ = float(y[-w:].mean()), []
+        self.model_, self.warnings_ = WindowAverage(window_size=w).fit(y), []
         c = np.concatenate([[0.0], np.cumsum(y)])
         prior_means = (c[w:-1] - c[:-w - 1]) / w  # mean of the w periods before each period t >= w
         resid = y[w:] - prior_means
@@ -101,7 +113,7 @@ class MovingAverage:
         return self
 
     def predict(self, future: pd.DataFrame) -> pd.DataFrame:
-        yhat = np.full(len(future), self.mean_)
+        yhat = self.model_.predict(h=len(future))["mean"]
         half = np.full(len(future), norm.ppf(0.5 + self.level / 2) * self.sigma_)
         return _frame(future["ds"], yhat, *_interval(yhat, half))
 
