@@ -813,9 +813,13 @@ class ForecasterReport:
         """How the levels were made to add up, and what it changed."""
         anchor = getattr(self.f, "anchor_", "total")
         scores = getattr(self.f, "anchor_scores_", pd.DataFrame())
-        how = ("top-down: the total forecast is kept and the categories and regions are scaled to it"
-               if anchor == "total" else "bottom-up: the total is the sum of the category forecasts, "
-                                         "and the regions are scaled to it")
+        levels = set(self.f.forecast_["level"])
+        below = " and ".join(n for lv, n in (("category", "categories"), ("region", "regions")) if lv in levels)
+        if "total" not in levels or not below:
+            return "Only one level is forecast: nothing to reconcile."
+        how = (f"top-down: the total forecast is kept and the {below} are scaled to it" if anchor == "total" else
+               "bottom-up: the total is the sum of the category forecasts"
+               + (", and the regions are scaled to it" if "region" in levels else ""))
         why = (f", because it forecast the total better in the backtest (mean absolute error "
                f"{scores['mae'].min():,.1f} against {scores['mae'].max():,.1f} over {int(scores['cutoffs'].iloc[0])} "
                f"cutoffs)" if len(scores) else " (no backtest to choose by: the total is kept)")
