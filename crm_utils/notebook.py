@@ -34,6 +34,26 @@ class NotebookRun:
         """The last instant of the report month: nothing dated later is known."""
         return month_end(self.report_month)
 
+    @property
+    def data_end(self) -> pd.Timestamp:
+        """The last day the data cover (notebook 01's ``data_end``): the cutoff's day unless the
+        data stop inside the month (:func:`crm_utils.coverage.data_end`)."""
+        figures = artifacts.collect_metrics(self.path).get("01_data_cleaning", {})
+        end = figures.get("data_end")
+        return pd.Timestamp(end) if end else self.cutoff.normalize()
+
+    @property
+    def partial(self) -> bool:
+        """Whether the data stop before the month's end (a run with ``--allow-partial``)."""
+        return self.data_end < self.cutoff.normalize()
+
+    def partial_note(self) -> str:
+        """'Partial month: data to 2011-12-09 ...' for every section of a partial month; '' for a whole one."""
+        if not self.partial:
+            return ""
+        return (f"Partial month: data to {self.data_end:%Y-%m-%d}. Comparisons use the same days "
+                f"(1 to {self.data_end.day}) of the months compared.")
+
     def has(self, name: str) -> bool:
         return artifacts.has_table(self.path, name)
 

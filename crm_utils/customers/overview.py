@@ -60,8 +60,13 @@ class _Lines:
         return cls(month, customer, buy, first)
 
 
-def _month_kpis(orders: pd.DataFrame, lines: _Lines, month: pd.Period) -> dict[str, float]:
-    rows = np.flatnonzero(lines.month == month.ordinal)
+def _month_kpis(orders: pd.DataFrame, lines: _Lines, month: pd.Period, days: int | None = None) -> dict[str, float]:
+    """The KPIs of ``month``; with ``days``, of its first ``days`` days only (a partial month's
+    comparison on the same days)."""
+    in_month = lines.month == month.ordinal
+    if days is not None:
+        in_month &= orders["order_date"].dt.day.to_numpy() <= days
+    rows = np.flatnonzero(in_month)
     if not len(rows):
         return {k: np.nan for k in KPI_NAMES}
     buy = rows[lines.buy[rows]]
@@ -86,17 +91,23 @@ def _month_kpis(orders: pd.DataFrame, lines: _Lines, month: pd.Period) -> dict[s
     }
 
 
-def kpi_table(orders: pd.DataFrame, month: str | pd.Period) -> pd.DataFrame:
+def kpi_table(orders: pd.DataFrame, month: str | pd.Period, data_end: pd.Timestamp | None = None) -> pd.DataFrame:
     """KPIs of the month beside the previous month and the same month a year earlier, with changes.
 
-    A comparison month the data do not cover shows NaN rather than a change against zero.
+    A comparison month the data do not cover shows NaN rather than a change against zero. When
+    the data end inside the month (``data_end``, a run with ``--allow-partial``), every column
+    counts the same days, 1 to ``data_end``'s day, so a week of December is not compared with
+    the whole of November.
     """
     month = pd.Period(month, freq="M")
+    days = None
+    if data_end is not None and pd.Timestamp(data_end).normalize() < month.end_time.normalize():
+        days = pd.Timestamp(data_end).day
     lines = _Lines.of(orders)
     data_start = linecodes.periods([lines.month.min()])[0]
     cols = {}
     for label, m in (("this month", month), ("previous month", month - 1), ("same month last year", month - 12)):
-        cols[label] = _month_kpis(orders, lines, m) if m >= data_start else {k: np.nan for k in KPI_NAMES}
+        cols[label] = _month_kpis(orders, lines, m, days) if m >= data_start else {k: np.nan for k in KPI_NAMES}
     out = pd.DataFrame(cols).reindex(list(KPI_NAMES))
     # In the first month of the data every customer looks new: there is no history to tell. Say
     # so with NaN, in whichever column that month appears.
@@ -106,6 +117,7 @@ def kpi_table(orders: pd.DataFrame, month: str | pd.Period) -> pd.DataFrame:
     out["change vs previous month"] = out["this month"] / out["previous month"] - 1
     out["change vs last year"] = out["this month"] / out["same month last year"] - 1
     out.index.name = "kpi"
+    out.attrs["days"] = days  # None: whole months
     return out
 
 
@@ -305,6 +317,8 @@ def headline(report_month: str, kpis: pd.DataFrame, tests: dict[str, dict], rete
     customer counts leave out (``guests``: :func:`features.guest_figures` of the month)."""
     return {**(guests or {}),
         "month": report_month,
+        # Partial month: every figure below covers days 1 to this one of its month.
+        "compared_days": kpis.attrs.get("days"),
         "kpis": kpis["this month"].to_dict(),
         "previous_month": kpis["previous month"].to_dict(),
         "same_month_last_year": kpis["same month last year"].to_dict(),

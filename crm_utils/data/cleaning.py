@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from crm_utils.coverage import data_end as data_coverage_end
 from crm_utils.config import month_end, parse_month
 from crm_utils.data import privacy
 from crm_utils.data.io import MALFORMED, TEXT, RawTable, coerce, search
@@ -96,6 +97,12 @@ class CleanResult:
             o = self.tables["orders"]
             out["orders_first_date"] = str(o["order_date"].min().date())
             out["orders_last_date"] = str(o["order_date"].max().date())
+            if len(o):
+                # How far the data reach into the report month: a partial month is refused by the
+                # runner unless asked for, and then every comparison is made on the same days.
+                end = data_coverage_end(o["order_date"], self.cutoff)
+                out["data_end"] = str(end.date())
+                out["month_complete"] = bool(end >= self.cutoff.normalize())
             out["outlier_lines_flagged"] = int(o["is_outlier"].sum())
             out.update(guest_lines(o))
         if self.merged_duplicates:
