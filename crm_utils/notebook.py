@@ -144,11 +144,12 @@ def _unsigned_zero(text: str) -> str:
     return body if not any(ch in "123456789" for ch in body) else text
 
 
-def number(value: object, decimals: int = 0) -> str:
-    """A number with thousands separators ('1,234'); missing as :data:`MISSING`; never '-0'."""
+def number(value: object, decimals: int = 0, *, signed: bool = False) -> str:
+    """A number with thousands separators ('1,234', with ``signed`` '+1,234'); missing as
+    :data:`MISSING`; a value that rounds to zero prints '0', never '-0' or '+0'."""
     if value is None or pd.isna(value):
         return MISSING
-    return _unsigned_zero(f"{float(value):,.{decimals}f}")
+    return _unsigned_zero(f"{float(value):{'+' if signed else ''},.{decimals}f}")
 
 
 def percent(value: object, decimals: int = 1, *, signed: bool = False) -> str:

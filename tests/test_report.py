@@ -133,7 +133,7 @@ def test_the_forecast_check_table_shows_category_names_as_text():
     out = forecast_monitoring.forecast_check_summary(check).to_html()
     assert "<img" not in out and "<script" not in out
     assert "category=Books&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in out
-    assert ">+0.0%<" in out and ">100%<" in out and ">0%<" in out  # the formats are kept
+    assert ">0.0%<" in out and ">100%<" in out and ">0%<" in out  # the formats are kept; zero has no sign
 
 
 def test_footer_names_the_files_or_the_database_tables_never_a_password():
@@ -266,3 +266,13 @@ def test_the_target_list_is_also_an_excel_file_in_which_no_cell_is_a_formula(tmp
     assert not cells["B2"].quotePrefix and cells["A2"].data_type == "n"
     with pytest.raises(ValueError, match="do not fit an Excel sheet"):
         safe.excel_file(pd.DataFrame({"a": range(safe.EXCEL_MAX_ROWS)}), tmp_path / "big.xlsx")
+
+
+def test_signed_figures_never_read_minus_zero():
+    """NPS and a forecast's error near zero: '0' and '0.0%', not '-0' and '-0.0%'."""
+    near_zero = {**METRICS, "06_satisfaction_clustering": {"nps": {"nps": -0.3, "ci_low": -7.6, "ci_high": 0.4}}}
+    assert "is 0 (95% interval -8 to 0)" in report.month_sentences(near_zero)[3]
+    check = pd.DataFrame({"series": ["total"] * 2, "yhat": [1000.2, 999.6], "actual": [1000.0, 1000.0],
+                          "inside": [True, True]})
+    html = forecast_monitoring.forecast_check_summary(check).to_html()
+    assert "-0.0%" not in html and ">0.0%<" in html

@@ -11,6 +11,7 @@ import pandas as pd
 
 from crm_utils import safe
 from crm_utils.artifacts import LastMonth
+from crm_utils.notebook import percent
 from crm_utils.demand.series import build_series
 
 CHECK_COLUMNS = ["series", "ds", "model", "yhat", "yhat_lower", "yhat_upper", "actual", "inside"]
@@ -75,8 +76,9 @@ def forecast_check_summary(check: pd.DataFrame) -> "pd.io.formats.style.Styler":
     out = pd.DataFrame({"periods": g.size(), "forecast": g["yhat"].sum().round(0), "actual": g["actual"].sum().round(0),
                         "inside 80% interval": g["inside"].mean()})
     out.insert(3, "error", (out["forecast"] / out["actual"].replace(0, np.nan) - 1))
-    return safe.styler(out, {"error": "{:+.1%}", "inside 80% interval": "{:.0%}", "forecast": "{:,.0f}",
-                             "actual": "{:,.0f}"})
+    # The error through notebook.percent: a forecast that hit to 0.05% reads '0.0%', never '-0.0%'.
+    return safe.styler(out, {"error": lambda v: percent(v, 1, signed=True), "inside 80% interval": "{:.0%}",
+                             "forecast": "{:,.0f}", "actual": "{:,.0f}"})
 
 
 def check_note(check: pd.DataFrame, last: LastMonth) -> str:

@@ -99,11 +99,11 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str |
     sat = figures(metrics, "satisfaction")
     nps = sat.get("nps") or {}
     if isinstance(nps, dict) and nps.get("nps") is not None:
-        text = f"Net promoter score over the survey window is {nps['nps']:+.0f}"
+        text = f"Net promoter score over the survey window is {number(nps['nps'], signed=True)}"
         if nps.get("ci_low") is not None:
-            text += f" (95% interval {nps['ci_low']:+.0f} to {nps['ci_high']:+.0f})"
+            text += f" (95% interval {number(nps['ci_low'], signed=True)} to {number(nps['ci_high'], signed=True)})"
         prev_nps = (figures(previous or {}, "satisfaction").get("nps") or {}).get("nps")
-        text += f", against {prev_nps:+.0f} in last month's report (its window was one month earlier)." \
+        text += f", against {number(prev_nps, signed=True)} in last month's report (its window was one month earlier)." \
             if prev_nps is not None else "."
         out.append(text)
     clean = figures(metrics, "data")
