@@ -689,21 +689,23 @@ class DemandForecaster:
         out = forecast[~forecast["series"].isin(failed["series"])]
         fixed, records = [], []
         for r in failed.itertuples():
-            for fallback in dict.fromkeys([best[r.series], "moving_average"]):
-                if fallback == r.model:
-                    continue
-                task = replace(by_name[r.series], model=fallback)
-                f, notes = run_forecasts([task], engine="serial")
-                f = self._calibrated(f)
-                check = guards.sanity_gate(series.frame, f, horizon, band).iloc[0]
-                if check["passed"] or fallback == "moving_average":
+            # The best baseline first, then the simplest; never the model that just failed.
+            candidates = [m for m in dict.fromkeys([best[r.series], "moving_average"]) if m != r.model]
+            f, fallback, passed = forecast[forecast["series"] == r.series], r.model, False
+            for candidate in candidates:
+                g, _ = run_forecasts([replace(by_name[r.series], model=candidate)], engine="serial")
+                g = self._calibrated(g)
+                f, fallback = g, candidate
+                passed = bool(guards.sanity_gate(series.frame, g, horizon, band).iloc[0]["passed"])
+                if passed:
                     break
             fixed.append(f)
             records.append({"series": r.series, "model": r.model, "reason": r.reason, "fallback": fallback,
-                            "fallback_passed": bool(check["passed"])})
+                            "fallback_passed": passed})
+            what = (f"{fallback} instead" if fallback != r.model else "no baseline left to fall back to, so it is "
+                    "shipped with this warning")
             self._note(pd.DataFrame([{"series": r.series, "stage": "gate",
-                                      "note": f"{r.model} forecast failed the sanity gate ({r.reason}); "
-                                              f"{fallback} instead"}]))
+                                      "note": f"{r.model} forecast failed the sanity gate ({r.reason}); {what}"}]))
         self.fallbacks_ = pd.DataFrame(records, columns=self.fallbacks_.columns)
         order = {n: i for i, n in enumerate(forecast["series"].drop_duplicates())}
         return (pd.concat([out, *fixed], ignore_index=True)
