@@ -67,6 +67,11 @@ def test_the_gate_flags_what_the_history_cannot_explain():
     assert not level["passed"] and "over 3 times the higher of its recent level (100)" in level["reason"]
     collapse = guards.check_forecast(hist, future.assign(yhat=20.0), 13)
     assert not collapse["passed"] and "under a 3th of the lower" in collapse["reason"]
+    # A small series is not judged on single units: 2 units in 13 weeks, then none forecast.
+    tiny = hist.assign(y=0.0)
+    tiny.loc[40, "y"] = tiny.loc[45, "y"] = 1.0
+    assert guards.check_forecast(tiny, future.assign(yhat=0.0), 13)["passed"]
+    assert guards.check_forecast(tiny, future.assign(yhat=[3.0] + [0.0] * 12), 13)["passed"]
     # An untested peak gets the stricter band.
     assert guards.check_forecast(hist, future.assign(yhat=150.0), 13)["passed"]
     assert not guards.check_forecast(hist, future.assign(yhat=150.0), 13, guards.UNTESTED_PEAK_BAND)["passed"]

@@ -27,6 +27,10 @@ PEAK_BAND = 2.0
 #: the models' behaviour at the peak is then untested, so the forecast may only repeat it, with
 #: room for a year's growth.
 UNTESTED_PEAK_BAND = 1.25
+#: Below this many units (or currency units) over the horizon, or in one period, no forecast is
+#: called absurd: a small series that sold 3 units in its last 13 weeks may well sell none in the
+#: next 13 (Poisson: P(0 | mean 3) = 5%), and a report cannot be misled by single units.
+NOISE_FLOOR = 10.0
 #: The seasonal peak is the highest centred rolling mean over this many days of total demand ...
 PEAK_WINDOW_DAYS = 28
 #: ... when it is at least this many times the median of that rolling mean (a flat history has
@@ -82,14 +86,15 @@ def check_forecast(history: pd.DataFrame, forecast: pd.DataFrame, horizon: int,
     top = float(y.max()) if len(y) else np.nan
     mean, peak = float(yhat.mean()), float(yhat.max())
     reasons = []
-    if np.isfinite(high) and mean > LEVEL_BAND * max(high, 0.0) and mean > 0:
+    small = max(mean, high if np.isfinite(high) else 0.0) * len(yhat) < NOISE_FLOOR
+    if not small and np.isfinite(high) and mean > LEVEL_BAND * max(high, 0.0) and mean > 0:
         reasons.append(f"its mean ({mean:,.0f} per period) is over {LEVEL_BAND:g} times the higher of its recent "
                        f"level ({recent:,.0f}) and the same periods a year earlier"
                        + (f" ({year_ago:,.0f})" if np.isfinite(year_ago) else " (not in the history)"))
-    if np.isfinite(low) and low > 0 and mean < low / LEVEL_BAND:
+    if not small and np.isfinite(low) and low > 0 and mean < low / LEVEL_BAND:
         reasons.append(f"its mean ({mean:,.0f} per period) is under a {LEVEL_BAND:g}th of the lower of its recent "
                        f"level and the same periods a year earlier ({low:,.0f})")
-    if np.isfinite(top) and top > 0 and peak > peak_band * top:
+    if np.isfinite(top) and top > 0 and peak > peak_band * top and peak >= NOISE_FLOOR:
         reasons.append(f"its highest period ({peak:,.0f}) is over {peak_band:g} times the history's highest ({top:,.0f})")
     return {"passed": not reasons, "reason": "; ".join(reasons), "recent_level": recent,
             "year_ago_level": year_ago, "history_max": top, "forecast_mean": mean, "forecast_max": peak}
