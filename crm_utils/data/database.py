@@ -744,7 +744,7 @@ class DatabaseSource:
             io.apply_mapping(empty, table, tm, where, rows=rows, holder=holder)
             raise
         taken = {sources.get(c, c) for c in shaped.columns if c != io.MALFORMED} & set(names)
-        derived_from = {d["from"] for d in tm.derive.values()}
+        derived_from = {c for d in tm.derive.values() for c in io.derive_inputs(d)}
         select = [c for c in names if c in taken or c in derived_from]
         # A typed date column: the database gives real timestamps, so formats declared for text don't apply.
         typed = {c for c in shaped.columns if contract.column(c) is not None

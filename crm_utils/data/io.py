@@ -60,7 +60,8 @@ class TableMapping:
     sheet: str | int | None = None
     #: number column -> factor applied after parsing (prices in cents: 0.01)
     multiply: dict[str, float] = field(default_factory=dict)
-    #: contract column -> {from: file column, rules: {value: regex}, default: value}
+    #: contract column -> {from: file column, rules: {value: regex}, default: value},
+    #: {join: [file column, ...], sep: text} or {copy: file column} (see ``derive_column``)
     derive: dict[str, dict] = field(default_factory=dict)
     #: row rules: {where: {column: regex}, quarantine: reason} or {where: ..., set: {column: value}}
     rules: list[dict] = field(default_factory=list)
@@ -114,7 +115,7 @@ class TableMapping:
             if isinstance(factor, bool) or not isinstance(factor, (int, float)):
                 raise ContractError(source, f"{at}.multiply.{col}: needs a number, got {factor!r}")
         for col, d in self.derive.items():
-            for value, pattern in d["rules"].items():
+            for value, pattern in (d.get("rules") or {}).items():
                 mapping_schema.compile_pattern(str(pattern), source, f"{at}.derive.{col}.rules.{value}")
         for i, rule in enumerate(self.rules, 1):
             where = f"{at}.rules[{i}]"
@@ -626,7 +627,7 @@ def _refuse_containers(df: pd.DataFrame, table: str, mapping: TableMapping, file
     """A contract column (or a column something is derived from) holding lists, maps or bytes is
     refused: a list of customer ids is not a customer id."""
     used = {c for c in df.columns if CONTRACTS[table].column(c) is not None}
-    used |= {d["from"] for d in mapping.derive.values()}
+    used |= {c for d in mapping.derive.values() for c in derive_inputs(d)}
     for i, col in enumerate(df.columns):  # by position: a column may appear twice until that is refused
         if col in used and df.iloc[:, i].dtype == object and _holds_containers(df.iloc[:, i]):
             values = df.iloc[:, i].dropna()
@@ -668,6 +669,7 @@ def apply_mapping(df: pd.DataFrame, table: str, mapping: TableMapping,
             raise ContractError(file, f"has several columns the mapping renames to '{dst}': {present}; "
                                       f"keep one in the mapping", column=present[0])
         rename[present[0]] = dst
+    header = [c for c in df.columns if c != MALFORMED]
     df = df.rename(columns=rename)
     contract = CONTRACTS[table]
     # Headers that differ from the contract only in case, spaces or dashes ('Customer ID') match it.
@@ -675,15 +677,12 @@ def apply_mapping(df: pd.DataFrame, table: str, mapping: TableMapping,
     matched = {c: k for c, k in canon.items() if k != c and contract.column(k) is not None and k not in df.columns}
     df = df.rename(columns=matched)
     _refuse_containers(df, table, mapping, file)
-    sources = {dst: src for src, dst in {**rename, **matched}.items()}
+    renamed = {**rename, **matched}
+    sources = {dst: src for src, dst in renamed.items()}
     for col, spec in mapping.derive.items():
-        if spec["from"] not in df.columns:
-            raise ContractError(file, f"lacks the column the mapping derives '{col}' from; it has "
-                                      f"{[c for c in df.columns if c != MALFORMED]}", column=spec["from"])
         if col in df.columns:
             raise ContractError(file, f"already has '{col}'; the mapping cannot also derive it", column=col)
-        df[col] = derive_values(df[spec["from"]], spec["rules"], spec.get("default"))
-        sources[col] = f"derived from {spec['from']}"
+        df[col], sources[col] = derive_column(df, col, spec, renamed, header, f"tables.{table}.derive.{col}", file)
     for col, value in mapping.constants.items():
         df[col] = value
         sources[col] = f"constant {value!r}"
@@ -705,6 +704,62 @@ def apply_mapping(df: pd.DataFrame, table: str, mapping: TableMapping,
     if dupes:
         raise ContractError(file, "appears twice after mapping", column=dupes[0])
     return df, sources
+
+
+#: The text between joined values when a ``join`` names no ``sep``: rare in names, ids and dates.
+JOIN_SEP = "|"
+
+
+def derive_inputs(spec: dict) -> list[str]:
+    """The file columns one ``derive`` entry reads: its ``join`` columns, or its ``copy`` or ``from`` column."""
+    return list(spec["join"]) if "join" in spec else [spec["copy"] if "copy" in spec else spec["from"]]
+
+
+def derive_column(df: pd.DataFrame, col: str, spec: dict, renamed: dict[str, str], header: list[str],
+                  where: str, file: str) -> tuple[pd.Series, str]:
+    """The values of the derived column ``col`` and where they came from (for ``sources``).
+
+    A derive names the file's columns as the file has them, also when ``columns`` renamed them
+    (``join: [Member_number, Date]`` with ``Date: order_date``); a contract name a column was renamed
+    to works too (``from: product_id``). ``where`` is the mapping's place, for errors."""
+    inputs = []
+    for name in derive_inputs(spec):
+        current = renamed.get(name, name)
+        if current not in df.columns:
+            what = (f"a column the mapping joins into '{col}'" if "join" in spec else
+                    f"the column the mapping copies into '{col}'" if "copy" in spec else
+                    f"the column the mapping derives '{col}' from")
+            raise ContractError(file, f"lacks {what} ({where}); it has {header}", column=name)
+        inputs.append(df[current])
+    if "join" in spec:
+        return join_values(inputs, spec.get("sep", JOIN_SEP), spec["join"], col, file), " + ".join(spec["join"])
+    if "copy" in spec:
+        return inputs[0].copy(), spec["copy"]
+    return derive_values(inputs[0], spec["rules"], spec.get("default")), f"derived from {spec['from']}"
+
+
+def join_values(parts: list[pd.Series], sep: str, names: list[str], col: str, file: str) -> pd.Series:
+    """The parts' values, stripped of surrounding whitespace, joined as text with ``sep`` (a basket
+    is member ``1808`` on day ``21-07-2015``: ``1808|21-07-2015``). Missing when any part is missing
+    or blank: a member without a day names no basket, and half an id would merge unrelated rows.
+
+    A value holding ``sep`` is an error naming the column: with it, two different sets of parts could
+    join to one value ('a|b' + 'c' and 'a' + 'b|c'), silently merging what the file keeps apart."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = [_blank_to_missing(_strip(p)) for p in parts]
+    arrays = [t.array._pa_array.cast(pa.large_string()) for t in texts]
+    if len(parts) > 1:
+        for name, text, arr in zip(names, texts, arrays):
+            holds = pc.fill_null(pc.match_substring(arr, sep), False).to_numpy(zero_copy_only=False)
+            if holds.any():
+                raise ContractError(file, f"holds the separator {sep!r} the mapping joins it into '{col}' with, "
+                                          f"so different values could join to one; choose a 'sep' none of the "
+                                          f"joined values holds", column=name, count=int(holds.sum()),
+                                    examples=text[holds].drop_duplicates().head(3).tolist())
+    joined = pc.binary_join_element_wise(*arrays, pa.scalar(sep, pa.large_string()))  # null when a part is null
+    return pd.Series(pd.arrays.ArrowStringArray(joined), index=parts[0].index, dtype=TEXT)
 
 
 def derive_values(source: pd.Series, rules: dict[str, str], default: str | None = None) -> pd.Series:

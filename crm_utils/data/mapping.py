@@ -172,20 +172,80 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class DeriveSpec(_Strict):
-    """``derive.<column>``: the first pattern found in the file's column ``from`` names the value."""
+#: The keys of each kind of ``derive`` entry: patterns on one column, columns joined, a column copied.
+DERIVE_FORMS = {"from": ("from", "rules", "default"), "join": ("join", "sep"), "copy": ("copy",)}
+_DERIVE_HELP = ("a derived column is one of {from: C, rules: {value: pattern}, default: V} (the first pattern "
+                "found in C names the value), {join: [A, B], sep: \"|\"} (the columns' values joined) or "
+                "{copy: C} (C's value as is)")
 
-    from_: Value = Field(alias="from")
-    rules: dict[Value, Value]
+
+def _join_columns(value: Any) -> list[str]:
+    """The file columns a ``join`` puts together: at least one, none twice."""
+    if not isinstance(value, list):
+        raise PydanticCustomError("join", "is a list of the file's columns ([A, B]), got {got}", {"got": short(value)})
+    if not value:
+        raise PydanticCustomError("join", "is an empty list; name the file's columns to join, e.g. "
+                                          "[Member_number, Date]", {})
+    names = [_value(v) for v in value]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise PydanticCustomError("join", "names {name} twice", {"name": short(twice[0])})
+    return names
+
+
+def _separator(value: Any) -> str:
+    """The text between joined values: not empty, or '12'+'3' and '1'+'23' would be one value."""
+    text = _text(value)
+    if not text:
+        raise PydanticCustomError("sep", "is empty; joined values need a separator none of them holds, e.g. \"|\"", {})
+    return text
+
+
+class DeriveSpec(_Strict):
+    """``derive.<column>``: a contract column computed from the file's columns, in one of three ways.
+
+    * ``{from: C, rules: {value: pattern}, default: V}``: the first pattern found in C names the value;
+    * ``{join: [A, B], sep: "|"}``: the values of A and B joined as text (``io.join_values``; missing
+      when any part is missing), e.g. a basket id from a member and a day;
+    * ``{copy: C}``: C's value as is, so one file column can feed a second contract column.
+
+    ``copy`` is a key of its own rather than ``from`` without ``rules``: a ``from`` that lost its
+    rules is an error, not a copy of the column's text, and ``from`` with ``default`` already reads
+    as "every value not found by a rule" (with no rules: every value).
+    """
+
+    from_: Value | None = Field(None, alias="from")
+    rules: dict[Value, Value] | None = None
     default: Value | None = None
+    join: Annotated[list[str], BeforeValidator(_join_columns)] | None = None
+    sep: Annotated[str, BeforeValidator(_separator)] | None = None
+    copy_: Value | None = Field(None, alias="copy")
 
     @model_validator(mode="before")
     @classmethod
     def _shape(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or not data.get("from") or not isinstance(data.get("rules"), dict) \
-                or not data["rules"] or set(data) - {"from", "rules", "default"}:
+        if not isinstance(data, dict) or not data:
+            raise PydanticCustomError("derive", "got {got}; " + _DERIVE_HELP, {"got": short(data)})
+        known = [k for keys in DERIVE_FORMS.values() for k in keys]
+        unknown = sorted(map(str, set(data) - set(known)))
+        if unknown:
+            raise PydanticCustomError("derive", "unknown keys {keys}; " + _DERIVE_HELP, {"keys": unknown})
+        forms = [f for f, keys in DERIVE_FORMS.items() if set(keys) & set(data)]
+        if len(forms) > 1:
+            mixed = [k for f in forms for k in DERIVE_FORMS[f] if k in data]
+            raise PydanticCustomError("derive", "has {keys}, which belong to different kinds of derived column; "
+                                                + _DERIVE_HELP, {"keys": " and ".join(map(repr, mixed))})
+        if forms == ["from"] and (not data.get("from") or not isinstance(data.get("rules"), dict)
+                                  or not data["rules"]):
             raise PydanticCustomError("derive", "needs 'from' (a column of the file), 'rules' ({value: pattern}) "
-                                                "and optionally 'default', got {got}", {"got": short(data)})
+                                                "and optionally 'default' (for a column as is, use {copy: C}), "
+                                                "got {got}", {"got": short(data)})
+        empty = [k for k in ("join", "sep", "copy") if k in data and data[k] is None]
+        if empty:
+            raise PydanticCustomError("derive", "'{key}' is empty; give a value", {"key": empty[0]})
+        if forms == ["join"] and "join" not in data:
+            raise PydanticCustomError("derive", "'sep' goes with 'join', the columns it separates; got {got}",
+                                      {"got": short(data)})
         return data
 
 
