@@ -37,3 +37,38 @@ def test_cleaning_records_how_far_the_data_reach(cleaned):
     _, result = cleaned
     m = result.metrics()
     assert m["data_end"] == "2026-10-31" and m["month_complete"] is True
+
+
+def test_the_runner_refuses_a_partial_month_unless_asked(tmp_path):
+    """Data cut on 2026-10-09: --month 2026-10 stops with exit 2 and one line; --allow-partial runs
+    it, and the overview compares days 1 to 9 of each month."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    cli = [sys.executable, "-m", "crm_utils.run.cli"]
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*cli, *args], capture_output=True, text=True, env=os.environ.copy(), timeout=600)
+
+    data, reports = tmp_path / "data", tmp_path / "reports"
+    assert run("generate", "--customers", "300", "--months", "14", "--seed", "3", "--out", str(data)).returncode == 0
+    orders = pd.read_csv(data / "orders.csv", dtype=str, keep_default_na=False)
+    dates = pd.to_datetime(orders["order_date"], errors="coerce", format="mixed", dayfirst=True)
+    orders[~(dates >= "2026-10-10")].to_csv(data / "orders.csv", index=False)
+
+    refused = run("run", "--month", "2026-10", "--data-dir", str(data), "--reports-dir", str(reports), "--quiet")
+    assert refused.returncode == 2
+    line = refused.stderr.strip().splitlines()[-1]
+    assert "2026-10 is not complete in the data: they end on 2026-10-09" in line and "--allow-partial" in line
+    assert not (reports / "2026-10").exists() and not (reports / "2026-10.failed").exists()
+
+    done = run("run", "--month", "2026-10", "--data-dir", str(data), "--reports-dir", str(reports), "--only", "01,02",
+               "--allow-partial", "--quiet")
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((reports / "2026-10" / "metrics.json").read_text())
+    assert metrics["01_data_cleaning"]["data_end"] == "2026-10-09"
+    assert metrics["01_data_cleaning"]["month_complete"] is False
+    assert metrics["02_customer_overview"]["compared_days"] == 9
+    assert json.loads((reports / "2026-10" / "run.json").read_text())["allow_partial"] is True

@@ -33,6 +33,7 @@ import pandas as pd
 import yaml
 
 from crm_utils.config import display_path
+from crm_utils.coverage import data_end
 from crm_utils.data import io
 from crm_utils.data.database import DatabaseSource, SourceError, mask_url, url_at_signs
 from crm_utils.data.schema import CONTRACTS, ContractError
@@ -252,7 +253,8 @@ def load_config(path: Path) -> DatabaseSource:
 
 
 def latest_month_of(dates: pd.Series, where: str = "orders") -> str:
-    """The last month the order dates cover to its final day.
+    """The last month the order dates cover to its final day (or to a silence no longer than the
+    shop's usual one, :func:`crm_utils.coverage.data_end`).
 
     Derived from the data, not from today's date, so the same data always gives the same month.
     A stray typo (a line dated 2206) must not become "the latest month": months holding less
@@ -264,7 +266,8 @@ def latest_month_of(dates: pd.Series, where: str = "orders") -> str:
     per_month = dates.dt.to_period("M").value_counts().sort_index()
     real = per_month[per_month >= 0.1 * per_month.median()]
     period = real.index.max()
-    last = dates[dates.dt.to_period("M") == period].max()
-    if last.normalize() < period.end_time.normalize():
+    # The month is complete when the data reach its end by the rule a run uses (coverage.data_end):
+    # "latest" never picks a month the run would refuse as partial.
+    if data_end(dates[dates.dt.to_period("M") <= period], period.end_time) < period.end_time.normalize():
         period -= 1
     return str(period)

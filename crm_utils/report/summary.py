@@ -59,6 +59,7 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str |
     did not run (or had nothing to say) is left out rather than filled with a stock phrase.
     """
     out = []
+    partial = partial_sentence(metrics)
     ov = figures(metrics, "overview")
     k, prev, ly = ov.get("kpis", {}), ov.get("previous_month", {}), ov.get("same_month_last_year", {})
     if k.get("revenue") is not None:
@@ -84,6 +85,10 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str |
         ret1 = ov.get("retention", {}).get("month_1")
         text += (f"; on average {ret1:.0%} of a month's new customers buy again the next month." if ret1 is not None
                  else ".")
+        if ov.get("guest_lines"):
+            text = text[:-1] + (f"; customer figures leave out {ov['guest_lines']:,} guest order line(s) with no "
+                                f"customer id ({money(ov.get('guest_revenue'), currency)}, "
+                                f"{percent(ov.get('guest_revenue_share'))} of revenue).")
         out.append(text)
     seg = figures(metrics, "segments")
     if seg.get("segments"):
@@ -113,8 +118,57 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str |
         top = max(clean.get("quarantined_by_reason", {}).items(), key=lambda kv: kv[1], default=None)
         text = f"Of {rows_in:,} input rows, {quarantined:,} ({quarantined / max(rows_in, 1):.2%}) were set aside in quarantine"
         text += f", most often for '{top[0]}' ({top[1]:,} rows)." if top else "."
+        if clean.get("merged_duplicate_lines"):
+            text = text[:-1] + (f"; {clean['merged_duplicate_lines']:,} order line(s) "
+                                f"({money(clean.get('merged_duplicate_revenue'), currency)}, "
+                                f"{percent(clean.get('merged_duplicate_revenue_share'))} of revenue) were merged as "
+                                f"exact duplicates (set exact_duplicates: keep if the export lists one line per item).")
         out.append(text)
-    return out[:5]
+    return ([partial] if partial else []) + out[:5]
+
+
+def partial_sentence(metrics: dict) -> str:
+    """'Partial month: data to 2011-12-09; ...' when the run reported a month the data end inside."""
+    clean = figures(metrics, "data")
+    if clean.get("month_complete", True):
+        return ""
+    days = figures(metrics, "overview").get("compared_days")
+    same = f"every comparison uses days 1 to {days} of the months compared" if days else \
+        "comparisons with whole months are not made"
+    return f"Partial month: data to {clean.get('data_end')}; {same}."
+
+
+def prediction_note(metrics: dict) -> str:
+    """Why next month's targets cannot be trusted, or ''; from notebook 04's propensity figures."""
+    prop = figures(metrics, "needs").get("propensity") or {}
+    if prop.get("prediction_possible") is False:
+        return prop.get("not_possible") or "Purchase prediction is not possible for this shop."
+    check = prop.get("buyers_check") or {}
+    if check and not check.get("within_tolerance", True):
+        return (f"Caution: on the test month the model expected {check['expected']:,.0f} buyers where "
+                f"{check['realised']:,.0f} bought ({check['ratio'] - 1:+.1%}), beyond the {check['tolerance']:.0%} "
+                f"the kit promises: read the expected numbers below as rough.")
+    return ""
+
+
+def forecast_note(metrics: dict) -> str:
+    """What the demand guards did (notebook 05): series that fell back to a baseline and why, an
+    untested seasonal peak, and how the levels were made to add up."""
+    d = figures(metrics, "demand")
+    if not d:
+        return ""
+    parts = []
+    for measure, rows in (d.get("gate_fallbacks") or {}).items():
+        for r in rows:
+            parts.append(f"The {measure} forecast of {r['series']} by {r['model']} failed the sanity gate "
+                         f"({r['reason']}); {r['fallback']} is shown instead.")
+    if d.get("peak") and not d.get("peak_tested", True):
+        parts.append(f"The history's seasonal peak ({d['peak']}) was never in a backtest window, so forecasts of a "
+                     f"peak are untested and held to a stricter sanity band.")
+    if d.get("reconciliation"):
+        parts.append("Categories add up to the total (" + ("top-down: the total forecast is kept" if
+                     d["reconciliation"] == "total" else "bottom-up: the total is the sum of the categories") + ").")
+    return " ".join(parts)
 
 
 def kpi_frame(metrics: dict) -> pd.DataFrame:

@@ -61,6 +61,10 @@ class RunFailed(RuntimeError):
         self.notebook, self.cell, self.failed_dir = notebook, cell, failed_dir
 
 
+class PartialMonth(ValueError):
+    """The data end inside the report month and the run did not ask for a partial report."""
+
+
 class OutputError(RuntimeError):
     """A folder or file of the run cannot be written (permission denied, read-only file system, disk
     full, a file where a folder should be); one line naming the path."""
@@ -393,10 +397,14 @@ def _failure_message(name: str, exc: Exception) -> tuple[str, int | None]:
 
 def run_month(month: str, source: str | Path | Source, reports_dir: str | Path, *, only: list[str] | None = None,
               extra: dict[str, str] | None = None, seed: int = DEFAULT_SEED,
-              notebooks_dir: str | Path = NOTEBOOKS_DIR, progress: bool | None = None) -> RunResult:
+              notebooks_dir: str | Path = NOTEBOOKS_DIR, progress: bool | None = None,
+              allow_partial: bool = False) -> RunResult:
     """Run the month's notebooks and swap the finished report folder into ``reports_dir/<month>``.
 
     ``source`` is a data folder, a database URL, a ``.duckdb`` file or a source config (``sources``).
+    A month the data do not cover to its end (notebook 01's ``month_complete``) stops the run
+    with :class:`PartialMonth` after notebook 01, leaving the month's last report untouched, unless
+    ``allow_partial``: then every section says how far the data reach and compares the same days.
     """
     logging.getLogger("papermill").setLevel(logging.WARNING)  # its per-notebook banner is noise here
     parse_month(month)
@@ -417,12 +425,13 @@ def run_month(month: str, source: str | Path | Source, reports_dir: str | Path, 
     with _writing(reports_dir):
         reports_dir.mkdir(parents=True, exist_ok=True)
     with _lock_month(reports_dir, month):  # one run of a month at a time
-        return _run_locked(month, src, reports_dir, notebooks, declared, extra, only, seed, progress, currency)
+        return _run_locked(month, src, reports_dir, notebooks, declared, extra, only, seed, progress, currency,
+                           allow_partial)
 
 
 def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path],
                 declared: dict[str, dict], extra: dict[str, str], only: list[str] | None, seed: int,
-                progress: bool | None, currency: str | None) -> RunResult:
+                progress: bool | None, currency: str | None, allow_partial: bool = False) -> RunResult:
     """Build the month's report in a work folder and swap it in; the caller holds the month's lock."""
     import papermill as pm
 
@@ -470,6 +479,7 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
         "kernel": f"{KERNEL_NAME} (python {platform.python_version()}, environment {Path(sys.prefix).name})",
         "versions": versions(), "input": fingerprint,
         "currency": currency,  # as the data declare it (None: not declared); ``-p currency=`` is in extra
+        "allow_partial": allow_partial,
     }
     try:
         with _writing(work / "run.json"):
@@ -499,6 +509,7 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
                                 f"the last good report of {month} is untouched.", nb.name, cell, kept) from exc
             durations[nb.name] = round(time.perf_counter() - t0, 2)
             log.info("[%d/%d] %s done in %.1f s", i, len(notebooks), nb.name, durations[nb.name])
+            check_month_complete(work, month, nb.name, allow_partial)
 
         metrics = collect_metrics(work)
         with _writing(work / "metrics.json"):
@@ -515,6 +526,9 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
         with _writing(work / "run.json"):
             (work / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
     except RunFailed:
+        raise
+    except PartialMonth:  # refused, not failed: nothing to keep, the last good report stays
+        shutil.rmtree(work, ignore_errors=True)
         raise
     except (OutputError, OSError) as exc:  # the notebooks ran: fail the run as a failed notebook does
         problem = str(exc) if isinstance(exc, OutputError) else "{}: {}".format(*os_problem(exc, work))
@@ -543,6 +557,23 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
     shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(failed, ignore_errors=True)
     return RunResult(month, final, final / html.name if html is not None else None, durations)
+
+
+def check_month_complete(work: Path, month: str, notebook: str, allow_partial: bool) -> None:
+    """After the data stage's notebook: refuse a month the data stop inside (see :class:`PartialMonth`)."""
+    import pandas as pd
+
+    if stages.notebook_stem(notebook) != stages.stage("data").notebook:
+        return
+    figures = collect_metrics(work).get(Path(notebook).stem, {})
+    if figures.get("month_complete", True) or allow_partial:
+        if not figures.get("month_complete", True):
+            log.info("partial month: the data end on %s; every section says so", figures.get("data_end"))
+        return
+    end = figures.get("data_end")
+    raise PartialMonth(f"{month} is not complete in the data: they end on {end}. Report a complete month "
+                       f"(--month {pd.Period(month, freq='M') - 1}), or pass --allow-partial to report the days up "
+                       f"to {end}, marked partial and compared with the same days of earlier months")
 
 
 def _keep_failed(work: Path, failed: Path) -> Path | None:
