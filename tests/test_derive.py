@@ -9,6 +9,8 @@ and for the real Groceries export from ../shared/realdata/PROVENANCE.md (section
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 import pytest
@@ -17,6 +19,8 @@ import yaml
 import realdata
 from crm_utils.data import cleaning, importer, io, sources
 from crm_utils.data.schema import TEXT, ContractError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 #: A basket export's columns as the file names them, and how they map onto the contract.
 BASKET_MAPPING = {
@@ -127,6 +131,30 @@ def test_derive_mistakes_are_errors_naming_the_mapping_file_and_place(tmp_path, 
     with pytest.raises(ContractError) as err:
         io.Mapping.load(path)
     assert str(err.value).startswith("groceries.yml: tables.orders.derive.order_id") and message in str(err.value)
+
+
+def test_a_basket_with_a_missing_part_is_kept_as_a_line_of_no_order(tmp_path, key):
+    """What data/README.md says of a missing part: the line has no order id; cleaning keeps it."""
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "baskets.csv").write_text("Member_number,Date,itemDescription\n1808,21-07-2015,tropical fruit\n"
+                                        ",21-07-2015,whole milk\n1808,21-07-2015,yogurt\n", encoding="utf-8")
+    importer.import_export(export / "baskets.csv", realdata.mapping("groceries"), tmp_path / "out")
+    result = cleaning.clean(io.load_raw(tmp_path / "out"), "2015-07", key=key)
+    kept = result.tables["orders"].set_index("source_row").sort_index()
+    assert kept["order_id"].fillna("<missing>").tolist() == ["1808|21-07-2015", "<missing>", "1808|21-07-2015"]
+    assert kept["order_id"].nunique() == 1 and result.quarantine.empty
+
+
+def test_the_documented_basket_example_is_the_groceries_mapping(tmp_path):
+    """data/README.md's "Derived columns" example is the mapping the real-data tests use."""
+    text = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    block = text.split("### Derived columns", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "mapping.yml").write_text(block, encoding="utf-8")
+    documented = io.Mapping.load(tmp_path / "mapping.yml").for_table("orders")
+    assert documented == io.Mapping.load(realdata.mapping("groceries")).for_table("orders")
+    assert documented.derive == {"order_id": {"join": ["Member_number", "Date"], "sep": "|"},
+                                 "category": {"copy": "itemDescription"}}
 
 
 def test_a_database_table_is_read_with_joined_and_copied_columns(tmp_path):
