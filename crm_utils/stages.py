@@ -29,6 +29,9 @@ class Stage:
     headline: str
     #: ... and the figures it may hand over there (a stage without the data for one leaves it out).
     headline_figures: tuple[str, ...]
+    #: Whether the stage is about customers: a shop whose every sale is a guest sale (no customer
+    #: id on any line, a bakery's till) has none, and the runner skips it, saying why.
+    needs_customers: bool = False
 
     def headline_function(self) -> Callable[..., dict]:
         """The function :attr:`headline` names (a module's function, or a class's method)."""
@@ -61,11 +64,11 @@ STAGES: tuple[Stage, ...] = (
     Stage("segments", "customer_segmentation", "Who are our customers?",
           ("segments",), "crm_utils.customers.segmentation.headline",
           ("customers", "k", "silhouette", "elbow_k", "segments", "density_comparison", "migration",
-           "migration_source")),
+           "migration_source"), needs_customers=True),
     Stage("needs", "need_prediction", "Who will buy next month, and what?",
           ("propensity", "targets.csv"), "crm_utils.needs.prediction.headline",
           ("scored_customers", "expected_buyers", "mean_p_purchase", "voiced_need_customers", "sources",
-           "propensity", "next_category", "notes", "monitoring")),
+           "propensity", "next_category", "notes", "monitoring"), needs_customers=True),
     Stage("demand", "demand_forecasting", "How much will we sell?",
           ("forecast", "backtest", "demand_history", "forecast_check"), "crm_utils.demand.handover.headline",
           ("freq", "horizon_periods", "forecast_start", "gate_fallbacks", "peak", "peak_tested", "reconciliation", "series", "backtest_cutoffs", "prior_scales", "winners", "category",

@@ -196,3 +196,25 @@ def test_bakery_duplicate_items_merged_under_the_default_policy_are_said(key):
     lost = overview.month_kpis(kept.tables["orders"], MONTH)["revenue"] - \
         overview.month_kpis(result.tables["orders"], MONTH)["revenue"]
     assert lost == march.duplicated(["Date", "Transaction", "Item"]).sum() > 0
+
+
+def test_a_bakery_of_guest_sales_runs_end_to_end(tmp_path):
+    """Imported as a user would (the stray NUL written as U+FFFD, so the run can read its own
+    import), then run: the customer stages are skipped with the reason, the rest runs."""
+    import subprocess
+    import sys
+
+    cli = [sys.executable, "-m", "crm_utils.run.cli"]
+    out, reports = tmp_path / "raw", tmp_path / "reports"
+    done = subprocess.run([*cli, "import", str(realdata.path("breadbasket/BreadBasket_DMS.csv")), "--mapping",
+                           str(realdata.mapping("breadbasket")), "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert b"\x00" not in (out / "orders.csv").read_bytes()
+    run = subprocess.run([*cli, "run", "--month", MONTH, "--data-dir", str(out), "--reports-dir", str(reports),
+                          "--only", "01,02,03,04", "--quiet"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    record = json.loads((reports / MONTH / "run.json").read_text())
+    assert set(record["skipped"]) == {"03_customer_segmentation.ipynb", "04_need_prediction.ipynb"}
+    assert all("every order line is a guest sale" in why for why in record["skipped"].values())
+    metrics = json.loads((reports / MONTH / "metrics.json").read_text())
+    assert metrics["01_data_cleaning"]["quarantined_by_reason"]["orders.unparseable_date"] == 1  # the NUL line

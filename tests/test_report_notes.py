@@ -52,3 +52,10 @@ def test_uncalibrated_predictions_and_gate_fallbacks_are_said():
     note = summary.forecast_note(demand)
     assert "The units forecast of total by prophet failed the sanity gate" in note and "ets is shown instead" in note
     assert "never in a backtest window" in note and "top-down" in note
+
+
+def test_a_shop_of_guest_sales_is_told_so():
+    m = _metrics(**{"02_customer_overview": {"guest_lines": 3944, "guest_revenue": 3944.0, "guest_revenue_share": 1.0}})
+    m["02_customer_overview"]["kpis"].update(active_customers=None, new_customers=None, returning_customers=None)
+    brief = " ".join(summary.month_sentences(m, None, None))
+    assert "Every one of this month's 3,944 order lines is a guest sale" in brief

@@ -82,6 +82,12 @@ def to_contract_text(raw: io.RawTable) -> tuple[pd.DataFrame, dict[str, int]]:
         bad = typed.failed[col]
         unreadable[col] = int(bad.sum())
         out[col] = text.astype(io.TEXT).mask(bad, raw.frame[col].astype(io.TEXT))
+    # A zero byte in a value (a till's stray NUL) would make the written file binary, so the run
+    # could not read its own import: it is written as U+FFFD, the mark of an unreadable character,
+    # and the value is still quarantined at the run (with the mark in its example).
+    for col in out.columns:
+        if out[col].str.contains("\x00", regex=False).any():
+            out[col] = out[col].str.replace("\x00", "\ufffd", regex=False)
     return out, {c: n for c, n in unreadable.items() if n}
 
 

@@ -90,6 +90,9 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str |
                                 f"customer id ({money(ov.get('guest_revenue'), currency)}, "
                                 f"{percent(ov.get('guest_revenue_share'))} of revenue).")
         out.append(text)
+    elif ov.get("guest_lines"):
+        out.append(f"Every one of this month's {ov['guest_lines']:,} order lines is a guest sale with no customer id: "
+                   f"the data name no customers, so there are no customer figures, segments or targets.")
     seg = figures(metrics, "segments")
     if seg.get("segments"):
         biggest = max(seg["segments"].items(), key=lambda kv: kv[1]["customers"])

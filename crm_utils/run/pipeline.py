@@ -488,8 +488,14 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(kernel_root, ignore_errors=True)
         raise
+    skipped: dict[str, str] = {}
     try:
         for i, nb in enumerate(notebooks, 1):
+            why = skipped_because(work, nb.name)
+            if why:
+                skipped[nb.name] = why
+                log.info("[%d/%d] %s skipped: %s", i, len(notebooks), nb.name, why)
+                continue
             params = notebook_parameters(src, base, declared[nb.name], extra, notebook=nb.name, currency=currency)
             log.info("[%d/%d] %s ...", i, len(notebooks), nb.name)
             t0 = time.perf_counter()
@@ -522,6 +528,7 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
                     if report is not None else None)
         if html is None:
             log.info("no %s notebook in this run: report.html is not written", stages.stage(stages.REPORT).notebook)
+        run_info["skipped"] = skipped
         run_info["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with _writing(work / "run.json"):
             (work / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
@@ -557,6 +564,22 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
     shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(failed, ignore_errors=True)
     return RunResult(month, final, final / html.name if html is not None else None, durations)
+
+
+def skipped_because(work: Path, notebook: str) -> str:
+    """Why the run skips a notebook, or '': a stage about customers (``Stage.needs_customers``)
+    when the data stage found no order line with a customer id (every sale a guest sale)."""
+    stage = stages.stage_of(notebook)
+    if stage is None or not stage.needs_customers:
+        return ""
+    data = next((v for k, v in collect_metrics(work).items() if stages.notebook_stem(k) == stages.stage("data").notebook),
+                None)
+    if not data:
+        return ""
+    kept = (data.get("tables") or {}).get("orders", {}).get("kept")
+    if kept and data.get("guest_lines") == kept:
+        return "every order line is a guest sale (no customer id): there are no customers to analyse"
+    return ""
 
 
 def check_month_complete(work: Path, month: str, notebook: str, allow_partial: bool) -> None:
