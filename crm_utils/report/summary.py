@@ -141,6 +141,12 @@ def partial_sentence(metrics: dict) -> str:
     return f"Partial month: data to {clean.get('data_end')}; {same}."
 
 
+def prediction_possible(metrics: dict) -> bool:
+    """Whether notebook 04 shipped purchase probabilities (False: its fallback was not calibrated,
+    and ``p_purchase`` is empty rather than a list of zeros)."""
+    return (figures(metrics, "needs").get("propensity") or {}).get("prediction_possible") is not False
+
+
 def prediction_note(metrics: dict) -> str:
     """Why next month's targets cannot be trusted, or ''; from notebook 04's propensity figures."""
     prop = figures(metrics, "needs").get("propensity") or {}
