@@ -81,6 +81,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_segmentation.py
 	$(BIN)/python benchmarks/bench_prediction.py
 	$(BIN)/python benchmarks/bench_forecasting.py --record --repeats 1
+	$(BIN)/python benchmarks/bench_forecast_realdata.py --record
 
 # ... and the quick check: one monthly run on 10,000 customers, numbers printed, nothing recorded.
 bench-quick: $(STAMP)
