@@ -206,7 +206,7 @@ def test_daily_forecasts_run_reconcile_and_are_checked_next_month():
 
 
 def test_short_history_ets_is_as_good_as_statsforecast_autoets_on_a_real_export(tmp_path, key):
-    """Superstore's weekly total and categories, 83 weeks to 2017-12: the kit's ETS against
+    """Superstore's weekly total and categories, 82 weeks to 2017-12: the kit's ETS against
     statsforecast's AutoETS (season length 52) on the same rolling origins."""
     from statsforecast.models import AutoETS
 
@@ -241,3 +241,15 @@ def test_the_declared_calendar_travels_with_imported_and_generated_data(tmp_path
     assert declared_holidays(out / "mapping.yml") == {"regions_are": "countries"}
     assert declared_holidays(importer.resolve_mapping("online_retail")) == {"country": "GB"}
     assert declared_holidays(small_data / "mapping.yml") == {"regions_are": "countries"}
+
+
+def test_a_notebook_resolves_the_declared_calendar_and_currency(small_data):
+    from crm_utils.data.mapping import data_currency, data_holidays
+    from crm_utils.run import pipeline
+
+    # None (opened in JupyterLab): the data folder's declaration; "" or {} (from the runner): none.
+    assert data_holidays(None, small_data) == {"regions_are": "countries"} and data_holidays({}, small_data) is None
+    assert data_currency(None, small_data) == "EUR" and data_currency("", small_data) is None
+    assert pipeline.holidays_parameter("{'country': 'gb'}") == {"country": "gb"}
+    with pytest.raises(ValueError, match="-p holidays expects a mapping"):
+        pipeline.holidays_parameter("GB")

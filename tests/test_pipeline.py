@@ -623,7 +623,7 @@ def test_the_kernel_dies_with_a_killed_runner(tmp_path, sig):
 #: A notebook that records the parameters it received, so a test reads them back from the run folder.
 _RECORDING_CELL = ("import json, pathlib\n"
                    "pathlib.Path(run_dir, NAME + '.json').write_text(json.dumps({'k_max': k_max, "
-                   "'currency': currency}))")
+                   "'currency': currency, 'holidays': holidays}))")
 
 
 def _recording_notebooks(folder: Path) -> Path:
@@ -633,7 +633,7 @@ def _recording_notebooks(folder: Path) -> Path:
     folder.mkdir()
     for name, k_max in (("01_a", 10), ("02_b", 5)):
         params = nbformat.v4.new_code_cell(f'report_month = "2026-10"\ndata_dir = ""\nrun_dir = ""\nseed = 42\n'
-                                           f'k_max = {k_max}\ncurrency = None\nNAME = "{name}"')
+                                           f'k_max = {k_max}\ncurrency = None\nholidays = None\nNAME = "{name}"')
         params.metadata["tags"] = ["parameters"]
         nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell(_RECORDING_CELL)])
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -656,12 +656,13 @@ def _received(report: Path) -> dict[str, dict]:
 
 def test_parameters_go_to_one_notebook_by_number_and_currency_comes_from_the_data(tmp_path, caplog, capfd):
     notebooks = _recording_notebooks(tmp_path / "nbs")
-    data = _tiny_data(tmp_path / "data", "currency: gbp\n")
+    data = _tiny_data(tmp_path / "data", "currency: gbp\nholidays: {country: GB}\n")
     with caplog.at_level("WARNING", logger="crm_report"):
         res = pipeline.run_month("2026-10", data, tmp_path / "r", notebooks_dir=notebooks, progress=False,
                                  extra=pipeline.parse_extra(["01.k_max=6"]))
-    assert _received(res.report_dir) == {"01_a": {"k_max": 6, "currency": "GBP"},
-                                         "02_b": {"k_max": 5, "currency": "GBP"}}
+    gb = {"country": "GB"}
+    assert _received(res.report_dir) == {"01_a": {"k_max": 6, "currency": "GBP", "holidays": gb},
+                                         "02_b": {"k_max": 5, "currency": "GBP", "holidays": gb}}
     assert json.loads((res.report_dir / "run.json").read_text())["currency"] == "GBP"
     assert not [r for r in caplog.records if r.levelname == "WARNING"]  # addressed to one notebook: no warning
     # A succeeding run says nothing on standard error that a cron user would read as a failure.
@@ -672,8 +673,9 @@ def test_parameters_go_to_one_notebook_by_number_and_currency_comes_from_the_dat
         res = pipeline.run_month("2026-10", _tiny_data(tmp_path / "plain", None), tmp_path / "r2",
                                  notebooks_dir=notebooks, progress=False,
                                  extra=pipeline.parse_extra(["k_max=7", "02.k_max=3"]))
-    assert _received(res.report_dir) == {"01_a": {"k_max": 7, "currency": None},  # no currency declared: none
-                                         "02_b": {"k_max": 3, "currency": None}}  # the notebook's own value wins
+    # Nothing declared: "" and {} say "none" (None would make a notebook look for a data folder's own).
+    assert _received(res.report_dir) == {"01_a": {"k_max": 7, "currency": "", "holidays": {}},
+                                         "02_b": {"k_max": 3, "currency": "", "holidays": {}}}  # 02's own k_max wins
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warnings == ["-p k_max=7 sets k_max in 2 notebooks (01_a.ipynb, 02_b.ipynb); to set it in one, "
                         "write -p 01.k_max=7"]

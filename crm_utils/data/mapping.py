@@ -420,6 +420,28 @@ def declared_holidays(path: str | Path) -> dict[str, str] | None:
     return document_holidays(read_yaml(p), p.name) if p.is_file() else None
 
 
+def data_currency(currency: str | None, data_dir: str | Path = "") -> str | None:
+    """A notebook's ``currency`` parameter resolved: None (a notebook opened in JupyterLab) takes
+    what the data folder's ``mapping.yml`` declares (``data_dir`` empty: the default folder, as
+    notebook 01 resolves it); ``crm-report run`` passes the data's own, or "" when they declare
+    none, which means no currency label."""
+    from crm_utils.config import resolve_data_dir
+
+    if currency is None:
+        return declared_currency(resolve_data_dir(data_dir) / "mapping.yml")
+    return currency or None
+
+
+def data_holidays(holidays: dict | None, data_dir: str | Path = "") -> dict[str, str] | None:
+    """A notebook's ``holidays`` parameter resolved like :func:`data_currency`: None reads the data
+    folder's declaration; the runner passes the data's own, or {} when they declare none."""
+    from crm_utils.config import resolve_data_dir
+
+    if holidays is None:
+        return declared_holidays(resolve_data_dir(data_dir) / "mapping.yml")
+    return holidays or None
+
+
 def check_document(doc: Any, source: str) -> dict[str, Any]:
     """The ``tables`` of a mapping document, checked for shape and table names (and its
     ``currency``, when it declares one, for being an ISO 4217 code)."""

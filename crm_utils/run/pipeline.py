@@ -39,7 +39,7 @@ import nbformat
 from crm_utils import stages
 from crm_utils.artifacts import collect_metrics
 from crm_utils.config import DEFAULT_SEED, NOTEBOOKS_DIR, parse_month
-from crm_utils.data.mapping import currency_code, declared_currency
+from crm_utils.data.mapping import currency_code, declared_currency, declared_holidays, document_holidays
 from crm_utils.data.sources import FolderSource, Source, latest_month_of, open_source
 from crm_utils.versions import versions
 
@@ -238,7 +238,8 @@ def base_parameters(src: Source, month: str, run_dir: Path, seed: int) -> dict[s
 
 
 def notebook_parameters(src: Source, base: dict[str, object], declared: dict[str, object],
-                        extra: dict[str, str], *, notebook: str = "", currency: str | None = None) -> dict[str, object]:
+                        extra: dict[str, str], *, notebook: str = "", currency: str | None = None,
+                        holidays: dict | None = None) -> dict[str, object]:
     """One notebook's parameters: the base ones, those of the source's parameters the notebook
     declares (a database's ``source``), the data's ``currency`` when it declares one (None: the data
     declare none), and the ``-p`` values it declares, typed as its defaults: unqualified ones, then
@@ -248,7 +249,9 @@ def notebook_parameters(src: Source, base: dict[str, object], declared: dict[str
         if name not in BASE_PARAMETERS and name in declared:
             params[name] = value
     if CURRENCY_PARAMETER in declared:
-        params[CURRENCY_PARAMETER] = currency
+        params[CURRENCY_PARAMETER] = currency or ""  # "": the data declare none (None would read a folder)
+    if HOLIDAYS_PARAMETER in declared:
+        params[HOLIDAYS_PARAMETER] = holidays or {}  # {}: no calendar declared
     qualified = sorted(extra, key=lambda n: split_name(n)[0] is not None)  # a notebook's own value last
     for name in qualified:
         number, bare = split_name(name)
@@ -256,11 +259,32 @@ def notebook_parameters(src: Source, base: dict[str, object], declared: dict[str
             params[bare] = convert_like(extra[name], declared[bare], bare)
             if bare == CURRENCY_PARAMETER:
                 params[bare] = currency_code(extra[name], "-p", "currency")
+            if bare == HOLIDAYS_PARAMETER:
+                params[bare] = holidays_parameter(extra[name])
     return params
 
 
 #: The parameter through which notebooks are given the currency of the data's amounts.
 CURRENCY_PARAMETER = "currency"
+#: ... and the holiday calendar the data declare (notebook 05).
+HOLIDAYS_PARAMETER = "holidays"
+
+
+def holidays_parameter(value: str) -> dict:
+    """``-p holidays="{'country': 'GB'}"`` as the checked declaration (a ValueError in one line otherwise)."""
+    try:
+        parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        raise ValueError(f"-p holidays expects a mapping such as \"{{'country': 'GB'}}\", got {value!r}") from None
+    return document_holidays({"holidays": parsed}, "-p holidays") or {}
+
+
+def data_holidays(src: Source) -> dict | None:
+    """The holiday calendar the data declare (``holidays:`` beside ``currency:``; see :func:`data_currency`)."""
+    if isinstance(src, FolderSource):
+        return declared_holidays(src.path / "mapping.yml")
+    mapping_file = getattr(getattr(src, "mapping", None), "source", None)
+    return declared_holidays(mapping_file) if mapping_file else None
 
 
 def data_currency(src: Source) -> str | None:
@@ -421,17 +445,22 @@ def run_month(month: str, source: str | Path | Source, reports_dir: str | Path, 
             currency_code(value, "-p", "currency")
     check_reader(src, notebooks, declared)
     currency = data_currency(src)  # a currency that is not an ISO code stops the run here, in one line
+    holidays = data_holidays(src)  # likewise a calendar that is not one
+    for name, value in extra.items():
+        if split_name(name)[1] == HOLIDAYS_PARAMETER:
+            holidays_parameter(value)
 
     with _writing(reports_dir):
         reports_dir.mkdir(parents=True, exist_ok=True)
     with _lock_month(reports_dir, month):  # one run of a month at a time
         return _run_locked(month, src, reports_dir, notebooks, declared, extra, only, seed, progress, currency,
-                           allow_partial)
+                           allow_partial, holidays)
 
 
 def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path],
                 declared: dict[str, dict], extra: dict[str, str], only: list[str] | None, seed: int,
-                progress: bool | None, currency: str | None, allow_partial: bool = False) -> RunResult:
+                progress: bool | None, currency: str | None, allow_partial: bool = False,
+                holidays: dict | None = None) -> RunResult:
     """Build the month's report in a work folder and swap it in; the caller holds the month's lock."""
     import papermill as pm
 
@@ -496,7 +525,8 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
                 skipped[nb.name] = why
                 log.info("[%d/%d] %s skipped: %s", i, len(notebooks), nb.name, why)
                 continue
-            params = notebook_parameters(src, base, declared[nb.name], extra, notebook=nb.name, currency=currency)
+            params = notebook_parameters(src, base, declared[nb.name], extra, notebook=nb.name, currency=currency,
+                                         holidays=holidays)
             log.info("[%d/%d] %s ...", i, len(notebooks), nb.name)
             t0 = time.perf_counter()
             try:
