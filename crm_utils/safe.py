@@ -16,6 +16,8 @@ command between dollars stops the chart with an error).
 
 from __future__ import annotations
 
+import hashlib
+
 import html as _html
 import re
 from collections.abc import Callable, Mapping
@@ -127,6 +129,9 @@ def styler(frame: pd.DataFrame, formats: Mapping[str, str | Callable] | None = N
     data.columns = data.columns.set_names([None if n is None else html(n) for n in data.columns.names])
     out = data.style.format(dict(formats or {}), escape="html")
     out = out.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    # The table's HTML id from its content, not pandas' random one: the same data give the same
+    # page (a rerun of a notebook compares equal), and two different tables still differ.
+    out = out.set_uuid(hashlib.sha1(frame.to_csv().encode("utf-8", "replace")).hexdigest()[:10])
     return out.hide(axis="index") if hide_index else out
 
 
