@@ -38,13 +38,13 @@ def test_guest_sales_and_merged_duplicates_are_stated_in_the_brief():
 
 
 def test_uncalibrated_predictions_and_gate_fallbacks_are_said():
-    assert summary.prediction_note(_metrics()) == ""
+    assert summary.prediction_note(_metrics(), 0.65) == ""
     off = _metrics(**{"04_need_prediction": {"propensity": {"prediction_possible": True, "buyers_check": {
         "expected": 1412, "realised": 1806, "ratio": 1412 / 1806, "tolerance": 0.1, "within_tolerance": False}}}})
-    assert "expected 1,412 buyers where 1,806 bought (-21.8%)" in summary.prediction_note(off)
+    assert "expected 1,412 buyers where 1,806 bought (-21.8%)" in summary.prediction_note(off, 0.65)
     none = _metrics(**{"04_need_prediction": {"propensity": {"prediction_possible": False,
                                                              "not_possible": "Purchase prediction is not possible"}}})
-    assert summary.prediction_note(none).startswith("Purchase prediction is not possible")
+    assert summary.prediction_note(none, 0.65).startswith("Purchase prediction is not possible")
     demand = _metrics(**{"05_demand_forecasting": {
         "gate_fallbacks": {"units": [{"series": "total", "model": "prophet", "fallback": "ets",
                                       "reason": "its highest period (2,696,423) is over 2 times the history's highest"}]},
@@ -59,3 +59,10 @@ def test_a_shop_of_guest_sales_is_told_so():
     m["02_customer_overview"]["kpis"].update(active_customers=None, new_customers=None, returning_customers=None)
     brief = " ".join(summary.month_sentences(m, None, None))
     assert "Every one of this month's 3,944 order lines is a guest sale" in brief
+
+
+def test_a_model_that_ranks_like_a_coin_toss_is_said_to():
+    m = _metrics(**{"04_need_prediction": {"propensity": {"prediction_possible": True, "selected": "naive Bayes",
+                                                          "test": {"naive Bayes": {"roc_auc": 0.497}}}}})
+    assert "ROC-AUC 0.50, below the report's 0.65" in summary.prediction_note(m, 0.65)
+    assert summary.prediction_note(m, 0.45) == ""

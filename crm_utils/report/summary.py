@@ -147,17 +147,26 @@ def prediction_possible(metrics: dict) -> bool:
     return (figures(metrics, "needs").get("propensity") or {}).get("prediction_possible") is not False
 
 
-def prediction_note(metrics: dict) -> str:
-    """Why next month's targets cannot be trusted, or ''; from notebook 04's propensity figures."""
+def prediction_note(metrics: dict, min_auc: float) -> str:
+    """Why next month's targets cannot be trusted, or ''; from notebook 04's propensity figures:
+    no prediction possible, expected buyers off the 10% promise on the test month, or a selected
+    model that ranks customers below the report's ``min_auc`` on the test month."""
     prop = figures(metrics, "needs").get("propensity") or {}
     if prop.get("prediction_possible") is False:
         return prop.get("not_possible") or "Purchase prediction is not possible for this shop."
+    notes = []
     check = prop.get("buyers_check") or {}
     if check and not check.get("within_tolerance", True):
-        return (f"Caution: on the test month the model expected {check['expected']:,.0f} buyers where "
-                f"{check['realised']:,.0f} bought ({check['ratio'] - 1:+.1%}), beyond the {check['tolerance']:.0%} "
-                f"the kit promises: read the expected numbers below as rough.")
-    return ""
+        notes.append(f"Caution: on the test month the model expected {check['expected']:,.0f} buyers where "
+                     f"{check['realised']:,.0f} bought ({check['ratio'] - 1:+.1%}), beyond the "
+                     f"{check['tolerance']:.0%} the kit promises: read the expected numbers below as rough.")
+    selected = prop.get("selected")
+    auc = ((prop.get("test") or {}).get(selected) or {}).get("roc_auc")
+    if auc is not None and auc < min_auc:
+        notes.append(f"The selected model ({selected}) ranked the test month's customers with ROC-AUC {auc:.2f}, "
+                     f"below the report's {min_auc:.2f} (0.5 is a coin toss): the target list below is little "
+                     f"better than a random pick.")
+    return " ".join(notes)
 
 
 def forecast_note(metrics: dict) -> str:
