@@ -71,7 +71,7 @@ STAGES: tuple[Stage, ...] = (
            "propensity", "next_category", "notes", "monitoring"), needs_customers=True),
     Stage("demand", "demand_forecasting", "How much will we sell?",
           ("forecast", "backtest", "demand_history", "forecast_check"), "crm_utils.demand.handover.headline",
-          ("freq", "horizon_periods", "forecast_start", "gate_fallbacks", "peak", "peak_tested", "reconciliation", "series", "backtest_cutoffs", "prior_scales", "winners", "category",
+          ("freq", "horizon_periods", "forecast_start", "gate_fallbacks", "gate_after_reconciliation", "peak", "peak_tested", "reconciliation", "series", "backtest_cutoffs", "prior_scales", "winners", "category",
            "nested_share_beating_seasonal_naive", "total_units_next_horizon", "total_revenue_next_horizon")),
     Stage("satisfaction", "satisfaction_clustering", "How do customers feel, and why?",
           ("satisfaction_clusters",), "crm_utils.satisfaction.analysis.SurveyStudy.figures",

@@ -66,15 +66,20 @@ def test_the_gate_flags_what_the_history_cannot_explain():
     level = guards.check_forecast(hist, future.assign(yhat=350.0), 13)
     assert not level["passed"] and "over 3 times the higher of its recent level (100)" in level["reason"]
     collapse = guards.check_forecast(hist, future.assign(yhat=20.0), 13)
-    assert not collapse["passed"] and "under a 3th of the lower" in collapse["reason"]
+    assert not collapse["passed"] and "under 1/3 of the lower" in collapse["reason"]
     # A small series is not judged on single units: 2 units in 13 weeks, then none forecast.
     tiny = hist.assign(y=0.0)
     tiny.loc[40, "y"] = tiny.loc[45, "y"] = 1.0
     assert guards.check_forecast(tiny, future.assign(yhat=0.0), 13)["passed"]
     assert guards.check_forecast(tiny, future.assign(yhat=[3.0] + [0.0] * 12), 13)["passed"]
-    # An untested peak gets the stricter band.
+    # An untested peak gets the stricter band, around its anniversary only (a growing series is not
+    # held to last year's highest in every month).
     assert guards.check_forecast(hist, future.assign(yhat=150.0), 13)["passed"]
-    assert not guards.check_forecast(hist, future.assign(yhat=150.0), 13, guards.UNTESTED_PEAK_BAND)["passed"]
+    peak_last_december = pd.Timestamp("2025-12-13")
+    strict = guards.check_forecast(hist, future.assign(yhat=150.0), 13, peak_last_december)
+    assert not strict["passed"] and "near the untested seasonal peak" in strict["reason"]
+    in_march = pd.DataFrame({"ds": pd.date_range("2027-03-06", periods=13, freq="7D"), "yhat": 150.0})
+    assert guards.check_forecast(hist, in_march, 13, peak_last_december)["passed"]
 
 
 def test_a_forecast_that_fails_the_gate_is_replaced_by_a_baseline_and_named():
@@ -125,12 +130,28 @@ def test_reconcile_top_down_and_bottom_up_by_hand():
         guards.reconcile(f, cats, "region")
 
 
+def test_a_period_where_every_category_forecasts_zero_still_adds_up():
+    """A shop shut on Sundays: every category's seasonal naive says 0, the total's model a little."""
+    ds = pd.to_datetime(["2026-11-01", "2026-11-02"])
+    f = pd.concat([pd.DataFrame({"series": n, "level": lv, "ds": ds, "yhat": y, "yhat_lower": 0.0,
+                                 "yhat_upper": np.array(y) * 2, "model": "ets"})
+                   for n, lv, y in (("total", "total", [5.0, 100.0]), ("category=A", "category", [0.0, 60.0]),
+                                    ("category=B", "category", [0.0, 20.0]))], ignore_index=True)
+    out = guards.reconcile(f, pd.Series({"category=A": "A", "category=B": "B"}), "total")
+    assert guards.incoherence(out)["largest_gap"].max() < 1e-12
+    sunday = out[out["ds"] == ds[0]].set_index("series")["yhat"]
+    assert sunday["category=A"] == pytest.approx(5 * 60 / 80) and sunday["category=B"] == pytest.approx(5 * 20 / 80)
+
+
 def test_a_run_ships_levels_that_add_up(small_run):
-    fc = small_run.forecast_
+    s, run = small_run
+    fc = run.forecast_
     gaps = guards.incoherence(fc)
     assert set(gaps["level"]) >= {"category"} and (gaps["largest_gap"] <= guards.RECONCILE_TOLERANCE).all()
-    assert small_run.anchor_ in ("total", "category") and len(small_run.anchor_scores_) == 2
-    assert small_run.gate_["passed"].sum() + len(small_run.fallbacks_) == fc["series"].nunique()
+    assert run.anchor_ in ("total", "category") and len(run.anchor_scores_) == 2
+    # What ships is checked too: a shipped series outside the band after reconciliation is named.
+    after = guards.sanity_gate(s.frame, fc, 13, run.untested_peak())
+    assert set(after.loc[~after["passed"], "series"]) == set(run.gate_after_reconciliation_["series"])
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +160,8 @@ def small_run(cleaned):
     s = demand.build_series(result.tables["orders"], result.tables["customers"], cutoff=CUTOFF,
                             levels=["total", "category"])
     cfg = forecasting.ForecastConfig(uncertainty_samples=50)
-    return forecasting.DemandForecaster(cfg, calendar=demand.calendar_for(s, 13), grid=[(0.05, 10.0)],
-                                        engine="serial").run(s)
+    return s, forecasting.DemandForecaster(cfg, calendar=demand.calendar_for(s, 13), grid=[(0.05, 10.0)],
+                                           engine="serial").run(s)
 
 
 def test_a_backtest_window_holds_the_peak_when_the_history_allows():
@@ -164,7 +185,7 @@ def test_a_peak_the_backtest_could_not_reach_tightens_the_gate(one_off_december)
     assert run.peak_.month == 12 and not run.peak_tested_  # four weeks into the history: untested
     shown = forecasting.ForecasterReport(run)
     assert "was never in a backtest window" in shown.peak_note()
-    assert f"within {guards.UNTESTED_PEAK_BAND:g} times" in shown.gate_note()
+    assert f"({guards.UNTESTED_PEAK_BAND:g} times within {guards.PEAK_WINDOW_DAYS} days of the untested peak" in shown.gate_note()
 
 
 def test_the_incomplete_last_week_is_left_out_not_counted_as_zero():

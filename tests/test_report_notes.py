@@ -48,7 +48,7 @@ def test_uncalibrated_predictions_and_gate_fallbacks_are_said():
     demand = _metrics(**{"05_demand_forecasting": {
         "gate_fallbacks": {"units": [{"series": "total", "model": "prophet", "fallback": "ets",
                                       "reason": "its highest period (2,696,423) is over 2 times the history's highest"}]},
-        "peak": "2010-12-05", "peak_tested": False, "reconciliation": "total"}})
+        "peak": "2010-12-05", "peak_tested": False, "reconciliation": {"units": "total"}}})
     note = summary.forecast_note(demand)
     assert "The units forecast of total by prophet failed the sanity gate" in note and "ets is shown instead" in note
     assert "never in a backtest window" in note and "top-down" in note
@@ -66,3 +66,14 @@ def test_a_model_that_ranks_like_a_coin_toss_is_said_to():
                                                           "test": {"naive Bayes": {"roc_auc": 0.497}}}}})
     assert "ROC-AUC 0.50, below the report's 0.65" in summary.prediction_note(m, 0.65)
     assert summary.prediction_note(m, 0.45) == ""
+
+
+def test_a_fallback_that_is_itself_outside_the_band_or_absent_is_not_called_a_fix():
+    rows = [{"series": "total", "model": "prophet", "fallback": "ets", "fallback_passed": False, "reason": "r1"},
+            {"series": "category=A", "model": "moving_average", "fallback": "moving_average",
+             "fallback_passed": False, "reason": "r2"}]
+    note = summary.forecast_note(_metrics(**{"05_demand_forecasting": {"gate_fallbacks": {"units": rows},
+                                                                       "reconciliation": {}}}))
+    assert "ets is shown instead, and it too is outside the band" in note
+    assert "category=A by moving_average failed the sanity gate (r2); no simpler model was left" in note
+    assert "Categories add up" not in note  # one level: nothing was reconciled

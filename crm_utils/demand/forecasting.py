@@ -139,7 +139,7 @@ def origins(n: int, horizon: int, n_origins: int, step: int | None, min_train: i
     out = sorted(o for o in (n - horizon - i * step for i in range(n_origins)) if o >= min_train)
     if cover is not None and 0 <= cover < n and not any(o <= cover < o + horizon for o in out):
         o = min(max(cover - horizon // 2, min_train), n - horizon)
-        if o <= cover < o + horizon:
+        if o >= min_train and o <= cover < o + horizon:
             out = sorted({*out, o})
     return out
 
@@ -569,9 +569,8 @@ class DemandForecaster:
 
     def _find_peak(self, series: DemandSeries) -> None:
         """The shop's seasonal peak (:func:`guards.seasonal_peak` of the total demand), which the
-        backtest's windows must hold; set once, before the first backtest."""
-        if hasattr(self, "peak_"):
-            return
+        backtest's windows must hold; found from the series each step is given, so a forecaster run
+        again on other series does not keep the first one's peak."""
         frame = series.frame
         first = "total" if "total" in set(frame["level"]) else frame["level"].iloc[0]
         total = frame[frame["level"] == first].groupby("ds", as_index=False)["y"].sum()
@@ -663,8 +662,16 @@ class DemandForecaster:
         self.coherence_ = guards.incoherence(self.forecast_, categories)
         if (self.coherence_["largest_gap"] > guards.RECONCILE_TOLERANCE).any():
             raise RuntimeError(f"forecast levels do not add up after reconciliation:\n{self.coherence_}")
+        # What ships is the reconciled forecast: the gate looks at it once more, and says what fails.
+        after = guards.sanity_gate(series.frame, self.forecast_, self.config.horizon, self.untested_peak())
+        self.gate_after_reconciliation_ = after[~after["passed"]].reset_index(drop=True)
         self.seconds_["forecast"] = time.perf_counter() - t0
         return self.forecast_
+
+    def untested_peak(self) -> pd.Timestamp | None:
+        """The seasonal peak when no backtest window held it (the gate is stricter around it), else None."""
+        peak = getattr(self, "peak_", None)
+        return None if peak is None or getattr(self, "peak_tested_", False) else peak
 
     def _calibrated(self, raw: pd.DataFrame) -> pd.DataFrame:
         factors = getattr(self, "factors_", None)
@@ -674,7 +681,7 @@ class DemandForecaster:
         """The sanity gate (:func:`guards.sanity_gate`): a series whose forecast fails falls back to
         its best baseline, then to the moving average if that fails too. ``gate_`` keeps every
         series' check, ``fallbacks_`` the series that changed model and why."""
-        band = guards.PEAK_BAND if getattr(self, "peak_tested_", True) else guards.UNTESTED_PEAK_BAND
+        band = self.untested_peak()
         horizon = self.config.horizon
         self.gate_ = guards.sanity_gate(series.frame, forecast, horizon, band)
         failed = self.gate_[~self.gate_["passed"]]
@@ -792,23 +799,37 @@ class ForecasterReport:
 
     def gate_note(self) -> str:
         """One sentence on the sanity gate: how many series passed, and the band used."""
-        gate = self.f.gate_
-        band = guards.PEAK_BAND if getattr(self.f, "peak_tested_", True) else guards.UNTESTED_PEAK_BAND
+        gate, unit = self.f.gate_, self.f.config.unit
+        strict = (f" ({guards.UNTESTED_PEAK_BAND:g} times within {guards.PEAK_WINDOW_DAYS} days of the untested "
+                  f"peak's anniversary)" if self.f.untested_peak() is not None else "")
         failed = int((~gate["passed"]).sum())
-        head = (f"Sanity gate: {len(gate) - failed} of {len(gate)} forecasts stay within {guards.LEVEL_BAND:g} times "
-                f"their recent level and the same {self.f.config.unit}s a year earlier, and within {band:g} times "
-                f"their history's highest {self.f.config.unit}")
-        return head + (f"; {failed} fell back to a baseline (below)." if failed else ".")
+        out = (f"Sanity gate: {len(gate) - failed} of {len(gate)} forecasts stay within {guards.LEVEL_BAND:g} times "
+               f"their recent level and the same {unit}s a year earlier, and within {guards.PEAK_BAND:g} times their "
+               f"history's highest {unit}{strict}.")
+        fb = getattr(self.f, "fallbacks_", pd.DataFrame())
+        if len(fb):
+            replaced = fb[fb["fallback"] != fb["model"]]
+            still = replaced[~replaced["fallback_passed"]]
+            kept = fb[fb["fallback"] == fb["model"]]
+            out += (f" {len(replaced)} failed and were replaced by a baseline (below)" if len(replaced) else "")
+            out += (f", {len(still)} of which are still outside the band" if len(still) else "")
+            out += (f"; {len(kept)} failed with no baseline left to fall back to and are shipped with that warning"
+                    if len(kept) else "") + "."
+        after = getattr(self.f, "gate_after_reconciliation_", pd.DataFrame())
+        if len(after):
+            out += (f" After reconciliation {len(after)} forecast(s) fall outside the band: "
+                    + "; ".join(f"{r.series} ({r.reason})" for r in after.itertuples()) + ".")
+        return out
 
     def peak_note(self) -> str:
         """Whether a backtest window held the history's seasonal peak."""
         peak = getattr(self.f, "peak_", None)
         if peak is None:
             return "The history has no seasonal peak that stands out (or under a year of it): nothing to test."
-        if getattr(self.f, "peak_tested_", False):
+        if self.f.untested_peak() is None:
             return f"The history's seasonal peak ({peak:%Y-%m-%d}) lies in a backtest window: the models were tested on it."
         return (f"The history's seasonal peak ({peak:%Y-%m-%d}) was never in a backtest window (too little history "
-                f"before it), so no model was tested on a peak: the sanity gate allows at most "
+                f"before it), so no model was tested on a peak: around its anniversary the sanity gate allows at most "
                 f"{guards.UNTESTED_PEAK_BAND:g} times the history's highest {self.f.config.unit}.")
 
     def reconciliation_note(self) -> str:

@@ -23,9 +23,9 @@ from crm_utils.demand.series import PERIOD_DAYS
 LEVEL_BAND = 3.0
 #: No forecast period may exceed the history's highest period by more than this factor ...
 PEAK_BAND = 2.0
-#: ... or by more than this one when the history's seasonal peak was never in a backtest window:
-#: the models' behaviour at the peak is then untested, so the forecast may only repeat it, with
-#: room for a year's growth.
+#: ... or by more than this one in the weeks around the anniversary of a seasonal peak that was
+#: never in a backtest window (within :data:`PEAK_WINDOW_DAYS`): the models' behaviour at the peak
+#: is untested there, so the forecast may only repeat it, with room for a year's growth.
 UNTESTED_PEAK_BAND = 1.25
 #: Below this many units (or currency units) over the horizon, or in one period, no forecast is
 #: called absurd: a small series that sold 3 units in its last 13 weeks may well sell none in the
@@ -37,7 +37,8 @@ PEAK_WINDOW_DAYS = 28
 #: no peak to test) and the history spans a full year.
 PEAK_PROMINENCE = 1.5
 #: After reconciliation the category (and region) forecasts may differ from the total by at
-#: most this share in any period; reconciliation is exact, so this only guards against a bug.
+#: most this share in any period: reconciliation is exact, zero-sum periods included, so a larger
+#: gap is a bug and stops the run rather than ship forecasts that disagree.
 RECONCILE_TOLERANCE = 1e-6
 
 GATE_COLUMNS = ["series", "model", "passed", "reason", "recent_level", "year_ago_level", "history_max",
@@ -74,9 +75,21 @@ def year_ago_level(history: pd.DataFrame, future_ds: pd.Series) -> float:
     return float(y.mean()) if y.notna().sum() * 2 >= len(y) else np.nan
 
 
+def peak_bands(ds: pd.Series, untested_peak: pd.Timestamp | None) -> np.ndarray:
+    """The band each forecast period's highest value is held to: :data:`UNTESTED_PEAK_BAND` within
+    :data:`PEAK_WINDOW_DAYS` of an untested peak's anniversary, :data:`PEAK_BAND` elsewhere."""
+    days = pd.DatetimeIndex(ds)
+    if untested_peak is None:
+        return np.full(len(days), PEAK_BAND)
+    offset = ((days - pd.Timestamp(untested_peak)).days.to_numpy() % 364)
+    near = np.minimum(offset, 364 - offset) <= PEAK_WINDOW_DAYS
+    return np.where(near, UNTESTED_PEAK_BAND, PEAK_BAND)
+
+
 def check_forecast(history: pd.DataFrame, forecast: pd.DataFrame, horizon: int,
-                   peak_band: float = PEAK_BAND) -> dict:
-    """One series' forecast against its own history: the references and, when it fails, why."""
+                   untested_peak: pd.Timestamp | None = None) -> dict:
+    """One series' forecast against its own history: the references and, when it fails, why.
+    ``untested_peak``: a seasonal peak no backtest window held (see :func:`peak_bands`)."""
     y = history["y"].to_numpy(float)
     yhat = forecast["yhat"].to_numpy(float)
     recent = float(y[-horizon:].mean()) if len(y) else np.nan
@@ -92,37 +105,60 @@ def check_forecast(history: pd.DataFrame, forecast: pd.DataFrame, horizon: int,
                        f"level ({recent:,.0f}) and the same periods a year earlier"
                        + (f" ({year_ago:,.0f})" if np.isfinite(year_ago) else " (not in the history)"))
     if not small and np.isfinite(low) and low > 0 and mean < low / LEVEL_BAND:
-        reasons.append(f"its mean ({mean:,.0f} per period) is under a {LEVEL_BAND:g}th of the lower of its recent "
+        reasons.append(f"its mean ({mean:,.0f} per period) is under 1/{LEVEL_BAND:g} of the lower of its recent "
                        f"level and the same periods a year earlier ({low:,.0f})")
-    if np.isfinite(top) and top > 0 and peak > peak_band * top and peak >= NOISE_FLOOR:
-        reasons.append(f"its highest period ({peak:,.0f}) is over {peak_band:g} times the history's highest ({top:,.0f})")
+    bands = peak_bands(forecast["ds"], untested_peak)
+    over = (yhat > bands * top) & (yhat >= NOISE_FLOOR) if np.isfinite(top) and top > 0 else np.zeros(len(yhat), bool)
+    if over.any():
+        i = int(np.argmax(np.where(over, yhat / bands, -np.inf)))
+        where = " near the untested seasonal peak" if bands[i] < PEAK_BAND else ""
+        reasons.append(f"its highest period ({yhat[i]:,.0f}) is over {bands[i]:g} times the history's highest "
+                       f"({top:,.0f}){where}")
     return {"passed": not reasons, "reason": "; ".join(reasons), "recent_level": recent,
             "year_ago_level": year_ago, "history_max": top, "forecast_mean": mean, "forecast_max": peak}
 
 
 def sanity_gate(frame: pd.DataFrame, forecast: pd.DataFrame, horizon: int,
-                peak_band: float = PEAK_BAND) -> pd.DataFrame:
+                untested_peak: pd.Timestamp | None = None) -> pd.DataFrame:
     """:func:`check_forecast` for every series of ``forecast`` against its history in ``frame``
     (a :class:`DemandSeries` frame): one row per series (:data:`GATE_COLUMNS`)."""
     histories = {name: g[["ds", "y"]] for name, g in frame.groupby("series", sort=False)}
     rows = []
     for name, f in forecast.groupby("series", sort=False):
         h = histories.get(name, pd.DataFrame({"ds": pd.Series(dtype="datetime64[ns]"), "y": pd.Series(dtype=float)}))
-        rows.append({"series": name, "model": f["model"].iloc[0], **check_forecast(h, f, horizon, peak_band)})
+        rows.append({"series": name, "model": f["model"].iloc[0], **check_forecast(h, f, horizon, untested_peak)})
     return pd.DataFrame(rows, columns=GATE_COLUMNS)
 
 
 # -- Reconciliation ----------------------------------------------------------------------------
 
-def _scale(forecast: pd.DataFrame, rows: pd.Series, factor: pd.Series) -> None:
-    """Multiply forecast, interval and all of ``rows`` by ``factor`` (per row), in place."""
-    for col in ("yhat", "yhat_lower", "yhat_upper"):
-        forecast.loc[rows, col] = forecast.loc[rows, col].to_numpy(float) * factor.to_numpy(float)
+def _fit_to(f: pd.DataFrame, rows: pd.Series, keys: list[str], target: pd.Series) -> None:
+    """Make the series of ``rows`` add up to ``target`` in each ``keys`` group (``["ds"]``, or
+    ``["category", "ds"]``), in place: each is scaled by target / their sum, with its interval.
 
-
-def _factor(target: pd.Series, parts: pd.Series) -> pd.Series:
-    """target / parts per period; 1 where the parts sum to zero (nothing to share out)."""
-    return (target / parts.where(parts > 0)).fillna(1.0)
+    Where they sum to zero and the target does not (every category forecast 0 on a Sunday the
+    total is not), the target is shared out by each series' share of the group's forecast over
+    the whole horizon, equally when that is zero too. A group without a target is left alone.
+    """
+    sub = f.loc[rows]
+    idx = pd.MultiIndex.from_frame(sub[keys]) if len(keys) > 1 else pd.Index(sub[keys[0]])
+    tgt = target.reindex(idx).to_numpy(float)
+    y = sub["yhat"].to_numpy(float)
+    parts = sub.groupby(keys)["yhat"].transform("sum").to_numpy(float)
+    group = [c for c in keys if c != "ds"]
+    per = sub.groupby("series", sort=False).agg(total=("yhat", "sum"), **{c: (c, "first") for c in group})
+    whole = per.groupby(group)["total"].transform("sum") if group else pd.Series(per["total"].sum(), per.index)
+    count = per.groupby(group)["total"].transform("size") if group else pd.Series(len(per), per.index)
+    share = np.where(whole > 0, per["total"] / whole.where(whole > 0), 1.0 / count)
+    weight = sub["series"].map(pd.Series(share, index=per.index)).to_numpy(float)
+    scaled = parts > 0
+    shared = ~scaled & (tgt > 0)
+    factor = np.where(scaled, tgt / np.where(scaled, parts, 1.0), 1.0)
+    factor = np.where(np.isfinite(factor), factor, 1.0)
+    new = np.where(shared, tgt * weight, y * factor)
+    lower = np.where(shared, np.minimum(sub["yhat_lower"].to_numpy(float), new), sub["yhat_lower"].to_numpy(float) * factor)
+    upper = np.where(shared, np.maximum(sub["yhat_upper"].to_numpy(float), new), sub["yhat_upper"].to_numpy(float) * factor)
+    f.loc[rows, "yhat"], f.loc[rows, "yhat_lower"], f.loc[rows, "yhat_upper"] = new, lower, upper
 
 
 def reconcile(forecast: pd.DataFrame, categories: pd.Series | None = None, anchor: str = "total") -> pd.DataFrame:
@@ -141,26 +177,21 @@ def reconcile(forecast: pd.DataFrame, categories: pd.Series | None = None, ancho
     levels = set(f["level"].astype(str))
     if "total" not in levels or not levels & {"category", "region"}:
         return f
-    total_rows = f["level"] == "total"
-    by_level = {lv: f[f["level"] == lv].groupby("ds")["yhat"].sum() for lv in ("category", "region")}
-    if anchor == "category" and "category" in levels:
-        total = f.loc[total_rows].set_index("ds")["yhat"]
-        _scale(f, total_rows, _factor(by_level["category"], total).reindex(f.loc[total_rows, "ds"]).fillna(1.0))
-    elif anchor not in ("total", "category"):
+    if anchor not in ("total", "category"):
         raise ValueError(f"anchor must be 'total' (top-down) or 'category' (bottom-up), got {anchor!r}")
-    total = f.loc[total_rows].set_index("ds")["yhat"]
+    total_rows = f["level"] == "total"
+    if anchor == "category" and "category" in levels:
+        _fit_to(f, total_rows, ["ds"], f[f["level"] == "category"].groupby("ds")["yhat"].sum())
+    total = f.loc[total_rows].groupby("ds")["yhat"].sum()
     for lv in ("category", "region"):
         rows = f["level"] == lv
         if rows.any():
-            _scale(f, rows, _factor(total, by_level[lv]).reindex(f.loc[rows, "ds"]).fillna(1.0))
+            _fit_to(f, rows, ["ds"], total)
     cr = f["level"] == "category_region"
     if cr.any() and "category" in levels and categories is not None:
-        cat_of = f["series"].map(categories)
-        cats = f[f["level"] == "category"].assign(category=cat_of).set_index(["category", "ds"])["yhat"]
-        sub = f.loc[cr].assign(category=cat_of[cr])
-        parts = sub.groupby(["category", "ds"])["yhat"].transform("sum")
-        target = cats.reindex(pd.MultiIndex.from_arrays([sub["category"], sub["ds"]])).to_numpy()
-        _scale(f, cr, _factor(pd.Series(target, index=sub.index), parts))
+        f["category"] = f["series"].map(categories)
+        _fit_to(f, cr, ["category", "ds"], f[f["level"] == "category"].groupby(["category", "ds"])["yhat"].sum())
+        f = f.drop(columns="category")
     return f
 
 

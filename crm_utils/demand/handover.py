@@ -26,11 +26,16 @@ def headline(runs: dict[str, DemandForecaster], cutoff: pd.Timestamp, horizon: i
     out = {
         "freq": cfg.freq, "horizon_periods": horizon, "forecast_start": str(first.date()),
         # The sanity gate and the reconciliation (crm_utils.demand.guards): what the report must say.
-        "gate_fallbacks": {m: run.fallbacks_[["series", "model", "fallback", "reason"]].to_dict("records")
-                           for m, run in runs.items() if len(getattr(run, "fallbacks_", []))},
+        "gate_fallbacks": {m: run.fallbacks_[["series", "model", "fallback", "reason", "fallback_passed"]]
+                           .to_dict("records") for m, run in runs.items() if len(getattr(run, "fallbacks_", []))},
+        "gate_after_reconciliation": {m: run.gate_after_reconciliation_[["series", "reason"]].to_dict("records")
+                                      for m, run in runs.items()
+                                      if len(getattr(run, "gate_after_reconciliation_", []))},
         "peak": str(units.peak_.date()) if getattr(units, "peak_", None) is not None else None,
         "peak_tested": bool(getattr(units, "peak_tested_", True)),
-        "reconciliation": getattr(units, "anchor_", "total"),
+        # Per measure: how its levels were made to add up; absent where one level was forecast.
+        "reconciliation": {m: run.anchor_ for m, run in runs.items()
+                           if {"total"} < set(run.forecast_["level"]) and hasattr(run, "anchor_")},
         "series": {m: int(r.forecast_["series"].nunique()) for m, r in runs.items()},
         "backtest_cutoffs": windows,
         "prior_scales": {r.level: [r.changepoint_prior_scale, r.seasonality_prior_scale]

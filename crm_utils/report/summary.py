@@ -178,14 +178,26 @@ def forecast_note(metrics: dict) -> str:
     parts = []
     for measure, rows in (d.get("gate_fallbacks") or {}).items():
         for r in rows:
-            parts.append(f"The {measure} forecast of {r['series']} by {r['model']} failed the sanity gate "
-                         f"({r['reason']}); {r['fallback']} is shown instead.")
+            head = f"The {measure} forecast of {r['series']} by {r['model']} failed the sanity gate ({r['reason']})"
+            if r["fallback"] == r["model"]:
+                parts.append(head + "; no simpler model was left to fall back to, so it is shown with this warning.")
+            elif r.get("fallback_passed", True):
+                parts.append(head + f"; {r['fallback']} is shown instead.")
+            else:
+                parts.append(head + f"; {r['fallback']} is shown instead, and it too is outside the band: treat "
+                                    f"this series' forecast with care.")
+    for measure, rows in (d.get("gate_after_reconciliation") or {}).items():
+        for r in rows:
+            parts.append(f"After the levels were made to add up, the {measure} forecast of {r['series']} is outside "
+                         f"the sanity band ({r['reason']}).")
     if d.get("peak") and not d.get("peak_tested", True):
-        parts.append(f"The history's seasonal peak ({d['peak']}) was never in a backtest window, so forecasts of a "
-                     f"peak are untested and held to a stricter sanity band.")
-    if d.get("reconciliation"):
-        parts.append("Categories add up to the total (" + ("top-down: the total forecast is kept" if
-                     d["reconciliation"] == "total" else "bottom-up: the total is the sum of the categories") + ").")
+        parts.append(f"The history's seasonal peak ({d['peak']}) was never in a backtest window, so forecasts near "
+                     f"its anniversary are untested and held to a stricter sanity band.")
+    how = {"total": "top-down: the total forecast is kept", "category": "bottom-up: the total is the sum of the categories"}
+    rec = d.get("reconciliation")
+    if isinstance(rec, dict) and rec:
+        parts.append("Categories add up to the total (" + "; ".join(f"{m}: {how.get(a, a)}" for m, a in rec.items())
+                     + ").")
     return " ".join(parts)
 
 
