@@ -48,11 +48,8 @@ class NotebookRun:
         return self.data_end < self.cutoff.normalize()
 
     def partial_note(self) -> str:
-        """'Partial month: data to 2011-12-09 ...' for every section of a partial month; '' for a whole one."""
-        if not self.partial:
-            return ""
-        return (f"Partial month: data to {self.data_end:%Y-%m-%d}. Comparisons use the same days "
-                f"(1 to {self.data_end.day}) of the months compared.")
+        """'Partial month: data to 2011-12-09; ...' for every section of a partial month; '' for a whole one."""
+        return partial_month_note(self.data_end, self.cutoff) if self.partial else ""
 
     def has(self, name: str) -> bool:
         return artifacts.has_table(self.path, name)
@@ -99,6 +96,16 @@ def start(name: str, report_month: str, run_dir: str = "", *, max_colwidth: int 
     if max_colwidth:
         pd.set_option("display.max_colwidth", max_colwidth)
     return NotebookRun(name, report_month, resolve_run_dir(run_dir, report_month))
+
+
+def partial_month_note(data_end: pd.Timestamp | str, cutoff: pd.Timestamp | str) -> str:
+    """The one sentence every section of a partial month opens with (notebooks and the report):
+    how far the data reach, and that only the KPI comparisons are made on the same days."""
+    end, cut = pd.Timestamp(data_end), pd.Timestamp(cutoff)
+    if end.normalize() >= cut.normalize():
+        return ""
+    return (f"Partial month: data to {end:%Y-%m-%d}. The KPI comparisons use the same days (1 to {end.day}) of "
+            f"the months compared; every other figure here uses the data as they are, so read it as part of a month.")
 
 
 def say(text: str) -> None:

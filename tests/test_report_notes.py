@@ -21,11 +21,11 @@ def _metrics(**parts) -> dict:
 
 def test_a_whole_month_has_no_partial_sentence_and_a_partial_one_leads_the_brief():
     assert summary.partial_sentence(_metrics()) == ""
-    m = _metrics(**{"01_data_cleaning": {"month_complete": False, "data_end": "2011-12-09"},
+    m = _metrics(**{"01_data_cleaning": {"month_complete": False, "data_end": "2011-12-09", "cutoff": "2011-12-31"},
                     "02_customer_overview": {"compared_days": 9}})
     brief = summary.month_sentences(m, None, "GBP")
-    assert brief[0] == ("Partial month: data to 2011-12-09; every comparison uses days 1 to 9 of the months "
-                        "compared.")
+    assert brief[0].startswith("Partial month: data to 2011-12-09. The KPI comparisons use the same days (1 to 9)")
+    assert "every other figure here uses the data as they are" in brief[0]
 
 
 def test_guest_sales_and_merged_duplicates_are_stated_in_the_brief():

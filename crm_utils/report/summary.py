@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from crm_utils.artifacts import LastMonth, collect_metrics
-from crm_utils.notebook import money, money_label, number, percent
+from crm_utils.notebook import money, money_label, number, partial_month_note, percent
 from crm_utils.stages import figures
 
 KPI_LABELS = {"revenue": "revenue", "orders": "orders", "active_customers": "active customers",
@@ -131,14 +131,11 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str |
 
 
 def partial_sentence(metrics: dict) -> str:
-    """'Partial month: data to 2011-12-09; ...' when the run reported a month the data end inside."""
+    """'Partial month: data to 2011-12-09. ...' when the run reported a month the data end inside."""
     clean = figures(metrics, "data")
-    if clean.get("month_complete", True):
+    if clean.get("month_complete", True) or not clean.get("data_end") or not clean.get("cutoff"):
         return ""
-    days = figures(metrics, "overview").get("compared_days")
-    same = f"every comparison uses days 1 to {days} of the months compared" if days else \
-        "comparisons with whole months are not made"
-    return f"Partial month: data to {clean.get('data_end')}; {same}."
+    return partial_month_note(clean["data_end"], clean["cutoff"])
 
 
 def prediction_possible(metrics: dict) -> bool:
