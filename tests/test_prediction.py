@@ -510,3 +510,23 @@ def test_models_learn_from_a_sample_of_whole_customers(tables):
     # Few customers, or 0: the tables themselves.
     whole = sampling.customer_sample(orders, interactions, customers, max_customers=0)
     assert not whole.sampled and whole.orders is orders and whole.note().startswith("Models learn from all")
+
+
+def test_a_season_factor_that_would_push_probabilities_past_one_is_not_applied():
+    from crm_utils.needs.propensity import WindowCalibrator
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.1, 0.6, 500)
+    y = rng.uniform(size=500) < p
+    cal = WindowCalibrator().fit(p, y).for_target(p, 3.0, "season factor 3.000")
+    assert cal.factor_ == 1.0 and "not applied" in cal.season_
+    assert cal.transform(p).mean() == pytest.approx(y.mean(), abs=0.02)  # Platt alone: this window's rate
+    assert WindowCalibrator().fit(p, y).for_target(p, 1.5).transform(p).mean() == pytest.approx(1.5 * y.mean(), rel=0.05)
+
+
+def test_a_partial_month_never_labels_a_window_the_data_do_not_fill():
+    whole = propensity.plan_cutoffs("2011-12", pd.Timestamp("2010-12-01"))
+    cut = propensity.plan_cutoffs("2011-12", pd.Timestamp("2010-12-01"), data_end=pd.Timestamp("2011-12-09"))
+    assert whole.test.date().isoformat() == "2011-11-30"  # its window runs to 2011-12-30
+    assert cut.test.date().isoformat() == "2011-10-31"  # its 30-day window ends 2011-11-30, inside the data
+    assert cut.final_train and all(c + pd.Timedelta(days=30) < pd.Timestamp("2011-12-10") for c in cut.final_train)

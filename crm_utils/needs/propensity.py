@@ -50,6 +50,7 @@ from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
 from crm_utils.config import month_end, parse_month
+from crm_utils.coverage import data_end
 from crm_utils.customers.features import SKEWED, customer_features, with_signup
 from crm_utils.needs.bgnbd import BGNBD
 
@@ -135,13 +136,18 @@ class CutoffPlan:
 
 
 def plan_cutoffs(report_month: str, first_date: pd.Timestamp, n_train: int = 6,
-                 horizon_days: int = HORIZON_DAYS, min_history_days: int = MIN_HISTORY_DAYS) -> CutoffPlan:
+                 horizon_days: int = HORIZON_DAYS, min_history_days: int = MIN_HISTORY_DAYS,
+                 data_end: pd.Timestamp | None = None) -> CutoffPlan:
     """Month-end cutoffs for a report month (see the module docstring for the rules).
 
     ``first_date`` is the first order date in the data; cutoffs closer to it than
-    ``min_history_days`` are not used.
+    ``min_history_days`` are not used. ``data_end``: the last day the data cover, when they stop
+    inside the report month (a partial month): a label window must end by then, or its buyers
+    would be counted from a window the data do not fill.
     """
     scoring = month_end(report_month)
+    known = scoring if data_end is None else min(
+        scoring, pd.Timestamp(data_end).normalize() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1))
     horizon = pd.Timedelta(days=horizon_days)
     earliest_ok = pd.Timestamp(first_date) + pd.Timedelta(days=min_history_days)
     ends, p = [], parse_month(report_month) - 1
@@ -152,10 +158,10 @@ def plan_cutoffs(report_month: str, first_date: pd.Timestamp, n_train: int = 6,
     def closed_by(limit: pd.Timestamp | None) -> list[pd.Timestamp]:
         return [] if limit is None else [c for c in ends if c + horizon <= limit]
 
-    test = next(iter(closed_by(scoring)), None)
+    test = next(iter(closed_by(known)), None)
     validation = next(iter(closed_by(test)), None)
     selection = tuple(closed_by(validation)[:n_train])
-    final = tuple(closed_by(scoring)[:n_train])
+    final = tuple(closed_by(known)[:n_train])
     purchase = tuple(closed_by(test)[:n_train])
     reason = ""
     if test is None or validation is None or len(selection) < MIN_TRAIN_CUTOFFS:
@@ -373,7 +379,14 @@ class WindowCalibrator(BaseEstimator):
         if len(z) == 0 or factor == 1.0:
             self.shift_ = 0.0
             return self
-        goal = min(factor * expit(z).mean(), 1 - 1e-6)
+        goal = factor * expit(z).mean()
+        if goal >= 1.0:
+            # A rate ratio cannot carry a mean this high past 1 (every customer a sure buyer): the
+            # factor is not applied, and the season string says why.
+            self.shift_, self.factor_ = 0.0, 1.0
+            self.season_ = (f"season factor {factor:.3f} not applied: it would put the mean probability at "
+                            f"{goal:.2f}, which no probability can reach")
+            return self
         self.shift_ = float(brentq(lambda d: expit(z + d).mean() - goal, -30.0, 30.0))
         return self
 
@@ -458,7 +471,7 @@ class PropensityStudy:
         if buy_dates.empty:
             raise ValueError("orders hold no purchases: nothing to predict")
         self.plan = plan_cutoffs(self.report_month, buy_dates.min(), self.n_train, self.horizon_days,
-                                 self.min_history_days)
+                                 self.min_history_days, data_end(buy_dates, month_end(self.report_month)))
         self.skipped = self.plan.reason
         # Filled step by step; they stay None when the data cannot support the step.
         self.sets_ = self.comparison_ = self.selected_ = self.calibrator_ = None
