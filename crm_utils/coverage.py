@@ -21,8 +21,11 @@ QUIET_LOOKBACK_DAYS = 91
 def data_end(order_dates: pd.Series, cutoff: pd.Timestamp) -> pd.Timestamp:
     """The last day (midnight) the data cover, at most the cutoff's day.
 
-    The cutoff's day when the days since the last sale are no more than the shop's usual silence
-    (:data:`QUIET_LOOKBACK_DAYS`); otherwise the last sale day.
+    The cutoff's day when the silence since the last sale is usual for this shop: no longer than
+    the longest gap between sale days that recurs (twice or more) in the :data:`QUIET_LOOKBACK_DAYS`
+    before it (a weekly closing day recurs, a one-off fortnight's holiday does not), or a silence
+    the shop also kept over the same days a year earlier (closed between Christmas and New Year).
+    Otherwise the last sale day.
     """
     cut = pd.Timestamp(cutoff).normalize()
     days = pd.DatetimeIndex(pd.to_datetime(order_dates[order_dates <= pd.Timestamp(cutoff)]).dt.normalize().unique())
@@ -30,9 +33,23 @@ def data_end(order_dates: pd.Series, cutoff: pd.Timestamp) -> pd.Timestamp:
         raise ValueError(f"no order dated on or before {cut:%Y-%m-%d}: the data do not reach the month")
     days = days.sort_values()
     last = days[-1]
+    silence = (cut - last).days
+    if silence == 0:
+        return cut
     recent = days[days >= last - pd.Timedelta(days=QUIET_LOOKBACK_DAYS)]
-    usual = int(np.diff(recent.asi8).max() // 86_400_000_000_000) if len(recent) > 1 else 1
-    return cut if (cut - last).days < max(usual, 1) else last
+    gaps = pd.Series(np.diff(recent.asi8) // 86_400_000_000_000)
+    counts = gaps.value_counts()
+    recurring = counts[counts >= 2].index
+    usual = int(recurring.max()) if len(recurring) else 1
+    if silence < usual:
+        return cut
+    # The same dates a year earlier (closures follow the calendar: Christmas, a summer fortnight):
+    # silent then too, while open in the weeks before, is the shop's usual closure, not the end of
+    # the export.
+    year = pd.DateOffset(years=1)
+    quiet_then = not ((days > last - year) & (days <= cut - year)).any()
+    open_before = ((days > last - year - pd.Timedelta(days=QUIET_LOOKBACK_DAYS // 3)) & (days <= last - year)).any()
+    return cut if quiet_then and open_before else last
 
 
 def is_partial(order_dates: pd.Series, cutoff: pd.Timestamp) -> bool:

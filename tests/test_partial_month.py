@@ -72,3 +72,17 @@ def test_the_runner_refuses_a_partial_month_unless_asked(tmp_path):
     assert metrics["01_data_cleaning"]["month_complete"] is False
     assert metrics["02_customer_overview"]["compared_days"] == 9
     assert json.loads((reports / "2026-10" / "run.json").read_text())["allow_partial"] is True
+
+
+def test_a_usual_closure_is_not_the_end_of_the_data():
+    cutoff = pd.Timestamp("2026-12-31 23:59:59")
+    # Monday to Friday, shut from 24 to 31 December, this year and last.
+    weekdays = pd.Series(d for d in pd.date_range("2025-01-01", "2026-12-31") if d.dayofweek < 5
+                         and not (d.month == 12 and d.day >= 24))
+    assert coverage.data_end(weekdays, cutoff) == cutoff.normalize()
+    # The same closure with no year before to show it: the export looks cut.
+    this_year = weekdays[weekdays >= "2026-06-01"]
+    assert coverage.data_end(this_year, cutoff) == pd.Timestamp("2026-12-23")
+    # A one-off fortnight's holiday in the weeks before does not make a 13-day silence usual.
+    daily = pd.Series(d for d in pd.date_range("2026-08-01", "2026-10-18") if not ("2026-09-01" <= str(d.date()) <= "2026-09-14"))
+    assert coverage.data_end(daily, pd.Timestamp("2026-10-31 23:59")) == pd.Timestamp("2026-10-18")
