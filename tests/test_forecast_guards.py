@@ -274,3 +274,17 @@ def test_a_notebook_resolves_the_declared_calendar_and_currency(small_data):
     assert pipeline.holidays_parameter("{'country': 'gb'}") == {"country": "gb"}
     with pytest.raises(ValueError, match="-p holidays expects a mapping"):
         pipeline.holidays_parameter("GB")
+
+
+def test_a_calendar_the_holidays_package_lacks_stops_at_reading_and_one_window_is_one_season():
+    from crm_utils.data.mapping import document_holidays
+    from crm_utils.data.schema import ContractError
+
+    with pytest.raises(ContractError, match="'XX' is not a country the holidays package has a calendar for"):
+        document_holidays({"holidays": {"country": "XX"}}, "mapping.yml")
+    with pytest.raises(ContractError, match="subdivisions need the country"):
+        document_holidays({"holidays": {"subdivisions": "region"}}, "mapping.yml")
+    # Four weeks of an event that straddle the history's year boundary are one occurrence.
+    h = pd.DataFrame({"ds": pd.date_range("2025-11-08", periods=52, freq="7D"), "y": 1.0, "e": 0.0})
+    h.loc[h["ds"].between("2026-10-20", "2026-11-10"), "e"] = 1.0
+    assert models.event_seasons(h, "e") == 1

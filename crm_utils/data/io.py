@@ -829,8 +829,10 @@ SCALE_LIKE_RANGE = (0, 10)
 
 
 def item_name(column: str) -> str:
-    """The contract item name of a file's column: ``Inflight wifi service`` -> ``q_inflight_wifi_service``."""
-    return SURVEY_ITEM_PREFIX + re.sub(r"\W+", "_", str(column).casefold()).strip("_")
+    """The contract item name of a file's column: ``Inflight wifi service`` -> ``q_inflight_wifi_service``;
+    a name already in the contract's form (``q_price``) stays as it is."""
+    name = re.sub(r"\W+", "_", str(column).casefold()).strip("_")
+    return name if name.startswith(SURVEY_ITEM_PREFIX) and name != SURVEY_ITEM_PREFIX else SURVEY_ITEM_PREFIX + name
 
 
 def item_targets(items: list[str] | dict[str, str]) -> dict[str, str]:

@@ -402,6 +402,27 @@ class HolidaysSpec(_Strict):
     subdivisions: Literal["region"] | None = None
     regions_are: Literal["countries"] | None = None
 
+    @model_validator(mode="after")
+    def _known_calendar(self) -> "HolidaysSpec":
+        """A country the holidays package has a calendar for, and one of the three forms: checked
+        when the mapping is read, so a run stops before its first notebook, not in notebook 05."""
+        import holidays as holidays_lib
+
+        if self.country and self.country.upper() not in holidays_lib.list_supported_countries():
+            raise PydanticCustomError("country", "{got} is not a country the holidays package has a calendar for "
+                                                 "(ISO 3166-1 alpha-2, e.g. GB, US, DE, BR, CN)",
+                                      {"got": short(self.country)})
+        if self.regions_are and self.country:
+            raise PydanticCustomError("holidays", "give either country (with subdivisions) or regions_are: "
+                                                  "countries, not both", {})
+        if self.subdivisions and not self.country:
+            raise PydanticCustomError("holidays", "subdivisions need the country they belong to, e.g. "
+                                                  "country: BR with subdivisions: region", {})
+        if not (self.country or self.regions_are):
+            raise PydanticCustomError("holidays", "declare a country (country: GB) or that regions are "
+                                                  "countries (regions_are: countries)", {})
+        return self
+
 
 def document_holidays(doc: Any, source: str) -> dict[str, str] | None:
     """The holiday calendar a mapping document declares (``holidays: {country: GB}``), checked; None

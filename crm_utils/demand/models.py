@@ -248,12 +248,15 @@ MIN_EVENT_SEASONS = 2
 
 
 def event_seasons(history: pd.DataFrame, column: str) -> int:
-    """In how many distinct seasons (years counted back from the history's end) ``column`` is non-zero."""
+    """In how many distinct seasons (years counted back from the history's end) ``column`` starts
+    an occurrence: a run of consecutive non-zero periods counts once, where it starts, so one
+    multi-week window that straddles a year boundary is still one season."""
     on = history[column].to_numpy(float) != 0
     if not on.any():
         return 0
+    starts = on & ~np.concatenate([[False], on[:-1]])
     age = (history["ds"].max() - pd.DatetimeIndex(history["ds"])).days.to_numpy()
-    return int(np.unique(age[on] // 365).size)
+    return int(np.unique(age[starts] // 365).size)
 
 
 def supported_regressors(history: pd.DataFrame) -> tuple[list[str], dict[str, int]]:
