@@ -285,6 +285,7 @@ def test_a_calendar_the_holidays_package_lacks_stops_at_reading_and_one_window_i
     with pytest.raises(ContractError, match="subdivisions need the country"):
         document_holidays({"holidays": {"subdivisions": "region"}}, "mapping.yml")
     # Four weeks of an event that straddle the history's year boundary are one occurrence.
-    h = pd.DataFrame({"ds": pd.date_range("2025-11-08", periods=52, freq="7D"), "y": 1.0, "e": 0.0})
-    h.loc[h["ds"].between("2026-10-20", "2026-11-10"), "e"] = 1.0
-    assert models.event_seasons(h, "e") == 1
+    h = pd.DataFrame({"ds": pd.date_range("2025-10-04", "2026-10-31", freq="7D"), "y": 1.0, "e": 0.0})
+    h.loc[h["ds"].between("2025-10-20", "2025-11-15"), "e"] = 1.0  # ages 350 to 376 days: across the year
+    ages = (h["ds"].max() - h.loc[h["e"] > 0, "ds"]).dt.days
+    assert ages.min() < 365 <= ages.max() and models.event_seasons(h, "e") == 1
