@@ -220,7 +220,7 @@ def build_series(orders: pd.DataFrame, customers: pd.DataFrame | None = None, *,
     first_period = o.loc[o["ds"] >= first_period, "ds"].min() if (o["ds"] >= first_period).any() else pd.NaT
     partial = o["ds"] < first_period if pd.notna(first_period) else pd.Series(True, index=o.index)
     last_sale = orders["order_date"].max()
-    known_to = coverage.data_end(orders["order_date"], cutoff)
+    known_to = coverage.data_end(o["day"], cutoff)  # the day cells: one date per sale day, not per line
     # A period is complete when the data reach its last day.
     last_complete = known_to if freq == "D" else period_end(pd.Series([known_to]), cutoff, freq).iloc[0]
     if last_complete > known_to:
