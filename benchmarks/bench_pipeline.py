@@ -43,10 +43,12 @@ def data_folder(size: int) -> Path:
         measure(GENERATE, str(folder), str(size))
     raw = folder / "raw"
     raw.mkdir(exist_ok=True)
-    for t in TABLES:  # links, so the run reads exactly the generator's files and nothing else there
-        link = raw / f"{t}.parquet"
-        if not link.exists():
-            link.symlink_to(folder / f"{t}.parquet")
+    # Links, so the run reads exactly the generator's files and nothing else there: its tables and
+    # its mapping.yml, which declares the currency and the holiday calendar as an operator's run has them.
+    for name in [f"{t}.parquet" for t in TABLES] + ["mapping.yml"]:
+        link = raw / name
+        if not link.exists() and (folder / name).exists():
+            link.symlink_to(folder / name)
     return raw
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 #: Sections in this order first, the rest alphabetically.
-ORDER = ("pipeline", "generate", "segmentation", "prediction", "forecasting")
+ORDER = ("pipeline", "pipeline_nb05_issue18", "generate", "segmentation", "prediction", "forecasting")
 
 
 def _tree_rss_bytes(root: int) -> int:

@@ -30,7 +30,9 @@ def data_end(order_dates: pd.Series, cutoff: pd.Timestamp) -> pd.Timestamp:
     cut = pd.Timestamp(cutoff).normalize()
     # Distinct sale days by hashing whole days (tens of millions of lines become a few hundred days
     # without a per-line datetime object or a sort).
-    stamps = pd.to_datetime(order_dates).to_numpy(dtype="datetime64[ns]")
+    # pd.to_datetime on a column that is already datetime still costs ~9 s per 36M lines (its cache).
+    dates = order_dates if pd.api.types.is_datetime64_any_dtype(order_dates) else pd.to_datetime(order_dates, cache=False)
+    stamps = pd.Series(dates).to_numpy(dtype="datetime64[ns]")
     stamps = stamps[~np.isnat(stamps) & (stamps <= np.datetime64(pd.Timestamp(cutoff).to_datetime64()))]
     days = pd.DatetimeIndex(pd.unique(stamps.astype("datetime64[D]")).astype("datetime64[ns]"))
     if days.empty:
