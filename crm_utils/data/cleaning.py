@@ -105,7 +105,7 @@ class CleanResult:
                 out["month_complete"] = bool(end >= self.cutoff.normalize())
             out["outlier_lines_flagged"] = int(o["is_outlier"].sum())
             out.update(guest_lines(o))
-        if self.merged_duplicates:
+        if self.merged_duplicates.get("lines"):  # none merged: no figures (a 0/0 share would be NaN)
             out.update({f"merged_duplicate_{k}": v for k, v in self.merged_duplicates.items()})
         return out
 
