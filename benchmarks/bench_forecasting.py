@@ -1,6 +1,6 @@
 """Time and peak memory of forecasting many weekly series: fit and predict, no backtest.
 
-The workload is the forecast step of notebook 05 for every series: Prophet on log demand with
+The workload is the forecast step of notebook 08 for every series: Prophet on log demand with
 yearly seasonality, the retail-event and public-holiday regressors, and a 13-week forecast with
 its interval (``uncertainty_samples`` as in the notebook). The series are three years of weekly
 demand, generated here (growth, a yearly wave of random phase and size, event weeks, Poisson

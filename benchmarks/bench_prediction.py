@@ -1,7 +1,7 @@
-"""Time and peak memory of scoring customers with a trained need-prediction scorer (notebook 04's
+"""Time and peak memory of scoring customers with a trained need-prediction scorer (notebook 05's
 last step), by data size.
 
-Training is done once, before any timing: notebook 04's studies (propensity model chosen on
+Training is done once, before any timing: notebook 05's studies (propensity model chosen on
 validation, next-category model, note classifiers) on the 10,000-customer data, saved with
 joblib to .cache/bench/scorer.joblib. Each size's data are the default generator's, prepared as
 in ``bench_segmentation.py`` (orders and interactions in the shape notebook 01 hands over; the
@@ -162,7 +162,7 @@ def main() -> None:
 
 def section(rows: list[dict], selected: str) -> dict:
     return {
-        "title": "Scoring customers with a trained need-prediction scorer (notebook 04)",
+        "title": "Scoring customers with a trained need-prediction scorer (notebook 05)",
         "intro": ["`python benchmarks/bench_prediction.py`. Total = loading the scorer (trained once on",
                   f"{TRAIN_SIZE:,} customers; model: {selected}), reading the prepared orders and",
                   "interactions, and scoring every customer active at the cutoff: features, BG/NBD features,",

@@ -93,7 +93,7 @@ def stage(key: str) -> Stage:
 
 
 def notebook_stem(name: str | Path) -> str:
-    """``04_need_prediction`` (a file name, path or metrics key) -> ``need_prediction``."""
+    """``05_need_prediction`` (a file name, path or metrics key) -> ``need_prediction``."""
     stem = Path(str(name)).stem
     m = NOTEBOOK_NAME.match(stem)
     return m.group(2) if m else stem

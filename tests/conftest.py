@@ -14,7 +14,7 @@ from crm_utils.data import cleaning, io, privacy
 
 
 #: Notebook parameters for end-to-end runs that test the pipeline's mechanics rather than forecast
-#: quality (nbval covers notebook 05 with its defaults): fewer series and one prior-scale pair.
+#: quality (nbval covers notebook 08 with its defaults): fewer series and one prior-scale pair.
 LIGHT_RUN = ["-p", "levels=['total', 'category']", "-p", "revenue_levels=[]", "-p", "prior_grid=[[0.05, 10.0]]"]
 
 

@@ -213,10 +213,10 @@ def test_a_bakery_of_guest_sales_runs_end_to_end(tmp_path):
     assert done.returncode == 0, done.stderr
     assert b"\x00" not in (out / "orders.csv").read_bytes()
     run = subprocess.run([*cli, "run", "--month", MONTH, "--data-dir", str(out), "--reports-dir", str(reports),
-                          "--only", "01,02,03,04", "--quiet"], capture_output=True, text=True, timeout=600)
+                          "--only", "01,02,03,05", "--quiet"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     record = json.loads((reports / MONTH / "run.json").read_text())
-    assert set(record["skipped"]) == {"03_customer_segmentation.ipynb", "04_need_prediction.ipynb"}
+    assert set(record["skipped"]) == {"03_customer_segmentation.ipynb", "05_need_prediction.ipynb"}
     assert all("every order line is a guest sale" in why for why in record["skipped"].values())
     metrics = json.loads((reports / MONTH / "metrics.json").read_text())
     assert metrics["01_data_cleaning"]["quarantined_by_reason"]["orders.unparseable_date"] == 1  # the NUL line

@@ -44,7 +44,7 @@ def crm_report(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, env=os.environ.copy(), timeout=timeout)
 
 
-#: Columns whose values get markup on every other row only. Notebook 04 learns what a note says from
+#: Columns whose values get markup on every other row only. Notebook 05 learns what a note says from
 #: the notes of one interaction topic ('product_question'); with markup on every topic no note has it,
 #: the note section says so and is skipped (tests/test_prediction.py checks that path), and the
 #: voiced needs, whose category names carry markup too, would never reach the report.

@@ -1,5 +1,5 @@
 """Personal data does not get through cleaning: not in any text column, not as an id, not in the
-quarantine, not in notebook 04's hard examples; and joins still match after ids are hashed."""
+quarantine, not in notebook 05's hard examples; and joins still match after ids are hashed."""
 
 from __future__ import annotations
 

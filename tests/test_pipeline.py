@@ -164,7 +164,7 @@ def test_no_customer_name_anywhere_in_the_report(e2e):
 
 
 def test_forecasts_on_fourteen_months(e2e):
-    """Notebook 05 on data shorter than two years: every series forecast 13 weeks ahead by its
+    """Notebook 08 on data shorter than two years: every series forecast 13 weeks ahead by its
     backtest winner, with the shorter backtest and the missing yearly seasonality said out loud."""
     _, reports, _ = e2e
     month = reports / "2026-10"
@@ -173,9 +173,9 @@ def test_forecasts_on_fourteen_months(e2e):
     assert forecast.groupby(["measure", "series"]).size().eq(13).all()
     assert {"total", "category=Books"} <= set(forecast["series"])
     assert backtest["cutoff"].nunique() == 2 and backtest["mase"].notna().any()
-    head = json.loads((month / "metrics.json").read_text())["05_demand_forecasting"]
+    head = json.loads((month / "metrics.json").read_text())["08_demand_forecasting"]
     assert head["series"]["units"] == forecast.query("measure == 'units'")["series"].nunique()
-    nb = (month / "05_demand_forecasting.ipynb").read_text()
+    nb = (month / "08_demand_forecasting.ipynb").read_text()
     assert "yearly seasonality off" in nb and "backtest origin(s), not 4" in nb
 
 
@@ -219,7 +219,7 @@ def backfill(e2e, tmp_path_factory):
     """Three months run oldest first; only the notebooks whose figures the comparison needs."""
     data, _, _ = e2e
     reports = tmp_path_factory.mktemp("backfill")
-    res = crm_report("run", "--from", "2026-08", "--to", "2026-10", "--only", "01,02,07",
+    res = crm_report("run", "--from", "2026-08", "--to", "2026-10", "--only", "01,02,11",
                      "--data-dir", str(data), "--reports-dir", str(reports))
     assert res.returncode == 0, res.stderr
     return reports, res
@@ -230,13 +230,13 @@ def test_a_backfill_gives_reports_that_agree_with_each_other(backfill):
     months = ["2026-08", "2026-09", "2026-10"]
     assert res.stdout.split() == [str(reports / m / "report.html") for m in months]
     metrics = {m: json.loads((reports / m / "metrics.json").read_text()) for m in months}
-    assert metrics["2026-08"]["07_monthly_report"]["consistent_with_previous_report"] is None  # nothing before it
+    assert metrics["2026-08"]["11_monthly_report"]["consistent_with_previous_report"] is None  # nothing before it
     for prev, cur in zip(months, months[1:]):
         before, now = metrics[prev]["02_customer_overview"], metrics[cur]["02_customer_overview"]
         assert now["previous_month"] == pytest.approx(before["kpis"])
         for k in ("revenue", "orders", "active_customers", "average_order_value"):
             assert now["change_vs_previous_month"][k] == pytest.approx(now["kpis"][k] / before["kpis"][k] - 1, abs=1e-6)  # stored rounded to 6 places
-        assert metrics[cur]["07_monthly_report"]["consistent_with_previous_report"] is True
+        assert metrics[cur]["11_monthly_report"]["consistent_with_previous_report"] is True
 
 
 def test_a_backfill_needs_both_ends_in_order(e2e, tmp_path):
@@ -699,7 +699,7 @@ def test_currency_given_with_p_overrides_the_data_and_is_checked(tmp_path):
 
 
 def test_qualified_parameters_must_name_a_notebook_of_the_run_and_its_parameter():
-    declared = {"03_customer_segmentation.ipynb": {"k_max": 10}, "06_satisfaction_clustering.ipynb": {"k_max": 8}}
+    declared = {"03_customer_segmentation.ipynb": {"k_max": 10}, "09_satisfaction_clustering.ipynb": {"k_max": 8}}
     with pytest.raises(ValueError, match=r"-p 04.k_max: no notebook 04 in this run; it runs \['03', '06'\]"):
         pipeline.check_extra({"04.k_max": "6"}, declared)
     with pytest.raises(ValueError, match=r"-p 03.window: 03_customer_segmentation.ipynb declares no parameter "

@@ -1,4 +1,4 @@
-"""Need prediction: no look into the future, the claims of notebook 04 on the default data, and the
+"""Need prediction: no look into the future, the claims of notebook 05 on the default data, and the
 small pieces by hand."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def tables(default_cleaned):
 
 @pytest.fixture(scope="module")
 def study(tables):
-    """The propensity study of notebook 04 with its defaults, on the default data."""
+    """The propensity study of notebook 05 with its defaults, on the default data."""
     orders, interactions, customers, cats = tables
     return propensity.PropensityStudy(orders, REPORT_MONTH, interactions=interactions, customers=customers,
                                       categories=cats).run()
@@ -150,7 +150,7 @@ def test_scores_of_the_month_cover_every_active_customer(study, tables):
 
 def test_scoring_in_groups_on_a_dask_cluster_equals_scoring_at_once(study, tables):
     """Scoring fans out by customer (issue 9): on a Dask LocalCluster, five groups give exactly the
-    rows of scoring everyone in one process, with every model of notebook 04 in play."""
+    rows of scoring everyone in one process, with every model of notebook 05 in play."""
     from distributed import LocalCluster
 
     orders, interactions, customers, cats = tables
@@ -258,7 +258,7 @@ def test_study_hands_over_what_the_notebook_shows(study):
 
 
 def test_note_study_runs_the_notebooks_text_section(tables, default_data):
-    """NoteStudy chains the pieces as notebook 04 shows them, and trains the downstream classifiers."""
+    """NoteStudy chains the pieces as notebook 05 shows them, and trains the downstream classifiers."""
     orders, interactions, _, _ = tables
     notes = need_text.NoteStudy(interactions, orders, CUTOFF, bootstrap_resamples=200)
     assert notes.skipped == "" and notes.report_classifier_ is None

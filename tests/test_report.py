@@ -25,12 +25,12 @@ METRICS = {
     "03_customer_segmentation": {"customers": 100, "k": 3, "migration": {"stayed_share": 0.9},
                                  "segments": {"Loyal · Books": {"customers": 60, "share": 0.6},
                                               "Lost · Garden": {"customers": 40, "share": 0.4}}},
-    "06_satisfaction_clustering": {"nps": {"nps": 12.0, "ci_low": 5.0, "ci_high": 19.0}},
+    "09_satisfaction_clustering": {"nps": {"nps": 12.0, "ci_low": 5.0, "ci_high": 19.0}},
 }
 
 
 def test_sentences_are_written_from_the_figures():
-    s = report.month_sentences(METRICS, {"06_satisfaction_clustering": {"nps": {"nps": 20.0}}}, currency="EUR")
+    s = report.month_sentences(METRICS, {"09_satisfaction_clustering": {"nps": {"nps": 20.0}}}, currency="EUR")
     assert len(s) == 5
     assert s[0].startswith("Net revenue was 1,200 EUR, up 20.0% on last month and down 20.0% on the same month")
     assert "larger baskets" in s[0]  # orders flat, order value up 20%
@@ -235,8 +235,8 @@ def test_the_report_page_is_titled_with_its_month(tmp_path):
     from crm_utils.run import pipeline
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Report")])
-    nbformat.write(nb, tmp_path / "07_monthly_report.ipynb")
-    out = pipeline.render_html(tmp_path / "07_monthly_report.ipynb", tmp_path / "report.html",
+    nbformat.write(nb, tmp_path / "11_monthly_report.ipynb")
+    out = pipeline.render_html(tmp_path / "11_monthly_report.ipynb", tmp_path / "report.html",
                                pipeline.REPORT_TITLE.format(month="2026-10"))
     assert "<title>CRM monthly report · 2026-10</title>" in out.read_text(encoding="utf-8")
 
@@ -251,7 +251,7 @@ def test_the_target_list_is_also_an_excel_file_in_which_no_cell_is_a_formula(tmp
                             "p_purchase": [0.97, 0.5, np.nan],
                             "next_category": pd.array(["-5", None, "Books\x07"], dtype="string"),
                             "=header": ["+1", "a", "b"]})
-    nb = notebook.start("04_need_prediction", "2026-10", str(tmp_path / "run"))
+    nb = notebook.start("05_need_prediction", "2026-10", str(tmp_path / "run"))
     csv_path = nb.write_csv("targets", targets)
     assert csv_path.name == "targets.csv" and nb.artifact_names() == ["targets.csv", "targets.xlsx"]
     sheet = load_workbook(csv_path.with_suffix(".xlsx"))["targets"]
@@ -270,7 +270,7 @@ def test_the_target_list_is_also_an_excel_file_in_which_no_cell_is_a_formula(tmp
 
 def test_signed_figures_never_read_minus_zero():
     """NPS and a forecast's error near zero: '0' and '0.0%', not '-0' and '-0.0%'."""
-    near_zero = {**METRICS, "06_satisfaction_clustering": {"nps": {"nps": -0.3, "ci_low": -7.6, "ci_high": 0.4}}}
+    near_zero = {**METRICS, "09_satisfaction_clustering": {"nps": {"nps": -0.3, "ci_low": -7.6, "ci_high": 0.4}}}
     assert "is 0 (95% interval -8 to 0)" in report.month_sentences(near_zero)[3]
     check = pd.DataFrame({"series": ["total"] * 2, "yhat": [1000.2, 999.6], "actual": [1000.0, 1000.0],
                           "inside": [True, True]})

@@ -39,13 +39,13 @@ def test_guest_sales_and_merged_duplicates_are_stated_in_the_brief():
 
 def test_uncalibrated_predictions_and_gate_fallbacks_are_said():
     assert summary.prediction_note(_metrics(), 0.65) == ""
-    off = _metrics(**{"04_need_prediction": {"propensity": {"prediction_possible": True, "buyers_check": {
+    off = _metrics(**{"05_need_prediction": {"propensity": {"prediction_possible": True, "buyers_check": {
         "expected": 1412, "realised": 1806, "ratio": 1412 / 1806, "tolerance": 0.1, "within_tolerance": False}}}})
     assert "expected 1,412 buyers where 1,806 bought (-21.8%)" in summary.prediction_note(off, 0.65)
-    none = _metrics(**{"04_need_prediction": {"propensity": {"prediction_possible": False,
+    none = _metrics(**{"05_need_prediction": {"propensity": {"prediction_possible": False,
                                                              "not_possible": "Purchase prediction is not possible"}}})
     assert summary.prediction_note(none, 0.65).startswith("Purchase prediction is not possible")
-    demand = _metrics(**{"05_demand_forecasting": {
+    demand = _metrics(**{"08_demand_forecasting": {
         "gate_fallbacks": {"units": [{"series": "total", "model": "prophet", "fallback": "ets",
                                       "reason": "its highest period (2,696,423) is over 2 times the history's highest"}]},
         "peak": "2010-12-05", "peak_tested": False, "reconciliation": {"units": "total"}}})
@@ -62,7 +62,7 @@ def test_a_shop_of_guest_sales_is_told_so():
 
 
 def test_a_model_that_ranks_like_a_coin_toss_is_said_to():
-    m = _metrics(**{"04_need_prediction": {"propensity": {"prediction_possible": True, "selected": "naive Bayes",
+    m = _metrics(**{"05_need_prediction": {"propensity": {"prediction_possible": True, "selected": "naive Bayes",
                                                           "test": {"naive Bayes": {"roc_auc": 0.497}}}}})
     assert "ROC-AUC 0.50, below the report's 0.65" in summary.prediction_note(m, 0.65)
     assert summary.prediction_note(m, 0.45) == ""
@@ -72,7 +72,7 @@ def test_a_fallback_that_is_itself_outside_the_band_or_absent_is_not_called_a_fi
     rows = [{"series": "total", "model": "prophet", "fallback": "ets", "fallback_passed": False, "reason": "r1"},
             {"series": "category=A", "model": "moving_average", "fallback": "moving_average",
              "fallback_passed": False, "reason": "r2"}]
-    note = summary.forecast_note(_metrics(**{"05_demand_forecasting": {"gate_fallbacks": {"units": rows},
+    note = summary.forecast_note(_metrics(**{"08_demand_forecasting": {"gate_fallbacks": {"units": rows},
                                                                        "reconciliation": {}}}))
     assert "ets is shown instead, and it too is outside the band" in note
     assert "category=A by moving_average failed the sanity gate (r2); no simpler model was left" in note

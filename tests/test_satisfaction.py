@@ -340,7 +340,7 @@ def test_segment_crosstab_counts_each_customer_once():
 # ------------------------------------------------------------------------------------------
 
 def test_a_data_set_without_surveys_runs_and_says_there_is_nothing_to_cluster(tmp_path, key):
-    """Notebook 06 through the real runner (``--only 06`` on top of the month's cleaned tables,
+    """Notebook 09 through the real runner (``--only 09`` on top of the month's cleaned tables,
     written here as notebook 01 writes them, which saves that notebook's run)."""
     from crm_utils import artifacts
     from crm_utils.run import pipeline
@@ -353,18 +353,18 @@ def test_a_data_set_without_surveys_runs_and_says_there_is_nothing_to_cluster(tm
     for name, table in result.tables.items():
         artifacts.write_table(month, name, table)
     (month / "run.json").write_text(json.dumps({"input": pipeline.input_fingerprint(data)}))
-    pipeline.run_month(MONTH, data, reports, only=["06"], progress=False)
-    nb = json.loads((month / "06_satisfaction_clustering.ipynb").read_text())
+    pipeline.run_month(MONTH, data, reports, only=["09"], progress=False)
+    nb = json.loads((month / "09_satisfaction_clustering.ipynb").read_text())
     text = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
     assert "There is no surveys table in this run: there is nothing to cluster." in text
     assert "Traceback" not in text
-    metrics = json.loads((month / "metrics.json").read_text())["06_satisfaction_clustering"]
+    metrics = json.loads((month / "metrics.json").read_text())["09_satisfaction_clustering"]
     assert metrics["responses_in_window"] == 0 and "nothing to cluster" in metrics["clustering"]
     assert not (month / "artifacts" / "satisfaction_clusters.parquet").exists()
 
 
 def test_survey_study_runs_the_notebooks_steps(default_data):
-    """SurveyStudy chains the pieces as notebook 06 shows them, with the same results."""
+    """SurveyStudy chains the pieces as notebook 09 shows them, with the same results."""
     responses, orders, _ = default_data
     study = sat.SurveyStudy(responses, MONTH, 12, seed=42)
     assert study.skipped == "" and study.window_note().startswith(f"{len(responses):,} responses from ")
@@ -413,7 +413,7 @@ def test_undeclared_answer_columns_are_named_where_the_items_are_counted():
 
 
 def test_notebook_06_names_answer_columns_that_were_not_declared(tmp_path, key):
-    """Items not named q_* and not declared (the issue's survey) were dropped at load and notebook 06
+    """Items not named q_* and not declared (the issue's survey) were dropped at load and notebook 09
     said only '0 item column(s)'; now notebook 01's figures carry their names and 06 shows them."""
     from crm_utils import artifacts
     from crm_utils.run import pipeline
@@ -430,8 +430,8 @@ def test_notebook_06_names_answer_columns_that_were_not_declared(tmp_path, key):
         artifacts.write_table(month, name, table)
     artifacts.record_metrics(month, "01_data_cleaning", result.metrics())
     (month / "run.json").write_text(json.dumps({"input": pipeline.input_fingerprint(data)}))
-    pipeline.run_month(MONTH, data, reports, only=["06"], progress=False)
-    nb = json.loads((month / "06_satisfaction_clustering.ipynb").read_text())
+    pipeline.run_month(MONTH, data, reports, only=["09"], progress=False)
+    nb = json.loads((month / "09_satisfaction_clustering.ipynb").read_text())
     text = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
     names = ", ".join(repr(c) for c in renamed.values())
     assert f"The export's column(s) {names} look like answers on a scale but are not survey items" in text

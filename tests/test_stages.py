@@ -24,14 +24,14 @@ def test_every_stage_has_one_notebook_in_the_stage_order():
 
 
 def test_the_report_is_found_by_name_not_by_sort_order(tmp_path):
-    names = ["01_data_cleaning.ipynb", "07_monthly_report.ipynb", "08_customer_value.ipynb"]
+    names = ["01_data_cleaning.ipynb", "11_monthly_report.ipynb", "08_customer_value.ipynb"]
     paths = [tmp_path / n for n in names]
-    assert stages.find_notebook(paths, stages.REPORT).name == "07_monthly_report.ipynb"
+    assert stages.find_notebook(paths, stages.REPORT).name == "11_monthly_report.ipynb"
     renumbered = [tmp_path / "01_data_cleaning.ipynb", tmp_path / "09_monthly_report.ipynb"]
     assert stages.find_notebook(renumbered, stages.REPORT).name == "09_monthly_report.ipynb"
     assert stages.find_notebook([tmp_path / "01_data_cleaning.ipynb"], stages.REPORT) is None
     with pytest.raises(ValueError, match="two notebooks"):
-        stages.find_notebook([tmp_path / "07_monthly_report.ipynb", tmp_path / "09_monthly_report.ipynb"], "report")
+        stages.find_notebook([tmp_path / "11_monthly_report.ipynb", tmp_path / "09_monthly_report.ipynb"], "report")
 
 
 def test_figures_are_read_by_stage_key_whatever_the_number():

@@ -177,7 +177,7 @@ def with_signup(features: pd.DataFrame, customers: pd.DataFrame | None, cutoff: 
     return out
 
 
-#: The cleaned order columns the customer-level notebooks (02-04) read: notebook 01's other
+#: The cleaned order columns the customer-level notebooks (02-05) read: notebook 01's other
 #: columns (source rows, product ids, flags) would add a gigabyte at a million customers.
 ORDER_COLUMNS = ["order_id", "customer_id", "order_date", "category", "quantity", "unit_price", "line_revenue",
                  "is_return"]

@@ -91,7 +91,7 @@ class CleanResult:
                                          for r in self.quarantine_by_reason.itertuples()},
                "duplicate_customers_merged": int(len(self.id_map)),
                "tables_absent": list(self.absent)}
-        if self.undeclared_survey_items:  # notebook 06 names them: answers are never dropped without a word
+        if self.undeclared_survey_items:  # notebook 09 names them: answers are never dropped without a word
             out["surveys_undeclared_scale_columns"] = list(self.undeclared_survey_items)
         if "orders" in self.tables:
             o = self.tables["orders"]

@@ -806,7 +806,7 @@ def shape_table(df: pd.DataFrame, table: str, mapping: TableMapping, file: str, 
     # Only contract columns go on: anything else (extra personal data above all) stops here.
     extra = [c for c in df.columns if CONTRACTS[table].column(c) is None and c != MALFORMED]
     # A dropped survey column holding answers on a small scale is probably an item nobody declared:
-    # it is named (notebook 01, crm-report import, notebook 06), never lost without a word.
+    # it is named (notebook 01, crm-report import, notebook 09), never lost without a word.
     scale_like = [c for c in extra if looks_like_answers(df[c])] if table == "surveys" else []
     df = df.drop(columns=extra)
     df.insert(0, "_row", np.arange(len(df), dtype=np.int64))

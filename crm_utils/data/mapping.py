@@ -405,7 +405,7 @@ class HolidaysSpec(_Strict):
     @model_validator(mode="after")
     def _known_calendar(self) -> "HolidaysSpec":
         """A country the holidays package has a calendar for, and one of the three forms: checked
-        when the mapping is read, so a run stops before its first notebook, not in notebook 05."""
+        when the mapping is read, so a run stops before its first notebook, not in notebook 08."""
         import holidays as holidays_lib
 
         if self.country and self.country.upper() not in holidays_lib.list_supported_countries():

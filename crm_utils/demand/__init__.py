@@ -1,4 +1,4 @@
-"""The demand stage (notebook 05): how much will we sell?
+"""The demand stage (notebook 08): how much will we sell?
 
 - ``series``: order lines to demand series per level (:func:`build_series`) and the event calendar;
 - ``models``: the forecasting models (seasonal naive, moving average, ETS, Prophet) and their scores;

@@ -1,7 +1,7 @@
 """Demand forecasting: rolling-origin backtests of Prophet against honest baselines, a per-series
 choice of the model that goes into the report, calibrated intervals, and the forecast.
 
-The steps, in the order notebook 05 runs them (:class:`DemandForecaster` runs them in turn):
+The steps, in the order notebook 08 runs them (:class:`DemandForecaster` runs them in turn):
 
 1. ``tune``: Prophet's prior scales from a small grid, scored on rolling-origin backtests of
    the big series (total, categories) and chosen per level (:func:`choose_prior_scales`).
@@ -731,7 +731,7 @@ class DemandForecaster:
 
 
 class ForecasterReport:
-    """What notebook 05 shows of a :class:`DemandForecaster`, step by step. Each step returns None (a
+    """What notebook 08 shows of a :class:`DemandForecaster`, step by step. Each step returns None (a
     table, a chart's input) or "" (a sentence) when the history held no backtest window, and the
     backtest step says once why, so the notebook's cells need no branches."""
 

@@ -13,7 +13,7 @@ from crm_utils.demand.series import PERIOD_DAYS
 
 
 def headline(runs: dict[str, DemandForecaster], cutoff: pd.Timestamp, horizon: int) -> dict:
-    """The figures notebook 05 hands over in metrics.json.
+    """The figures notebook 08 hands over in metrics.json.
 
     ``runs`` maps a measure (``units``, and ``revenue`` when forecast) to its finished forecaster.
     The backtest figures come from the units run; without a backtest window they are empty.

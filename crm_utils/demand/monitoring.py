@@ -1,6 +1,6 @@
 """How last month's forecast turned out, for the weeks that have ended since.
 
-Notebook 05 runs the check once, with the same demand definitions it forecasts with, and hands
+Notebook 08 runs the check once, with the same demand definitions it forecasts with, and hands
 the result over as the ``forecast_check`` artifact; the report reads it and never rebuilds demand.
 """
 

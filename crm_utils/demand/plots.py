@@ -1,4 +1,4 @@
-"""Charts of notebook 05 (demand forecasting): history, Prophet's parts, backtests, coverage, forecast.
+"""Charts of notebook 08 (demand forecasting): history, Prophet's parts, backtests, coverage, forecast.
 
 Models are drawn in registry order with their registry colour (:mod:`crm_utils.demand.models`);
 a chart draws every model present in its data, registered or not.

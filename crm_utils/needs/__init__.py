@@ -1,4 +1,4 @@
-"""The needs stage (notebook 04): who will buy next month, what, and which needs notes voice.
+"""The needs stage (notebook 05): who will buy next month, what, and which needs notes voice.
 
 - ``sampling``: a seeded sample of whole customers for the models to learn from;
 - ``propensity``: :class:`PropensityStudy`, time-split purchase models against baselines;

@@ -332,7 +332,7 @@ def question_gaps(interactions: pd.DataFrame, orders: pd.DataFrame, question_top
 
 
 class NoteStudy:
-    """Section 2 of notebook 04, step by step: label notes from the data, compare the two methods
+    """Section 2 of notebook 05, step by step: label notes from the data, compare the two methods
     over time, report the held-out macro-F1, and train the classifiers used downstream.
 
     ``skipped`` says in one line why notes cannot be classified here ("" when they can). Every step

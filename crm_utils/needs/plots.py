@@ -1,4 +1,4 @@
-"""Charts of notebook 04, need prediction."""
+"""Charts of notebook 05, need prediction."""
 
 from __future__ import annotations
 

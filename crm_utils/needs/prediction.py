@@ -266,7 +266,7 @@ def last_month_outcome(last: LastMonth, report_month: str, study: PropensityStud
 
 def headline(scored: pd.DataFrame, scorer: NeedScorer, study: PropensityStudy, next_accuracy: pd.DataFrame | None,
              notes: dict, monitoring_source: str, monitoring: dict | None) -> dict:
-    """The figures notebook 04 hands over in metrics.json: this month's scores, where each came from,
+    """The figures notebook 05 hands over in metrics.json: this month's scores, where each came from,
     the purchase model's evaluation, the next-category accuracy, the note classifier's, and how last
     month's scores turned out.
 

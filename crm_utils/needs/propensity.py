@@ -446,7 +446,7 @@ class ExampleSets:
 
 @dataclass
 class PropensityStudy:
-    """Propensity for one report month, in the steps notebook 04 shows (or :meth:`run` for all).
+    """Propensity for one report month, in the steps notebook 05 shows (or :meth:`run` for all).
 
     With too little history to train and test a model, ``skipped`` says why, every step but
     :meth:`fit_fallback` does nothing, and the scores fall back to BG/NBD's probability of a

@@ -1,6 +1,6 @@
 """A seeded sample of customers for the models to learn from, when there are many.
 
-The models of notebook 04 learn as well from a hundred thousand customers as from a million
+The models of notebook 05 learn as well from a hundred thousand customers as from a million
 (hundreds of thousands of examples over the training cutoffs), in a fraction of the time and
 memory; every customer is still scored. A sample keeps whole customers (all their order lines,
 notes and account), so each sampled customer's features and labels are exactly those of the full

@@ -1,4 +1,4 @@
-"""The report stage (notebook 07): what should we do?
+"""The report stage (notebook 11): what should we do?
 
 - ``summary``: the month in sentences, KPI and segment tables, model monitoring and the footer,
   all from the run folder's records, never recomputed;

@@ -1,4 +1,4 @@
-"""Charts of notebook 07, the monthly report."""
+"""Charts of notebook 11, the monthly report."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def per_period(frame: pd.DataFrame) -> str:
 
 def forecast_overview(history: pd.DataFrame, forecast: pd.DataFrame, top: int = 3) -> plt.Figure:
     """Units per week (or day): the total and the largest categories, history and forecast with 80%
-    intervals. ``history`` is the demand notebook 05 forecast from (its ``demand_history`` artifact).
+    intervals. ``history`` is the demand notebook 08 forecast from (its ``demand_history`` artifact).
     """
     units = forecast[forecast["measure"] == "units"] if "measure" in forecast.columns else forecast
     cats = (history[history["level"] == "category"].groupby("series")["y"].sum().nlargest(top).index.tolist())

@@ -1,4 +1,4 @@
-"""The monthly report: what the numbers of notebooks 01-06 say, in sentences a manager reads.
+"""The monthly report: what the numbers of the analysis notebooks say, in sentences a manager reads.
 
 Everything here works from the run folder's records (``metrics/*.json``, artifacts, run.json)
 and from last month's report folder when it exists, so the report never recomputes an analysis
@@ -139,13 +139,13 @@ def partial_sentence(metrics: dict) -> str:
 
 
 def prediction_possible(metrics: dict) -> bool:
-    """Whether notebook 04 shipped purchase probabilities (False: its fallback was not calibrated,
+    """Whether notebook 05 shipped purchase probabilities (False: its fallback was not calibrated,
     and ``p_purchase`` is empty rather than a list of zeros)."""
     return (figures(metrics, "needs").get("propensity") or {}).get("prediction_possible") is not False
 
 
 def prediction_note(metrics: dict, min_auc: float) -> str:
-    """Why next month's targets cannot be trusted, or ''; from notebook 04's propensity figures:
+    """Why next month's targets cannot be trusted, or ''; from notebook 05's propensity figures:
     no prediction possible, expected buyers off the 10% promise on the test month, or a selected
     model that ranks customers below the report's ``min_auc`` on the test month."""
     prop = figures(metrics, "needs").get("propensity") or {}
@@ -167,7 +167,7 @@ def prediction_note(metrics: dict, min_auc: float) -> str:
 
 
 def forecast_note(metrics: dict) -> str:
-    """What the demand guards did (notebook 05): series that fell back to a baseline and why, an
+    """What the demand guards did (notebook 08): series that fell back to a baseline and why, an
     untested seasonal peak, and how the levels were made to add up."""
     d = figures(metrics, "demand")
     if not d:
@@ -315,7 +315,7 @@ def targets_table(top: pd.DataFrame) -> pd.DataFrame:
 
 
 def satisfaction_table(sat: dict) -> pd.DataFrame:
-    """Satisfaction clusters with their share of responses and churn, from notebook 06's figures."""
+    """Satisfaction clusters with their share of responses and churn, from notebook 09's figures."""
     share, churn, repurchase = sat.get("cluster_share", {}), sat.get("churn_rate", {}), sat.get("repurchase_rate", {})
     out = pd.DataFrame({"share of responses": share, "churn rate": churn, "repurchase within 90 days": repurchase})
     return out.sort_values("share of responses", ascending=False).apply(
@@ -324,11 +324,11 @@ def satisfaction_table(sat: dict) -> pd.DataFrame:
 
 def monitoring_checks(metrics: dict, forecast_check: pd.DataFrame, *, min_auc: float, min_interval_coverage: float,
                       max_forecast_error: float, min_share_beating_naive: float) -> list[dict]:
-    """The checks of the monitoring table, from notebooks 04 and 05 and last month's forecast."""
+    """The checks of the monitoring table, from notebooks 05 and 08 and last month's forecast."""
     checks = []
     mon = figures(metrics, "needs").get("monitoring") or {}
     checks.append({"check": "last month's purchase scores: realised ROC-AUC", "value": mon.get("roc_auc"),
-                   "threshold": min_auc, "direction": "min", "source": mon.get("source", "notebook 04")})
+                   "threshold": min_auc, "direction": "min", "source": mon.get("source", "notebook 05")})
     total = forecast_check[forecast_check["series"] == "total"] if len(forecast_check) else forecast_check
     err = (abs(total["yhat"].sum() - total["actual"].sum()) / total["actual"].sum()
            if len(total) and total["actual"].sum() > 0 else None)
@@ -342,7 +342,7 @@ def monitoring_checks(metrics: dict, forecast_check: pd.DataFrame, *, min_auc: f
     checks.append({"check": "this month's backtest: share of category forecasts beating seasonal naive "
                             "(model picked on earlier cutoffs only)",
                    "value": nested.get("category"), "threshold": min_share_beating_naive,
-                   "direction": "min", "source": "notebook 05"})
+                   "direction": "min", "source": "notebook 08"})
     return checks
 
 
@@ -446,7 +446,7 @@ def footer(run_record: dict | None, report_month: str, currency: str | None = No
 
 def headline(metrics: dict, previous: dict | None, monitoring: pd.DataFrame, plan, consistency: pd.DataFrame,
              currency: str | None) -> dict:
-    """The figures notebook 07 records in metrics.json: how many sentences and warnings the report
+    """The figures notebook 11 records in metrics.json: how many sentences and warnings the report
     gave, each monitoring check, the campaign plan, and whether last month's figures still agree."""
     return {
         "sentences": len(month_sentences(metrics, previous, currency)),

@@ -266,7 +266,7 @@ def notebook_parameters(src: Source, base: dict[str, object], declared: dict[str
 
 #: The parameter through which notebooks are given the currency of the data's amounts.
 CURRENCY_PARAMETER = "currency"
-#: ... and the holiday calendar the data declare (notebook 05).
+#: ... and the holiday calendar the data declare (notebook 08).
 HOLIDAYS_PARAMETER = "holidays"
 
 

@@ -1,4 +1,4 @@
-"""The satisfaction stage (notebook 06): how do customers feel, why, and what does it cost us?
+"""The satisfaction stage (notebook 09): how do customers feel, why, and what does it cost us?
 
 - ``analysis``: survey items and scales, NPS, :class:`SatisfactionClusters`, key drivers, comment
   terms per cluster, and what each cluster went on to do (repurchase, churn);

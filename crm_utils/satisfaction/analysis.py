@@ -1,4 +1,4 @@
-"""Satisfaction clustering: how customers feel, why, and what it costs us (notebook 06).
+"""Satisfaction clustering: how customers feel, why, and what it costs us (notebook 09).
 
 The steps, in the order the notebook shows them:
 
@@ -34,7 +34,7 @@ from crm_utils.data import privacy
 
 ITEM_PREFIX = "q_"
 #: The data stage's figure naming the export's columns that look like answers but were not
-#: declared as items (``cleaning.CleanResult.metrics``): notebook 06 names them.
+#: declared as items (``cleaning.CleanResult.metrics``): notebook 09 names them.
 UNDECLARED_FIGURE = "surveys_undeclared_scale_columns"
 #: Answer scales a survey item may use, narrowest first; detection picks the first that holds
 #: every answer of the item. Declare the scale (``scale="1-5"``) when the data cannot show it.
@@ -948,11 +948,11 @@ def headline(clusters: SatisfactionClusters | None, overall_nps: dict | None,
 
 
 # ------------------------------------------------------------------------------------------
-# Notebook 06 step by step
+# Notebook 09 step by step
 # ------------------------------------------------------------------------------------------
 
 class SurveyStudy:
-    """The satisfaction stage as notebook 06 shows it: the response window, scales, NPS, clusters,
+    """The satisfaction stage as notebook 09 shows it: the response window, scales, NPS, clusters,
     key drivers, comments, outcomes and segments.
 
     ``skipped`` says in one line why there is nothing to cluster ("" when there is). A step the

@@ -1,4 +1,4 @@
-"""Charts of notebook 06 (satisfaction clustering): answers, NPS, cluster choice, profiles, drivers,
+"""Charts of notebook 09 (satisfaction clustering): answers, NPS, cluster choice, profiles, drivers,
 consequences. Every function returns the figure; call ``plots.use_style()`` first."""
 
 from __future__ import annotations
