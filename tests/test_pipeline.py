@@ -700,7 +700,7 @@ def test_currency_given_with_p_overrides_the_data_and_is_checked(tmp_path):
 
 def test_qualified_parameters_must_name_a_notebook_of_the_run_and_its_parameter():
     declared = {"03_customer_segmentation.ipynb": {"k_max": 10}, "09_satisfaction_clustering.ipynb": {"k_max": 8}}
-    with pytest.raises(ValueError, match=r"-p 04.k_max: no notebook 04 in this run; it runs \['03', '06'\]"):
+    with pytest.raises(ValueError, match=r"-p 04.k_max: no notebook 04 in this run; it runs \['03', '09'\]"):
         pipeline.check_extra({"04.k_max": "6"}, declared)
     with pytest.raises(ValueError, match=r"-p 03.window: 03_customer_segmentation.ipynb declares no parameter "
                                          r"'window'; it declares \['k_max'\]"):
