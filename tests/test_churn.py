@@ -80,8 +80,13 @@ def test_cox_recovers_the_planted_churn_multipliers(contract_export):
 def test_survival_by_archetype_orders_groups_as_planted(contract_export):
     """Kaplan-Meier medians follow the planted multipliers: the Delighted (0.7) stay longest, the
     Delivery-frustrated (1.7) leave soonest; the log-rank test finds the groups different."""
-    study = churn.ChurnStudy(contract_export, AS_OF)
-    assert study.skipped == "" and "attr_archetype" in study.groupings
+    # Notebook 03's segments cover only customers who bought; the rest are shown as such, not dropped.
+    segments = pd.DataFrame({"customer_id": contract_export["customer_id"].iloc[:1000],
+                             "segment_name": contract_export["attr_persona"].iloc[:1000]})
+    study = churn.ChurnStudy(contract_export, AS_OF, segments)
+    assert study.skipped == "" and {"attr_archetype", "segment"} <= set(study.groupings)
+    by_segment = study.survival("segment").summary.set_index("group")
+    assert by_segment.loc["no segment", "customers"] == 500 and by_segment["customers"].sum() == 1500
     curves = study.survival("attr_archetype")
     medians = curves.summary.set_index("group")["median_months"]
     planted = pd.Series({a.name: a.churn_multiplier for a in ARCHETYPES})
