@@ -96,11 +96,17 @@ def test_survival_by_archetype_orders_groups_as_planted(contract_export):
     assert curves.curves["retained"].between(0, 1).all()
     study.fit_drivers(["attr_persona", "attr_archetype"])
     figures = churn.headline(study)
-    assert figures["churn_view"] == "survival" and figures["churn_customers"] == 1500
-    assert figures["churn_top_driver"] == "persona = One-off shoppers"  # planted 0.60 against 0.02 a month
+    assert figures["view"] == "survival" and figures["customers"] == 1500 and figures["ph_failures"] == []
+    # planted 0.60 a month against the Occasional buyers' 0.02: the largest ratio of all
+    assert figures["top_driver"]["term"] == "persona = One-off shoppers"
+    assert figures["top_driver"]["reference"] == "Occasional buyers"
     assert json.loads(json.dumps(figures)) == figures  # metrics.json takes it as is
     lines = churn.report_sentences(figures)
-    assert any("Strongest driver: persona = One-off shoppers" in line for line in lines)
+    assert any(line.startswith("Strongest driver of leaving: persona = One-off shoppers (against Occasional buyers)")
+               for line in lines)
+    assert lines[0] == f"1,500 contract customers followed, {study.lifetimes.events:,} of whom left."
+    assert set(study.hazard_table()["term"]) == set(study.drivers.hazard_ratios["term"])
+    assert study.driver_lines()[1].startswith("The proportional-hazards assumption holds")
 
 
 # ------------------------------------------------------------------------------------------
@@ -167,7 +173,8 @@ def test_a_shop_without_churn_columns_is_told_why_and_draws_nothing():
     assert "no churn_date or churned column" in study.skipped
     assert study.survival("region") is None and study.fit_drivers() is None
     assert churn_plots.survival_curves(study.survival()) is None
-    assert churn.headline(study) == {"churn_view": "none", "churn_note": study.skipped}
+    assert churn.headline(study) == {"view": "none", "note": study.skipped}
+    assert study.hazard_table() is None and study.driver_lines() == [] and churn.median_sentence(None) == ""
     assert churn.report_sentences(churn.headline(study)) == [study.skipped]
     assert "no customers table" in churn.ChurnStudy(None, AS_OF).skipped
     flag_only = customers.assign(churned=[1])

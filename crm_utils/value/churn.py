@@ -301,8 +301,10 @@ def kaplan_meier(lt: Lifetimes, by: str | None = None, alpha: float = 0.05) -> S
     return SurvivalCurves(by, pd.concat(curves, ignore_index=True), pd.DataFrame(rows), p, alpha)
 
 
-def median_sentence(curves: SurvivalCurves) -> str:
-    """The median tenure of each group in words, with its interval, or 'not reached'."""
+def median_sentence(curves: SurvivalCurves | None) -> str:
+    """The median tenure of each group in words, with its interval, or 'not reached' ('' for None)."""
+    if curves is None:
+        return ""
     level = round((1 - curves.alpha) * 100)
     parts = []
     for r in curves.summary.itertuples():
@@ -569,52 +571,68 @@ class ChurnStudy:
     def notes(self) -> list[str]:
         return [self.skipped] if self.skipped else self.lifetimes.notes()
 
+    def hazard_table(self) -> pd.DataFrame | None:
+        """The drivers' hazard ratios as shown: term, reference, ratio, interval, p, PH test."""
+        if self.drivers is None:
+            return None
+        return self.drivers.hazard_ratios[["term", "reference", "hazard_ratio", "lower", "upper", "p", "ph_p",
+                                           "ph_holds"]]
+
+    def driver_lines(self) -> list[str]:
+        """What the drivers say, in sentences; or why there are none."""
+        if self.skipped:
+            return []
+        if self.drivers is None:
+            return [f"No driver model: it needs at least {MIN_CUSTOMERS} customers, {MIN_EVENTS} departures and an "
+                    f"attribute with two groups of {MIN_LEVEL_CUSTOMERS} customers or more."]
+        return self.drivers.notes() + driver_sentences(self.drivers)
+
 
 def headline(study: ChurnStudy) -> dict:
-    """The churn figures for metrics.json (keys start with ``churn_``); ``churn_view`` says which
-    view the data allow: 'survival' or the reason there is none."""
+    """The churn figures for metrics.json, recorded by notebook 04 under the value stage's ``churn``
+    key; ``view`` says which view the data allow: 'survival', or 'none' with the reason in ``note``."""
     if study.skipped:
-        return {"churn_view": "none", "churn_note": study.skipped}
+        return {"view": "none", "note": study.skipped}
     overall = study.survival(None).summary.iloc[0]
-    figures = {"churn_view": "survival", "churn_source": study.lifetimes.source,
-               "churn_interval_level": round((1 - study.alpha) * 100),
-               "churn_customers": study.lifetimes.customers,
-               "churn_departures": study.lifetimes.events,
-               "churn_median_tenure_months": None if np.isnan(overall["median_months"]) else
+    retained = overall[f"retained_{RETAINED_AT_MONTHS}m"]
+    figures = {"view": "survival", "source": study.lifetimes.source, "interval_level": round((1 - study.alpha) * 100),
+               "customers": study.lifetimes.customers, "departures": study.lifetimes.events,
+               "median_tenure_months": None if np.isnan(overall["median_months"]) else
                round(float(overall["median_months"]), 2),
-               f"churn_retained_{RETAINED_AT_MONTHS}m": None if np.isnan(overall[f"retained_{RETAINED_AT_MONTHS}m"])
-               else round(float(overall[f"retained_{RETAINED_AT_MONTHS}m"]), 4)}
+               "retained_at_months": RETAINED_AT_MONTHS,
+               "retained": None if np.isnan(retained) else round(float(retained), 4)}
     if study.drivers is not None:
         t = study.drivers.hazard_ratios
         clear = t[(t["lower"] > 1) | (t["upper"] < 1)]
         if len(clear):
             top = clear.loc[np.abs(np.log(clear["hazard_ratio"])).idxmax()]
-            figures.update(churn_top_driver=str(top["term"]), churn_top_driver_hr=round(float(top["hazard_ratio"]), 3),
-                           churn_top_driver_lower=round(float(top["lower"]), 3),
-                           churn_top_driver_upper=round(float(top["upper"]), 3))
-        figures["churn_ph_failures"] = study.drivers.ph_failures
+            figures["top_driver"] = {"term": str(top["term"]), "reference": str(top["reference"]),
+                                     "hazard_ratio": round(float(top["hazard_ratio"]), 3),
+                                     "lower": round(float(top["lower"]), 3), "upper": round(float(top["upper"]), 3)}
+        figures["ph_failures"] = study.drivers.ph_failures
     return figures
 
 
-def report_sentences(figures: dict) -> list[str]:
-    """The monthly report's churn lines, from the recorded figures only (the report never recomputes)."""
-    if not figures or figures.get("churn_view") != "survival":
-        note = (figures or {}).get("churn_note")
-        return [note] if note else []
-    out = [f"{figures['churn_customers']:,} contract customers followed, {figures['churn_departures']:,} of whom left."]
-    med = figures.get("churn_median_tenure_months")
-    kept = figures.get(f"churn_retained_{RETAINED_AT_MONTHS}m")
+def report_sentences(figures: dict | None) -> list[str]:
+    """The monthly report's churn lines from the recorded figures only (the report never recomputes)."""
+    if not figures:
+        return []
+    if figures.get("view") != "survival":
+        return [figures["note"]] if figures.get("note") else []
+    out = [f"{figures['customers']:,} contract customers followed, {figures['departures']:,} of whom left."]
+    med, kept = figures.get("median_tenure_months"), figures.get("retained")
     if med is not None:
-        out.append(f"Half of all customers leave within {med:.1f} months (Kaplan-Meier median tenure).")
+        out.append(f"Half of all customers leave within {med:.1f} months of signing up (Kaplan-Meier median).")
     else:
         out.append("Over half of all customers are still with us at the longest tenure seen (median not reached).")
     if kept is not None:
-        out.append(f"{kept:.0%} are still customers {RETAINED_AT_MONTHS} months after signing up.")
-    if figures.get("churn_top_driver"):
-        out.append(f"Strongest driver: {figures['churn_top_driver']}, {figures['churn_top_driver_hr']:.2f}x the hazard "
-                   f"of leaving ({figures['churn_interval_level']}% interval {figures['churn_top_driver_lower']:.2f}-"
-                   f"{figures['churn_top_driver_upper']:.2f}).")
-    if figures.get("churn_ph_failures"):
-        out.append(f"Proportional hazards fail for {', '.join(figures['churn_ph_failures'])}: those ratios are "
-                   f"averages over tenure.")
+        out.append(f"{kept:.0%} are still customers {figures['retained_at_months']} months after signing up.")
+    top = figures.get("top_driver")
+    if top:
+        against = "the mean" if top["reference"] == "mean" else top["reference"]
+        out.append(f"Strongest driver of leaving: {top['term']} (against {against}), {top['hazard_ratio']:.2f}x the "
+                   f"hazard ({figures['interval_level']}% interval {top['lower']:.2f}-{top['upper']:.2f}).")
+    if figures.get("ph_failures"):
+        out.append(f"Proportional hazards fail for {', '.join(figures['ph_failures'])}: those ratios are averages "
+                   f"over tenure.")
     return out
