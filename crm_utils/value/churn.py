@@ -387,7 +387,8 @@ def design_matrix(lt: Lifetimes, covariates: list[str] | None = None) -> tuple[p
             name = f"{attribute_label(col)} = {level}"
             columns[name] = labels.eq(level).astype(float)
             terms.append({"term": name, "covariate": col, "level": level, "reference": reference})
-    return pd.DataFrame(columns, index=t.index), pd.DataFrame(terms, columns=["term", "covariate", "level", "reference"])
+    described = pd.DataFrame(terms, columns=["term", "covariate", "level", "reference"])
+    return pd.DataFrame(columns, index=t.index), described
 
 
 def cox_drivers(lt: Lifetimes, covariates: list[str] | None = None, *, alpha: float = 0.05,
@@ -395,8 +396,9 @@ def cox_drivers(lt: Lifetimes, covariates: list[str] | None = None, *, alpha: fl
     """Hazard ratios of the covariates (default: every grouping and attribute but city and
     segment; segments are built from purchase recency, so they describe leaving rather than
     explain it) from a Cox model fitted by lifelines, with the proportional-hazards test of each
-    term (Schoenfeld residuals against rank of time, on at most MAX_PH_ROWS of them). None when there are fewer than MIN_CUSTOMERS
-    customers or MIN_EVENTS departures, or no covariate with two levels."""
+    term (Schoenfeld residuals against rank of time, on at most MAX_PH_ROWS of them). None when
+    there are fewer than MIN_CUSTOMERS customers or MIN_EVENTS departures, or no covariate with two
+    levels."""
     from lifelines import CoxPHFitter
     from lifelines.statistics import proportional_hazard_test
     from lifelines.utils import concordance_index

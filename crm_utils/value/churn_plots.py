@@ -67,7 +67,8 @@ def threshold_tradeoff(tradeoff: pd.DataFrame, chosen: float | None = None) -> p
     (a random pick's precision) dashed, and the chosen threshold marked."""
     fig, ax = plt.subplots(figsize=(9, 4))
     ax.plot(tradeoff["threshold"], tradeoff["share_flagged"] * 100, marker="o", ms=3, label="flagged (% of customers)")
-    ax.plot(tradeoff["threshold"], tradeoff["precision"] * 100, marker="o", ms=3, label="precision (% of flagged who churned)")
+    ax.plot(tradeoff["threshold"], tradeoff["precision"] * 100, marker="o", ms=3,
+            label="precision (% of flagged who churned)")
     ax.plot(tradeoff["threshold"], tradeoff["recall"] * 100, marker="o", ms=3, label="recall (% of churners flagged)")
     ax.axhline(float(tradeoff["churn_rate"].iloc[0]) * 100, color="#888888", linestyle="--", linewidth=0.8,
                label="churn rate in the holdout (random pick's precision)")
