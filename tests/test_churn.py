@@ -267,6 +267,10 @@ def test_the_bank_churns_more_in_germany_and_among_inactive_members(bank):
     assert drivers.loc["age (per SD)", "lower"] > 1
     # Two products go with staying, three or four with leaving (82.7% and 100% of them left).
     assert drivers.loc["products = 2", "upper"] < 1 < drivers.loc["products = 3", "lower"]
+    # The flag alone (no durations) gives churn rates by group, with Wilson intervals.
+    rates = churn.churn_rates(customers, "region").set_index("group")
+    assert rates.loc["Germany", "churn_share"] == pytest.approx(814 / 2509)
+    assert rates.loc["Germany", "lower"] > rates.loc["France", "upper"]
     fig = churn_plots.hazard_ratios(study.drivers)
     assert "hazard ratio" in fig.axes[0].get_xlabel() and fig.axes[0].get_title()
     fig = churn_plots.survival_curves(study.survival("region"))
