@@ -275,3 +275,28 @@ def test_the_bank_churns_more_in_germany_and_among_inactive_members(bank):
     assert "hazard ratio" in fig.axes[0].get_xlabel() and fig.axes[0].get_title()
     fig = churn_plots.survival_curves(study.survival("region"))
     assert "Kaplan-Meier" in alt_text(fig) and "months since sign-up" in alt_text(fig)
+
+
+def test_churn_dates_travel_through_cleaning_to_the_customers_artifact(small_data, truth, tmp_path, key):
+    """A contract export (the small data with each account's churn date) is cleaned like any other:
+    duplicates merged, test accounts quarantined; the customers it keeps carry their churn dates,
+    and every departure up to the report month is counted once."""
+    import shutil
+
+    from crm_utils.data import cleaning
+
+    data = tmp_path / "data"
+    shutil.copytree(small_data, data, ignore=shutil.ignore_patterns("_truth"))
+    left = truth["customers"].set_index("customer_id")["churn_date"]
+    export = pd.read_csv(data / "customers.csv", dtype=str, keep_default_na=False)
+    export["churn_date"] = export["customer_id"].map(left).dt.strftime("%Y-%m-%d").fillna("")
+    export.to_csv(data / "customers.csv", index=False)
+    customers = cleaning.clean(io.load_raw(data), "2026-10", key=key).tables["customers"]
+    assert "churn_date" in customers.columns
+    study = churn.ChurnStudy(customers, AS_OF)
+    kept = study.lifetimes.table["customer_id"]
+    expected = left.reindex(kept).notna() & (left.reindex(kept) <= AS_OF)
+    assert study.lifetimes.events == int(expected.sum()) > 0
+    imputed = int(customers["signup_date_imputed"].sum())
+    assert study.lifetimes.excluded["sign-up date imputed from first activity (not a contract start)"] == imputed
+    assert study.lifetimes.customers + sum(study.lifetimes.excluded.values()) == len(customers)
