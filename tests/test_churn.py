@@ -179,6 +179,12 @@ def test_a_shop_without_churn_columns_is_told_why_and_draws_nothing():
     assert "no customers table" in churn.ChurnStudy(None, AS_OF).skipped
     flag_only = customers.assign(churned=[1])
     assert "only churn rates by group" in churn.missing_reason(flag_only)
+    assert "no sign-up dates" in churn.missing_reason(flag_only.drop(columns=["signup_date", "churned"])
+                                                      .assign(churn_date=pd.NaT))
+    # Nobody has left yet: a contract shop still, with too few departures to draw, and it says how many.
+    nobody_left = churn.ChurnStudy(customers.assign(churn_date=pd.NaT), AS_OF)
+    assert nobody_left.skipped.startswith("Only 1 customers with 0 departures can be followed")
+    assert len(nobody_left.notes()) == 2
 
 
 def test_numeric_attributes_are_standardised_and_small_levels_pooled():

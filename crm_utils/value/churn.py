@@ -107,10 +107,11 @@ def missing_reason(customers: pd.DataFrame | None) -> str:
         return ("The data have no customers table, so there is no contract churn to show; the churn view of a "
                 "shop without contracts is P(alive) from the repeat-purchase model.")
     cols = set(customers.columns)
-    if "churn_date" in cols and customers["churn_date"].notna().any() and "signup_date" in cols:
+    if {"churn_date", "signup_date"} <= cols or {"churned", "tenure_months"} <= cols:
         return ""
-    if "churned" in cols and "tenure_months" in cols:
-        return ""
+    if "churn_date" in cols:
+        return ("The customers table has churn dates but no sign-up dates, so how long customers stayed is unknown: "
+                "map the contract start to signup_date, or export tenure_months.")
     if "churned" in cols:
         return ("The customers table has a churn flag but neither churn dates nor tenure_months, so how long "
                 "customers stayed is unknown: only churn rates by group can be shown, no survival curves.")
@@ -141,7 +142,7 @@ def lifetimes(customers: pd.DataFrame, as_of: pd.Timestamp | str,
         excluded[reason] = excluded.get(reason, 0) + int(mask.sum())
         c = c.loc[~mask]
 
-    if "churn_date" in c.columns and c["churn_date"].notna().any() and "signup_date" in c.columns:
+    if {"churn_date", "signup_date"} <= set(c.columns):
         source = "dates"
         c["signup_date"] = pd.to_datetime(c["signup_date"])
         c["churn_date"] = pd.to_datetime(c["churn_date"])
@@ -571,7 +572,8 @@ class ChurnStudy:
         return self.drivers
 
     def notes(self) -> list[str]:
-        return [self.skipped] if self.skipped else self.lifetimes.notes()
+        """Why nothing is shown (when so), then how the months were measured and who was left out."""
+        return ([self.skipped] if self.skipped else []) + (self.lifetimes.notes() if self.lifetimes else [])
 
     def hazard_table(self) -> pd.DataFrame | None:
         """The drivers' hazard ratios as shown: term, reference, ratio, interval, p, PH test."""
