@@ -95,7 +95,10 @@ CONTRACTS: dict[str, TableContract] = {
         )),
     "customers": TableContract(
         "customers", date_column="signup_date",
-        doc="One row per customer account. Personal data is pseudonymised on load.",
+        doc="One row per customer account. Personal data is pseudonymised on load. Attributes the export "
+            "declares as attr_* (a plan, products held, an activity flag) describe customers for the churn "
+            "drivers and survival curves.",
+        prefixed={"attr_": "text"},
         columns=(
             Column("customer_id", "id", True, doc="account id"),
             Column("signup_date", "datetime", False, doc="account creation date"),
@@ -104,6 +107,14 @@ CONTRACTS: dict[str, TableContract] = {
             Column("channel", "text", False, doc="acquisition channel"),
             Column("gender", "text", False),
             Column("birth_year", "integer", False),
+            # Contract and subscription shops (churn, crm_utils.value.churn): when the customer left,
+            # or only whether, and how long they stayed when the export gives a duration, not dates.
+            Column("churn_date", "datetime", False, doc="the day the contract ended or the customer cancelled; "
+                   "missing: still a customer"),
+            Column("churned", "integer", False, doc="1 when the customer has left, 0 when not (an export with "
+                   "a flag and no end date)"),
+            Column("tenure_months", "number", False, doc="months as a customer, when the export gives a duration "
+                   "rather than a sign-up date (years: multiply by 12 in the mapping)"),
             Column("name", "text", False, pii=True),
             Column("email", "text", False, pii=True),
             Column("phone", "text", False, pii=True),
@@ -164,7 +175,12 @@ def row_schema(table: str, columns: list[str]) -> pa.DataFrameSchema:
                                     name="invalid_price", ignore_na=False)],
         }
     elif table == "customers":
-        checks = {"customer_id": [_present("missing_customer_id")]}
+        checks = {"customer_id": [_present("missing_customer_id")],
+                  # A flag is 0 or 1 (map yes/no or true/false to them with the mapping's 'values').
+                  "churned": [pa.Check(lambda s: s.isna() | s.isin([0, 1]), name="invalid_churn_flag",
+                                       ignore_na=False)],
+                  "tenure_months": [pa.Check(lambda s: s.isna() | (s >= 0), name="invalid_tenure",
+                                             ignore_na=False)]}
     elif table == "interactions":
         checks = {"customer_id": [_present("missing_customer_id")],
                   "timestamp": [_parsed("unparseable_date")]}
