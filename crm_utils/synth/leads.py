@@ -4,8 +4,8 @@ Each chunk's leads are drawn from their own random stream (``[seed, chunk, LEADS
 the chunk's customers and orders exist and without touching the stream those are drawn from, so
 the other tables are the same with or without leads. A lead passes each stage with its source's
 planted probability; the last step (proposal to won) also depends on a latent intent that the
-lead's ``num_web_visits`` shows, so a lead-scoring model has something real to find beyond the
-source. A won lead becomes one of the chunk's customers whose first order follows the win, so
+lead's ``num_email_opens`` shows, and the qualification step on another that ``num_web_visits``
+shows, so a lead-scoring model has something real to find beyond the source. A won lead becomes one of the chunk's customers whose first order follows the win, so
 converted leads link to customers that then have orders. Dates after the data's end have not
 happened yet: those stages are left empty and the lead is open, as in a real export.
 """
@@ -53,6 +53,9 @@ DURATION_SHAPE = 2.0
 #: How strongly the latent intent drives the last step (a Gaussian copula's correlation): the
 #: proposal-to-won rate of each source stays exactly as planted, on average over intents.
 INTENT_CORRELATION = 0.8
+#: Share of the leads that fail a stage which nobody ever closes: they stay open with no outcome,
+#: as unworked leads do in a real CRM, and are what the funnel's stalled-lead rule must find.
+GHOST_SHARE = 0.15
 #: Share of leads with each kind of planted dirt (no lead id; an unreadable created date).
 DIRT_SHARE = 0.004
 
@@ -73,12 +76,14 @@ def draw_leads(rng: np.random.Generator, start: pd.Timestamp, end: pd.Timestamp,
     created = start + pd.to_timedelta(rng.integers(0, days, n), unit="D")
     src = rng.choice(len(SOURCES), n, p=[s.share for s in SOURCES])
     rates = np.array([s.rates for s in SOURCES])[src]  # n x 4
-    intent = rng.standard_normal(n)
-    # Stages 1-3 pass independently of intent; the last through a Gaussian copula on intent, so
-    # P(won | proposal, source) is the planted rate and intent predicts who among them wins.
-    u = rng.random((n, 3))
-    mix = INTENT_CORRELATION * intent + np.sqrt(1 - INTENT_CORRELATION ** 2) * rng.standard_normal(n)
-    passed = np.column_stack([u < rates[:, :3], stats.norm.cdf(mix) < rates[:, 3]])
+    intent = rng.standard_normal((n, 2))  # interest (qualification step), intent to buy (last step)
+    # Contacted and proposal pass independently; qualified and won through Gaussian copulas on two
+    # independent latents, so each step's rate given the stage before is exactly the planted rate
+    # (passing one step says nothing about the other latent) and the latents predict who passes.
+    u = rng.random((n, 4))
+    mix = INTENT_CORRELATION * intent + np.sqrt(1 - INTENT_CORRELATION ** 2) * rng.standard_normal((n, 2))
+    u[:, 1], u[:, 3] = stats.norm.cdf(mix[:, 0]), stats.norm.cdf(mix[:, 1])
+    passed = u < rates
     reached = np.cumprod(passed, axis=1).astype(bool)  # reached[:, j]: reached TRANSITIONS[j]
     waits = np.column_stack([_gamma_days(rng, MEAN_DAYS[t], n) for t in TRANSITIONS])
     at = np.cumsum(waits, axis=1)  # day offsets of each stage, were it reached
@@ -88,14 +93,16 @@ def draw_leads(rng: np.random.Generator, start: pd.Timestamp, end: pd.Timestamp,
     last_at = np.where(n_reached > 0, at[np.arange(n), np.maximum(n_reached - 1, 0)], 0)
     fail_wait = waits[np.arange(n), np.minimum(n_reached, 3)]
     outcome_at = np.where(won, at[:, 3], last_at + fail_wait)
-    visits = rng.poisson(np.exp(1.2 + 0.5 * intent))
+    visits = rng.poisson(np.exp(1.2 + 0.5 * intent[:, 0]))
+    opens = rng.poisson(np.exp(0.8 + 0.6 * intent[:, 1]))
     value = np.round(np.array([s.value_median for s in SOURCES])[src] * np.exp(0.5 * rng.standard_normal(n)), 2)
 
     stage_dates = {}
     for j, t in enumerate(TRANSITIONS[:3]):
         d = created + pd.to_timedelta(at[:, j], unit="D")
         stage_dates[f"{t}_date"] = pd.Series(d).where(reached[:, j] & (d <= end))
-    out_date = pd.Series(created + pd.to_timedelta(outcome_at, unit="D"))
+    ghost = ~won & (rng.random(n) < GHOST_SHARE)  # failed, but never marked lost
+    out_date = pd.Series(created + pd.to_timedelta(outcome_at, unit="D")).where(~ghost)
     known = out_date <= end
     outcome = pd.Series(np.where(won, "won", "lost"), dtype=object).where(known)
 
@@ -119,12 +126,12 @@ def draw_leads(rng: np.random.Generator, start: pd.Timestamp, end: pd.Timestamp,
         "source": [SOURCES[i].name for i in src],
         **{c: d.dt.strftime("%Y-%m-%d") for c, d in stage_dates.items()},
         "outcome": outcome, "outcome_date": out_date.dt.strftime("%Y-%m-%d").where(known),
-        "value": value, "customer_id": customer, "num_web_visits": visits,
+        "value": value, "customer_id": customer, "num_web_visits": visits, "num_email_opens": opens,
     })
-    truth = pd.DataFrame({"lead_id": ids, "source": frame["source"], "intent": intent,
+    truth = pd.DataFrame({"lead_id": ids, "source": frame["source"], "interest": intent[:, 0], "intent": intent[:, 1],
                           **{f"reached_{t}": reached[:, j] for j, t in enumerate(TRANSITIONS)},
                           **{f"days_to_{t}": waits[:, j] for j, t in enumerate(TRANSITIONS)},
-                          "customer_id": customer, "dirt": ""})
+                          "ghost": ghost, "customer_id": customer, "dirt": ""})
     # Planted dirt: a lead without its id, a created date nobody can read.
     dirty = rng.choice(n, size=2 * int(round(n * DIRT_SHARE)), replace=False)
     half = len(dirty) // 2
@@ -141,6 +148,6 @@ def planted() -> dict:
                                  "won_per_lead": float(np.prod(s.rates)), "value_median": s.value_median}
                         for s in SOURCES},
             "mean_days": MEAN_DAYS, "duration_shape": DURATION_SHAPE, "intent_correlation": INTENT_CORRELATION,
-            "leads_per_customer": LEADS_PER_CUSTOMER, "dirt_share": DIRT_SHARE,
+            "leads_per_customer": LEADS_PER_CUSTOMER, "dirt_share": DIRT_SHARE, "ghost_share": GHOST_SHARE,
             "note": "rates are P(next stage | this stage) per source; mean_days the planted mean wait from one "
-                    "stage to the next (whole days, at least 1); stages after the data's end are left empty."}
+                    "stage to the next (whole days, at least 1); stages after the data's end are left empty; a ghost failed a stage but was never closed (open)."}
