@@ -35,7 +35,6 @@ VALUE_DAYS = 180
 #: Wilson interval spans more than +/- 20 points.
 MIN_DECIDED = 20
 
-TRANSITIONS = LEAD_STAGES[1:]
 
 
 def wilson(k: np.ndarray | int, n: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +45,7 @@ def wilson(k: np.ndarray | int, n: np.ndarray | int) -> tuple[np.ndarray, np.nda
     return np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
 
 
-def stage_table(df: pd.DataFrame) -> pd.DataFrame:
+def stage_table(df: pd.DataFrame, stages: tuple[str, ...] = LEAD_STAGES) -> pd.DataFrame:
     """Per transition: leads that reached the stage before, moved on, were lost there (or stalled
     there: an open lead that has waited longer than STALL_QUANTILE of those that left counts as
     lost), are still open there, and the rate moved on / decided with its Wilson interval."""
@@ -54,12 +53,13 @@ def stage_table(df: pd.DataFrame) -> pd.DataFrame:
     if "stalled" in df.columns:
         status[df["stalled"].to_numpy(dtype=bool)] = "lost"
     rows = []
-    for j, stage in enumerate(TRANSITIONS, start=1):
-        at_before = reached >= j - 1
+    for before, stage in zip(stages[:-1], stages[1:]):  # the export's stages only (Leads.stages)
+        i, j = LEAD_STAGES.index(before), LEAD_STAGES.index(stage)
+        at_before = reached >= i
         moved = int((reached >= j).sum())
-        lost = int(((reached == j - 1) & (status == "lost")).sum())
-        open_ = int(((reached == j - 1) & (status == "open")).sum())
-        rows.append({"stage": stage, "from": LEAD_STAGES[j - 1], "reached_before": int(at_before.sum()),
+        lost = int(((reached >= i) & (reached < j) & (status == "lost")).sum())
+        open_ = int(((reached >= i) & (reached < j) & (status == "open")).sum())
+        rows.append({"stage": stage, "from": before, "reached_before": int(at_before.sum()),
                      "moved_on": moved, "lost_there": lost, "open_there": open_, "decided": moved + lost})
     out = pd.DataFrame(rows)
     out["rate"] = np.where(out["decided"] > 0, out["moved_on"] / out["decided"].where(out["decided"] > 0), np.nan)
@@ -83,6 +83,8 @@ class FunnelStudy:
         self.leads = leads
         self.currency = currency
         if self.available:
+            #: the stages this export shows (an export without stage dates: created and won)
+            self.stages = self.leads.stages
             self.leads.frame["stalled"] = self._stalled()
 
     @property
@@ -107,12 +109,12 @@ class FunnelStudy:
     # -- conversion ------------------------------------------------------------------------
 
     def overall(self) -> pd.DataFrame:
-        return stage_table(self.leads.frame)
+        return stage_table(self.leads.frame, self.stages)
 
     def by(self, column: str) -> pd.DataFrame:
         """The stage table for each value of ``column`` (source, month), stacked."""
         df = self.leads.frame
-        parts = [stage_table(grp).assign(**{column: key}) for key, grp in df.groupby(column, sort=True, observed=True)]
+        parts = [stage_table(grp, self.stages).assign(**{column: key}) for key, grp in df.groupby(column, sort=True, observed=True)]
         out = pd.concat(parts, ignore_index=True)
         return out[[column] + [c for c in out.columns if c != column]]
 
@@ -132,9 +134,9 @@ class FunnelStudy:
         m = self.by_month()
         if m is None:
             return None
-        rates = m.pivot(index="month", columns="stage", values="rate")[list(TRANSITIONS)]
+        rates = m.pivot(index="month", columns="stage", values="rate")[list(self.stages[1:])]
         rates.columns = [f"into {c}" for c in rates.columns]
-        leads = m[m["stage"] == TRANSITIONS[0]].set_index("month")["reached_before"].rename("leads")
+        leads = m[m["stage"] == self.stages[1]].set_index("month")["reached_before"].rename("leads")
         return pd.concat([leads, rates], axis=1)
 
     def won_by_source(self) -> pd.DataFrame:
@@ -155,8 +157,9 @@ class FunnelStudy:
         if not self.leads.dated:
             return None
         rows = []
-        for j, stage in enumerate(TRANSITIONS, start=1):
-            a, b = STAGE_DATES[LEAD_STAGES[j - 1]], STAGE_DATES[stage]
+        for before, stage in zip(self.stages[:-1], self.stages[1:]):
+            j = LEAD_STAGES.index(stage)
+            a, b = STAGE_DATES[before], STAGE_DATES[stage]
             if a not in df.columns or b not in df.columns:
                 continue
             both = df[a].notna() & df[b].notna() & (df["reached"] >= j)
@@ -166,7 +169,7 @@ class FunnelStudy:
             good = days[days >= 0]
             if not len(good):
                 continue
-            rows.append({"stage": stage, "from": LEAD_STAGES[j - 1], "n": len(good), "median_days": float(good.median()),
+            rows.append({"stage": stage, "from": before, "n": len(good), "median_days": float(good.median()),
                          "mean_days": float(good.mean()), "p90_days": float(good.quantile(0.9)),
                          "out_of_order": int((days < 0).sum())})
         if not rows:
@@ -196,12 +199,13 @@ class FunnelStudy:
         if not self.leads.dated or self.leads.cutoff is None:
             return None
         rows = []
-        for j, stage in enumerate(LEAD_STAGES[:-1]):
+        for stage, following in zip(self.stages[:-1], self.stages[1:]):
+            j = LEAD_STAGES.index(stage)
             col = STAGE_DATES[stage]
             if col not in df.columns or df[col].isna().all():
                 continue
             at = df[col]
-            nxt = STAGE_DATES[LEAD_STAGES[j + 1]]
+            nxt = STAGE_DATES[following]
             moved = (df["reached"] > j) & at.notna()
             left_on = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
             if nxt in df.columns:
@@ -233,7 +237,7 @@ class FunnelStudy:
         df = self.leads.frame
         open_ = df[df["status"] == "open"].copy()
         rates = self.overall().set_index("stage")["rate"].fillna(0.0)
-        ahead = {LEAD_STAGES[j]: float(np.prod([rates[s] for s in TRANSITIONS[j:]])) for j in range(len(LEAD_STAGES) - 1)}
+        ahead = {st: float(np.prod([rates[s] for s in self.stages[j + 1:]])) for j, st in enumerate(self.stages[:-1])}
         open_["stage"] = [LEAD_STAGES[r] for r in open_["reached"]]
         # A stalled lead counts as lost in the rates, so it adds nothing to the weighted pipeline.
         open_["p_win"] = open_["stage"].map(ahead).where(~open_["stalled"], 0.0)

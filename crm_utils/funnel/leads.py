@@ -34,6 +34,15 @@ class Leads:
     after_cutoff: int = 0
 
     @property
+    def stages(self) -> tuple[str, ...]:
+        """The stages this export shows: created, those between that some lead is recorded at, won.
+        A stage nobody is recorded at is not in the export's funnel, not a stage everybody skipped."""
+        middle = [s for i, s in enumerate(LEAD_STAGES[1:-1], start=1) if (self.frame["reached"] == i).any()
+                  or self.stage_dated(s) or ("stage" in self.frame.columns and
+                                              self.frame["stage"].astype("string").str.strip().str.lower().eq(s).any())]
+        return (LEAD_STAGES[0], *middle, LEAD_STAGES[-1])
+
+    @property
     def dated(self) -> bool:
         """Whether leads have created dates: months, cohorts and a time split need them."""
         return "created_date" in self.frame.columns and self.frame["created_date"].notna().any()
