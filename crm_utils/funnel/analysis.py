@@ -9,6 +9,8 @@ downwards. A stage rate is therefore "moved on / (moved on + lost there)".
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
@@ -76,6 +78,15 @@ def won_rate(df: pd.DataFrame) -> dict:
             "ci_low": float(low), "ci_high": float(high)}
 
 
+def _needs_leads(step):
+    """A step of the study returns None when there are no leads (the study's skip_note says why), so
+    the notebook's cells need no branch of their own."""
+    @functools.wraps(step)
+    def guarded(self, *args, **kwargs):
+        return step(self, *args, **kwargs) if self.available else None
+    return guarded
+
+
 class FunnelStudy:
     """The funnel of one report month, from the prepared leads (:func:`crm_utils.funnel.leads.prepare`)."""
 
@@ -100,6 +111,14 @@ class FunnelStudy:
             return "The leads table holds no lead known at the report month's end: there is no funnel to show."
         return ""
 
+    def known_note(self) -> str:
+        """How many leads the funnel holds, and how many events it leaves for later months."""
+        if not self.available:
+            return ""
+        cutoff = f" at {self.leads.cutoff:%Y-%m-%d %H:%M}" if self.leads.cutoff is not None else ""
+        return (f"{len(self.leads.frame):,} leads known{cutoff}; {self.leads.after_cutoff:,} stage or outcome dates "
+                f"after it are not known yet and left out. Stages this export records: {' → '.join(self.stages)}.")
+
     def cannot_note(self) -> str:
         """What this export cannot show, said once."""
         if not self.available or not self.leads.cannot:
@@ -108,9 +127,11 @@ class FunnelStudy:
 
     # -- conversion ------------------------------------------------------------------------
 
+    @_needs_leads
     def overall(self) -> pd.DataFrame:
         return stage_table(self.leads.frame, self.stages)
 
+    @_needs_leads
     def by(self, column: str) -> pd.DataFrame:
         """The stage table for each value of ``column`` (source, month), stacked."""
         df = self.leads.frame
@@ -118,9 +139,11 @@ class FunnelStudy:
         out = pd.concat(parts, ignore_index=True)
         return out[[column] + [c for c in out.columns if c != column]]
 
+    @_needs_leads
     def by_source(self) -> pd.DataFrame:
         return self.by("source")
 
+    @_needs_leads
     def by_month(self) -> pd.DataFrame | None:
         """Stage tables by the month leads came in (None without created dates)."""
         if not self.leads.dated:
@@ -129,6 +152,7 @@ class FunnelStudy:
         return FunnelStudy(Leads(df.assign(month=df["created_date"].dt.to_period("M").astype(str)), self.leads.cutoff),
                            self.currency).by("month")
 
+    @_needs_leads
     def month_table(self) -> pd.DataFrame | None:
         """One row per month the leads came in: leads, then the rate into each stage (decided leads only)."""
         m = self.by_month()
@@ -139,6 +163,7 @@ class FunnelStudy:
         leads = m[m["stage"] == self.stages[1]].set_index("month")["reached_before"].rename("leads")
         return pd.concat([leads, rates], axis=1)
 
+    @_needs_leads
     def won_by_source(self) -> pd.DataFrame:
         """Leads, closed, won and the won rate per source, best first."""
         df = self.leads.frame
@@ -147,6 +172,7 @@ class FunnelStudy:
 
     # -- timing ----------------------------------------------------------------------------
 
+    @_needs_leads
     def durations(self) -> pd.DataFrame | None:
         """Days from each stage to the next, where a lead has both dates: n, median, mean, 90th percentile.
 
@@ -192,6 +218,7 @@ class FunnelStudy:
         cols = [STAGE_DATES[s] for s in LEAD_STAGES[:-1] if STAGE_DATES[s] in df.columns]
         return df[cols].max(axis=1)
 
+    @_needs_leads
     def stall_thresholds(self) -> pd.DataFrame | None:
         """Per stage, the days after which an open lead there counts as stalled: the STALL_QUANTILE of
         the waits of leads that left the stage (to the next stage date, or to their lost date)."""
@@ -231,11 +258,14 @@ class FunnelStudy:
         limit = stage.map(thresholds.set_index("stage")["stalled_after_days"])
         return ((df["status"] == "open") & (waited > limit)).fillna(False).astype(bool)
 
+    @_needs_leads
     def pipeline(self) -> pd.DataFrame:
         """Open leads at the cutoff by their stage: count, value, and value weighted by the chance to
         win from that stage (the product of the stage rates ahead), and how many have stalled."""
         df = self.leads.frame
         open_ = df[df["status"] == "open"].copy()
+        if open_.empty:
+            return None
         rates = self.overall().set_index("stage")["rate"].fillna(0.0)
         ahead = {st: float(np.prod([rates[s] for s in self.stages[j + 1:]])) for j, st in enumerate(self.stages[:-1])}
         open_["stage"] = [LEAD_STAGES[r] for r in open_["reached"]]
@@ -255,8 +285,10 @@ class FunnelStudy:
         out["stalled"] = out["stalled"].astype(int)
         return out
 
-    def stalled_leads(self) -> pd.DataFrame | None:
-        """The stalled open leads themselves (lead id, source, stage, days waited, value): whom to chase."""
+    @_needs_leads
+    def stalled_leads(self, top: int | None = None) -> pd.DataFrame | None:
+        """The stalled open leads themselves (lead id, source, stage, days waited, value), longest
+        waiting first (the ``top`` ones when given): whom to chase."""
         if self.stall_thresholds() is None:
             return None
         df = self.leads.frame
@@ -265,13 +297,16 @@ class FunnelStudy:
                             "stage": [LEAD_STAGES[r] for r in hit["reached"]],
                             "days_waiting": (self.leads.cutoff - self._last_step().reindex(hit.index)).dt.days,
                             "value": hit["value"] if "value" in hit.columns else np.nan})
-        return out.sort_values(["days_waiting", "lead_id"], ascending=[False, True]).reset_index(drop=True)
+        out = out.sort_values(["days_waiting", "lead_id"], ascending=[False, True]).reset_index(drop=True)
+        return out.head(top) if top else out
 
     # -- cohorts ---------------------------------------------------------------------------
 
-    def cohorts(self) -> pd.DataFrame | None:
+    @_needs_leads
+    def cohorts(self, last: int | None = None) -> pd.DataFrame | None:
         """Of the leads created in each month, the share won within each horizon of COHORT_HORIZONS
-        days (NaN where the month is too recent for the horizon to have passed at the cutoff)."""
+        days (NaN where the month is too recent for the horizon to have passed at the cutoff); the
+        ``last`` months only when given."""
         df = self.leads.frame
         if not self.leads.dated or "outcome_date" not in df.columns or self.leads.cutoff is None:
             return None
@@ -286,10 +321,12 @@ class FunnelStudy:
                 row[f"won_{h}d"] = float((days_to_win.loc[idx] <= h).mean()) if observable else np.nan
             row["won_so_far"] = float((df.loc[idx, "status"] == "won").mean())
             rows.append(row)
-        return pd.DataFrame(rows)
+        out = pd.DataFrame(rows)
+        return out.tail(last).reset_index(drop=True) if last else out
 
     # -- worth -----------------------------------------------------------------------------
 
+    @_needs_leads
     def source_value(self, orders: pd.DataFrame | None) -> pd.DataFrame | None:
         """Per source: won leads, those linked to a customer, and those customers' revenue within
         VALUE_DAYS of the win (wins at least VALUE_DAYS before the cutoff), per customer and per lead."""
@@ -318,6 +355,7 @@ class FunnelStudy:
 
     # -- hand-over -------------------------------------------------------------------------
 
+    @_needs_leads
     def frame(self, orders: pd.DataFrame | None = None) -> pd.DataFrame:
         """Every figure of the funnel as one long table for ``funnel.parquet``: section, group_by,
         group, stage, measure, value, n, ci_low, ci_high."""
@@ -342,7 +380,7 @@ class FunnelStudy:
                 for measure in ("median_days", "mean_days", "p90_days"):
                     parts.append({"section": "duration", "group_by": "all", "group": f"from {r['from']}",
                                   "stage": r["stage"], "measure": measure, "value": r[measure], "n": r["n"]})
-        for _, r in self.pipeline().iterrows():
+        for _, r in (self.pipeline() if self.pipeline() is not None else pd.DataFrame()).iterrows():
             for measure in ("open_leads", "value", "weighted_value", "stalled"):
                 parts.append({"section": "pipeline", "group_by": "stage", "group": r["stage"], "stage": r["stage"],
                               "measure": measure, "value": r[measure], "n": r["open_leads"]})
@@ -378,9 +416,9 @@ class FunnelStudy:
         if len(ranked) >= 2:
             out["best_source"], out["worst_source"] = ranked.iloc[0]["source"], ranked.iloc[-1]["source"]
         pipe = self.pipeline()
-        out["open_leads"] = int(pipe["open_leads"].sum())
-        out["stalled_leads"] = int(pipe["stalled"].sum())
-        if pipe["value"].notna().any():
+        out["open_leads"] = int(pipe["open_leads"].sum()) if pipe is not None else 0
+        out["stalled_leads"] = int(pipe["stalled"].sum()) if pipe is not None else 0
+        if pipe is not None and pipe["value"].notna().any():
             out["pipeline_value"] = _f(pipe["value"].sum())
             out["weighted_pipeline_value"] = _f(pipe["weighted_value"].sum())
         if (d := self.durations()) is not None:

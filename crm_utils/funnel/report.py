@@ -17,6 +17,18 @@ class FunnelSection:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    def shown(self, currency: str | None = None) -> list:
+        """The tables as the report shows them (shares in percent, amounts labelled with the
+        currency, text from the data escaped), in order: for ``notebook.present``-like display."""
+        from crm_utils import notebook
+
+        out = []
+        for table in self.tables.values():
+            money = tuple(c for c in table.columns if str(c).startswith(("revenue", "value")))
+            out.append(notebook.table(table, percent_columns=("won rate",), money_columns=money,
+                                      currency=currency, index=True))
+        return out
+
 
 def brief_sentence(figures: dict, currency: str | None = None) -> str:
     """One sentence for "the month in brief" ("" when the run had no leads table)."""

@@ -152,6 +152,8 @@ def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
 
 @dataclass
 class ScoringResult:
+    """The model and the baseline on the same test leads, with the intervals of their differences."""
+
     split: str
     train_leads: int
     test_leads: int
@@ -203,9 +205,11 @@ class ScoringResult:
                 "beats_baseline": self.beats_baseline, "verdict": self.verdict()}
 
 
-def score_leads(leads: Leads, seed: int) -> ScoringResult | str:
+def score_leads(leads: Leads | None, seed: int) -> ScoringResult | str:
     """Fit the model and the baseline on the training leads and compare them on the test leads;
     a string says why there is no comparison."""
+    if leads is None or leads.frame.empty:
+        return "there are no leads"
     data = labelled(leads, seed)
     if isinstance(data, str):
         return data
@@ -232,6 +236,22 @@ def score_leads(leads: Leads, seed: int) -> ScoringResult | str:
                          tuple(float(x) for x in np.percentile(ll_gain, q)), scores)
 
 
+def verdict_note(result: ScoringResult | str) -> str:
+    """The notebook's sentence: the comparison's verdict, or why there is none."""
+    return f"{result.split}.\n{result.verdict()}" if isinstance(result, ScoringResult) \
+        else f"No lead-scoring comparison: {result}."
+
+
 def figures_of(result: ScoringResult | str) -> dict:
     """The scoring's figures for metrics.json: the comparison, or why there is none."""
     return result.figures() if isinstance(result, ScoringResult) else {"skipped": result}
+
+
+def comparison(result: ScoringResult | str) -> pd.DataFrame | None:
+    """The scorers' measures side by side (None when there was no comparison)."""
+    return result.table() if isinstance(result, ScoringResult) else None
+
+
+def test_scores(result: ScoringResult | str) -> pd.DataFrame | None:
+    """The test leads' labels and both scores, for the ROC chart (None when there was no comparison)."""
+    return result.scores if isinstance(result, ScoringResult) else None
