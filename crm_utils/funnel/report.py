@@ -68,12 +68,12 @@ def section(figures: dict, funnel: pd.DataFrame | None, currency: str | None = N
             by_source = by_source.join(value.rename(columns={
                 "revenue_per_customer": f"revenue per won customer, first {figures.get('value_days')} days",
                 "revenue_per_lead": "revenue per lead"}))
-        by_source.index.name = "source"
+        by_source.index.name, by_source.columns.name = "source", None
         out.tables["by_source"] = by_source.sort_values("won rate", ascending=False)
         pipe = funnel[funnel["section"] == "pipeline"].pivot(index="group", columns="measure", values="value")
         if len(pipe):
             pipe = pipe.reindex([s for s in ("created", "contacted", "qualified", "proposal") if s in pipe.index])
-            pipe.index.name = "open at stage"
+            pipe.index.name, pipe.columns.name = "open at stage", None
             out.tables["pipeline"] = pipe[["open_leads", "stalled", "value", "weighted_value"]].rename(columns={
                 "open_leads": "open leads", "weighted_value": "value weighted by chance to win"})
     scoring = figures.get("scoring") or {}
