@@ -163,3 +163,30 @@ def test_no_leads_table_is_said_not_shown():
     assert figures["leads"] == 0 and "No leads table" in figures["skipped"]
     assert report.brief_sentence(figures) == ""
     assert report.section(figures, None).sentence.startswith("No leads table")
+
+
+def test_the_leads_contract_on_a_small_export(tmp_path, key):
+    """Row checks with their reasons, outcomes read in any case, e-mails masked in cat_* text."""
+    from crm_utils.data import cleaning, io
+
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,order_date,product_id,quantity,unit_price\n"
+                                         "O1,C1,2026-10-02,P1,1,9.5\nO2,C2,2026-10-03,P1,2,9.5\n")
+    (tmp_path / "customers.csv").write_text("customer_id\nC1\nC2\n")
+    (tmp_path / "leads.csv").write_text(
+        "lead_id,created_date,source,outcome,outcome_date,value,customer_id,cat_note\n"
+        "L1,2026-09-01,Web,WON,2026-09-20,100,C1,call anna@example.com\n"
+        "L2,2026-09-02,web,maybe,,50,,\n"
+        "L3,2026-09-03,Web,lost,2026-09-10,-5,,\n"
+        ",2026-09-04,Web,lost,2026-09-11,10,,\n"
+        "L5,last spring,Web,lost,2026-09-12,10,,\n"
+        "L6,2026-11-02,Web,,,10,,\n"
+        "L7,2026-09-05,Web,won,2026-09-25,10,C9,\n")
+    result = cleaning.clean(io.load_raw(tmp_path), "2026-10", key=key)
+    q = result.quarantine[result.quarantine["table"] == "leads"].set_index("row")["reason"].to_dict()
+    assert q == {1: "unknown_outcome", 2: "invalid_value", 3: "missing_lead_id", 4: "unparseable_date",
+                 6: "unknown_customer"}
+    led = result.ledger.set_index("table").loc["leads"]
+    assert (led["kept"], led["held_back"], led["balanced"]) == (1, 1, True)  # L6 is November's
+    kept = result.tables["leads"]
+    assert kept["outcome"].astype(str).tolist() == ["won"] and kept["source"].astype(str).tolist() == ["Web"]
+    assert "anna@example.com" not in kept["cat_note"].iloc[0]

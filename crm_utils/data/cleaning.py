@@ -957,7 +957,10 @@ class CleaningRun:
         rows, masked_rows = [], []
         # E-mail addresses and phone numbers first: an address holds names ('anna.schmidt@...').
         for t in list(self.tables):
-            for col in [spec.name for spec in CONTRACTS[t].columns if spec.kind == "text" and not spec.pii]:
+            # The contract's text columns, and prefixed text columns a table may add (the leads' cat_*).
+            prefixed = [c for c in self.tables[t].columns if CONTRACTS[t].column(c) is not None
+                        and CONTRACTS[t].column(c).kind == "text" and CONTRACTS[t].column(c) not in CONTRACTS[t].columns]
+            for col in [spec.name for spec in CONTRACTS[t].columns if spec.kind == "text" and not spec.pii] + prefixed:
                 if col not in self.tables[t].columns:
                     continue
                 masked, n = privacy.mask_free_text(self.tables[t][col])
