@@ -437,6 +437,8 @@ class FunnelStudy:
         if not self.available:
             return self.skip_note()
         f = self.figures(scoring)
+        if not f["closed"]:
+            return f"None of the {f['leads']:,} leads is closed yet (won, lost or stalled): no conversion to report."
         text = (f"Of {f['closed']:,} closed leads, {f['won']:,} were won ({f['won_rate']:.1%}, 95% interval "
                 f"{f['won_rate_ci'][0]:.1%}–{f['won_rate_ci'][1]:.1%})")
         if "best_source" in f:

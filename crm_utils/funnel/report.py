@@ -34,6 +34,8 @@ def brief_sentence(figures: dict, currency: str | None = None) -> str:
     """One sentence for "the month in brief" ("" when the run had no leads table)."""
     if not figures or not figures.get("leads"):
         return ""
+    if not figures.get("closed"):
+        return f"Sales funnel: none of the {figures['leads']:,} leads is closed yet, so there is no conversion to report."
     text = (f"Sales funnel: {figures['won']:,} of {figures['closed']:,} closed leads were won "
             f"({figures['won_rate']:.1%}, 95% interval {figures['won_rate_ci'][0]:.1%}–{figures['won_rate_ci'][1]:.1%})")
     if figures.get("best_source"):
@@ -62,7 +64,8 @@ def section(figures: dict, funnel: pd.DataFrame | None, currency: str | None = N
     if funnel is not None and len(funnel):
         won = funnel[(funnel["section"] == "won")].set_index("group")
         by_source = pd.DataFrame({"closed leads": won["n"], "won rate": won["value"],
-                                  "95% interval": [f"{lo:.1%}–{hi:.1%}" for lo, hi in zip(won["ci_low"], won["ci_high"])]})
+                                  "95% interval": [f"{lo:.1%}–{hi:.1%}" if pd.notna(lo) else "–"
+                                                   for lo, hi in zip(won["ci_low"], won["ci_high"])]})
         value = funnel[(funnel["section"] == "value")].pivot(index="group", columns="measure", values="value")
         if len(value):
             by_source = by_source.join(value.rename(columns={
