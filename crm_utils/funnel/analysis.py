@@ -154,14 +154,22 @@ class FunnelStudy:
 
     @_needs_leads
     def month_table(self) -> pd.DataFrame | None:
-        """One row per month the leads came in: leads, then the rate into each stage (decided leads only)."""
+        """One row per month the leads came in: leads, the rate into each stage (decided leads only),
+        and, with deal values, the value that came in and the value won of that month's leads."""
         m = self.by_month()
         if m is None:
             return None
         rates = m.pivot(index="month", columns="stage", values="rate")[list(self.stages[1:])]
         rates.columns = [f"into {c}" for c in rates.columns]
         leads = m[m["stage"] == self.stages[1]].set_index("month")["reached_before"].rename("leads")
-        return pd.concat([leads, rates], axis=1)
+        out = pd.concat([leads, rates], axis=1)
+        df = self.leads.frame
+        if "value" in df.columns and df["value"].notna().any():
+            month = df["created_date"].dt.to_period("M").astype(str)
+            value = df["value"].astype(float)
+            out["value_in"] = value.groupby(month).sum()
+            out["value_won"] = value.where(df["status"] == "won", 0.0).groupby(month).sum()
+        return out
 
     @_needs_leads
     def won_by_source(self) -> pd.DataFrame:
