@@ -209,7 +209,7 @@ class FunnelStudy:
         if not rows:
             return None
         out = pd.DataFrame(rows)
-        if "outcome_date" in df.columns:
+        if "outcome_date" in df.columns and len(self.stages) > 2:  # with no stage between, the row above is the cycle
             won = df[(df["status"] == "won") & df["outcome_date"].notna() & df["created_date"].notna()]
             cycle = (won["outcome_date"] - won["created_date"]).dt.days
             cycle = cycle[cycle >= 0]
