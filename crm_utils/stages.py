@@ -49,7 +49,7 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage("data", "data_cleaning", "Can we trust this month's data?",
-          ("orders", "customers", "interactions", "surveys", "quarantine", "quarantine.csv", "cleaning_ledger"),
+          ("orders", "customers", "interactions", "surveys", "leads", "quarantine", "quarantine.csv", "cleaning_ledger"),
           "crm_utils.data.cleaning.CleanResult.metrics",
           ("cutoff", "tables", "tables_absent", "quarantined_by_reason", "duplicate_customers_merged",
            "orders_first_date", "orders_last_date", "data_end", "month_complete", "outlier_lines_flagged",
@@ -77,6 +77,12 @@ STAGES: tuple[Stage, ...] = (
           ("satisfaction_clusters",), "crm_utils.satisfaction.analysis.SurveyStudy.figures",
           ("responses_in_window", "nps", "clustering", "method", "clusters", "silhouette", "counts",
            "cluster_share", "repurchase_rate", "churn_rate")),
+    Stage("funnel", "sales_funnel", "How do leads become customers?",
+          ("funnel",), "crm_utils.funnel.analysis.FunnelStudy.figures",
+          ("leads", "skipped", "closed", "won", "won_rate", "won_rate_ci", "stage_rates", "won_rate_by_source",
+           "cannot_show", "best_source", "worst_source", "open_leads", "stalled_leads", "pipeline_value",
+           "weighted_pipeline_value", "median_days_to_win", "revenue_per_won_customer_by_source", "value_days",
+           "scoring")),
     Stage("report", "monthly_report", "What should we do?", (), "crm_utils.report.summary.headline",
           ("sentences", "warnings", "monitoring", "campaign", "consistent_with_previous_report")),
 )

@@ -60,7 +60,7 @@ def test_each_notebook_writes_what_its_stage_hands_over():
         path = stages.find_notebook(NUMBERED, s.key)
         written = _written(path)
         if s.key == "data":  # the cleaned tables are written in a loop over what the data held
-            written |= {"orders", "customers", "interactions", "surveys"}
+            written |= {"orders", "customers", "interactions", "surveys", "leads"}
         assert written == set(s.hands_over), (s.key, written ^ set(s.hands_over))
 
 

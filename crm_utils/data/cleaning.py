@@ -691,8 +691,8 @@ class CleaningRun:
                 hit |= c[col].astype(TEXT).str.contains(pattern, regex=True).fillna(False).astype(bool)
         ids = set(c.loc[hit, "customer_id"].dropna())
         rows.append({"table": "customers", "rows": self._remove("customers", hit, "quarantined", "test_account")})
-        for t in ("orders", "interactions", "surveys"):
-            if t in self.tables:
+        for t in ("orders", "interactions", "surveys", "leads"):
+            if t in self.tables and "customer_id" in self.tables[t].columns:
                 m = self.tables[t]["customer_id"].isin(ids)
                 rows.append({"table": t, "rows": self._remove(t, m, "quarantined", "test_account")})
         return pd.DataFrame(rows)
@@ -775,8 +775,8 @@ class CleaningRun:
                  if "customers" in self.tables else None)
         duplicate = _arrow(self.id_map.index.to_series().astype(TEXT), combine=True)
         canonical = _arrow(self.id_map.astype(TEXT), combine=True)
-        for t in ("orders", "interactions", "surveys"):
-            if t not in self.tables:
+        for t in ("orders", "interactions", "surveys", "leads"):
+            if t not in self.tables or "customer_id" not in self.tables[t].columns:
                 continue
             df = self.tables[t]
             # Arrow's hash lookups against the (small) sets of ids, not a Python dict per row.
@@ -841,7 +841,28 @@ class CleaningRun:
                 self._fix("customers", "gender", "unrecognised value coded as 'other'", int(unmapped.sum()))
                 c = c.assign(gender=fixed)
             self.tables["customers"] = c
+        if "leads" in self.tables:
+            self._fix_leads()
         return pd.DataFrame(self._fixes[before:], columns=["table", "column", "fix", "rows"])
+
+    def _fix_leads(self) -> None:
+        """Leads: one spelling per source ('Google' and 'google' are one source), outcomes in lower
+        case, and stage dates that could not be read left empty and counted (the lead keeps its
+        created date and outcome; only that stage's timing is unknown)."""
+        df = self.tables["leads"]
+        if "source" in df.columns:
+            fixed = canonical_spelling(df["source"])
+            self._fix("leads", "source", "spelling unified", int((fixed != df["source"]).fillna(False).sum()))
+            df = df.assign(source=fixed)
+        if "outcome" in df.columns:
+            fixed = df["outcome"].astype(TEXT).str.strip().str.lower().replace("", pd.NA)
+            self._fix("leads", "outcome", "written in lower case", int((fixed != df["outcome"]).fillna(False).sum()))
+            df = df.assign(outcome=fixed)
+        for col in ("contacted_date", "qualified_date", "proposal_date", "outcome_date"):
+            if col in self.failed["leads"]:
+                bad = self.failed["leads"][col].reindex(df.index, fill_value=False)
+                self._fix("leads", col, "unreadable date left empty (stage timing unknown)", int(bad.sum()))
+        self.tables["leads"] = df
 
     def impute(self) -> pd.DataFrame:
         """Fill gaps where the data itself says what the value is; label the rest 'unknown'.
@@ -936,7 +957,10 @@ class CleaningRun:
         rows, masked_rows = [], []
         # E-mail addresses and phone numbers first: an address holds names ('anna.schmidt@...').
         for t in list(self.tables):
-            for col in [spec.name for spec in CONTRACTS[t].columns if spec.kind == "text" and not spec.pii]:
+            # The contract's text columns, and prefixed text columns a table may add (the leads' cat_*).
+            prefixed = [c for c in self.tables[t].columns if CONTRACTS[t].column(c) is not None
+                        and CONTRACTS[t].column(c).kind == "text" and CONTRACTS[t].column(c) not in CONTRACTS[t].columns]
+            for col in [spec.name for spec in CONTRACTS[t].columns if spec.kind == "text" and not spec.pii] + prefixed:
                 if col not in self.tables[t].columns:
                     continue
                 masked, n = privacy.mask_free_text(self.tables[t][col])
@@ -1167,6 +1191,7 @@ WITHOUT = {
                  "tables is accepted: 'unknown_customer' needs a customer table to be unknown to",
     "interactions": "there is no contact history",
     "surveys": "there are no satisfaction answers",
+    "leads": "there is no sales funnel",
 }
 
 
@@ -1174,7 +1199,7 @@ def coverage(raw: dict[str, RawTable]) -> str:
     """One line per absent table: what is missing and what therefore is not checked or shown."""
     absent = [t for t in CONTRACTS if t not in raw]
     if not absent:
-        return "All four tables are present: every check below runs."
+        return "All five tables are present: every check below runs."
     lines = [f"Not in this data: {', '.join(absent)}. Later notebooks skip the sections that need them."]
     lines += [f"- without {t}: {WITHOUT[t]}." for t in absent if t in WITHOUT]
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""The data contract: the four tables, their columns, and the row checks that send rows to quarantine.
+"""The data contract: the tables (orders required; customers, interactions, surveys, leads optional), their columns, and the row checks that send rows to quarantine.
 
 A *file* or *column* problem (no orders file, a required column missing, a column that is mostly
 not numbers or dates) stops the run with a :class:`ContractError`. A *row* problem (one
@@ -144,8 +144,33 @@ CONTRACTS: dict[str, TableContract] = {
             Column("nps", "number", False, doc="0-10 likelihood to recommend"),
             Column("comment", "text", False, doc="free text; e-mail addresses and phone numbers are masked"),
         )),
+    "leads": TableContract(
+        "leads", date_column="created_date",
+        doc="Sales leads: one row per lead, the dates of the funnel stages it reached, its outcome and, once "
+            "won, the customer it became. Lead attributes known when the lead came in, for lead scoring, are "
+            "extra columns num_* (numbers) and cat_* (categories).",
+        prefixed={"num_": "number", "cat_": "text"},
+        columns=(
+            Column("lead_id", "id", True, doc="lead (prospect) id"),
+            Column("created_date", "datetime", False, doc="when the lead came in; without it there is no "
+                   "funnel by month, no cohort view and no stage durations"),
+            Column("source", "text", False, doc="where the lead came from (channel, campaign)"),
+            Column("contacted_date", "datetime", False, doc="first contact made"),
+            Column("qualified_date", "datetime", False, doc="qualified as a real opportunity"),
+            Column("proposal_date", "datetime", False, doc="offer or proposal sent"),
+            Column("stage", "text", False, doc="furthest stage reached (created, contacted, qualified, proposal), "
+                   "for exports without stage dates"),
+            Column("outcome", "text", False, doc="won, lost, or empty while the lead is open"),
+            Column("outcome_date", "datetime", False, doc="when it was won or lost"),
+            Column("value", "number", False, doc="expected deal value, >= 0"),
+            Column("customer_id", "id", False, doc="the customer a won lead became (links to orders)"),
+        )),
 }
 TABLES = tuple(CONTRACTS)
+#: The funnel's stages in order: a lead reaching one has passed the ones before it.
+LEAD_STAGES = ("created", "contacted", "qualified", "proposal", "won")
+#: How ``outcome`` values are read (lower case, stripped); anything else is quarantined.
+LEAD_OUTCOMES = ("won", "lost")
 
 
 # ------------------------------------------------------------------------------------------
@@ -189,6 +214,14 @@ def row_schema(table: str, columns: list[str]) -> pa.DataFrameSchema:
                   "date": [_parsed("unparseable_date")],
                   "nps": [pa.Check(lambda s: s.isna() | s.between(0, 10), name="nps_out_of_range",
                                    ignore_na=False)]}
+    elif table == "leads":
+        # created_date is optional (an undated lead-scoring export); where the column is given, a lead
+        # without a readable date cannot be placed in a month or a cohort.
+        checks = {"lead_id": [_present("missing_lead_id")],
+                  "created_date": [_parsed("unparseable_date")],
+                  "outcome": [pa.Check(lambda s: s.isna() | s.astype(TEXT).str.strip().str.lower()
+                                       .isin(LEAD_OUTCOMES + ("",)), name="unknown_outcome", ignore_na=False)],
+                  "value": [pa.Check(lambda s: s.isna() | s.ge(0), name="invalid_value", ignore_na=False)]}
     return pa.DataFrameSchema(
         {col: pa.Column(checks=cs, nullable=True, required=False, coerce=False)
          for col, cs in checks.items() if col in columns},

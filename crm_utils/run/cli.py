@@ -245,9 +245,13 @@ def _import(args: argparse.Namespace) -> int:
     print(f"currency: {result.currency} (from the mapping)" if result.currency else
           "currency: none declared in the mapping; amounts will be shown without a currency "
           "(add e.g. 'currency: EUR' at the top of the mapping)")
+    # A leads-only export (a lead-scoring table) has no orders, which the monthly run needs.
+    nxt = (f"crm-report run --data-dir {args.out}" if "orders" in result.written else
+           "the monthly run needs an orders table; without one, analyse the leads with "
+           f"crm_utils.funnel.leads.read_export('{args.out}')" if "leads" in result.written else
+           f"crm-report run --data-dir {args.out} (after adding an orders table, which the run needs)")
     print(f"wrote {args.out}: {', '.join(p.name for p in result.written.values())}, "
-          f"mapping.yml (row rules for the run), import.json; next: crm-report run --data-dir "
-          f"{args.out}")
+          f"mapping.yml (row rules for the run), import.json; next: {nxt}")
     return 0
 
 

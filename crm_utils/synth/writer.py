@@ -5,7 +5,8 @@ each chunk job draws the behaviour and the dirt from the chunk's own random stre
 its tables as Parquet parts, which are then appended in chunk order to the CSV or Parquet
 files, so the files do not depend on how many workers made them. The ground truth goes to
 ``_truth/``: customers (persona, archetype, churn, canonical id), interactions (the need each
-note voices), every dirty row, the product catalogue, and a manifest.
+note voices), every dirty row, the product catalogue, leads (each lead's uncensored path) with the
+planted funnel (``funnel.json``), and a manifest.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ import pyarrow.parquet as pq
 
 from crm_utils.synth.behaviour import behave
 from crm_utils.synth.dirt import DirtLog, inject_dirt
+from crm_utils.synth import leads as synth_leads
 from crm_utils.synth.world import (ARCHETYPES, PERSONAS, Catalogue, ChunkSpec, SynthConfig, World,
                                    extra_ids_per_chunk)
 
-TABLES = ("customers", "orders", "interactions", "surveys")
+TABLES = ("customers", "orders", "interactions", "surveys", "leads")
 #: The synthetic shop's currency, declared beside its tables in ``mapping.yml`` as an imported
 #: export's is (``crm-report import``), so the report labels amounts from the data, not a default.
 CURRENCY = "EUR"
@@ -91,6 +93,17 @@ class ChunkResult:
     dirt: pd.DataFrame  # table, row (within the chunk), kind
     customers: pd.DataFrame
     interactions: pd.DataFrame
+    leads: pd.DataFrame
+
+
+def _chunk_leads(cfg: SynthConfig, k: int, clean) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The chunk's leads from their own stream: the other tables' stream is not touched."""
+    lines = clean.orders
+    bought = lines[(lines["unknown_id"] == 0) & (lines["quantity"] > 0)]
+    first = bought.groupby("cust")["order_date"].min()
+    first.index = clean.customers["customer_id"].to_numpy()[first.index.to_numpy()]
+    rng = np.random.default_rng([cfg.seed, k, synth_leads.LEADS_STREAM])
+    return synth_leads.draw_leads(rng, cfg.start_ts, cfg.end_ts, len(clean.customers), first, k)
 
 
 def _chunk_job(cfg: SynthConfig, k: int, part_dir: str) -> ChunkResult:
@@ -104,15 +117,16 @@ def _chunk_job(cfg: SynthConfig, k: int, part_dir: str) -> ChunkResult:
     rng = np.random.default_rng([cfg.seed, k])
     log = DirtLog(rng)
     clean = behave(rng, world, spec)
+    leads, leads_truth = _chunk_leads(cfg, k, clean)  # from the clean tables, before the dirt
     chunk = inject_dirt(log, world, spec, clean)
     if len(chunk.customers) - spec.size > extra_ids_per_chunk(cfg):
         raise ValueError("duplicate_customers rate leaves no room for the planted duplicate ids")
     rows = {}
     for t in TABLES:
-        table = getattr(chunk, t)
+        table = leads if t == "leads" else getattr(chunk, t)
         pq.write_table(_as_arrow(table), Path(part_dir) / f"{t}-{k:05d}.parquet")
         rows[t] = len(table)
-    return ChunkResult(rows, log.frame(), chunk.truth_customers, clean.truth_interactions)
+    return ChunkResult(rows, log.frame(), chunk.truth_customers, clean.truth_interactions, leads_truth)
 
 
 def _check(cfg: SynthConfig) -> None:
@@ -145,13 +159,14 @@ def _append_chunks(results: Iterable[ChunkResult], writers: dict[str, _TableWrit
                    part_dir: str) -> dict[str, list[pd.DataFrame]]:
     """Append each chunk's parts to the table files, in chunk order; collect its ground truth,
     with dirty rows renumbered to rows of the whole files."""
-    truth_parts: dict[str, list[pd.DataFrame]] = {"customers": [], "interactions": [], "dirt": []}
+    truth_parts: dict[str, list[pd.DataFrame]] = {"customers": [], "interactions": [], "dirt": [], "leads": []}
     for k, res in enumerate(results):  # in chunk order, so files do not depend on workers
         d = res.dirt
         d["row"] = d["row"] + d["table"].map({t: writers[t].rows for t in TABLES}).astype(np.int64)
         truth_parts["dirt"].append(d)
         truth_parts["customers"].append(res.customers)
         truth_parts["interactions"].append(res.interactions)
+        truth_parts["leads"].append(res.leads)
         for t in TABLES:
             part = Path(part_dir) / f"{t}-{k:05d}.parquet"
             writers[t].write(pq.read_table(part))
@@ -167,6 +182,8 @@ def _write_truth(truth_dir: Path, cfg: SynthConfig, truth_parts: dict[str, list[
         truth_dir / "interactions.parquet", index=False)
     dirt = pd.concat(truth_parts["dirt"], ignore_index=True).sort_values(["table", "row", "kind"])
     dirt.to_parquet(truth_dir / "dirt.parquet", index=False)
+    pd.concat(truth_parts["leads"], ignore_index=True).to_parquet(truth_dir / "leads.parquet", index=False)
+    (truth_dir / "funnel.json").write_text(json.dumps(synth_leads.planted(), indent=2))
     Catalogue.build(cfg.seed).frame().to_parquet(truth_dir / "products.parquet", index=False)
     manifest = {
         "generator": "crm_utils.synth", "config": {**asdict(cfg), "start": str(cfg.start_ts.date())},
