@@ -41,6 +41,7 @@ import pandas as pd
 from scipy import stats
 from sklearn.base import BaseEstimator
 
+from crm_utils.config import month_end
 from crm_utils.customers.features import guest_mask
 from crm_utils.needs.bgnbd import BGNBD, _quiet
 
@@ -66,7 +67,8 @@ VALUE_TIERS: tuple[tuple[str, float], ...] = (("top 10%", 0.10), ("next 20%", 0.
 
 SUMMARY_COLUMNS = ["frequency", "recency", "T", "monetary_value", "orders", "total_spend", "first_purchase",
                    "last_purchase"]
-VALUE_COLUMNS = ["customer_id", "expected_purchases", "expected_purchases_30d", "expected_spend", "clv", "p_alive",
+VALUE_COLUMNS = ["customer_id", "expected_purchases", "expected_purchases_next_month", "expected_spend", "clv",
+                 "p_alive",
                  "p_churn", "value_at_risk", "value_tier", "frequency", "recency", "T", "monetary_value", "orders",
                  "total_spend", "first_purchase", "last_purchase"]
 
@@ -274,21 +276,24 @@ class CustomerValueModel(BaseEstimator):
                                           discount_rate=monthly, time_unit="D")
         return np.asarray(out, dtype=float).reshape(-1)
 
-    def predict(self, summary: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, summary: pd.DataFrame, next_month_days: float = DAYS_PER_MONTH) -> pd.DataFrame:
         """The value table: one row per customer of ``summary`` with the columns of ``VALUE_COLUMNS``.
+
+        ``expected_purchases_next_month`` covers the ``next_month_days`` after the cutoff (the days
+        of the calendar month after it, from :func:`customer_value`): next month's run checks it.
 
         Skipped (too few repeat purchases), the model columns are missing (NaN), never zeros.
         """
         out = pd.DataFrame({"customer_id": pd.array(summary.index.astype(str), dtype="string")})
         n = len(summary)
         if self.skipped:
-            for col in ("expected_purchases", "expected_purchases_30d", "expected_spend", "clv", "p_alive",
+            for col in ("expected_purchases", "expected_purchases_next_month", "expected_spend", "clv", "p_alive",
                         "p_churn", "value_at_risk"):
                 out[col] = np.full(n, np.nan)
             out["value_tier"] = pd.array([pd.NA] * n, dtype="string")
         else:
             out["expected_purchases"] = self.expected_purchases(summary, DAYS_PER_MONTH * self.horizon_months)
-            out["expected_purchases_30d"] = self.expected_purchases(summary, DAYS_PER_MONTH)
+            out["expected_purchases_next_month"] = self.expected_purchases(summary, next_month_days)
             out["expected_spend"] = self.spend_.expected_spend(summary)
             out["clv"] = self.clv(summary, out["expected_spend"].to_numpy())
             out["p_alive"] = self.p_alive(summary)
@@ -324,6 +329,13 @@ def customer_value(orders: pd.DataFrame, cutoff: pd.Timestamp, horizon_months: i
 
     Reads orders alone: no customers table is needed (the first purchase makes the customer).
     """
+    cutoff = pd.Timestamp(cutoff)
     summary = rfm_summary(orders, cutoff)
     model = CustomerValueModel(horizon_months, discount_rate).fit(summary)
-    return model.predict(summary), model
+    return model.predict(summary, next_month_days(cutoff)), model
+
+
+def next_month_days(cutoff: pd.Timestamp) -> float:
+    """Days from ``cutoff`` to the end of the following calendar month (what next month's run checks)."""
+    cutoff = pd.Timestamp(cutoff)
+    return (month_end(cutoff.to_period("M") + 1) - cutoff) / pd.Timedelta(days=1)
