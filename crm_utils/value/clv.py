@@ -317,7 +317,7 @@ def value_tiers(clv: pd.Series | np.ndarray) -> pd.Series:
     order = np.argsort(-values, kind="stable")
     rank = np.empty(n, dtype=float)
     rank[order] = np.arange(n)
-    bounds = np.cumsum([share for _, share in VALUE_TIERS]) * n
+    bounds = np.round(np.cumsum([share for _, share in VALUE_TIERS]) * n)  # round: 0.1 + 0.2 is 0.30000000000000004
     idx = np.searchsorted(bounds, rank, side="right").clip(max=len(VALUE_TIERS) - 1)
     names = np.array([name for name, _ in VALUE_TIERS], dtype=object)
     return pd.Series(pd.array(names[idx], dtype="string"))
