@@ -12,8 +12,9 @@ from crm_utils.notebook import money_label
 
 
 @skippable
-def tracking_chart(tracking: pd.DataFrame, calibration_end: pd.Timestamp) -> plt.Figure:
+def tracking_chart(tracking: pd.DataFrame) -> plt.Figure:
     """Cumulative repeat purchases through the holdout: actual against the model's expectation."""
+    calibration_end = tracking["date"].iloc[0] - pd.to_timedelta(tracking["day"].iloc[0], unit="D")
     fig, ax = plt.subplots()
     ax.plot(tracking["date"], tracking["actual"], color="black", label="actual")
     ax.plot(tracking["date"], tracking["expected"], color="tab:blue", linestyle="--", label="expected (BG/NBD)")
