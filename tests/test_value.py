@@ -12,7 +12,7 @@ from crm_utils import stages
 from crm_utils.artifacts import LastMonth, write_table
 from crm_utils.needs.bgnbd import BGNBD
 from crm_utils.synth.world import ARCHETYPES, CATEGORIES, CATEGORY_NAMES, PERSONAS, Catalogue
-from crm_utils.value import actions, clv, evaluation, handover, monitoring
+from crm_utils.value import actions, clv, evaluation, handover, monitoring, plots as charts
 
 CUTOFF = pd.Timestamp("2026-10-31 23:59:59")
 #: Relative tolerance of the recovered parameters with 4,000 simulated customers. The rates (r,
@@ -109,6 +109,10 @@ def test_one_purchase_shop_degrades_with_the_reason():
     assert actions.slipping_away(table).empty
     sentences, tiers = handover.report_section({"skipped": model.skip_note})
     assert sentences == [model.skip_note] and tiers is None
+    held = evaluation.HoldoutEvaluation(o, "2026-10", holdout_months=3).run()
+    assert held.skipped and "Repeat-purchase models need repeat purchases" in held.verdict()
+    assert held.errors() is None and held.tracking() is None and held.figures() == {"skipped": held.skip_note}
+    assert charts.value_by_chart(actions.by_cohort(table), "cohort", None) is None  # no CLV: no chart
 
 
 def test_value_tiers_hold_their_shares():
@@ -216,6 +220,23 @@ def test_monitoring_reads_last_months_predictions(default_value, tmp_path):
     assert figures["customers"] == len(predicted)
     assert abs(figures["error"]) < 0.3 and figures["spearman"] > 0.3
     assert "purchases expected" in monitoring.note(figures, source)
+
+
+def test_headline_and_report_section_say_what_the_table_holds(default_value):
+    orders, table, model = default_value
+    at_risk = actions.slipping_away(table)
+    held = evaluation.HoldoutEvaluation(orders, "2026-10", holdout_months=6)  # not run: no holdout figures
+    held.skip_note = "No holdout evaluation: not run in this test."
+    figures = handover.headline(table, model, held, at_risk, "nowhere", None)
+    assert set(figures) == set(stages.stage("value").headline_figures)
+    assert figures["total_clv"] == pytest.approx(table["clv"].sum())
+    assert figures["at_risk_customers"] == len(at_risk)
+    sentences, tiers = handover.report_section(figures, "EUR")
+    assert f"{figures['total_clv']:,.0f} EUR" in sentences[0]
+    top = tiers.loc["top 10%"]
+    assert top["customers"] == (table["value_tier"] == "top 10%").sum()
+    assert top["clv_share"] == pytest.approx(table.loc[table["value_tier"] == "top 10%", "clv"].sum() / table["clv"].sum())
+    assert held.skip_note in sentences
 
 
 def test_stage_entry_sits_between_segments_and_needs():

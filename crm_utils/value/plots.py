@@ -75,7 +75,9 @@ def tradeoff_chart(tradeoff: pd.DataFrame, chosen: float) -> plt.Figure:
 
 @skippable
 def value_by_chart(table: pd.DataFrame, what: str, currency: str | None) -> plt.Figure:
-    """Mean CLV per group (segment, tier or cohort) with the customers in each."""
+    """Mean CLV per group (segment, tier or cohort); nothing when no CLV was estimated."""
+    if table["clv_mean"].isna().all():
+        return None
     fig, ax = plt.subplots()
     ax.bar(table.index.astype(str), table["clv_mean"], color="tab:blue")
     ax.set_xlabel(what)

@@ -1,0 +1,126 @@
+"""Time of the value stage's model fit (notebook 04) at a million customers, against the BG/NBD fit
+the needs stage already does on the same customers.
+
+The input is a purchase summary per customer (repeat purchases, recency, age, mean repeat-order
+value), the table :func:`crm_utils.value.clv.rfm_summary` hands the models, drawn from the models
+themselves with parameters near those fitted on the default data (BG/NBD r=1.0, alpha=24 days,
+a=0.17, b=2.9; Gamma-Gamma p=3.3, q=2.4, v=60; customers' ages uniform over three years), so the
+fit has a known answer. Written once to .cache/bench/value_<n>.parquet (not timed).
+
+Each run is a fresh process, timed inside it after reading the summary: **BG/NBD** is the needs
+stage's fit alone (``crm_utils.needs.bgnbd.BGNBD.fit``); **value** is the value stage's whole model
+step (``CustomerValueModel.fit`` then ``predict``: BG/NBD, Gamma-Gamma, expected purchases over the
+horizon and next month, P(alive), discounted CLV over 12 months, tiers). Both include PyTensor's
+graph compilation, as a monthly run pays it.
+
+    python benchmarks/bench_value.py                  # 1,000,000 customers, 3 runs of each
+    python benchmarks/bench_value.py --customers 100000 --repeats 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness import HERE, machine, measure, save
+
+CACHE = HERE.parent / ".cache" / "bench"
+BGNBD_PARAMS = {"r": 1.0, "alpha": 24.0, "a": 0.17, "b": 2.9}
+GG_PARAMS = {"p": 3.3, "q": 2.4, "v": 60.0}
+
+RUN = """
+import json, sys, time
+import pandas as pd
+from crm_utils.needs.bgnbd import BGNBD
+from crm_utils.value import clv
+summary = pd.read_parquet(sys.argv[1])
+t0 = time.perf_counter()
+if sys.argv[2] == "bgnbd":
+    params = BGNBD().fit(clv.as_bgnbd_features(summary)).params_
+    rows = len(summary)
+else:
+    model = clv.CustomerValueModel().fit(summary)
+    table = model.predict(summary)
+    params, rows = model.params_, len(table)
+print(json.dumps({"seconds": time.perf_counter() - t0, "params": params, "rows": rows}))
+"""
+
+
+def simulate(n: int, seed: int = 42) -> pd.DataFrame:
+    """A purchase summary of ``n`` customers drawn from BG/NBD and Gamma-Gamma."""
+    rng = np.random.default_rng(seed)
+    r, alpha, a, b = BGNBD_PARAMS.values()
+    lam, drop = rng.gamma(r, 1 / alpha, n), rng.beta(a, b, n)
+    T = rng.uniform(1, 3 * 365, n)
+    t, x, tx = np.zeros(n), np.zeros(n), np.zeros(n)
+    alive = np.arange(n)
+    while len(alive):
+        t[alive] += rng.exponential(1 / lam[alive])
+        alive = alive[t[alive] <= T[alive]]
+        x[alive] += 1
+        tx[alive] = t[alive]
+        alive = alive[rng.random(len(alive)) >= drop[alive]]
+    p, q, v = GG_PARAMS.values()
+    nu = rng.gamma(q, 1 / v, n)
+    repeat = x > 0
+    mean = np.zeros(n)
+    mean[repeat] = rng.gamma(p * x[repeat], 1 / (nu[repeat] * x[repeat]))  # mean of x Gamma(p, nu) orders
+    first = rng.gamma(p, 1 / nu)
+    return pd.DataFrame({"frequency": x, "recency": tx, "T": T, "monetary_value": mean, "orders": x + 1,
+                         "total_spend": first + mean * x,
+                         "first_purchase": pd.Timestamp("2026-10-31") - pd.to_timedelta(T, unit="D"),
+                         "last_purchase": pd.Timestamp("2026-10-31") - pd.to_timedelta(T - tx, unit="D")},
+                        index=pd.Index([f"B{i:07d}" for i in range(n)], name="customer_id"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    path = CACHE / f"value_{args.customers}.parquet"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        simulate(args.customers).to_parquet(path)
+    runs: dict[str, list] = {"bgnbd": [], "value": []}
+    peaks: dict[str, float] = {"bgnbd": 0.0, "value": 0.0}
+    for _ in range(args.repeats):
+        for what in runs:  # alternating, so a busy spell of the machine hits both
+            wall, peak, out = measure(RUN, str(path), what)
+            runs[what].append({"wall": wall, **json.loads(out.strip().splitlines()[-1])})
+            peaks[what] = max(peaks[what], peak)
+            print(what, runs[what][-1]["seconds"], flush=True)
+    med = {w: statistics.median(r["seconds"] for r in runs[w]) for w in runs}
+    ratio = med["value"] / med["bgnbd"]
+    listed = {w: ", ".join(f"{r['seconds']:.1f}" for r in runs[w]) for w in runs}
+    n = args.customers
+    result = {
+        "machine": machine(), "measured": time.strftime("%Y-%m-%d"), "customers": n, "runs": runs,
+        "median_s": med, "ratio_value_vs_bgnbd": ratio, "peak_gib": peaks, "true_params": {**BGNBD_PARAMS, **GG_PARAMS},
+        "section": {
+            "title": "Customer value (notebook 04): the model fit at a million customers",
+            "intro": [line for line in __doc__.split("\n\n")[1:3] for line in [" ".join(line.split())]],
+            "header": "| customers | step | median (s) | runs (s) | peak (GiB) | vs BG/NBD alone |",
+            "align": "|---:|---|---:|---|---:|---:|",
+            "rows": [f"| {n:,} | {label} | {med[w]:.1f} | {listed[w]} | "
+                     f"{peaks[w]:.2f} | {med[w] / med['bgnbd']:.2f}x |"
+                     for w, label in (("bgnbd", "BG/NBD fit (what needs does)"),
+                                      ("value", "value: BG/NBD + Gamma-Gamma fit, predict, CLV"))],
+            "notes": [f"Fitted parameters (last run): "
+                      + ", ".join(f"{k} {v:.3g}" for k, v in runs['value'][-1]["params"].items())
+                      + "; drawn with " + ", ".join(f"{k} {v:g}" for k, v in {**BGNBD_PARAMS, **GG_PARAMS}.items())
+                      + ". `python benchmarks/bench_value.py`."],
+        },
+    }
+    save("value", result)
+    print(json.dumps({"median_s": med, "ratio": ratio}))
+
+
+if __name__ == "__main__":
+    main()
