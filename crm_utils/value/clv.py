@@ -57,6 +57,11 @@ MIN_REPEAT_BUYERS = 50
 #: independence assumption is reported as failed: 0.3 is the usual line between a weak and a
 #: moderate correlation, and below it the bias in expected spend is small against its spread.
 MAX_SPEND_FREQUENCY_CORRELATION = 0.3
+#: Customers the models learn from at most, by default (a seeded sample beyond it): seven
+#: parameters' standard errors shrink with the square root of the customers and are already far
+#: below their differences between shops at this size, while a million customers' MAP fit takes
+#: minutes (benchmarks/RESULTS.md).
+MAX_FIT_CUSTOMERS = 100_000
 #: PyMC-Marketing's customer_lifetime_value counts a month as 30 days; expected purchases over the
 #: horizon use the same month, so that the two columns agree.
 DAYS_PER_MONTH = 30
@@ -214,11 +219,19 @@ class CustomerValueModel(BaseEstimator):
     ----------
     horizon_months : the CLV horizon (months of 30 days).
     discount_rate : annual discount rate of future spend (0.1 = 10% a year).
+    max_fit_customers : with more customers, both models learn from a seeded random sample of this
+        many (0: from all) and predict for everyone. Seven parameters are pinned down long before
+        :data:`MAX_FIT_CUSTOMERS` customers, while the fit's time grows with every one
+        (benchmarks/RESULTS.md: a million customers).
+    seed : seeds that sample.
     """
 
-    def __init__(self, horizon_months: int = 12, discount_rate: float = 0.10):
+    def __init__(self, horizon_months: int = 12, discount_rate: float = 0.10,
+                 max_fit_customers: int = MAX_FIT_CUSTOMERS, seed: int = 42):
         self.horizon_months = horizon_months
         self.discount_rate = discount_rate
+        self.max_fit_customers = max_fit_customers
+        self.seed = seed
 
     def fit(self, summary: pd.DataFrame) -> "CustomerValueModel":
         """Fit both models on ``summary`` (:func:`rfm_summary`); when the data cannot carry them
@@ -232,10 +245,16 @@ class CustomerValueModel(BaseEstimator):
         self.n_customers_ = len(summary)
         self.repeat_share_ = repeat_share(summary)
         self.bgnbd_ = self.spend_ = None
+        self.fit_note = ""
         if self.skip_note:
             return self
-        self.bgnbd_ = BGNBD(horizon_days=DAYS_PER_MONTH * self.horizon_months).fit(as_bgnbd_features(summary))
-        self.spend_ = GammaGamma().fit(summary)
+        learn = summary
+        if self.max_fit_customers and len(summary) > self.max_fit_customers:
+            learn = summary.sample(self.max_fit_customers, random_state=self.seed)
+            self.fit_note = (f"The models learned from a seeded random sample of {len(learn):,} of the "
+                             f"{len(summary):,} customers (max_fit_customers) and predict for all of them.")
+        self.bgnbd_ = BGNBD(horizon_days=DAYS_PER_MONTH * self.horizon_months).fit(as_bgnbd_features(learn))
+        self.spend_ = GammaGamma().fit(learn)
         return self
 
     @property
@@ -324,14 +343,15 @@ def value_tiers(clv: pd.Series | np.ndarray) -> pd.Series:
 
 
 def customer_value(orders: pd.DataFrame, cutoff: pd.Timestamp, horizon_months: int = 12,
-                   discount_rate: float = 0.10) -> tuple[pd.DataFrame, CustomerValueModel]:
+                   discount_rate: float = 0.10, max_fit_customers: int = MAX_FIT_CUSTOMERS,
+                   seed: int = 42) -> tuple[pd.DataFrame, CustomerValueModel]:
     """The value table of every customer who bought by ``cutoff`` and the model that made it.
 
     Reads orders alone: no customers table is needed (the first purchase makes the customer).
     """
     cutoff = pd.Timestamp(cutoff)
     summary = rfm_summary(orders, cutoff)
-    model = CustomerValueModel(horizon_months, discount_rate).fit(summary)
+    model = CustomerValueModel(horizon_months, discount_rate, max_fit_customers, seed).fit(summary)
     return model.predict(summary, next_month_days(cutoff)), model
 
 

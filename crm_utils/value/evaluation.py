@@ -26,7 +26,7 @@ import pandas as pd
 
 from crm_utils.config import month_end, parse_month
 from crm_utils.customers.features import guest_mask
-from crm_utils.value.clv import CustomerValueModel, rfm_summary
+from crm_utils.value.clv import MAX_FIT_CUSTOMERS, CustomerValueModel, rfm_summary
 
 #: Bootstrap resamples of customers for the interval of each baseline's MAE minus the model's.
 BOOTSTRAP_RESAMPLES = 500
@@ -67,6 +67,7 @@ class HoldoutEvaluation:
     horizon_months: int = 12
     discount_rate: float = 0.10
     seed: int = 42
+    max_fit_customers: int = MAX_FIT_CUSTOMERS
     skip_note: str = field(default="", init=False)
 
     def run(self) -> "HoldoutEvaluation":
@@ -81,7 +82,8 @@ class HoldoutEvaluation:
                               f"{self.calibration_end_:%Y-%m-%d} ({self.holdout_months} months before the report month's end).")
             return self
         self.summary_ = rfm_summary(self.orders, self.calibration_end_)
-        self.model_ = CustomerValueModel(self.horizon_months, self.discount_rate).fit(self.summary_)
+        self.model_ = CustomerValueModel(self.horizon_months, self.discount_rate, self.max_fit_customers,
+                                         self.seed).fit(self.summary_)
         if self.model_.skipped:
             self.skip_note = "No holdout evaluation: " + self.model_.skip_note
             return self

@@ -16,7 +16,7 @@ from scipy import stats
 
 from crm_utils.artifacts import LastMonth
 from crm_utils.config import month_end, parse_month
-from crm_utils.value.clv import customer_value
+from crm_utils.value.clv import MAX_FIT_CUSTOMERS, customer_value
 from crm_utils.value.evaluation import holdout_actuals
 
 
@@ -25,7 +25,8 @@ def previous_cutoff(report_month: str) -> pd.Timestamp:
 
 
 def last_month_predictions(last: LastMonth, report_month: str, orders: pd.DataFrame, horizon_months: int = 12,
-                           discount_rate: float = 0.10) -> tuple[pd.DataFrame | None, str]:
+                           discount_rate: float = 0.10, max_fit_customers: int = MAX_FIT_CUSTOMERS,
+                           seed: int = 42) -> tuple[pd.DataFrame | None, str]:
     """Last month's expected purchases for this month per customer, and where they came from."""
     previous = last.table("customer_value", columns=["customer_id", "expected_purchases_next_month"])
     if previous is not None:
@@ -33,7 +34,7 @@ def last_month_predictions(last: LastMonth, report_month: str, orders: pd.DataFr
     cutoff = previous_cutoff(report_month)
     if not (orders["order_date"] <= cutoff).any():
         return None, f"no orders by last month's end ({cutoff:%Y-%m-%d}): nothing was predicted"
-    table, model = customer_value(orders, cutoff, horizon_months, discount_rate)
+    table, model = customer_value(orders, cutoff, horizon_months, discount_rate, max_fit_customers, seed)
     if model.skipped:
         return None, "the value model could not be fitted at last month's end: " + model.skip_note
     return (table[["customer_id", "expected_purchases_next_month"]],
@@ -58,9 +59,11 @@ def realised(predictions: pd.DataFrame, orders: pd.DataFrame, report_month: str)
 
 
 def last_month_outcome(last: LastMonth, report_month: str, orders: pd.DataFrame, horizon_months: int = 12,
-                       discount_rate: float = 0.10) -> tuple[dict | None, str]:
+                       discount_rate: float = 0.10, max_fit_customers: int = MAX_FIT_CUSTOMERS,
+                       seed: int = 42) -> tuple[dict | None, str]:
     """:func:`realised` of last month's predictions (None when there were none) and their source."""
-    predictions, source = last_month_predictions(last, report_month, orders, horizon_months, discount_rate)
+    predictions, source = last_month_predictions(last, report_month, orders, horizon_months, discount_rate,
+                                                 max_fit_customers, seed)
     if predictions is None:
         return None, source
     return realised(predictions, orders, report_month), source
