@@ -24,7 +24,6 @@ import argparse
 import json
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -127,7 +126,7 @@ def main() -> None:
                                                 "100,000-customer sample, every customer predicted (CLV, P(alive))"),
                                       ("value_full", "value fitted on every customer, every customer predicted"))
                      if w in runs],
-            "notes": [f"Fitted parameters (last run of the stage's sampled fit): "
+            "notes": ["Fitted parameters (last run of the stage's sampled fit): "
                       + ", ".join(f"{k} {v:.3g}" for k, v in runs['value'][-1]["params"].items())
                       + "; drawn with " + ", ".join(f"{k} {v:g}" for k, v in {**BGNBD_PARAMS, **GG_PARAMS}.items())
                       + ". `python benchmarks/bench_value.py`.", NOTE],

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from crm_utils import stages
 from crm_utils.artifacts import LastMonth, write_table
