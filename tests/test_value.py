@@ -122,7 +122,11 @@ def test_one_purchase_shop_degrades_with_the_reason():
     held = evaluation.HoldoutEvaluation(o, "2026-10", holdout_months=3).run()
     assert held.skipped and "Repeat-purchase models need repeat purchases" in held.verdict()
     assert held.errors() is None and held.tracking() is None and held.figures() == {"skipped": held.skip_note}
-    assert charts.value_by_chart(actions.by_cohort(table), "cohort", None) is None  # no CLV: no chart
+    cohorts = actions.by_cohort(table)
+    assert cohorts["clv_total"].isna().all() and cohorts["customers"].sum() == 300  # no value, not a value of 0
+    assert charts.value_by_chart(cohorts, "cohort", None) is None  # no CLV: no chart
+    assert model.params_ is None
+    assert monitoring.note(None, "nothing was predicted.").endswith("nothing was predicted.")
 
 
 def test_value_tiers_hold_their_shares():

@@ -55,9 +55,11 @@ def tier_summary(value: pd.DataFrame) -> pd.DataFrame | None:
 def _by(value: pd.DataFrame, key: pd.Series, name: str) -> pd.DataFrame:
     m = value.assign(**{name: key.to_numpy()})
     g = m.groupby(name, observed=True, dropna=False)
-    out = g.agg(customers=("customer_id", "size"), clv_total=("clv", "sum"), clv_mean=("clv", "mean"),
-                p_alive_mean=("p_alive", "mean"), value_at_risk=("value_at_risk", "sum"),
+    out = g.agg(customers=("customer_id", "size"), clv_mean=("clv", "mean"), p_alive_mean=("p_alive", "mean"),
                 past_spend_mean=("total_spend", "mean"))
+    # Sums of missing values stay missing (no model: no value), never a total of 0.
+    out.insert(1, "clv_total", g["clv"].sum(min_count=1))
+    out.insert(4, "value_at_risk", g["value_at_risk"].sum(min_count=1))
     out["clv_share"] = out["clv_total"] / value["clv"].sum() if value["clv"].notna().any() else np.nan
     return out
 

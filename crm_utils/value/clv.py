@@ -262,10 +262,10 @@ class CustomerValueModel(BaseEstimator):
         return bool(self.skip_note)
 
     @property
-    def params_(self) -> dict:
-        """The fitted parameters of both models (empty when skipped)."""
+    def params_(self) -> dict | None:
+        """The fitted parameters of both models (None when skipped: nothing to show)."""
         if self.skipped:
-            return {}
+            return None
         return {**self.bgnbd_.params_, **self.spend_.params_}
 
     def expected_purchases(self, summary: pd.DataFrame, days: float) -> np.ndarray:

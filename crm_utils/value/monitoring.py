@@ -72,7 +72,7 @@ def last_month_outcome(last: LastMonth, report_month: str, orders: pd.DataFrame,
 def note(figures: dict | None, source: str) -> str:
     """One sentence on last month's value predictions."""
     if figures is None:
-        return f"Last month's value predictions cannot be checked: {source}."
+        return f"Last month's value predictions cannot be checked: {source.rstrip('.')}."
     return (f"Last month's value predictions ({source}): {figures['predicted_purchases']:,.0f} purchases expected "
             f"this month from {figures['customers']:,} customers, {figures['actual_purchases']:,.0f} made "
             f"({figures['error']:+.1%}); rank correlation {figures['spearman']:.2f}, and the 10% with the highest "
