@@ -1,0 +1,79 @@
+"""How last month's value predictions turned out: expected purchases over this month against the
+purchases customers made.
+
+Last month's run wrote ``expected_purchases_next_month`` for every customer (the purchases expected
+from its cutoff to the end of the following month, this report month). This month's orders say what
+happened. The predictions come from last month's ``customer_value`` artifact, read through
+:class:`crm_utils.artifacts.LastMonth`, when it exists: that is what the business was told.
+Otherwise the model is refitted on the orders known at last month's end, and the source says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from crm_utils.artifacts import LastMonth
+from crm_utils.config import month_end, parse_month
+from crm_utils.value.clv import MAX_FIT_CUSTOMERS, customer_value
+from crm_utils.value.evaluation import holdout_actuals
+
+
+def previous_cutoff(report_month: str) -> pd.Timestamp:
+    return month_end(parse_month(report_month) - 1)
+
+
+def last_month_predictions(last: LastMonth, report_month: str, orders: pd.DataFrame, horizon_months: int = 12,
+                           discount_rate: float = 0.10, max_fit_customers: int = MAX_FIT_CUSTOMERS,
+                           seed: int = 42) -> tuple[pd.DataFrame | None, str]:
+    """Last month's expected purchases for this month per customer, and where they came from."""
+    previous = last.table("customer_value", columns=["customer_id", "expected_purchases_next_month"])
+    if previous is not None:
+        return previous, f"last month's report ({last.path.name}/artifacts/customer_value.parquet)"
+    cutoff = previous_cutoff(report_month)
+    if not (orders["order_date"] <= cutoff).any():
+        return None, f"no orders by last month's end ({cutoff:%Y-%m-%d}): nothing was predicted"
+    table, model = customer_value(orders, cutoff, horizon_months, discount_rate, max_fit_customers, seed)
+    if model.skipped:
+        return None, "the value model could not be fitted at last month's end: " + model.skip_note
+    return (table[["customer_id", "expected_purchases_next_month"]],
+            "recomputed: no report of last month in this reports folder, so the model was refitted on the "
+            f"orders known at {cutoff:%Y-%m-%d}")
+
+
+def realised(predictions: pd.DataFrame, orders: pd.DataFrame, report_month: str) -> dict:
+    """Predicted against realised purchases in the report month, over last month's customers."""
+    start, end = previous_cutoff(report_month), month_end(report_month)
+    ids = pd.Index(predictions["customer_id"].astype(str))
+    actual = holdout_actuals(orders, start, end, ids)["purchases"].to_numpy(float)
+    pred = predictions["expected_purchases_next_month"].to_numpy(float)
+    both = len(pred) > 2 and np.ptp(pred) > 0 and np.ptp(actual) > 0
+    top = pred >= np.quantile(pred, 0.9) if len(pred) else np.zeros(0, bool)
+    return {"customers": int(len(pred)), "predicted_purchases": float(pred.sum()),
+            "actual_purchases": float(actual.sum()),
+            "error": float((pred.sum() - actual.sum()) / actual.sum()) if actual.sum() else float("nan"),
+            "mae": float(np.abs(pred - actual).mean()) if len(pred) else float("nan"),
+            "spearman": float(stats.spearmanr(pred, actual).statistic) if both else float("nan"),
+            "top_decile_share_of_purchases": float(actual[top].sum() / actual.sum()) if actual.sum() else float("nan")}
+
+
+def last_month_outcome(last: LastMonth, report_month: str, orders: pd.DataFrame, horizon_months: int = 12,
+                       discount_rate: float = 0.10, max_fit_customers: int = MAX_FIT_CUSTOMERS,
+                       seed: int = 42) -> tuple[dict | None, str]:
+    """:func:`realised` of last month's predictions (None when there were none) and their source."""
+    predictions, source = last_month_predictions(last, report_month, orders, horizon_months, discount_rate,
+                                                 max_fit_customers, seed)
+    if predictions is None:
+        return None, source
+    return realised(predictions, orders, report_month), source
+
+
+def note(figures: dict | None, source: str) -> str:
+    """One sentence on last month's value predictions."""
+    if figures is None:
+        return f"Last month's value predictions cannot be checked: {source.rstrip('.')}."
+    return (f"Last month's value predictions ({source}): {figures['predicted_purchases']:,.0f} purchases expected "
+            f"this month from {figures['customers']:,} customers, {figures['actual_purchases']:,.0f} made "
+            f"({figures['error']:+.1%}); rank correlation {figures['spearman']:.2f}, and the 10% with the highest "
+            f"expectation made {figures['top_decile_share_of_purchases']:.0%} of the purchases.")
