@@ -70,7 +70,7 @@ STAGES: tuple[Stage, ...] = (
           ("customers", "repeat_share", "skipped", "horizon_months", "discount_rate", "params", "gamma_gamma_check",
            "total_clv", "mean_clv", "median_clv", "expected_purchases", "expected_purchases_next_month",
            "mean_p_alive", "value_at_risk", "tiers", "at_risk_customers", "at_risk_value", "evaluation",
-           "monitoring"), needs_customers=True),
+           "monitoring", "churn"), needs_customers=True),
     Stage("needs", "need_prediction", "Who will buy next month, and what?",
           ("propensity", "targets.csv"), "crm_utils.needs.prediction.headline",
           ("scored_customers", "expected_buyers", "mean_p_purchase", "voiced_need_customers", "sources",
