@@ -88,9 +88,19 @@ def _jieba():
     return tk
 
 
+#: Distinct texts whose segmentation is remembered: notes and comments repeat (templates, "很好"), and
+#: jieba reads ~100,000 characters a second on a busy machine; 2**16 short texts take a few MB.
+SEGMENT_CACHE = 2**16
+
+
+@lru_cache(maxsize=SEGMENT_CACHE)
+def _segment(text: str) -> tuple[str, ...]:
+    return tuple(_jieba().lcut(text, cut_all=False, HMM=True))
+
+
 def segment(text: str) -> list[str]:
     """jieba's words of a Chinese text (precise mode with its HMM for unknown words: deterministic)."""
-    return _jieba().lcut(text, cut_all=False, HMM=True)
+    return list(_segment(text))
 
 
 @lru_cache(maxsize=1)
@@ -123,20 +133,26 @@ class Tokenizer:
     pattern: str = SKLEARN_WORD_PATTERN
 
     def __call__(self, text: str) -> list[str]:
-        if detect_language(text) == "zh":
-            tokens = [t.strip() for t in segment(text)]
-            tokens = [t for t in tokens if t and _HAS_WORD_CHAR.search(t)]
-        else:
-            tokens = []
-            for word in re.findall(self.pattern, text):
-                if HAN_RE.search(word):  # a Han run inside a non-Chinese text is still cut into words
-                    tokens.extend(w for w in segment(word) if _HAS_WORD_CHAR.search(w))
-                else:
-                    tokens.append(word)
-        if self.drop_stop_words:
-            stops = stop_words()
-            tokens = [t for t in tokens if t not in stops]
-        return tokens
+        return list(_words(text, self.drop_stop_words, self.pattern))
+
+
+@lru_cache(maxsize=SEGMENT_CACHE)
+def _words(text: str, drop_stop_words: bool, pattern: str) -> tuple[str, ...]:
+    """The words of :class:`Tokenizer` (remembered: a vectoriser reads the same notes at every fit)."""
+    if detect_language(text) == "zh":
+        tokens = [t.strip() for t in segment(text)]
+        tokens = [t for t in tokens if t and _HAS_WORD_CHAR.search(t)]
+    else:
+        tokens = []
+        for word in re.findall(pattern, text):
+            if HAN_RE.search(word):  # a Han run inside a non-Chinese text is still cut into words
+                tokens.extend(w for w in segment(word) if _HAS_WORD_CHAR.search(w))
+            else:
+                tokens.append(word)
+    if drop_stop_words:
+        stops = stop_words()
+        tokens = [t for t in tokens if t not in stops]
+    return tuple(tokens)
 
 
 def tokenize(texts: pd.Series, drop_stop_words: bool = False) -> list[list[str]]:

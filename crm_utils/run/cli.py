@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="processes sharing the chunks of 100,000 customers (default: one per core); "
                         "the files do not depend on it")
     g.add_argument("--force", action="store_true", help="overwrite tables already in --out")
+    g.add_argument("--locale", choices=("en", "zh_CN"), default="en",
+                   help="where the shop is: en (default; Europe, English text, EUR) or zh_CN (China: Chinese "
+                        "names, provinces, notes and comments, CNY, China's holidays and retail events)")
 
     r = sub.add_parser("run", help="run the numbered notebooks for a month and write its report folder",
                        description="Execute notebooks/NN_*.ipynb in order with papermill and write "
@@ -163,7 +166,7 @@ def _generate(args: argparse.Namespace) -> int:
               f"pass --force to overwrite", file=sys.stderr)
         return 2
     cfg = SynthConfig(customers=args.customers, seed=args.seed, end=args.end, months=args.months,
-                      file_format=args.format)
+                      file_format=args.format, locale=args.locale)
     try:
         summary = generate(args.out, cfg, progress=sys.stderr.isatty(), workers=args.workers)
     except OSError as exc:  # a read-only or full --out
