@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "more than one), NN.NAME=VALUE in notebook NN only (e.g. -p 03.k_max=6); "
                         "-p currency=GBP overrides the currency the data declare")
     r.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed passed to every notebook")
+    r.add_argument("--language", default="en",
+                   help="language of the report and its charts: en (the default) or one with a message "
+                        "catalogue in crm_utils/locale, e.g. zh-CN")
     r.add_argument("--allow-partial", action="store_true",
                    help="report a month the data end inside (refused otherwise, exit 2): every section says "
                         "'partial: data to <day>' and compares the same days of earlier months")
@@ -193,7 +196,7 @@ def _run(args: argparse.Namespace) -> int:
             if len(months) > 1:
                 logging.getLogger("crm_report").info("month %d/%d: %s", i, len(months), month)
             result = run_month(month, _source(args), args.reports_dir, only=only, extra=extra, seed=args.seed,
-                               allow_partial=args.allow_partial)
+                               allow_partial=args.allow_partial, language=args.language)
             done.append(month)
             if not args.quiet:
                 print(f"report for {month} written in {sum(result.durations.values()):.0f} s:", file=sys.stderr)
