@@ -23,6 +23,7 @@ from babel.messages.pofile import read_po
 
 from crm_utils import charts, i18n, notebook
 from crm_utils.customers import plots as overview_plots
+from crm_utils.demand import monitoring as forecast_monitoring
 from crm_utils.report import plots as report_plots
 from crm_utils.report import summary as report
 from crm_utils.run import pipeline
@@ -162,13 +163,20 @@ def report_texts() -> list[str]:
         METRICS, pd.DataFrame(columns=["series", "yhat", "actual", "inside"]), min_auc=0.65,
         min_interval_coverage=0.6, max_forecast_error=0.25, min_share_beating_naive=0.5))
     tables.append(monitoring_shown := report.monitoring_view(monitoring).data)
-    texts += [str(v) for v in monitoring_shown.to_numpy().ravel()]
+    texts += [str(v) for v in monitoring_shown.to_numpy().ravel() if isinstance(v, str)]  # numbers show as numbers
     quarantine = report.quarantine_table(METRICS)
     tables.append(report.quarantine_view(quarantine).data)
     texts += [report.quarantine_sentence(quarantine), *report.monitoring_warnings(monitoring)]
     for t in tables:
         texts += [str(x) for x in [*t.columns, *t.index, t.index.name, t.columns.name] if x is not None]
     texts.append(report.footer(RUN_RECORD, "2026-10", "EUR").data)
+    texts += [report.nothing(section) for section in report.NOTHING]
+    texts += [report.not_covered({"customers": True}), report.no_previous_report("2026-10"),
+              report.shadow_price_sentence(0.0, "EUR"), report.shadow_price_sentence(1.5, None)]
+    check = pd.DataFrame({"series": ["total", "category=Books"], "ds": pd.Timestamp("2026-10-04"), "yhat": 10.0,
+                          "actual": 11.0, "inside": True})
+    texts += [str(c) for c in forecast_monitoring.forecast_check_summary(check).data.columns]
+    texts += [str(i) for i in forecast_monitoring.forecast_check_summary(check).data.index]
     return [t for t in texts if t]
 
 
@@ -213,7 +221,11 @@ def test_the_report_in_english_reads_as_before():
     texts = " ".join(report_texts() + chart_texts())
     for phrase in ("Net revenue was 1,200 EUR, up 20.0% on last month", "'At risk · mixed basket' with 60%",
                    "chance of buying next month", "median net spend (EUR)", "Unhappy with delivery",
-                   "Net Promoter Score by month", "units per week", "Amounts in EUR, as the data declare it"):
+                   "Net Promoter Score by month", "units per week", "Amounts in EUR, as the data declare it",
+                   "Not covered this month (missing data or notebook): segments, purchase predictions, demand "
+                   "forecast, satisfaction.", "No report for 2026-09 in this reports folder: nothing to reconcile with.",
+                   "one more EUR of budget would add 0.00 EUR of expected net margin (the budget is not what limits",
+                   "inside 80% interval"):
         assert phrase in texts
 
 

@@ -25,6 +25,48 @@ KPI_LABELS = {"revenue": N_("revenue"), "orders": N_("orders"), "active_customer
               "average_order_value": N_("average order value"), "return_rate": N_("return rate")}
 
 
+#: What a section of the report says when it has nothing to show (notebook 11), by section.
+NOTHING = {
+    "kpis": N_("The overview notebook did not run: no KPIs."),
+    "consistent": N_("Last month's figures in this report agree with last month's own report."),
+    "differ": N_("Last month's figures differ from last month's report (the data for that month changed since):"),
+    "segments": N_("No segments this month (notebook 03 did not run or had no customers to segment)."),
+    "targets": N_("No purchase predictions this month."),
+    "forecast": N_("No demand forecast this month."),
+    "forecast_check": N_("No demand forecast this month: last month's forecast was not checked."),
+    "satisfaction": N_("No satisfaction clusters this month (no survey table, or too few responses)."),
+    "campaign": N_("No campaign plan: it needs purchase predictions and segments."),
+}
+#: The parts of the report the run's tables can leave out, named for the 'not covered' sentence.
+COVERED = {"customers": N_("customer profiles"), "segments": N_("segments"), "propensity": N_("purchase predictions"),
+           "forecast": N_("demand forecast"), "satisfaction_clusters": N_("satisfaction")}
+
+
+def nothing(section: str) -> str:
+    """The sentence a report section prints when it has nothing to show, in the current language."""
+    return _(NOTHING[section])
+
+
+def not_covered(has: dict[str, bool]) -> str:
+    """'Not covered this month (missing data or notebook): segments, ...', or '' when all are there."""
+    missing = [_(label) for key, label in COVERED.items() if not has.get(key, False)]
+    return _("Not covered this month (missing data or notebook): {parts}.").format(parts=_(", ").join(missing)) \
+        if missing else ""
+
+
+def no_previous_report(report_month: str) -> str:
+    """Why last month's figures cannot be reconciled: no report of that month beside this one."""
+    return _("No report for {month} in this reports folder: nothing to reconcile with.").format(
+        month=pd.Period(report_month, freq="M") - 1)
+
+
+def shadow_price_sentence(shadow_price: float, currency: str | None) -> str:
+    """What one more unit of campaign budget would add to the expected net margin."""
+    text = _("Shadow price of the budget: one more {unit} of budget would add {value} of expected net margin").format(
+        unit=currency or _("unit"), value=money(shadow_price, currency, 2))
+    return text + (_(" (the budget is not what limits the plan).") if shadow_price < 1e-9 else _("."))
+
+
 def load_run(run_dir: str | Path, report_month: str) -> tuple[dict, dict | None, dict | None]:
     """This run's metrics, last month's metrics.json (None when absent) and this run's run.json."""
     run_dir = Path(run_dir)
@@ -389,8 +431,7 @@ def monitoring_view(monitoring: pd.DataFrame):
                               source=monitoring["source"].map(_))
     shown = shown.rename(columns={c: _(c) for c in (N_("check"), N_("value"), N_("threshold"), N_("status"),
                                                      N_("source"))})
-    return safe.styler(shown, {_("value"): lambda v: "–" if pd.isna(v) else number(v, 3) if abs(v) < 10 else number(v)},
-                       hide_index=True)
+    return safe.styler(shown, {_("value"): lambda v: "–" if pd.isna(v) else f"{v:.3g}"}, hide_index=True)
 
 
 def monitoring_warnings(monitoring: pd.DataFrame) -> list[str]:
