@@ -58,7 +58,8 @@ class Locale:
 
 def contact_text(phrase: str, digits: str) -> str:
     """A contact phrase with its digit fields (``{d3_9}`` = ``digits[3:9]``) filled in."""
-    return phrase.format(**{f"d{a}_{b}": digits[a:b] for a in range(len(digits)) for b in range(a + 1, len(digits) + 1)})
+    n = len(digits)
+    return phrase.format(**{f"d{a}_{b}": digits[a:b] for a in range(n) for b in range(a + 1, n + 1)})
 
 
 def christmas_ramp(days: pd.DatetimeIndex) -> np.ndarray:
