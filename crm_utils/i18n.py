@@ -47,8 +47,13 @@ def catalogue_path(language: str) -> Path:
 
 def available() -> list[str]:
     """The languages the kit can write: English and one per catalogue present."""
+    return list(_available())
+
+
+@functools.lru_cache(maxsize=1)
+def _available() -> tuple[str, ...]:
     found = sorted(tag(p.parent.parent.name) for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
-    return [SOURCE_LANGUAGE, *found]
+    return (SOURCE_LANGUAGE, *found)
 
 
 def parse_language(value: str | None) -> str:
@@ -112,8 +117,13 @@ def N_(message: str) -> str:
 
 def locale(language: str | None = None) -> Locale:
     """The Babel locale of a language (the current one by default) for numbers and dates."""
+    return _locale(parse_language(language or _current))
+
+
+@functools.lru_cache(maxsize=None)
+def _locale(language: str) -> Locale:
     try:
-        return Locale.parse(parse_language(language or _current).replace("-", "_"))
+        return Locale.parse(language.replace("-", "_"))
     except UnknownLocaleError as exc:  # a catalogue named after no CLDR locale
         raise ValueError(f"language {language!r}: Babel knows no locale of that name ({exc})") from None
 

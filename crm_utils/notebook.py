@@ -8,6 +8,7 @@ artifacts, so that a notebook's setup cell is two lines and the same in every no
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,26 +174,30 @@ def _pattern(decimals: int, signed: bool, suffix: str = "") -> str:
     return f"+{body};-{body}" if signed else body
 
 
+@functools.lru_cache(maxsize=None)
+def _parsed(pattern: str):
+    """The parsed pattern, once: tables format thousands of cells with a handful of patterns."""
+    from babel.numbers import parse_pattern
+
+    return parse_pattern(pattern)
+
+
 def number(value: object, decimals: int = 0, *, signed: bool = False) -> str:
     """A number with the language's separators ('1,234', with ``signed`` '+1,234'; Babel, for the
     current language's locale); missing as :data:`MISSING`; a value that rounds to zero prints
     '0', never '-0' or '+0'."""
-    from babel.numbers import format_decimal
-
     if value is None or pd.isna(value):
         return MISSING
-    return _unsigned_zero(format_decimal(float(value), format=_pattern(decimals, signed), locale=i18n.locale()))
+    return _unsigned_zero(_parsed(_pattern(decimals, signed)).apply(float(value), i18n.locale()))
 
 
 def percent(value: object, decimals: int = 1, *, signed: bool = False) -> str:
     """A share or change in percent ('3.1%', with ``signed`` '+3.1%'; Babel, for the current
     language's locale); missing as :data:`MISSING`; a value that rounds to zero prints '0.0%',
     never '-0.0%' or '+0.0%'."""
-    from babel.numbers import format_percent
-
     if value is None or pd.isna(value):
         return MISSING
-    return _unsigned_zero(format_percent(float(value), format=_pattern(decimals, signed, "%"), locale=i18n.locale()))
+    return _unsigned_zero(_parsed(_pattern(decimals, signed, "%")).apply(float(value), i18n.locale()))
 
 
 def money(value: object, currency: str | None, decimals: int = 0) -> str:
