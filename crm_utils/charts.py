@@ -87,7 +87,9 @@ def alt_text(fig: plt.Figure) -> str:
         panels.append(" – ".join(words + ([", ".join(axes)] if axes else [])))
     title = fig.get_suptitle()
     text = "; ".join(p for p in [title, *panels] if p)
-    return f"Chart: {text}" if text else "Chart"
+    from crm_utils.i18n import _
+
+    return _("Chart: {text}").format(text=text) if text else _("Chart")
 
 
 def _describe_charts() -> None:
