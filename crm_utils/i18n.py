@@ -65,7 +65,7 @@ def parse_language(value: str | None) -> str:
     found = known.get(str(value).strip().lower().replace("_", "-"))
     if found is None:
         raise ValueError(f"language {value!r} has no message catalogue; available: {', '.join(available())} "
-                         f"(a new language is a file {catalogue_path('xx-YY').relative_to(LOCALE_DIR.parent)})")
+                         f"(a new language is a file {catalogue_path('xx-YY').relative_to(LOCALE_DIR.parent.parent)})")
     return found
 
 
