@@ -102,7 +102,8 @@ def test_numbers_dates_and_amounts_follow_the_language():
     assert notebook.date("2026-10-09") == "2026年10月9日"
     assert notebook.money(1234.5, "CNY", 2) == "1,234.50 CNY" and notebook.percent(0.031, signed=True) == "+3.1%"
     assert notebook.money_label("revenue", "CNY", "thousand") == "收入（千 CNY）"
-    assert notebook.partial_month_note("2026-10-09", "2026-10-31").startswith("不完整月份：数据截至 2026年10月9日。")
+    note = notebook.partial_month_note("2026-10-09", "2026-10-31")
+    assert note.startswith("不完整月份：数据截至 2026年10月9日。")
 
 
 # ------------------------------------------------------------------------------------------
@@ -223,7 +224,8 @@ def test_the_report_in_english_reads_as_before():
                    "chance of buying next month", "median net spend (EUR)", "Unhappy with delivery",
                    "Net Promoter Score by month", "units per week", "Amounts in EUR, as the data declare it",
                    "Not covered this month (missing data or notebook): segments, purchase predictions, demand "
-                   "forecast, satisfaction.", "No report for 2026-09 in this reports folder: nothing to reconcile with.",
+                   "forecast, satisfaction.",
+                   "No report for 2026-09 in this reports folder: nothing to reconcile with.",
                    "one more EUR of budget would add 0.00 EUR of expected net margin (the budget is not what limits",
                    "inside 80% interval"):
         assert phrase in texts

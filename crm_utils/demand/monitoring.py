@@ -102,7 +102,8 @@ def check_note(check: pd.DataFrame, last: LastMonth) -> str:
         return _("Last month's forecast is not in this reports folder: nothing to compare yet.")
     if check.empty:
         return _("None of last month's forecast periods has ended yet.")
-    text = (_("Last month's forecast ({month}) against the {periods} day(s) that have ended since, for {series} series:")
-            if forecast_freq(check) == "D" else
-            _("Last month's forecast ({month}) against the {periods} week(s) that have ended since, for {series} series:"))
+    text = (_("Last month's forecast ({month}) against the {periods} day(s) that have ended since, "
+              "for {series} series:") if forecast_freq(check) == "D" else
+            _("Last month's forecast ({month}) against the {periods} week(s) that have ended since, "
+              "for {series} series:"))
     return text.format(month=last.month, periods=check["ds"].nunique(), series=check["series"].nunique())

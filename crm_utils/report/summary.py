@@ -179,9 +179,10 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str |
             if top else _(".")
         if clean.get("merged_duplicate_lines"):
             text = text[:-1] + _("; {lines} order line(s) ({revenue}, {share} of revenue) were merged as exact "
-                                 "duplicates (set exact_duplicates: keep if the export lists one line per item).").format(
-                lines=number(clean["merged_duplicate_lines"]), revenue=money(clean.get("merged_duplicate_revenue"), currency),
-                share=percent(clean.get("merged_duplicate_revenue_share")))
+                                 "duplicates (set exact_duplicates: keep if the export lists one line per item)."
+                                 ).format(lines=number(clean["merged_duplicate_lines"]),
+                                          revenue=money(clean.get("merged_duplicate_revenue"), currency),
+                                          share=percent(clean.get("merged_duplicate_revenue_share")))
         out.append(text)
     return ([partial] if partial else []) + out[:5]
 
@@ -213,7 +214,8 @@ def prediction_note(metrics: dict, min_auc: float) -> str:
         notes.append(_("Caution: on the test month the model expected {expected} buyers where {realised} bought "
                        "({off}), beyond the {tolerance} the kit promises: read the expected numbers below as rough."
                        ).format(expected=number(check["expected"]), realised=number(check["realised"]),
-                                off=percent(check["ratio"] - 1, 1, signed=True), tolerance=percent(check["tolerance"], 0)))
+                                off=percent(check["ratio"] - 1, 1, signed=True),
+                                tolerance=percent(check["tolerance"], 0)))
     selected = prop.get("selected")
     auc = ((prop.get("test") or {}).get(selected) or {}).get("roc_auc")
     if auc is not None and auc < min_auc:
@@ -417,7 +419,7 @@ def cluster_label(name: str) -> str:
     if head.startswith("Unhappy with "):
         head = _("Unhappy with {items}").format(items=_(" and ").join(head[len("Unhappy with "):].split(" and ")))
     else:
-        head = _(head)  # N_("Delighted"), N_("Dissatisfied overall"), N_("Mostly satisfied"), and the not-clustered codes
+        head = _(head)  # the rule's other names (CLUSTER_WORDS)
     return head + (_(", lowest: {item}").format(item=lowest) if lowest else "") + suffix
 
 
@@ -466,11 +468,13 @@ def monitoring_checks(metrics: dict, forecast_check: pd.DataFrame, *, min_auc: f
     err = (abs(total["yhat"].sum() - total["actual"].sum()) / total["actual"].sum()
            if len(total) and total["actual"].sum() > 0 else None)
     checks.append({"check": N_("last month's total forecast: relative error over the weeks since"), "value": err,
-                   "threshold": max_forecast_error, "direction": "max", "source": N_("forecast of last month's report")})
+                   "threshold": max_forecast_error, "direction": "max",
+                   "source": N_("forecast of last month's report")})
     cov = float(forecast_check["inside"].mean()) if len(forecast_check) else None
     checks.append({"check": N_("last month's forecasts (total and categories): share of series-weeks inside the "
                                "80% interval"), "value": cov,
-                   "threshold": min_interval_coverage, "direction": "min", "source": N_("forecast of last month's report")})
+                   "threshold": min_interval_coverage, "direction": "min",
+                   "source": N_("forecast of last month's report")})
     nested = figures(metrics, "demand").get("nested_share_beating_seasonal_naive") or {}
     checks.append({"check": N_("this month's backtest: share of category forecasts beating seasonal naive "
                                "(model picked on earlier cutoffs only)"),
@@ -524,9 +528,10 @@ def _inputs(inp: dict) -> str:
     from crm_utils import safe
 
     if "tables" in inp:
-        return _("database {source}, tables: {tables}").format(source=safe.markdown(inp.get("source", "")), tables=_(", ").join(
-            _("{table} ({rows} rows)").format(table=safe.markdown(t), rows=number(v["rows"]))
-            if isinstance(v.get("rows"), int) else safe.markdown(t) for t, v in inp["tables"].items()))
+        tables = _(", ").join(_("{table} ({rows} rows)").format(table=safe.markdown(t), rows=number(v["rows"]))
+                              if isinstance(v.get("rows"), int) else safe.markdown(t) for t, v in inp["tables"].items())
+        return _("database {source}, tables: {tables}").format(source=safe.markdown(inp.get("source", "")),
+                                                              tables=tables)
     return _("files: {files}").format(files=_(", ").join(safe.markdown(f) for f in inp.get("files", {})))
 
 

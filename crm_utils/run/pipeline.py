@@ -574,7 +574,8 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
         # The report is the notebook the stage table names as such, not whichever sorts last.
         report = stages.find_notebook(work.glob("[0-9][0-9]_*.ipynb"), stages.REPORT)
         with _writing(work / "report.html"):
-            html = (render_html(report, work / "report.html", i18n.translate(REPORT_TITLE, language).format(month=month), language)
+            title = i18n.translate(REPORT_TITLE, language).format(month=month)
+            html = (render_html(report, work / "report.html", title, language)
                     if report is not None else None)
         if html is None:
             log.info("no %s notebook in this run: report.html is not written", stages.stage(stages.REPORT).notebook)
