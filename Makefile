@@ -5,6 +5,7 @@
 #   make lab      JupyterLab on notebooks/ with this environment's kernel
 #   make notebooks  re-execute the committed notebooks in place (refresh their stored outputs)
 #   make bench    benchmarks, 10k to 1M customers (writes benchmarks/RESULTS.md); make bench-quick: 10k, printed
+#   make messages  extract the translatable text into crm_utils/locale/messages.pot and update every catalogue
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -18,10 +19,10 @@ KERNEL := crm-analytics
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup data report test lab notebooks bench bench-quick lock clean
+.PHONY: help setup data report test lab notebooks bench bench-quick lock clean messages
 
 help:
-	@sed -n '2,8p' Makefile | sed 's/^# *//'
+	@sed -n '2,9p' Makefile | sed 's/^# *//'
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required, found " + sys.version.split()[0])'
@@ -86,6 +87,16 @@ bench: $(STAMP)
 # ... and the quick check: one monthly run on 10,000 customers, numbers printed, nothing recorded.
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py --sizes 10000 --repeats 1 --no-save
+
+# The report's languages (crm_utils/i18n.py): what babel.cfg names is extracted into the template, and
+# every catalogue crm_utils/locale/<locale>/LC_MESSAGES/messages.po is updated from it (new text comes
+# in untranslated, and tests/test_i18n.py names it until it is translated). A new language:
+#   $(BIN)/pybabel init -i crm_utils/locale/messages.pot -d crm_utils/locale -l <locale>
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project crm-utils \
+		--copyright-holder "crm-utils contributors" -o crm_utils/locale/messages.pot .
+	$(BIN)/pybabel update -i crm_utils/locale/messages.pot -d crm_utils/locale --width 100 \
+		--ignore-obsolete
 
 # Re-resolve the newest versions allowed by pyproject.toml and pin them in constraints.txt.
 lock:

@@ -8,12 +8,13 @@ artifacts, so that a notebook's setup cell is two lines and the same in every no
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from crm_utils import artifacts, charts
+from crm_utils import artifacts, charts, i18n
 from crm_utils.config import month_end, parse_month, resolve_run_dir
 
 
@@ -89,13 +90,28 @@ class NotebookRun:
         return figures
 
 
-def start(name: str, report_month: str, run_dir: str = "", *, max_colwidth: int | None = None) -> NotebookRun:
-    """Set up a notebook: check the month, apply the charts' look, resolve the run folder."""
+def start(name: str, report_month: str, run_dir: str = "", *, max_colwidth: int | None = None,
+          language: str | None = None) -> NotebookRun:
+    """Set up a notebook: check the month, set the language (``language``, else the run's, else
+    English; :mod:`crm_utils.i18n`), apply the charts' look with fonts for that language, resolve
+    the run folder."""
     parse_month(report_month)
+    path = resolve_run_dir(run_dir, report_month)
+    i18n.set_language(language or run_language(path))
     charts.use_style()
+    say(charts.font_problem(i18n.current()))  # the fix, when no font draws the language's characters
     if max_colwidth:
         pd.set_option("display.max_colwidth", max_colwidth)
-    return NotebookRun(name, report_month, resolve_run_dir(run_dir, report_month))
+    return NotebookRun(name, report_month, path)
+
+
+def run_language(run_dir: Path) -> str | None:
+    """The language ``crm-report run --language`` recorded in run.json, for a notebook that does
+    not declare the parameter; None outside a scheduled run."""
+    import json
+
+    record = Path(run_dir) / "run.json"
+    return json.loads(record.read_text()).get("language") if record.exists() else None
 
 
 def partial_month_note(data_end: pd.Timestamp | str, cutoff: pd.Timestamp | str) -> str:
@@ -104,8 +120,9 @@ def partial_month_note(data_end: pd.Timestamp | str, cutoff: pd.Timestamp | str)
     end, cut = pd.Timestamp(data_end), pd.Timestamp(cutoff)
     if end.normalize() >= cut.normalize():
         return ""
-    return (f"Partial month: data to {end:%Y-%m-%d}. The KPI comparisons use the same days (1 to {end.day}) of "
-            f"the months compared; every other figure here uses the data as they are, so read it as part of a month.")
+    return i18n._("Partial month: data to {end}. The KPI comparisons use the same days (1 to {day}) of the months "
+                  "compared; every other figure here uses the data as they are, so read it as part of a month."
+                  ).format(end=date(end), day=end.day)
 
 
 def say(text: str) -> None:
@@ -151,36 +168,75 @@ def _unsigned_zero(text: str) -> str:
     return body if not any(ch in "123456789" for ch in body) else text
 
 
+def _pattern(decimals: int, signed: bool, suffix: str = "") -> str:
+    """A CLDR number pattern: grouped, ``decimals`` places, '+' on positives when ``signed``."""
+    body = "#,##0" + ("." + "0" * decimals if decimals > 0 else "") + suffix
+    return f"+{body};-{body}" if signed else body
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(pattern: str):
+    """The parsed pattern, once: tables format thousands of cells with a handful of patterns."""
+    from babel.numbers import parse_pattern
+
+    return parse_pattern(pattern)
+
+
 def number(value: object, decimals: int = 0, *, signed: bool = False) -> str:
-    """A number with thousands separators ('1,234', with ``signed`` '+1,234'); missing as
-    :data:`MISSING`; a value that rounds to zero prints '0', never '-0' or '+0'."""
+    """A number with the language's separators ('1,234', with ``signed`` '+1,234'; Babel, for the
+    current language's locale); missing as :data:`MISSING`; a value that rounds to zero prints
+    '0', never '-0' or '+0'."""
     if value is None or pd.isna(value):
         return MISSING
-    return _unsigned_zero(f"{float(value):{'+' if signed else ''},.{decimals}f}")
+    return _unsigned_zero(_parsed(_pattern(decimals, signed)).apply(float(value), i18n.locale()))
 
 
 def percent(value: object, decimals: int = 1, *, signed: bool = False) -> str:
-    """A share or change in percent ('3.1%', with ``signed`` '+3.1%'); missing as :data:`MISSING`;
-    a value that rounds to zero prints '0.0%', never '-0.0%' or '+0.0%'."""
+    """A share or change in percent ('3.1%', with ``signed`` '+3.1%'; Babel, for the current
+    language's locale); missing as :data:`MISSING`; a value that rounds to zero prints '0.0%',
+    never '-0.0%' or '+0.0%'."""
     if value is None or pd.isna(value):
         return MISSING
-    return _unsigned_zero(f"{float(value):{'+' if signed else ''}.{decimals}%}")
+    return _unsigned_zero(_parsed(_pattern(decimals, signed, "%")).apply(float(value), i18n.locale()))
 
 
 def money(value: object, currency: str | None, decimals: int = 0) -> str:
-    """An amount with its currency ('1,234 GBP'), or the bare number when the data declare no
-    currency: never a currency the data did not state. ISO codes, not symbols: '$' would also
-    start maths in a Jupyter page."""
+    """An amount with its currency ('1,234 GBP'; Babel, for the current language's locale), or
+    the bare number when the data declare no currency: never a currency the data did not state.
+    ISO codes, not symbols: '$' would also start maths in a Jupyter page."""
+    from babel.numbers import format_currency
+
     text = number(value, decimals)
-    return f"{text} {currency}" if currency and text != MISSING else text
+    if not currency or text == MISSING:
+        return text
+    amount = format_currency(float(value), currency, format=_pattern(decimals, False) + "\xa0¤¤",
+                             locale=i18n.locale(), currency_digits=False)
+    return _unsigned_zero(amount.replace("\xa0", " "))
+
+
+#: How dates are written per language; a language not listed gets Babel's long date of its
+#: locale ('2026年10月9日'). English keeps ISO dates, the kit's convention since its first report.
+DATE_FORMATS = {"en": "yyyy-MM-dd"}
+
+
+def date(value: object) -> str:
+    """A day as the current language writes it ('2026-10-09'; '2026年10月9日'), through Babel."""
+    from babel.dates import format_date
+
+    if value is None or pd.isna(value):
+        return MISSING
+    return format_date(pd.Timestamp(value).date(), DATE_FORMATS.get(i18n.current(), "long"), locale=i18n.locale())
 
 
 def money_label(what: str, currency: str | None, scale: str = "") -> str:
     """An axis or column label for amounts: 'revenue (thousand GBP)', or 'revenue (thousands)'
-    when no currency is declared; without a scale 'cost (GBP)' or just 'cost'."""
+    when no currency is declared; without a scale 'cost (GBP)' or just 'cost'. ``what`` and
+    ``scale`` are translated (mark them with ``N_`` at the caller)."""
+    what, _ = i18n._(what), i18n._
     if scale:
-        return f"{what} ({scale} {currency})" if currency else f"{what} ({scale}s)"
-    return f"{what} ({currency})" if currency else what
+        return (_("{what} ({scale} {currency})").format(what=what, scale=_(scale), currency=currency) if currency
+                else _("{what} ({scale}s)").format(what=what, scale=_(scale)))
+    return _("{what} ({currency})").format(what=what, currency=currency) if currency else what
 
 
 def table(frame: pd.DataFrame, headers: dict[str, str] | None = None, *, money_columns: tuple[str, ...] = (),
@@ -189,15 +245,16 @@ def table(frame: pd.DataFrame, headers: dict[str, str] | None = None, *, money_c
     """A table for the reader: readable headers (``headers`` maps column names to them), no
     positional index unless ``index`` (a meaningful one, such as segment names), missing values
     as :data:`MISSING`, money labelled with its currency in the header, shares in percent.
+    Headers are shown in the current language when the catalogue has them (:mod:`crm_utils.i18n`).
     Text from the data is escaped (``safe.styler``)."""
     from crm_utils import safe
 
-    headers = dict(headers or {})
+    headers = {col: i18n._(headers.get(col, col) if headers else col) for col in frame.columns}  # catalogue's words
     decimals = dict(decimals or {})
     formats: dict[str, object] = {}
     for col in frame.columns:
         if col in money_columns:
-            headers[col] = money_label(headers.get(col, col), currency)
+            headers[col] = money_label(headers[col], currency)
             formats[col] = lambda v, d=decimals.get(col, 0): number(v, d)
         elif col in percent_columns:
             formats[col] = lambda v, d=decimals.get(col, 1): percent(v, d)

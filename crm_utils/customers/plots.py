@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from crm_utils.i18n import N_, _
 from crm_utils.notebook import money_label
 
 
@@ -17,15 +18,15 @@ def monthly_trend(series: pd.DataFrame, month: str, currency: str | None = None)
     x = series.index.to_timestamp()
     colours = ["#d98c2b" if str(p) == month else "#6c8ebf" for p in series.index]
     ax.bar(x, series["revenue"] / 1000, width=25, color=colours)
-    ax.set_ylabel(money_label("revenue", currency, "thousand"))
+    ax.set_ylabel(money_label(N_("revenue"), currency, N_("thousand")))
     ax2 = ax.twinx()
-    ax2.plot(x, series["active_customers"], color="#333333", marker="o", ms=3, label="active customers")
-    ax2.set_ylabel("active customers")
+    ax2.plot(x, series["active_customers"], color="#333333", marker="o", ms=3, label=_("active customers"))
+    ax2.set_ylabel(_("active customers"))
     ax2.grid(False)
     known = series["active_customers"].dropna()  # NaN: a month of guest sales only, no customer known
     ax2.set_ylim(0, known.max() * 1.15 if len(known) and known.max() > 0 else 1)
     ax2.legend(loc="upper left", fontsize=8)
-    ax.set_title(f"Net revenue and active customers per month ({month} highlighted)")
+    ax.set_title(_("Net revenue and active customers per month ({month} highlighted)").format(month=month))
     fig.tight_layout()
     return fig
 

@@ -37,6 +37,7 @@ from threadpoolctl import threadpool_limits
 from crm_utils.artifacts import LastMonth
 from crm_utils.config import month_end
 from crm_utils.customers.features import category_columns, category_name, customer_table
+from crm_utils.i18n import N_  # names are stored in English; the report shows them translated
 
 #: Order lines of evidence the return rate is shrunk with: a customer who returned their only item
 #: is not a "100% returner" but someone we know little about (empirical-Bayes shrinkage towards
@@ -203,28 +204,28 @@ CATEGORY_LIFT = 1.5
 #: customers describe individuals, not a kind of customer (the same bar as ``MIN_PER_SEGMENT``).
 MIN_CATEGORY_BUYERS = MIN_PER_SEGMENT
 #: What a name says when no category passes the rule: the segment buys no one category distinctively.
-MIXED = "mixed basket"
+MIXED = N_("mixed basket")
 
 #: The RFM grid, checked in this order (the usual RFM grid, simplified): each label with the
 #: condition on a customer's R, F, M scores and tenure in days that it claims. A customer's label
 #: is the first whose condition holds.
 RFM_GRID: tuple[tuple[str, Callable[..., Any]], ...] = (
-    ("New", lambda r, f, m, t: t < NEW_DAYS),
-    ("Champions", lambda r, f, m, t: (r >= 4) & (f >= 4) & (m >= 4)),
-    ("Loyal", lambda r, f, m, t: (r >= 3) & (f >= 4)),
-    ("Big spenders", lambda r, f, m, t: (r >= 3) & (m >= 4)),
-    ("Promising", lambda r, f, m, t: r >= 4),
-    ("At risk", lambda r, f, m, t: (r <= 2) & ((f >= 3) | (m >= 3))),
-    ("Lost", lambda r, f, m, t: (r < 2) & (f < 3) & (m < 3)),
-    ("Hibernating", lambda r, f, m, t: (r <= 2) & (f < 3) & (m < 3)),
-    ("Need attention", lambda r, f, m, t: (r == 3) & (f < 4) & (m < 4)),
+    (N_("New"), lambda r, f, m, t: t < NEW_DAYS),
+    (N_("Champions"), lambda r, f, m, t: (r >= 4) & (f >= 4) & (m >= 4)),
+    (N_("Loyal"), lambda r, f, m, t: (r >= 3) & (f >= 4)),
+    (N_("Big spenders"), lambda r, f, m, t: (r >= 3) & (m >= 4)),
+    (N_("Promising"), lambda r, f, m, t: r >= 4),
+    (N_("At risk"), lambda r, f, m, t: (r <= 2) & ((f >= 3) | (m >= 3))),
+    (N_("Lost"), lambda r, f, m, t: (r < 2) & (f < 3) & (m < 3)),
+    (N_("Hibernating"), lambda r, f, m, t: (r <= 2) & (f < 3) & (m < 3)),
+    (N_("Need attention"), lambda r, f, m, t: (r == 3) & (f < 4) & (m < 4)),
     # Never a customer's label (At risk or Hibernating comes first), but true of a segment whose
     # lapsed members split between those two.
-    ("Lapsed", lambda r, f, m, t: r <= 2),
+    (N_("Lapsed"), lambda r, f, m, t: r <= 2),
 )
 #: A segment's label when no condition of the grid holds for most of its members. (Every customer
 #: meets some condition above, so a single customer never gets it.)
-RFM_FALLBACK = "Mixed RFM"
+RFM_FALLBACK = N_("Mixed RFM")
 
 
 def rfm_label(r: float, f: float, m: float, tenure_days: float) -> str:

@@ -11,7 +11,8 @@ import pandas as pd
 
 from crm_utils import safe
 from crm_utils.artifacts import LastMonth
-from crm_utils.notebook import percent
+from crm_utils.i18n import N_, _
+from crm_utils.notebook import number, percent
 from crm_utils.demand.series import build_series
 
 CHECK_COLUMNS = ["series", "ds", "model", "yhat", "yhat_lower", "yhat_upper", "actual", "inside"]
@@ -76,17 +77,33 @@ def forecast_check_summary(check: pd.DataFrame) -> "pd.io.formats.style.Styler":
     out = pd.DataFrame({"periods": g.size(), "forecast": g["yhat"].sum().round(0), "actual": g["actual"].sum().round(0),
                         "inside 80% interval": g["inside"].mean()})
     out.insert(3, "error", (out["forecast"] / out["actual"].replace(0, np.nan) - 1))
+    # Headers and the total in the report's language (crm_utils.i18n); categories as the data name them.
+    words = {c: _(c) for c in (N_("periods"), N_("forecast"), N_("actual"), N_("error"), N_("inside 80% interval"))}
+    out = out.rename(columns=words, index=series_label).rename_axis(_("series"))
     # The error through notebook.percent: a forecast that hit to 0.05% reads '0.0%', never '-0.0%'.
-    return safe.styler(out, {"error": lambda v: percent(v, 1, signed=True), "inside 80% interval": "{:.0%}",
-                             "forecast": "{:,.0f}", "actual": "{:,.0f}"})
+    return safe.styler(out, {words["error"]: lambda v: percent(v, 1, signed=True),
+                             words["inside 80% interval"]: lambda v: percent(v, 0),
+                             words["forecast"]: number, words["actual"]: number})
+
+
+#: The levels a series name starts with ('category=Books'), for the catalogue.
+LEVEL_WORDS = (N_("total"), N_("category"), N_("region"))
+
+
+def series_label(name: str) -> str:
+    """A series' name in the current language: 'total' and the level translated, the data's name as it is."""
+    level, sep, value = str(name).partition("=")
+    return f"{_(level)}={value}" if sep else _(level)
 
 
 def check_note(check: pd.DataFrame, last: LastMonth) -> str:
     """One sentence on what the check compared, or why it compared nothing."""
     if not last.has("forecast"):
-        return "Last month's forecast is not in this reports folder: nothing to compare yet."
+        return _("Last month's forecast is not in this reports folder: nothing to compare yet.")
     if check.empty:
-        return "None of last month's forecast periods has ended yet."
-    unit = "day" if forecast_freq(check) == "D" else "week"
-    return (f"Last month's forecast ({last.month}) against the {check['ds'].nunique()} {unit}(s) that have ended "
-            f"since, for {check['series'].nunique()} series:")
+        return _("None of last month's forecast periods has ended yet.")
+    text = (_("Last month's forecast ({month}) against the {periods} day(s) that have ended since, "
+              "for {series} series:") if forecast_freq(check) == "D" else
+            _("Last month's forecast ({month}) against the {periods} week(s) that have ended since, "
+              "for {series} series:"))
+    return text.format(month=last.month, periods=check["ds"].nunique(), series=check["series"].nunique())

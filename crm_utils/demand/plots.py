@@ -6,26 +6,25 @@ a chart draws every model present in its data, registered or not.
 
 from __future__ import annotations
 
-import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from crm_utils.charts import skippable
+from crm_utils.charts import concise_dates, skippable
 from crm_utils.demand.models import colour, in_registry_order
+from crm_utils.i18n import _
 
 ACTUAL = "#333333"
 
 
 def _label(name: str) -> str:
-    return name.replace("category=", "").replace("region=", "")
+    """A series' name for a chart: 'Tents' for 'category=Tents'; the total in the current language."""
+    return _(name.replace("category=", "").replace("region=", ""))  # N_("total") in the catalogue
 
 
 def _dates(ax: plt.Axes) -> None:
-    locator = mdates.AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    concise_dates(ax)  # month names in the report's language
 
 
 def _grid(n: int, cols: int = 3, height: float = 2.4) -> tuple[plt.Figure, np.ndarray]:
@@ -206,12 +205,12 @@ def forecast_chart(frame: pd.DataFrame, forecast: pd.DataFrame, names: list[str]
         ax.fill_between(f["ds"], f["yhat_lower"], f["yhat_upper"], color=colour(model), alpha=0.3)
         ax.plot(f["ds"], f["yhat"], color=colour(model), lw=1.5)
         ax.set_title(f"{_label(name)} ({model.replace('_', ' ')})", fontsize=10)
-        ax.set_ylabel(unit, fontsize=8)
+        ax.set_ylabel(_(unit), fontsize=8)
         ax.set_ylim(bottom=0)
         _dates(ax)
         ax.tick_params(labelsize=8)
-    fig.suptitle(f"Forecast with calibrated 80% interval (shaded) after the last {history_periods} periods of history",
-                 fontweight="bold")
+    fig.suptitle(_("Forecast with calibrated 80% interval (shaded) after the last {periods} periods of history"
+                   ).format(periods=history_periods), fontweight="bold")
     fig.tight_layout()
     return fig
 

@@ -16,7 +16,8 @@ categories while the asked-about category recurs, the classifier still learns th
 category. Without a ``topic`` column every note is treated as a possible question and there is no
 ``no need`` class.
 
-**The classifier** is a scikit-learn Pipeline: TF-IDF of words and word pairs, then multinomial
+**The classifier** is a scikit-learn Pipeline: TF-IDF of words and word pairs (words found by
+:class:`crm_utils.text.Tokenizer`, so notes in Chinese are segmented into words), then multinomial
 naive Bayes or logistic regression (both compared; the better macro-F1 on a validation period
 wins). Notes are split by time: the oldest labelled notes train, the next validate, the latest
 are held out for the reported figures.
@@ -34,6 +35,7 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import Pipeline
 
 from crm_utils.data import privacy
+from crm_utils.text import Tokenizer
 
 NO_NEED = "no need"
 QUESTION_TOPIC = "product_question"
@@ -163,8 +165,10 @@ class NeedTextClassifier(BaseEstimator):
             model = LogisticRegression(max_iter=2000, random_state=self.seed)
         else:
             raise ValueError(f"method must be one of {sorted(METHODS.values())}, got {self.method!r}")
-        return Pipeline([("tfidf", TfidfVectorizer(ngram_range=(1, 2), min_df=self.min_df, sublinear_tf=True,
-                                                   strip_accents="unicode")), ("model", model)])
+        # Words as scikit-learn's default pattern finds them in English; Chinese notes segmented by jieba.
+        tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=self.min_df, sublinear_tf=True, strip_accents="unicode",
+                                tokenizer=Tokenizer(), token_pattern=None)
+        return Pipeline([("tfidf", tfidf), ("model", model)])
 
     def fit(self, labelled: pd.DataFrame) -> "NeedTextClassifier":
         """Fit on the rows of :func:`labelled_notes` (each label of a note weighted by its share)."""

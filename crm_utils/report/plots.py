@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from crm_utils.demand.monitoring import forecast_freq
-from crm_utils.demand.plots import forecast_chart
+from crm_utils.demand.plots import _label, forecast_chart
+from crm_utils.i18n import N_, _
 
 #: History drawn before the forecast: a year of weeks, or half a year of days.
 HISTORY_PERIODS = {"W": 52, "D": 182}
@@ -14,7 +15,7 @@ HISTORY_PERIODS = {"W": 52, "D": 182}
 
 def per_period(frame: pd.DataFrame) -> str:
     """'units per week' or 'units per day', from the spacing of the frame's periods."""
-    return "units per day" if forecast_freq(frame) == "D" else "units per week"
+    return N_("units per day") if forecast_freq(frame) == "D" else N_("units per week")
 
 
 def forecast_overview(history: pd.DataFrame, forecast: pd.DataFrame, top: int = 3) -> plt.Figure:
@@ -34,11 +35,11 @@ def forecast_check_chart(check: pd.DataFrame) -> plt.Figure:
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.2), squeeze=False)
     for ax, name in zip(axes[0], names):
         c = check[check["series"] == name]
-        ax.fill_between(c["ds"], c["yhat_lower"], c["yhat_upper"], color="#6c8ebf", alpha=0.3, label="80% interval")
-        ax.plot(c["ds"], c["yhat"], color="#6c8ebf", marker="o", label="forecast")
-        ax.plot(c["ds"], c["actual"], color="#333333", marker="s", label="actual")
-        ax.set_title(f"{name}: last month's forecast vs actual", fontsize=10)
-        ax.set_ylabel(per_period(check))
+        ax.fill_between(c["ds"], c["yhat_lower"], c["yhat_upper"], color="#6c8ebf", alpha=0.3, label=_("80% interval"))
+        ax.plot(c["ds"], c["yhat"], color="#6c8ebf", marker="o", label=_("forecast"))
+        ax.plot(c["ds"], c["actual"], color="#333333", marker="s", label=_("actual"))
+        ax.set_title(_("{series}: last month's forecast vs actual").format(series=_label(name)), fontsize=10)
+        ax.set_ylabel(_(per_period(check)))
         ax.set_ylim(bottom=0)
         ax.tick_params(axis="x", rotation=30, labelsize=8)
         ax.legend(fontsize=8)

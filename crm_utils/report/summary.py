@@ -15,12 +15,56 @@ import numpy as np
 import pandas as pd
 
 from crm_utils.artifacts import LastMonth, collect_metrics
+from crm_utils.i18n import N_, _
 from crm_utils.notebook import money, money_label, number, partial_month_note, percent
 from crm_utils.stages import figures
 
-KPI_LABELS = {"revenue": "revenue", "orders": "orders", "active_customers": "active customers",
-              "new_customers": "new customers", "returning_customers": "returning customers",
-              "average_order_value": "average order value", "return_rate": "return rate"}
+#: Readable KPI names (English; shown through ``_()``, translated by the catalogue).
+KPI_LABELS = {"revenue": N_("revenue"), "orders": N_("orders"), "active_customers": N_("active customers"),
+              "new_customers": N_("new customers"), "returning_customers": N_("returning customers"),
+              "average_order_value": N_("average order value"), "return_rate": N_("return rate")}
+
+
+#: What a section of the report says when it has nothing to show (notebook 11), by section.
+NOTHING = {
+    "kpis": N_("The overview notebook did not run: no KPIs."),
+    "consistent": N_("Last month's figures in this report agree with last month's own report."),
+    "differ": N_("Last month's figures differ from last month's report (the data for that month changed since):"),
+    "segments": N_("No segments this month (notebook 03 did not run or had no customers to segment)."),
+    "targets": N_("No purchase predictions this month."),
+    "forecast": N_("No demand forecast this month."),
+    "forecast_check": N_("No demand forecast this month: last month's forecast was not checked."),
+    "satisfaction": N_("No satisfaction clusters this month (no survey table, or too few responses)."),
+    "campaign": N_("No campaign plan: it needs purchase predictions and segments."),
+}
+#: The parts of the report the run's tables can leave out, named for the 'not covered' sentence.
+COVERED = {"customers": N_("customer profiles"), "segments": N_("segments"), "propensity": N_("purchase predictions"),
+           "forecast": N_("demand forecast"), "satisfaction_clusters": N_("satisfaction")}
+
+
+def nothing(section: str) -> str:
+    """The sentence a report section prints when it has nothing to show, in the current language."""
+    return _(NOTHING[section])
+
+
+def not_covered(has: dict[str, bool]) -> str:
+    """'Not covered this month (missing data or notebook): segments, ...', or '' when all are there."""
+    missing = [_(label) for key, label in COVERED.items() if not has.get(key, False)]
+    return _("Not covered this month (missing data or notebook): {parts}.").format(parts=_(", ").join(missing)) \
+        if missing else ""
+
+
+def no_previous_report(report_month: str) -> str:
+    """Why last month's figures cannot be reconciled: no report of that month beside this one."""
+    return _("No report for {month} in this reports folder: nothing to reconcile with.").format(
+        month=pd.Period(report_month, freq="M") - 1)
+
+
+def shadow_price_sentence(shadow_price: float, currency: str | None) -> str:
+    """What one more unit of campaign budget would add to the expected net margin."""
+    text = _("Shadow price of the budget: one more {unit} of budget would add {value} of expected net margin").format(
+        unit=currency or _("unit"), value=money(shadow_price, currency, 2))
+    return text + (_(" (the budget is not what limits the plan).") if shadow_price < 1e-9 else _("."))
 
 
 def load_run(run_dir: str | Path, report_month: str) -> tuple[dict, dict | None, dict | None]:
@@ -34,7 +78,9 @@ def load_run(run_dir: str | Path, report_month: str) -> tuple[dict, dict | None,
 
 def _pct(x: float) -> str:
     """'up 3.1%', 'down 2.0%' or 'unchanged'; only called with a finite change."""
-    return "unchanged" if round(x, 3) == 0 else f"{x:+.1%}".replace("+", "up ").replace("-", "down ")
+    if round(x, 3) == 0:
+        return _("unchanged")
+    return (_("up {change}") if x > 0 else _("down {change}")).format(change=percent(abs(x), 1))
 
 
 def _change(now: float | None, then: float | None) -> float:
@@ -44,11 +90,11 @@ def _change(now: float | None, then: float | None) -> float:
 
 
 #: Readable headers of the report's tables, for the column names the stages hand over.
-HEADERS = {"customer_id": "customer", "p_purchase": "chance of buying next month",
-           "next_category": "likely next category", "p_next_category": "chance of that category",
-           "voiced_need": "need voiced in notes", "expected_net_margin": "expected net margin", "cost": "cost",
-           "contacts": "contacts", "in this report": "in this report",
-           "in last month's report": "in last month's report", "agrees": "agrees"}
+HEADERS = {"customer_id": N_("customer"), "p_purchase": N_("chance of buying next month"),
+           "next_category": N_("likely next category"), "p_next_category": N_("chance of that category"),
+           "voiced_need": N_("need voiced in notes"), "expected_net_margin": N_("expected net margin"),
+           "cost": N_("cost"), "contacts": N_("contacts"), "in this report": N_("in this report"),
+           "in last month's report": N_("in last month's report"), "agrees": N_("agrees")}
 
 
 def month_sentences(metrics: dict, previous: dict | None = None, currency: str | None = None) -> list[str]:
@@ -64,68 +110,79 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str |
     k, prev, ly = ov.get("kpis", {}), ov.get("previous_month", {}), ov.get("same_month_last_year", {})
     if k.get("revenue") is not None:
         mom, yoy = _change(k["revenue"], prev.get("revenue")), _change(k["revenue"], ly.get("revenue"))
-        text = f"Net revenue was {money(k['revenue'], currency)}"
-        text += f", {_pct(mom)} on last month" if np.isfinite(mom) else " (no earlier month in the data to compare with)"
-        text += f" and {_pct(yoy)} on the same month last year." if np.isfinite(yoy) else \
-            " (the data do not reach back a full year for a seasonal comparison)."
+        text = _("Net revenue was {revenue}").format(revenue=money(k["revenue"], currency))
+        text += (_(", {change} on last month").format(change=_pct(mom)) if np.isfinite(mom)
+                 else _(" (no earlier month in the data to compare with)"))
+        text += (_(" and {change} on the same month last year.").format(change=_pct(yoy)) if np.isfinite(yoy)
+                 else _(" (the data do not reach back a full year for a seasonal comparison)."))
         aov = _change(k.get("average_order_value"), prev.get("average_order_value"))
         orders = _change(k.get("orders"), prev.get("orders"))
         if np.isfinite(aov) and np.isfinite(orders):
-            driver = "more orders" if abs(orders) >= abs(aov) and orders > 0 else \
-                "fewer orders" if abs(orders) >= abs(aov) else \
-                "larger baskets" if aov > 0 else "smaller baskets"
-            text = text[:-1] + f", mostly from {driver} (orders {_pct(orders)}, average order value {_pct(aov)})."
+            driver = _("more orders") if abs(orders) >= abs(aov) and orders > 0 else \
+                _("fewer orders") if abs(orders) >= abs(aov) else \
+                _("larger baskets") if aov > 0 else _("smaller baskets")
+            text = text[:-1] + _(", mostly from {driver} (orders {orders}, average order value {aov}).").format(
+                driver=driver, orders=_pct(orders), aov=_pct(aov))
         out.append(text)
     if k.get("active_customers") is not None:
         new, ret = k.get("new_customers"), k.get("returning_customers")
-        text = f"{k['active_customers']:,.0f} customers bought this month"
+        text = _("{customers} customers bought this month").format(customers=number(k["active_customers"]))
         if new is not None and ret is not None and np.isfinite(new):
             share = ret / k["active_customers"] if k["active_customers"] else np.nan
-            text += f": {new:,.0f} for the first time and {ret:,.0f} returning ({share:.0%} of buyers)"
+            text += _(": {new} for the first time and {returning} returning ({share} of buyers)").format(
+                new=number(new), returning=number(ret), share=percent(share, 0))
         ret1 = ov.get("retention", {}).get("month_1")
-        text += (f"; on average {ret1:.0%} of a month's new customers buy again the next month." if ret1 is not None
-                 else ".")
+        text += (_("; on average {share} of a month's new customers buy again the next month.").format(
+            share=percent(ret1, 0)) if ret1 is not None else _("."))
         if ov.get("guest_lines"):
-            text = text[:-1] + (f"; customer figures leave out {ov['guest_lines']:,} guest order line(s) with no "
-                                f"customer id ({money(ov.get('guest_revenue'), currency)}, "
-                                f"{percent(ov.get('guest_revenue_share'))} of revenue).")
+            text = text[:-1] + _("; customer figures leave out {lines} guest order line(s) with no customer id "
+                                 "({revenue}, {share} of revenue).").format(
+                lines=number(ov["guest_lines"]), revenue=money(ov.get("guest_revenue"), currency),
+                share=percent(ov.get("guest_revenue_share")))
         out.append(text)
     elif ov.get("guest_lines"):
-        out.append(f"Every one of this month's {ov['guest_lines']:,} order lines is a guest sale with no customer id: "
-                   f"the data name no customers, so there are no customer figures, segments or targets.")
+        out.append(_("Every one of this month's {lines} order lines is a guest sale with no customer id: the data "
+                     "name no customers, so there are no customer figures, segments or targets.").format(
+            lines=number(ov["guest_lines"])))
     seg = figures(metrics, "segments")
     if seg.get("segments"):
         biggest = max(seg["segments"].items(), key=lambda kv: kv[1]["customers"])
-        text = (f"The {seg['customers']:,} customers fall into {seg['k']} segments; the largest is "
-                f"'{biggest[0]}' with {biggest[1]['share']:.0%} of customers")
+        text = _("The {customers} customers fall into {k} segments; the largest is '{segment}' with {share} of "
+                 "customers").format(customers=number(seg["customers"]), k=seg["k"], segment=segment_label(biggest[0]),
+                                     share=percent(biggest[1]["share"], 0))
         mig = seg.get("migration") or {}
         if mig.get("stayed_share") is not None and np.isfinite(mig["stayed_share"]):
-            text += f", and {mig['stayed_share']:.0%} of last month's customers kept their segment."
+            text += _(", and {share} of last month's customers kept their segment.").format(
+                share=percent(mig["stayed_share"], 0))
         else:
-            text += "."
+            text += _(".")
         out.append(text)
     sat = figures(metrics, "satisfaction")
     nps = sat.get("nps") or {}
     if isinstance(nps, dict) and nps.get("nps") is not None:
-        text = f"Net promoter score over the survey window is {number(nps['nps'], signed=True)}"
+        text = _("Net promoter score over the survey window is {nps}").format(nps=number(nps["nps"], signed=True))
         if nps.get("ci_low") is not None:
-            text += f" (95% interval {number(nps['ci_low'], signed=True)} to {number(nps['ci_high'], signed=True)})"
+            text += _(" (95% interval {low} to {high})").format(low=number(nps["ci_low"], signed=True),
+                                                               high=number(nps["ci_high"], signed=True))
         prev_nps = (figures(previous or {}, "satisfaction").get("nps") or {}).get("nps")
-        text += f", against {number(prev_nps, signed=True)} in last month's report (its window was one month earlier)." \
-            if prev_nps is not None else "."
+        text += _(", against {nps} in last month's report (its window was one month earlier).").format(
+            nps=number(prev_nps, signed=True)) if prev_nps is not None else _(".")
         out.append(text)
     clean = figures(metrics, "data")
     if clean.get("tables"):
         rows_in = sum(t["rows_in"] for t in clean["tables"].values())
         quarantined = sum(t["quarantined"] for t in clean["tables"].values())
         top = max(clean.get("quarantined_by_reason", {}).items(), key=lambda kv: kv[1], default=None)
-        text = f"Of {rows_in:,} input rows, {quarantined:,} ({quarantined / max(rows_in, 1):.2%}) were set aside in quarantine"
-        text += f", most often for '{top[0]}' ({top[1]:,} rows)." if top else "."
+        text = _("Of {rows} input rows, {quarantined} ({share}) were set aside in quarantine").format(
+            rows=number(rows_in), quarantined=number(quarantined), share=percent(quarantined / max(rows_in, 1), 2))
+        text += _(", most often for '{reason}' ({rows} rows).").format(reason=top[0], rows=number(top[1])) \
+            if top else _(".")
         if clean.get("merged_duplicate_lines"):
-            text = text[:-1] + (f"; {clean['merged_duplicate_lines']:,} order line(s) "
-                                f"({money(clean.get('merged_duplicate_revenue'), currency)}, "
-                                f"{percent(clean.get('merged_duplicate_revenue_share'))} of revenue) were merged as "
-                                f"exact duplicates (set exact_duplicates: keep if the export lists one line per item).")
+            text = text[:-1] + _("; {lines} order line(s) ({revenue}, {share} of revenue) were merged as exact "
+                                 "duplicates (set exact_duplicates: keep if the export lists one line per item)."
+                                 ).format(lines=number(clean["merged_duplicate_lines"]),
+                                          revenue=money(clean.get("merged_duplicate_revenue"), currency),
+                                          share=percent(clean.get("merged_duplicate_revenue_share")))
         out.append(text)
     return ([partial] if partial else []) + out[:5]
 
@@ -150,19 +207,21 @@ def prediction_note(metrics: dict, min_auc: float) -> str:
     model that ranks customers below the report's ``min_auc`` on the test month."""
     prop = figures(metrics, "needs").get("propensity") or {}
     if prop.get("prediction_possible") is False:
-        return prop.get("not_possible") or "Purchase prediction is not possible for this shop."
+        return prop.get("not_possible") or _("Purchase prediction is not possible for this shop.")
     notes = []
     check = prop.get("buyers_check") or {}
     if check and not check.get("within_tolerance", True):
-        notes.append(f"Caution: on the test month the model expected {check['expected']:,.0f} buyers where "
-                     f"{check['realised']:,.0f} bought ({check['ratio'] - 1:+.1%}), beyond the "
-                     f"{check['tolerance']:.0%} the kit promises: read the expected numbers below as rough.")
+        notes.append(_("Caution: on the test month the model expected {expected} buyers where {realised} bought "
+                       "({off}), beyond the {tolerance} the kit promises: read the expected numbers below as rough."
+                       ).format(expected=number(check["expected"]), realised=number(check["realised"]),
+                                off=percent(check["ratio"] - 1, 1, signed=True),
+                                tolerance=percent(check["tolerance"], 0)))
     selected = prop.get("selected")
     auc = ((prop.get("test") or {}).get(selected) or {}).get("roc_auc")
     if auc is not None and auc < min_auc:
-        notes.append(f"The selected model ({selected}) ranked the test month's customers with ROC-AUC {auc:.2f}, "
-                     f"below the report's {min_auc:.2f} (0.5 is a coin toss): the target list below is little "
-                     f"better than a random pick.")
+        notes.append(_("The selected model ({model}) ranked the test month's customers with ROC-AUC {auc}, below the "
+                       "report's {min_auc} (0.5 is a coin toss): the target list below is little better than a random "
+                       "pick.").format(model=selected, auc=number(auc, 2), min_auc=number(min_auc, 2)))
     return " ".join(notes)
 
 
@@ -175,26 +234,29 @@ def forecast_note(metrics: dict) -> str:
     parts = []
     for measure, rows in (d.get("gate_fallbacks") or {}).items():
         for r in rows:
-            head = f"The {measure} forecast of {r['series']} by {r['model']} failed the sanity gate ({r['reason']})"
+            head = _("The {measure} forecast of {series} by {model} failed the sanity gate ({reason})").format(
+                measure=_(measure), series=_(str(r.get("series"))), model=r["model"], reason=r["reason"])
             if r["fallback"] == r["model"]:
-                parts.append(head + "; no simpler model was left to fall back to, so it is shown with this warning.")
+                parts.append(head + _("; no simpler model was left to fall back to, so it is shown with this warning."))
             elif r.get("fallback_passed", True):
-                parts.append(head + f"; {r['fallback']} is shown instead.")
+                parts.append(head + _("; {fallback} is shown instead.").format(fallback=r["fallback"]))
             else:
-                parts.append(head + f"; {r['fallback']} is shown instead, and it too is outside the band: treat "
-                                    f"this series' forecast with care.")
+                parts.append(head + _("; {fallback} is shown instead, and it too is outside the band: treat this "
+                                      "series' forecast with care.").format(fallback=r["fallback"]))
     for measure, rows in (d.get("gate_after_reconciliation") or {}).items():
         for r in rows:
-            parts.append(f"After the levels were made to add up, the {measure} forecast of {r['series']} is outside "
-                         f"the sanity band ({r['reason']}).")
+            parts.append(_("After the levels were made to add up, the {measure} forecast of {series} is outside the "
+                           "sanity band ({reason}).").format(measure=_(measure), series=_(str(r.get("series"))),
+                                                             reason=r["reason"]))
     if d.get("peak") and not d.get("peak_tested", True):
-        parts.append(f"The history's seasonal peak ({d['peak']}) was never in a backtest window, so forecasts near "
-                     f"its anniversary are untested and held to a stricter sanity band.")
-    how = {"total": "top-down: the total forecast is kept", "category": "bottom-up: the total is the sum of the categories"}
+        parts.append(_("The history's seasonal peak ({peak}) was never in a backtest window, so forecasts near its "
+                       "anniversary are untested and held to a stricter sanity band.").format(peak=d["peak"]))
+    how = {"total": _("top-down: the total forecast is kept"),
+           "category": _("bottom-up: the total is the sum of the categories")}
     rec = d.get("reconciliation")
     if isinstance(rec, dict) and rec:
-        parts.append("Categories add up to the total (" + "; ".join(f"{m}: {how.get(a, a)}" for m, a in rec.items())
-                     + ").")
+        parts.append(_("Categories add up to the total ({how}).").format(
+            how=_("; ").join(f"{_(m)}: {how.get(a, a)}" for m, a in rec.items())))
     return " ".join(parts)
 
 
@@ -203,10 +265,10 @@ def kpi_frame(metrics: dict) -> pd.DataFrame:
     ov = figures(metrics, "overview")
     if not ov.get("kpis"):
         return pd.DataFrame()
-    frame = pd.DataFrame({"this month": ov["kpis"], "previous month": ov.get("previous_month", {}),
-                          "same month last year": ov.get("same_month_last_year", {}),
-                          "change vs previous month": ov.get("change_vs_previous_month", {}),
-                          "change vs last year": ov.get("change_vs_last_year", {})}).astype(float)
+    frame = pd.DataFrame({N_("this month"): ov["kpis"], N_("previous month"): ov.get("previous_month", {}),
+                          N_("same month last year"): ov.get("same_month_last_year", {}),
+                          N_("change vs previous month"): ov.get("change_vs_previous_month", {}),
+                          N_("change vs last year"): ov.get("change_vs_last_year", {})}).astype(float)
     frame = frame.reindex([k for k in KPI_LABELS if k in frame.index])
     frame.index.name = "kpi"
     return frame
@@ -220,15 +282,15 @@ def kpi_table(metrics: dict, currency: str | None) -> pd.DataFrame:
     frame = kpi_frame(metrics)
     if frame.empty:
         return frame
-    labels = {k: money_label(v, currency) if k in MONEY else v for k, v in KPI_LABELS.items()}
-    return format_kpis(frame).rename(index=labels).rename_axis(None)
+    labels = {k: money_label(v, currency) if k in MONEY else _(v) for k, v in KPI_LABELS.items()}
+    return format_kpis(frame).rename(index=labels, columns=_).rename_axis(None)
 
 
 def quarantine_table(metrics: dict) -> pd.DataFrame:
     """Rows quarantined this month, by table and reason (from notebook 01)."""
     reasons = figures(metrics, "data").get("quarantined_by_reason", {})
     if not reasons:
-        return pd.DataFrame(columns=["table", "reason", "rows"])
+        return pd.DataFrame(columns=[N_("table"), N_("reason"), N_("rows")])
     rows = [dict(zip(("table", "reason"), key.split(".", 1)), rows=n) for key, n in reasons.items()]
     return pd.DataFrame(rows).sort_values("rows", ascending=False).reset_index(drop=True)
 
@@ -258,10 +320,10 @@ def consistency_table(consistency: pd.DataFrame, currency: str | None) -> pd.Dat
     from crm_utils.customers.overview import format_kpis
 
     shown = format_kpis(consistency[["in this report", "in last month's report"]])
-    shown["agrees"] = consistency["agrees"].map({True: "yes", False: "no"})
-    labels = {k: money_label(v, currency) if k in ("revenue", "average_order_value") else v
+    shown["agrees"] = consistency["agrees"].map({True: _("yes"), False: _("no")})
+    labels = {k: money_label(v, currency) if k in ("revenue", "average_order_value") else _(v)
               for k, v in KPI_LABELS.items()}
-    return shown.rename(index=labels).rename_axis("last month's figure")
+    return shown.rename(index=labels, columns=lambda c: _(HEADERS.get(c, c))).rename_axis(_("last month's figure"))
 
 
 def monitoring_table(checks: list[dict]) -> pd.DataFrame:
@@ -273,11 +335,11 @@ def monitoring_table(checks: list[dict]) -> pd.DataFrame:
     for c in checks:
         v, t = c.get("value"), c["threshold"]
         if v is None or not np.isfinite(v):
-            status = "not measurable"
+            status = N_("not measurable")
         elif (c["direction"] == "min" and v < t) or (c["direction"] == "max" and v > t):
-            status = "WARNING"
+            status = N_("WARNING")
         else:
-            status = "ok"
+            status = N_("ok")
         rows.append({"check": c["check"], "value": v, "threshold": f"{'≥' if c['direction'] == 'min' else '≤'} {t}",
                      "status": status, "source": c.get("source", "")})
     return pd.DataFrame(rows)
@@ -289,8 +351,26 @@ def segment_table(segments: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"customers": g.size(), "median net spend": g["monetary"].median().round(0).astype(int),
                         "median orders": g["frequency"].median().round(0).astype(int),
                         "median days since last order": g["recency_days"].median().round(0).astype(int)})
-    out.insert(1, "share", (out["customers"] / out["customers"].sum()).map("{:.0%}".format))
-    return out.reset_index(level="segment_id", drop=True)
+    out.insert(1, "share", (out["customers"] / out["customers"].sum()).map(lambda v: percent(v, 0)))
+    out = out.reset_index(level="segment_id", drop=True)
+    out.index = out.index.map(segment_label)
+    # Headers stay keys (notebook 11 names the money column); ``notebook.table`` shows them translated.
+    N_("customers"), N_("share"), N_("median net spend"), N_("median orders"), N_("median days since last order")
+    return out.rename_axis(_("segment"))
+
+
+def segment_label(name: str) -> str:
+    """A segment's name in the current language: its RFM label and 'mixed basket' translated,
+    a category from the data as the data write it ("At risk · Tents (3)" -> "流失风险 · Tents (3)")."""
+    from crm_utils.customers.segmentation import MIXED
+
+    head, sep, tail = str(name).partition(" · ")
+    label = _(head)
+    if not sep:
+        return label
+    m = re.match(r"^(.*?)( \(\d+\))?$", tail)
+    category = _(MIXED) if m.group(1) == MIXED else m.group(1)
+    return f"{label} · {category}{m.group(2) or ''}"
 
 
 def top_targets(propensity: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -311,15 +391,70 @@ def targets_table(top: pd.DataFrame) -> pd.DataFrame:
     for col in shown.columns:
         if not pd.api.types.is_numeric_dtype(shown[col]):
             shown[col] = shown[col].astype(object).where(shown[col].notna(), "–")
-    return shown.rename(columns=HEADERS)
+    return shown.rename(columns=lambda c: _(HEADERS.get(c, c)))
 
 
 def satisfaction_table(sat: dict) -> pd.DataFrame:
     """Satisfaction clusters with their share of responses and churn, from notebook 09's figures."""
     share, churn, repurchase = sat.get("cluster_share", {}), sat.get("churn_rate", {}), sat.get("repurchase_rate", {})
     out = pd.DataFrame({"share of responses": share, "churn rate": churn, "repurchase within 90 days": repurchase})
-    return out.sort_values("share of responses", ascending=False).apply(
-        lambda col: col.map(lambda v: f"{v:.0%}" if pd.notna(v) else "–"))
+    out = out.sort_values("share of responses", ascending=False).apply(lambda col: col.map(lambda v: percent(v, 0)))
+    out.index = out.index.map(cluster_label)
+    return out.rename(columns={c: _(c) for c in (N_("share of responses"), N_("churn rate"),
+                                                 N_("repurchase within 90 days"))})
+
+
+#: Words the report shows from the stages' records: forecast series and measures, campaign channels.
+RECORD_WORDS = (N_("total"), N_("units"), N_("revenue"), N_("email"), N_("direct mail"), N_("phone"))
+#: The words of satisfaction clusters' names (``satisfaction.analysis.name_clusters``), for the catalogue.
+CLUSTER_WORDS = (N_("Delighted"), N_("Dissatisfied overall"), N_("Mostly satisfied"),
+                 N_("Not clustered (too few answers)"), N_("Not clustered (no dense group)"))
+
+
+def cluster_label(name: str) -> str:
+    """A satisfaction cluster's name (``satisfaction.analysis.name_clusters``) in the current
+    language: the rule's words translated, the survey's item labels as the data give them."""
+    m = re.match(r"^(.*?)(, lowest: (.+?))?( \(-?\d+\))?$", str(name))
+    head, lowest, suffix = m.group(1), m.group(3), m.group(4) or ""
+    if head.startswith("Unhappy with "):
+        head = _("Unhappy with {items}").format(items=_(" and ").join(head[len("Unhappy with "):].split(" and ")))
+    else:
+        head = _(head)  # the rule's other names (CLUSTER_WORDS)
+    return head + (_(", lowest: {item}").format(item=lowest) if lowest else "") + suffix
+
+
+def monitoring_view(monitoring: pd.DataFrame):
+    """:func:`monitoring_table` for the reader, in the current language: checks, statuses and
+    headers translated, values to three significant figures (the frame itself keeps the keys
+    that :func:`headline` records)."""
+    from crm_utils import safe
+
+    shown = monitoring.assign(check=monitoring["check"].map(_), status=monitoring["status"].map(_),
+                              source=monitoring["source"].map(_))
+    shown = shown.rename(columns={c: _(c) for c in (N_("check"), N_("value"), N_("threshold"), N_("status"),
+                                                     N_("source"))})
+    return safe.styler(shown, {_("value"): lambda v: "–" if pd.isna(v) else f"{v:.3g}"}, hide_index=True)
+
+
+def monitoring_warnings(monitoring: pd.DataFrame) -> list[str]:
+    """One sentence per check outside its threshold, in the current language."""
+    return [_("WARNING: {check} is {value}, outside {threshold} ({source}).").format(
+        check=_(r.check), value=f"{r.value:.3g}", threshold=r.threshold, source=_(r.source))
+        for r in monitoring[monitoring["status"] == "WARNING"].itertuples()]
+
+
+def quarantine_view(quarantine: pd.DataFrame, rows: int = 12):
+    """:func:`quarantine_table` for the reader: the first ``rows`` reasons with translated headers
+    (the reasons themselves are the cleaning rules' words), escaped."""
+    from crm_utils import safe
+
+    return safe.styler(quarantine.head(rows).rename(columns=_), {_("rows"): number}, hide_index=True)
+
+
+def quarantine_sentence(quarantine: pd.DataFrame) -> str:
+    """'1,234 rows quarantined' or 'No rows quarantined.', in the current language."""
+    return (_("{rows} rows quarantined").format(rows=number(quarantine["rows"].sum())) if len(quarantine)
+            else _("No rows quarantined."))
 
 
 def monitoring_checks(metrics: dict, forecast_check: pd.DataFrame, *, min_auc: float, min_interval_coverage: float,
@@ -327,22 +462,24 @@ def monitoring_checks(metrics: dict, forecast_check: pd.DataFrame, *, min_auc: f
     """The checks of the monitoring table, from notebooks 05 and 08 and last month's forecast."""
     checks = []
     mon = figures(metrics, "needs").get("monitoring") or {}
-    checks.append({"check": "last month's purchase scores: realised ROC-AUC", "value": mon.get("roc_auc"),
-                   "threshold": min_auc, "direction": "min", "source": mon.get("source", "notebook 05")})
+    checks.append({"check": N_("last month's purchase scores: realised ROC-AUC"), "value": mon.get("roc_auc"),
+                   "threshold": min_auc, "direction": "min", "source": mon.get("source", N_("notebook 05"))})
     total = forecast_check[forecast_check["series"] == "total"] if len(forecast_check) else forecast_check
     err = (abs(total["yhat"].sum() - total["actual"].sum()) / total["actual"].sum()
            if len(total) and total["actual"].sum() > 0 else None)
-    checks.append({"check": "last month's total forecast: relative error over the weeks since", "value": err,
-                   "threshold": max_forecast_error, "direction": "max", "source": "forecast of last month's report"})
+    checks.append({"check": N_("last month's total forecast: relative error over the weeks since"), "value": err,
+                   "threshold": max_forecast_error, "direction": "max",
+                   "source": N_("forecast of last month's report")})
     cov = float(forecast_check["inside"].mean()) if len(forecast_check) else None
-    checks.append({"check": "last month's forecasts (total and categories): share of series-weeks inside the "
-                            "80% interval", "value": cov,
-                   "threshold": min_interval_coverage, "direction": "min", "source": "forecast of last month's report"})
+    checks.append({"check": N_("last month's forecasts (total and categories): share of series-weeks inside the "
+                               "80% interval"), "value": cov,
+                   "threshold": min_interval_coverage, "direction": "min",
+                   "source": N_("forecast of last month's report")})
     nested = figures(metrics, "demand").get("nested_share_beating_seasonal_naive") or {}
-    checks.append({"check": "this month's backtest: share of category forecasts beating seasonal naive "
-                            "(model picked on earlier cutoffs only)",
+    checks.append({"check": N_("this month's backtest: share of category forecasts beating seasonal naive "
+                               "(model picked on earlier cutoffs only)"),
                    "value": nested.get("category"), "threshold": min_share_beating_naive,
-                   "direction": "min", "source": "notebook 08"})
+                   "direction": "min", "source": N_("notebook 08")})
     return checks
 
 
@@ -356,11 +493,11 @@ def campaign_comparison(plan, cells: pd.DataFrame, channels: list, budget: float
     """The optimised plan, carried out, against the usual practice with the same budget."""
     from crm_utils.report import campaigns
 
-    rows = {"optimised plan": {"expected_net_margin": campaigns.executed_margin(plan, cells, channels),
+    rows = {N_("optimised plan"): {"expected_net_margin": campaigns.executed_margin(plan, cells, channels),
                                "cost": plan.cost, "contacts": float(plan.plan.to_numpy().sum())}}
-    for label, order, channel in (("top of the target list, cheapest channel", "propensity", "cheapest"),
-                                  ("top of the target list, random channel", "propensity", "random"),
-                                  ("random customers, random channel", "random", "random")):
+    for label, order, channel in ((N_("top of the target list, cheapest channel"), "propensity", "cheapest"),
+                                  (N_("top of the target list, random channel"), "propensity", "random"),
+                                  (N_("random customers, random channel"), "random", "random")):
         rows[label] = campaigns.spend_down(cells, channels, budget, seed, order=order, channel=channel)
     out = pd.DataFrame(rows).T
     return out.astype({"contacts": int}).round(0)
@@ -368,20 +505,21 @@ def campaign_comparison(plan, cells: pd.DataFrame, channels: list, budget: float
 
 def comparison_table(comparison: pd.DataFrame, currency: str | None) -> pd.DataFrame:
     """:func:`campaign_comparison` for the reader: readable headers, amounts in the currency."""
-    shown = pd.DataFrame(index=comparison.index)
+    shown = pd.DataFrame(index=comparison.index.map(_))
     for col in comparison.columns:
-        label = HEADERS.get(col, col.replace("_", " "))
+        label = _(HEADERS.get(col, col.replace("_", " ")))
         if col in ("expected_net_margin", "cost"):
-            shown[money_label(label, currency)] = comparison[col].map(number)
+            shown[money_label(label, currency)] = comparison[col].map(number).to_numpy()
         else:
-            shown[label] = comparison[col].map(number)
+            shown[label] = comparison[col].map(number).to_numpy()
     return shown.rename_axis(None)
 
 
 def plan_table(by_segment: pd.DataFrame) -> pd.DataFrame:
     """Contacts per segment and channel, with readable channel names ('direct mail')."""
     shown = by_segment.astype(int)
-    shown.columns = [str(c).replace("_", " ") for c in shown.columns]
+    shown.columns = [_(str(c).replace("_", " ")) for c in shown.columns]  # N_("email") N_("direct mail") N_("phone")
+    shown.index = shown.index.map(segment_label)
     return shown.rename_axis(None)
 
 
@@ -390,10 +528,11 @@ def _inputs(inp: dict) -> str:
     from crm_utils import safe
 
     if "tables" in inp:
-        return f"database {safe.markdown(inp.get('source', ''))}, tables: " + ", ".join(
-            f"{safe.markdown(t)} ({v.get('rows', '?'):,} rows)" if isinstance(v.get("rows"), int) else safe.markdown(t)
-            for t, v in inp["tables"].items())
-    return "files: " + ", ".join(safe.markdown(f) for f in inp.get("files", {}))
+        tables = _(", ").join(_("{table} ({rows} rows)").format(table=safe.markdown(t), rows=number(v["rows"]))
+                              if isinstance(v.get("rows"), int) else safe.markdown(t) for t, v in inp["tables"].items())
+        return _("database {source}, tables: {tables}").format(source=safe.markdown(inp.get("source", "")),
+                                                              tables=tables)
+    return _("files: {files}").format(files=_(", ").join(safe.markdown(f) for f in inp.get("files", {})))
 
 
 #: A parameter name shown as code in the footer: a Markdown code span shows its text literally, so
@@ -412,11 +551,13 @@ def _currency_line(run_record: dict, currency: str | None) -> str:
     """Which currency the amounts are in and where it came from, or that none was declared."""
     declared = run_record.get("currency")
     if currency and currency == declared:
-        return f"Amounts in {currency}, as the data declare it (their mapping)."
+        return _("Amounts in {currency}, as the data declare it (their mapping).").format(currency=currency)
     if currency:
-        return f"Amounts in {currency}, as given with -p currency" + (
-            f" (the data declare {declared})." if declared else " (the data declare no currency).")
-    return "The data declare no currency, so amounts are shown without one (declare it with `currency:` in the mapping)."
+        return _("Amounts in {currency}, as given with -p currency").format(currency=currency) + (
+            _(" (the data declare {declared}).").format(declared=declared) if declared
+            else _(" (the data declare no currency)."))
+    return _("The data declare no currency, so amounts are shown without one (declare it with `currency:` in the "
+             "mapping).")
 
 
 def footer(run_record: dict | None, report_month: str, currency: str | None = None):
@@ -427,20 +568,24 @@ def footer(run_record: dict | None, report_month: str, currency: str | None = No
     from crm_utils.versions import versions
 
     if run_record is None:
-        lines = [f"Interactive run for {report_month} (no run record: run `crm-report run` for a scheduled report).",
-                 "", "Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items())]
+        lines = [_("Interactive run for {month} (no run record: run `crm-report run` for a scheduled report)."
+                   ).format(month=report_month),
+                 "", _("Versions: {versions}").format(versions=", ".join(f"{k} {v}" for k, v in versions().items()))]
         return Markdown("\n".join(lines))
     inp = run_record.get("input", {})
     params = run_record.get("parameters", {})
-    lines = [f"Report month **{report_month}**, seed {run_record.get('seed')}, started "
-             f"{run_record.get('started_utc')} UTC.", "",
-             "Parameters: " + ", ".join(f"{_name(k)} = {safe.markdown(v)}" for k, v in params.items()
-                                        if k != "extra"), "",
-             "Given with -p: " + (", ".join(f"{_name(k)} = {safe.markdown(v)}" for k, v in params["extra"].items())
-                                  if params.get("extra") else "nothing"), "",
+    lines = [_("Report month **{month}**, seed {seed}, started {started} UTC.").format(
+                 month=report_month, seed=run_record.get("seed"), started=run_record.get("started_utc")), "",
+             _("Parameters: {parameters}").format(parameters=", ".join(
+                 f"{_name(k)} = {safe.markdown(v)}" for k, v in params.items() if k != "extra")), "",
+             _("Given with -p: {parameters}").format(parameters=", ".join(
+                 f"{_name(k)} = {safe.markdown(v)}" for k, v in params["extra"].items())
+                 if params.get("extra") else _("nothing")), "",
              _currency_line(run_record, currency), "",
-             f"Input fingerprint (SHA-256): `{inp.get('combined_sha256', '–')}`; " + _inputs(inp), "",
-             "Versions: " + ", ".join(f"{k} {v}" for k, v in (run_record.get("versions") or {}).items())]
+             _("Input fingerprint (SHA-256): `{digest}`; {inputs}").format(digest=inp.get("combined_sha256", "–"),
+                                                                          inputs=_inputs(inp)), "",
+             _("Versions: {versions}").format(versions=", ".join(
+                 f"{k} {v}" for k, v in (run_record.get("versions") or {}).items()))]
     return Markdown("\n".join(lines))
 
 

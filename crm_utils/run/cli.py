@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="processes sharing the chunks of 100,000 customers (default: one per core); "
                         "the files do not depend on it")
     g.add_argument("--force", action="store_true", help="overwrite tables already in --out")
+    g.add_argument("--locale", choices=("en", "zh_CN"), default="en",
+                   help="where the shop is: en (default; Europe, English text, EUR) or zh_CN (China: Chinese "
+                        "names, provinces, notes and comments, CNY, China's holidays and retail events)")
 
     r = sub.add_parser("run", help="run the numbered notebooks for a month and write its report folder",
                        description="Execute notebooks/NN_*.ipynb in order with papermill and write "
@@ -92,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "more than one), NN.NAME=VALUE in notebook NN only (e.g. -p 03.k_max=6); "
                         "-p currency=GBP overrides the currency the data declare")
     r.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed passed to every notebook")
+    r.add_argument("--language", default="en",
+                   help="language of the report and its charts: en (the default) or one with a message "
+                        "catalogue in crm_utils/locale, e.g. zh-CN")
     r.add_argument("--allow-partial", action="store_true",
                    help="report a month the data end inside (refused otherwise, exit 2): every section says "
                         "'partial: data to <day>' and compares the same days of earlier months")
@@ -163,7 +169,7 @@ def _generate(args: argparse.Namespace) -> int:
               f"pass --force to overwrite", file=sys.stderr)
         return 2
     cfg = SynthConfig(customers=args.customers, seed=args.seed, end=args.end, months=args.months,
-                      file_format=args.format)
+                      file_format=args.format, locale=args.locale)
     try:
         summary = generate(args.out, cfg, progress=sys.stderr.isatty(), workers=args.workers)
     except OSError as exc:  # a read-only or full --out
@@ -190,7 +196,7 @@ def _run(args: argparse.Namespace) -> int:
             if len(months) > 1:
                 logging.getLogger("crm_report").info("month %d/%d: %s", i, len(months), month)
             result = run_month(month, _source(args), args.reports_dir, only=only, extra=extra, seed=args.seed,
-                               allow_partial=args.allow_partial)
+                               allow_partial=args.allow_partial, language=args.language)
             done.append(month)
             if not args.quiet:
                 print(f"report for {month} written in {sum(result.durations.values()):.0f} s:", file=sys.stderr)

@@ -36,7 +36,8 @@ from pathlib import Path
 
 import nbformat
 
-from crm_utils import stages
+from crm_utils import i18n, stages
+from crm_utils.charts import font_problem
 from crm_utils.artifacts import collect_metrics
 from crm_utils.config import DEFAULT_SEED, NOTEBOOKS_DIR, parse_month
 from crm_utils.data.mapping import currency_code, declared_currency, declared_holidays, document_holidays
@@ -50,6 +51,8 @@ BASE_PARAMETERS = ("report_month", "data_dir", "run_dir", "seed")
 #: The parameter through which a notebook that reads raw data is given a database source
 #: (``DatabaseSource.notebook_parameters``); set with --source, never with -p.
 SOURCE_PARAMETER = "source"
+#: The parameter through which notebooks are given the report's language (``--language``, never -p).
+LANGUAGE_PARAMETER = "language"
 
 
 class RunFailed(RuntimeError):
@@ -239,7 +242,7 @@ def base_parameters(src: Source, month: str, run_dir: Path, seed: int) -> dict[s
 
 def notebook_parameters(src: Source, base: dict[str, object], declared: dict[str, object],
                         extra: dict[str, str], *, notebook: str = "", currency: str | None = None,
-                        holidays: dict | None = None) -> dict[str, object]:
+                        holidays: dict | None = None, language: str = "en") -> dict[str, object]:
     """One notebook's parameters: the base ones, those of the source's parameters the notebook
     declares (a database's ``source``), the data's ``currency`` when it declares one (None: the data
     declare none), and the ``-p`` values it declares, typed as its defaults: unqualified ones, then
@@ -252,6 +255,8 @@ def notebook_parameters(src: Source, base: dict[str, object], declared: dict[str
         params[CURRENCY_PARAMETER] = currency or ""  # "": the data declare none (None would read a folder)
     if HOLIDAYS_PARAMETER in declared:
         params[HOLIDAYS_PARAMETER] = holidays or {}  # {}: no calendar declared
+    if LANGUAGE_PARAMETER in declared:
+        params[LANGUAGE_PARAMETER] = language
     qualified = sorted(extra, key=lambda n: split_name(n)[0] is not None)  # a notebook's own value last
     for name in qualified:
         number, bare = split_name(name)
@@ -364,7 +369,7 @@ def _kernelspec_dir() -> Path:
 
 
 #: The report page's title, shown on the browser tab and in bookmarks (nbconvert's default: "Notebook").
-REPORT_TITLE = "CRM monthly report · {month}"
+REPORT_TITLE = i18n.N_("CRM monthly report · {month}")
 
 
 @functools.cache
@@ -391,9 +396,12 @@ def quiet_shutdown_kernel_manager() -> type:
     return QuietShutdownKernelManager
 
 
-def render_html(notebook: Path, out: Path, title: str | None = None) -> Path:
-    """The report: the executed notebook as HTML with code hidden and images embedded, titled ``title``."""
+def render_html(notebook: Path, out: Path, title: str | None = None, language: str = "en") -> Path:
+    """The report: the executed notebook as HTML with code hidden and images embedded, titled ``title``,
+    its page marked as written in ``language`` (``<html lang>``) with a font stack that has its script."""
     from nbconvert import HTMLExporter
+
+    from crm_utils.charts import CSS_FONT_STACK
 
     # JupyterLab's look, plus each chart's alt text (crm_utils/report/templates/report)
     templates = Path(__file__).parent.parent / "report" / "templates"
@@ -404,7 +412,11 @@ def render_html(notebook: Path, out: Path, title: str | None = None) -> Path:
     node = nbformat.read(notebook, as_version=4)
     if title:
         node.metadata["title"] = title  # the lab template's <title>; only the page, not the notebook file
-    body, _ = exporter.from_notebook_node(node)
+    for cell in node.cells:  # headings and prose in the report's language (the catalogue holds each cell's text)
+        if cell.cell_type == "markdown":
+            cell.source = i18n.translate(cell.source, language)
+    exporter.language_code = language  # the lab template's <html lang="...">
+    body, _ = exporter.from_notebook_node(node, resources={"font_stack": CSS_FONT_STACK})
     out.write_text(body, encoding="utf-8")
     return out
 
@@ -422,13 +434,14 @@ def _failure_message(name: str, exc: Exception) -> tuple[str, int | None]:
 def run_month(month: str, source: str | Path | Source, reports_dir: str | Path, *, only: list[str] | None = None,
               extra: dict[str, str] | None = None, seed: int = DEFAULT_SEED,
               notebooks_dir: str | Path = NOTEBOOKS_DIR, progress: bool | None = None,
-              allow_partial: bool = False) -> RunResult:
+              allow_partial: bool = False, language: str = "en") -> RunResult:
     """Run the month's notebooks and swap the finished report folder into ``reports_dir/<month>``.
 
     ``source`` is a data folder, a database URL, a ``.duckdb`` file or a source config (``sources``).
     A month the data do not cover to its end (notebook 01's ``month_complete``) stops the run
     with :class:`PartialMonth` after notebook 01, leaving the month's last report untouched, unless
     ``allow_partial``: then every section says how far the data reach and compares the same days.
+    ``language`` is the report's (``crm_utils.i18n``: 'en' or a catalogue's, e.g. 'zh-CN').
     """
     logging.getLogger("papermill").setLevel(logging.WARNING)  # its per-notebook banner is noise here
     parse_month(month)
@@ -439,6 +452,12 @@ def run_month(month: str, source: str | Path | Source, reports_dir: str | Path, 
     declared = {nb.name: declared_parameters(nb) for nb in notebooks}
     if any(split_name(n)[1] == SOURCE_PARAMETER for n in extra):
         raise ValueError(f"set {SOURCE_PARAMETER} with --source, not -p")
+    if any(split_name(n)[1] == LANGUAGE_PARAMETER for n in extra):
+        raise ValueError(f"set {LANGUAGE_PARAMETER} with --language, not -p")
+    language = i18n.parse_language(language)  # an unknown language stops here, naming the ones there are
+    fonts = font_problem(language)  # a report of empty boxes is refused before anything runs
+    if fonts:
+        raise ValueError(fonts)
     check_extra(extra, declared)
     for name, value in extra.items():  # a mistyped currency is refused before anything runs
         if split_name(name)[1] == CURRENCY_PARAMETER:
@@ -454,13 +473,13 @@ def run_month(month: str, source: str | Path | Source, reports_dir: str | Path, 
         reports_dir.mkdir(parents=True, exist_ok=True)
     with _lock_month(reports_dir, month):  # one run of a month at a time
         return _run_locked(month, src, reports_dir, notebooks, declared, extra, only, seed, progress, currency,
-                           allow_partial, holidays)
+                           allow_partial, holidays, language)
 
 
 def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path],
                 declared: dict[str, dict], extra: dict[str, str], only: list[str] | None, seed: int,
                 progress: bool | None, currency: str | None, allow_partial: bool = False,
-                holidays: dict | None = None) -> RunResult:
+                holidays: dict | None = None, language: str = "en") -> RunResult:
     """Build the month's report in a work folder and swap it in; the caller holds the month's lock."""
     import papermill as pm
 
@@ -509,6 +528,7 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
         "versions": versions(), "input": fingerprint,
         "currency": currency,  # as the data declare it (None: not declared); ``-p currency=`` is in extra
         "allow_partial": allow_partial,
+        "language": language,  # notebooks that do not declare the parameter read it here (notebook.start)
     }
     try:
         with _writing(work / "run.json"):
@@ -526,7 +546,7 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
                 log.info("[%d/%d] %s skipped: %s", i, len(notebooks), nb.name, why)
                 continue
             params = notebook_parameters(src, base, declared[nb.name], extra, notebook=nb.name, currency=currency,
-                                         holidays=holidays)
+                                         holidays=holidays, language=language)
             log.info("[%d/%d] %s ...", i, len(notebooks), nb.name)
             t0 = time.perf_counter()
             try:
@@ -554,7 +574,8 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
         # The report is the notebook the stage table names as such, not whichever sorts last.
         report = stages.find_notebook(work.glob("[0-9][0-9]_*.ipynb"), stages.REPORT)
         with _writing(work / "report.html"):
-            html = (render_html(report, work / "report.html", REPORT_TITLE.format(month=month))
+            title = i18n.translate(REPORT_TITLE, language).format(month=month)
+            html = (render_html(report, work / "report.html", title, language)
                     if report is not None else None)
         if html is None:
             log.info("no %s notebook in this run: report.html is not written", stages.stage(stages.REPORT).notebook)

@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 from crm_utils.config import month_end, parse_month
 from crm_utils.customers.features import positions_in
 from crm_utils.data import privacy
+from crm_utils.text import ANY_WORD_PATTERN, Tokenizer
 
 ITEM_PREFIX = "q_"
 #: The data stage's figure naming the export's columns that look like answers but were not
@@ -665,14 +666,17 @@ def _comment_frame(comments: pd.Series, clusters: pd.Series) -> pd.DataFrame:
 def _tfidf(texts: pd.Series, min_df: int):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vec = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=min_df, sublinear_tf=True)
+    # English and Chinese stop words left out; Chinese comments segmented into words (crm_utils.text).
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=min_df, sublinear_tf=True,
+                          tokenizer=Tokenizer(drop_stop_words=True), token_pattern=None)
     return vec, vec.fit_transform(texts)
 
 
 def distinctive_terms(comments: pd.Series, clusters: pd.Series, top: int = 6, min_df: int = 3) -> pd.DataFrame:
     """Each cluster's most distinctive comment terms: mean TF-IDF in its comments minus in all others.
 
-    Terms (words and two-word phrases, English stop words removed) used in fewer than ``min_df``
+    Terms (words and two-word phrases, English and Chinese stop words removed; Chinese comments
+    segmented with jieba, see :mod:`crm_utils.text`) used in fewer than ``min_df``
     comments are left out, so a rare word, which might identify someone, never shows. Only
     positive differences are kept.
     """
@@ -736,7 +740,8 @@ def only_common_words(texts: pd.Series, min_df: int) -> np.ndarray:
 
     t = texts.astype("string").fillna("")
     try:
-        vec = CountVectorizer(binary=True, lowercase=True, token_pattern=r"(?u)\b\w+\b")
+        vec = CountVectorizer(binary=True, lowercase=True, tokenizer=Tokenizer(pattern=ANY_WORD_PATTERN),
+                              token_pattern=None)
         X = vec.fit_transform(t)
     except ValueError:  # no words at all
         return np.zeros(len(t), dtype=bool)
@@ -769,7 +774,7 @@ def example_comments(comments: pd.Series, clusters: pd.Series, per_cluster: int 
         norm = np.linalg.norm(centre) or 1.0
         sim = np.asarray(X[inside] @ centre).ravel() / norm
         cand = df[inside].assign(sim=sim)
-        cand = cand[cand["safe"]].assign(key=lambda d: d["text"].str.casefold().str.strip(" .!?"))
+        cand = cand[cand["safe"]].assign(key=lambda d: d["text"].str.casefold().str.strip(" .!?。！？"))
         cand = cand.sort_values(["sim", "text"], ascending=[False, True], kind="stable").drop_duplicates("key")
         for text in cand["text"].head(per_cluster):
             rows.append({"cluster_id": int(cid), "comment": text})

@@ -11,6 +11,8 @@ import pandas as pd
 import seaborn as sns
 
 from crm_utils.charts import skippable
+from crm_utils.i18n import _
+from crm_utils.notebook import number
 from crm_utils.satisfaction.analysis import item_label
 
 MISSING_COLOUR = "#c8c8c8"
@@ -53,13 +55,14 @@ def nps_trend_chart(monthly: pd.DataFrame, overall: dict) -> plt.Figure:
     x = monthly["month"].dt.to_timestamp() if hasattr(monthly["month"], "dt") else pd.to_datetime(
         monthly["month"].astype(str))
     ax.axhspan(overall["ci_low"], overall["ci_high"], color="#6c8ebf", alpha=0.15,
-               label=f"whole window: {overall['nps']:.1f} ({overall['ci_low']:.1f} to {overall['ci_high']:.1f})")
+               label=_("whole window: {nps} ({low} to {high})").format(
+                   nps=number(overall["nps"], 1), low=number(overall["ci_low"], 1), high=number(overall["ci_high"], 1)))
     ax.errorbar(x, monthly["nps"], yerr=[monthly["nps"] - monthly["ci_low"], monthly["ci_high"] - monthly["nps"]],
-                fmt="o-", color="#2a4d7f", capsize=3, label="month, with 95% interval")
+                fmt="o-", color="#2a4d7f", capsize=3, label=_("month, with 95% interval"))
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_ylabel("NPS (% promoters − % detractors)")
-    ax.set_xlabel("month of response")
-    ax.set_title("Net Promoter Score by month")
+    ax.set_ylabel(_("NPS (% promoters − % detractors)"))
+    ax.set_xlabel(_("month of response"))
+    ax.set_title(_("Net Promoter Score by month"))
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig

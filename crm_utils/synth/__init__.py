@@ -13,6 +13,8 @@ against what was planted. The generator runs in steps, one module each:
 * :mod:`~crm_utils.synth.writer` - chunk jobs (in parallel), the table files, the ground truth.
 
 :mod:`~crm_utils.synth.text` renders ids, dates and phone numbers as export text.
+:mod:`~crm_utils.synth.locales` says how the world is written down: ``en`` (default, a European shop)
+or ``zh_CN`` (:mod:`~crm_utils.synth.zh_cn`, a shop in China: ``SynthConfig(locale="zh_CN")``).
 
 The same seed gives byte-identical files, whatever today's date is.
 """

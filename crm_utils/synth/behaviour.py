@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from crm_utils.synth.text import format_ids, format_phone
-from crm_utils.synth.world import (ARCHETYPES, CATEGORIES, CATEGORY_NAMES, CHANNELS, INTERACTION_CHANNELS,
-                                   NEED_ITEMS, NEED_TEMPLATES, PERSONAS, REGION_NAMES, REGIONS, SERVICE_NOTES,
+from crm_utils.synth.world import (ARCHETYPES, CATEGORIES, CATEGORY_NAMES, CHANNELS, INTERACTION_CHANNELS, PERSONAS,
                                    SURVEY_ITEMS, ChunkSpec, World, email_local, names, phones)
 
 
@@ -70,7 +69,7 @@ class People:
     customer_id: np.ndarray
     persona: np.ndarray  # index into PERSONAS
     archetype: np.ndarray  # index into ARCHETYPES
-    region: np.ndarray  # index into REGION_NAMES
+    region: np.ndarray  # index into the locale's regions
     city: np.ndarray
     channel: np.ndarray
     birth_year: np.ndarray
@@ -132,12 +131,13 @@ def _draw_emails(rng: np.random.Generator, first: np.ndarray, last: np.ndarray, 
 def _draw_people(job: _Job) -> People:
     """Who the chunk's customers are: type, place, age, lifetime and contact details."""
     rng, spec, n = job.rng, job.spec, job.spec.size
+    regions = job.world.locale.regions
     numbers = np.arange(spec.first_number, spec.first_number + n)
     persona = choice(rng, n, [p.share for p in PERSONAS])
     archetype = choice(rng, n, [a.share for a in ARCHETYPES])
-    region = choice(rng, n, [REGIONS[r]["share"] for r in REGION_NAMES])
+    region = choice(rng, n, [spec_["share"] for spec_ in regions.values()])
     city_idx = rng.integers(0, 5, n)
-    city = np.array([REGIONS[r]["cities"] for r in REGION_NAMES], dtype=object)[region, city_idx]
+    city = np.array([spec_["cities"] for spec_ in regions.values()], dtype=object)[region, city_idx]
     channel = np.empty(n, dtype=object)
     for pi, p in enumerate(PERSONAS):
         m = persona == pi
@@ -146,9 +146,11 @@ def _draw_people(job: _Job) -> People:
     birth_year = (job.world.cfg.end_ts.year - np.clip(np.round(ages), 18, 90)).astype(int)
     gender = np.array(["F", "M", "X"], dtype=object)[choice(rng, n, [0.52, 0.46, 0.02])]
     signup_off, last_day_off = _draw_lifetimes(job, persona, archetype)
-    first, last = names(rng, region)
-    email = _draw_emails(rng, first, last, numbers)
-    nsn, calling = phones(rng, region)
+    first, last = names(rng, region, regions)
+    # Names not in Latin letters: the e-mail address from romanized names (drawn only then).
+    efirst, elast = names(rng, region, regions, romanized=True) if job.world.locale.romanized_email else (first, last)
+    email = _draw_emails(rng, efirst, elast, numbers)
+    nsn, calling = phones(rng, region, regions)
     style = rng.integers(0, 3, n)
     return People(numbers, format_ids("C", numbers, 7), persona, archetype, region, city, channel,
                   birth_year, gender, signup_off, last_day_off, first, last, email, Phones(nsn, calling, style))
@@ -164,10 +166,9 @@ def _people_frames(world: World, people: People) -> tuple[pd.DataFrame, pd.DataF
     cust_id = people.customer_id
     ph = people.phones
     customers = pd.DataFrame({
-        "customer_id": cust_id, "name": np.char.add(np.char.add(people.first.astype(str), " "),
-                                                     people.last.astype(str)).astype(object),
+        "customer_id": cust_id, "name": world.locale.full_names(people.first, people.last),
         "email": people.email, "phone": format_phone(ph.nsn, ph.calling, ph.style), "signup_date": signup.values,
-        "region": np.array(REGION_NAMES, dtype=object)[people.region], "city": people.city,
+        "region": np.array(world.locale.region_names, dtype=object)[people.region], "city": people.city,
         "channel": people.channel, "gender": people.gender, "birth_year": people.birth_year.astype(float),
     })
     truth = pd.DataFrame({
@@ -336,15 +337,15 @@ class Contacts:
     need: np.ndarray  # category name, or None for a service contact
 
 
-def _draw_service_contacts(rng: np.random.Generator, act: Activity) -> Contacts:
-    """Service contacts: ~one every eight active months, on a random active day."""
+def _draw_service_contacts(rng: np.random.Generator, act: Activity, service_notes: dict[str, list[str]]) -> Contacts:
+    """Service contacts: ~one every eight active months, on a random active day (notes in the locale's words)."""
     svc_rate = act.span / 30.44 / 8
     k = rng.poisson(svc_rate)
     s_cust = np.repeat(np.arange(len(act.span)), k)
     s_day = act.a[s_cust] + np.floor(rng.random(len(s_cust)) * act.span[s_cust]).astype(int)
-    topics = list(SERVICE_NOTES)
+    topics = list(service_notes)
     s_topic = rng.integers(0, len(topics), len(s_cust))
-    s_note = np.array([SERVICE_NOTES[t] for t in topics], dtype=object)[
+    s_note = np.array([service_notes[t] for t in topics], dtype=object)[
         s_topic, rng.integers(0, 3, len(s_cust))]
     return Contacts(s_cust, s_day, np.array(topics, dtype=object)[s_topic], s_note,
                     np.full(len(s_cust), None, dtype=object))
@@ -375,15 +376,17 @@ def _draw_needs(rng: np.random.Generator, people: People, act: Activity,
     return np.concatenate([n_cust, u_cust]), np.concatenate([n_day, u_day]), np.concatenate([n_cat, u_cat])
 
 
-def _draw_need_contacts(rng: np.random.Generator, people: People, act: Activity, orders: Orders) -> Contacts:
-    """Product questions whose note names an item of the category the customer needs."""
+def _draw_need_contacts(rng: np.random.Generator, people: People, act: Activity, orders: Orders,
+                        locale) -> Contacts:
+    """Product questions whose note names an item of the category the customer needs (in the locale's words)."""
+    need_items, templates = locale.need_items, locale.need_templates
     need_cust, need_day, need_cat = _draw_needs(rng, people, act, orders)
-    tmpl = rng.integers(0, len(NEED_TEMPLATES), len(need_cust))
-    n_items = np.array([len(NEED_ITEMS[c]) for c in CATEGORY_NAMES])
+    tmpl = rng.integers(0, len(templates), len(need_cust))
+    n_items = np.array([len(need_items[c]) for c in CATEGORY_NAMES])
     item_j = rng.integers(0, 1 << 30, len(need_cust)) % n_items[need_cat]
     width = n_items.max()
-    phrase = np.array([[t.format(item=NEED_ITEMS[c][j % len(NEED_ITEMS[c])]) for c in CATEGORY_NAMES
-                        for j in range(width)] for t in NEED_TEMPLATES], dtype=object)
+    phrase = np.array([[t.format(item=need_items[c][j % len(need_items[c])]) for c in CATEGORY_NAMES
+                        for j in range(width)] for t in templates], dtype=object)
     return Contacts(need_cust, need_day, np.full(len(need_cust), "product_question", dtype=object),
                     phrase[tmpl, need_cat * width + item_j], np.array(CATEGORY_NAMES, dtype=object)[need_cat])
 
@@ -391,8 +394,9 @@ def _draw_need_contacts(rng: np.random.Generator, people: People, act: Activity,
 def _draw_interactions(job: _Job, people: People, act: Activity, orders: Orders) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The interactions table, sorted by time, and its truth (the category each note voices)."""
     rng = job.rng
-    svc = _draw_service_contacts(rng, act)
-    need = _draw_need_contacts(rng, people, act, orders)
+    locale = job.world.locale
+    svc = _draw_service_contacts(rng, act, locale.service_notes)
+    need = _draw_need_contacts(rng, people, act, orders, locale)
     i_cust = np.concatenate([svc.cust, need.cust])
     i_day = np.concatenate([svc.day, need.day])
     i_secs = rng.integers(8 * 3600, 21 * 3600, len(i_cust))
@@ -434,7 +438,7 @@ def _draw_surveys(job: _Job, people: People, orders: Orders) -> pd.DataFrame:
     items = np.clip(np.round(means + rng.normal(0, 0.6, means.shape)), 1, 5)
     overall = np.clip(np.round(items.mean(1) + rng.normal(0, 0.4, len(sv))), 1, 5)
     nps = np.clip(np.round(2.5 * items.mean(1) - 2.0 + rng.normal(0, 1.0, len(sv))), 0, 10)
-    comments = np.array([x.comments for x in ARCHETYPES], dtype=object)[archetype, rng.integers(0, 5, len(sv))]
+    comments = np.array(job.world.locale.comments, dtype=object)[archetype, rng.integers(0, 5, len(sv))]
     no_comment = rng.random(len(sv)) < 0.35
     comments[no_comment] = ""
     s_order = np.lexsort((sv_cust, sv_day))

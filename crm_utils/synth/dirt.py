@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from crm_utils.synth.behaviour import Behaviour
+from crm_utils.synth.locales import contact_text, locale_of
 from crm_utils.synth.text import format_dates, format_ids, format_phone, strip_accents
 from crm_utils.synth.world import CATEGORY_NAMES, SURVEY_ITEMS, Catalogue, ChunkSpec, DirtRates, SynthConfig, World
 
@@ -85,14 +86,12 @@ class _IdRange:
         return ids.astype(object)
 
 
-def _with_contact(rng: np.random.Generator, text: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Append a fake e-mail address or phone number to the free text of ``rows``."""
+def _with_contact(rng: np.random.Generator, text: np.ndarray, rows: np.ndarray, phrases: tuple[str, ...]) -> np.ndarray:
+    """Append a fake e-mail address or phone number to the free text of ``rows``, in the locale's ``phrases``."""
     out = text.copy()
     for i, r in enumerate(rows):
         digits = "".join(str(d) for d in rng.integers(0, 10, 9))
-        contact = [f"Please reach me at jo.{digits[:5]}@example.net",
-                   f"Call me back on +44 7{digits[:3]} {digits[3:]}",
-                   f"My number is (0{digits[:3]}) {digits[3:6]} {digits[6:]}"][i % 3]
+        contact = contact_text(phrases[i % len(phrases)], digits)
         out[r] = f"{out[r]} {contact}".strip()
     return out
 
@@ -158,6 +157,7 @@ def _duplicate_customers(job: _Job, ids: _IdRange, clean: Behaviour) -> _Duplica
 def _test_accounts(job: _Job, ids: _IdRange, n_test: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Staff and QA logins (rows and truth); they get orders of their own."""
     cfg = job.cfg
+    region, city, phone = locale_of(cfg.locale).test_account_place
     test_ids = ids.take(n_test)
     test_names = np.array(["Test User", "QA Tester", "test account", "Demo Customer"], dtype=object)
     tests = pd.DataFrame({
@@ -165,11 +165,11 @@ def _test_accounts(job: _Job, ids: _IdRange, n_test: int) -> tuple[pd.DataFrame,
         "name": test_names[np.arange(n_test) % len(test_names)],
         "email": np.array([f"qa+{i}@test.example" if i % 2 else f"test{i}@example.com"
                            for i in range(n_test)], dtype=object),
-        "phone": np.array(["+44 0000 000000"] * n_test, dtype=object),
+        "phone": np.array([phone] * n_test, dtype=object),
         "signup_date": np.array([cfg.start_ts + pd.Timedelta(days=int(d)) for d in
                                  job.rng.integers(0, max(1, min(300, (cfg.end_ts - cfg.start_ts).days)), n_test)],
                                 dtype="datetime64[ns]"),
-        "region": "United Kingdom", "city": "London", "channel": "organic_search",
+        "region": region, "city": city, "channel": "organic_search",
         "gender": None, "birth_year": np.nan,
     })
     truth_tests = pd.DataFrame({"customer_id": test_ids, "canonical_id": test_ids, "persona": None,
@@ -410,7 +410,8 @@ def _dirty_interactions(job: _Job, interactions: pd.DataFrame, dups: _Duplicates
     log.note("interactions", bad, "unknown_customer")
     interactions = interactions.assign(customer_id=i_cid, timestamp=ts)
     rows = log.pick(ni, rates.contact_in_text, taken)
-    interactions["note"] = _with_contact(rng, interactions["note"].to_numpy(), rows)
+    interactions["note"] = _with_contact(rng, interactions["note"].to_numpy(), rows,
+                                         locale_of(job.cfg.locale).contact_phrases)
     log.note("interactions", rows, "contact_in_text")
     return interactions
 
@@ -431,7 +432,8 @@ def _dirty_surveys(job: _Job, surveys: pd.DataFrame) -> pd.DataFrame:
     rows = log.pick(ns, rates.contact_in_text, taken)
     surveys = surveys.assign(nps=nps, customer_id=s_cid,
                              date=format_dates(surveys["date"].to_numpy(), "%Y-%m-%d"),
-                             comment=_with_contact(rng, surveys["comment"].to_numpy(), rows))
+                             comment=_with_contact(rng, surveys["comment"].to_numpy(), rows,
+                                                   locale_of(job.cfg.locale).contact_phrases))
     log.note("surveys", rows, "contact_in_text")
     item_block = surveys[SURVEY_ITEMS].to_numpy()
     miss = rng.random(item_block.shape) < rates.survey_missing_answer

@@ -5,7 +5,8 @@ the customer **personas** (order frequency, spend, category mix, sensitivity to 
 churn) and the satisfaction **archetypes** (survey answers, comments, churn), the words of
 interaction notes, the daily :class:`Calendar` (weekly and yearly seasonality, each region's
 public holidays from the ``holidays`` package, Black Friday, Cyber Monday, 11.11 and the run-up
-to Christmas), the product :class:`Catalogue`, and the people's names and phone numbers.
+to Christmas; a locale's own, see :mod:`~crm_utils.synth.locales`), the product :class:`Catalogue`,
+and the people's names and phone numbers.
 
 Nothing here depends on today's date: only on the seed and the end date.
 """
@@ -228,6 +229,8 @@ class SynthConfig:
     #: Customers per chunk; each chunk has its own random stream, so this is part of the output's identity.
     chunk_customers: int = CHUNK_CUSTOMERS
     dirt: DirtRates = field(default_factory=DirtRates)
+    #: Where the shop is (crm_utils.synth.locales): ``en`` (default, a European shop) or ``zh_CN``.
+    locale: str = "en"
 
     @property
     def end_ts(self) -> pd.Timestamp:
@@ -287,19 +290,22 @@ class Calendar:
     weekday: np.ndarray  # (days,)
 
     @classmethod
-    def build(cls, start: pd.Timestamp, end: pd.Timestamp) -> "Calendar":
+    def build(cls, start: pd.Timestamp, end: pd.Timestamp, locale=None) -> "Calendar":
+        """The calendar of ``locale`` (a :class:`~crm_utils.synth.locales.Locale`; default ``en``):
+        its retail events, its season-long ramp and its regions' holidays."""
+        if locale is None:
+            from crm_utils.synth.locales import EN as locale
         days = pd.date_range(start, end, freq="D")
         years = sorted(set(days.year))
         season = np.stack([_seasonal_curve(days, CATEGORIES[c]["season"]) for c in CATEGORY_NAMES])
-        events = retail_events(years)
+        events = locale.retail_events(years)
         boost = np.ones(len(days))
         idx = days.get_indexer(pd.DatetimeIndex(events["date"]))
         ok = idx >= 0
         boost[idx[ok]] = events["boost"].to_numpy()[ok]
-        # The run-up to Christmas: a ramp over the first three weeks of December.
-        dec = (days.month == 12) & (days.day <= 22)
-        boost[dec] *= 1.0 + 0.5 * (days.day[dec] / 22.0)
-        hol = np.stack([days.isin(region_holidays(REGIONS[r]["code"], years)) for r in REGION_NAMES])
+        # A season-long ramp (in ``en`` the run-up to Christmas over the first three weeks of December).
+        boost *= locale.season_ramp(days)
+        hol = np.stack([days.isin(region_holidays(spec["code"], years)) for spec in locale.regions.values()])
         return cls(days, season, boost, hol, WEEKDAY_PROFILE[days.dayofweek])
 
     def intensity(self, persona: Persona) -> np.ndarray:
@@ -334,19 +340,20 @@ class Catalogue:
     popularity: np.ndarray
 
     @classmethod
-    def build(cls, seed: int) -> "Catalogue":
+    def build(cls, seed: int, price_factor: float = 1.0) -> "Catalogue":
+        """The catalogue of ``seed``; ``price_factor`` converts the euro price levels to a locale's currency."""
         rng = np.random.default_rng([seed, 7])
         ids, cats, prices, pops = [], [], [], []
         for ci, name in enumerate(CATEGORY_NAMES):
             spec = CATEGORIES[name]
             n = spec["products"]
             cats.append(np.full(n, ci))
-            prices.append(np.round(spec["price"] * np.exp(rng.normal(0, spec["spread"], n)), 2) + 0.0)
+            prices.append(np.round(spec["price"] * price_factor * np.exp(rng.normal(0, spec["spread"], n)), 2) + 0.0)
             pops.append(1.0 / np.arange(1, n + 1) ** 0.9)  # Zipf-like popularity
         cat = np.concatenate(cats)
         ids = np.array([f"P{ci + 1:02d}{k:03d}" for ci, n in enumerate(CATEGORY_NAMES)
                         for k in range(1, CATEGORIES[n]["products"] + 1)])
-        price = np.maximum(np.concatenate(prices), 0.99)
+        price = np.maximum(np.concatenate(prices), 0.99 * price_factor)
         return cls(ids, cat, price, np.concatenate(pops))
 
     def product_cum(self, persona: Persona) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -366,20 +373,23 @@ class Catalogue:
                              "list_price": self.price})
 
 
-def names(rng: np.random.Generator, region_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fake first and last names drawn from Faker's locale lists (vectorised, no Faker calls per row)."""
+def names(rng: np.random.Generator, region_idx: np.ndarray, regions: dict[str, dict] = REGIONS,
+          romanized: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Fake first and last names drawn from Faker's locale lists (vectorised, no Faker calls per row);
+    ``romanized``: Faker's romanized lists of a locale whose names are not in Latin letters."""
     from faker import Faker
 
     first = np.empty(len(region_idx), dtype=object)
     last = np.empty(len(region_idx), dtype=object)
-    for ri, region in enumerate(REGION_NAMES):
+    kind = "romanized_names" if romanized else "names"
+    for ri, region in enumerate(regions):
         mask = region_idx == ri
         n = int(mask.sum())
         if not n:
             continue
-        provider = Faker(REGIONS[region]["locale"]).provider("faker.providers.person")
-        firsts = sorted(set(provider.first_names))
-        lasts = sorted(set(provider.last_names))
+        provider = Faker(regions[region]["locale"]).provider("faker.providers.person")
+        firsts = sorted(set(getattr(provider, f"first_{kind}")))
+        lasts = sorted(set(getattr(provider, f"last_{kind}")))
         first[mask] = np.array(firsts, dtype=object)[rng.integers(0, len(firsts), n)]
         last[mask] = np.array(lasts, dtype=object)[rng.integers(0, len(lasts), n)]
     return first, last
@@ -398,35 +408,41 @@ def email_local(first: np.ndarray, last: np.ndarray, number: np.ndarray) -> np.n
     return local.to_numpy(dtype=object)
 
 
-def phones(rng: np.random.Generator, region_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def phones(rng: np.random.Generator, region_idx: np.ndarray,
+           regions: dict[str, dict] = REGIONS) -> tuple[np.ndarray, np.ndarray]:
     """National significant numbers and their calling codes, per region."""
     nsn = np.empty(len(region_idx), dtype=object)
     calling = np.empty(len(region_idx), dtype=object)
-    for ri, region in enumerate(REGION_NAMES):
+    for ri, region in enumerate(regions):
         mask = region_idx == ri
         n = int(mask.sum())
         if not n:
             continue
-        lead, digits = REGIONS[region]["mobile"]
+        lead, digits = regions[region]["mobile"]
         rest = digits - len(lead)
         nums = rng.integers(0, 10 ** rest, n)
         nsn[mask] = format_ids(lead, nums, rest)
-        calling[mask] = REGIONS[region]["calling"]
+        calling[mask] = regions[region]["calling"]
     return nsn, calling
 
 
 
 @dataclass(frozen=True)
 class World:
-    """What every chunk shares: the config, its daily calendar and its product catalogue."""
+    """What every chunk shares: the config, its locale, its daily calendar and its product catalogue."""
 
     cfg: SynthConfig
     calendar: Calendar
     catalogue: Catalogue
+    locale: object = None  # crm_utils.synth.locales.Locale of cfg.locale
 
     @classmethod
     def build(cls, cfg: SynthConfig) -> "World":
-        return cls(cfg, Calendar.build(cfg.start_ts, cfg.end_ts), Catalogue.build(cfg.seed))
+        from crm_utils.synth.locales import locale_of
+
+        locale = locale_of(cfg.locale)
+        return cls(cfg, Calendar.build(cfg.start_ts, cfg.end_ts, locale),
+                   Catalogue.build(cfg.seed, locale.price_factor), locale)
 
 
 def extra_ids_per_chunk(cfg: SynthConfig) -> int:

@@ -31,13 +31,15 @@ import pyarrow.parquet as pq
 from crm_utils.synth.behaviour import behave
 from crm_utils.synth.dirt import DirtLog, inject_dirt
 from crm_utils.synth import leads as synth_leads
+from crm_utils.synth.locales import EN, locale_of
 from crm_utils.synth.world import (ARCHETYPES, PERSONAS, Catalogue, ChunkSpec, SynthConfig, World,
                                    extra_ids_per_chunk)
 
 TABLES = ("customers", "orders", "interactions", "surveys", "leads")
 #: The synthetic shop's currency, declared beside its tables in ``mapping.yml`` as an imported
 #: export's is (``crm-report import``), so the report labels amounts from the data, not a default.
-CURRENCY = "EUR"
+#: (The default locale's; another locale declares its own, see :mod:`~crm_utils.synth.locales`.)
+CURRENCY = EN.currency
 
 
 class _TableWriter:
@@ -184,12 +186,16 @@ def _write_truth(truth_dir: Path, cfg: SynthConfig, truth_parts: dict[str, list[
     dirt.to_parquet(truth_dir / "dirt.parquet", index=False)
     pd.concat(truth_parts["leads"], ignore_index=True).to_parquet(truth_dir / "leads.parquet", index=False)
     (truth_dir / "funnel.json").write_text(json.dumps(synth_leads.planted(), indent=2))
-    Catalogue.build(cfg.seed).frame().to_parquet(truth_dir / "products.parquet", index=False)
+    locale = locale_of(cfg.locale)
+    Catalogue.build(cfg.seed, locale.price_factor).frame().to_parquet(truth_dir / "products.parquet", index=False)
     manifest = {
         "generator": "crm_utils.synth", "config": {**asdict(cfg), "start": str(cfg.start_ts.date())},
         "rows": rows, "dirt_counts": dirt.groupby(["table", "kind"]).size().rename("rows")
         .reset_index().to_dict(orient="records"),
         "personas": [p.name for p in PERSONAS], "archetypes": [x.name for x in ARCHETYPES],
+        "currency": locale.currency,
+        "retail_events": locale.retail_events(list(range(cfg.start_ts.year, cfg.end_ts.year + 1)))
+        .assign(date=lambda e: e["date"].dt.strftime("%Y-%m-%d")).to_dict(orient="records"),
         "note": "Ground truth for tests and for checking what the notebooks recover. "
                 "No notebook reads this folder.",
     }
@@ -207,6 +213,7 @@ def generate(out_dir: str | Path, config: SynthConfig | None = None, progress: b
     """
     cfg = config or SynthConfig()
     _check(cfg)
+    locale_of(cfg.locale)  # an unknown locale fails here, before any file is written
     t0 = time.perf_counter()
     out = Path(out_dir)
     truth_dir = out / "_truth"
@@ -226,9 +233,8 @@ def generate(out_dir: str | Path, config: SynthConfig | None = None, progress: b
 
     rows = {t: writers[t].rows for t in TABLES}
     _write_truth(truth_dir, cfg, truth_parts, rows)
-    (out / "mapping.yml").write_text("# Written by `crm-report generate`: the synthetic shop's prices are in euros, and\n"
-                                     "# its customers' regions are the countries they live in (their public holidays).\n"
-                                     f"currency: {CURRENCY}\nholidays: {{regions_are: countries}}\n", encoding="utf-8")
+    # The currency and holiday calendar, declared as an imported export's are (crm_utils.synth.locales).
+    (out / "mapping.yml").write_text(locale_of(cfg.locale).mapping_yml, encoding="utf-8")
     return GenerationSummary(str(out), cfg.customers, rows, time.perf_counter() - t0)
 
 
