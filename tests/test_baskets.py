@@ -168,15 +168,17 @@ def _rule_frame(rows: list[tuple[list[str], list[str], float, float]]) -> pd.Dat
 def test_offer_is_the_highest_confidence_rule_whose_right_side_is_new():
     rules_ = _rule_frame([(["A"], ["B"], 0.5, 3.0), (["A"], ["C"], 0.3, 4.0), (["A", "D"], ["E"], 0.9, 2.0),
                           (["F"], ["G", "H"], 0.99, 9.0)])
-    history = pd.DataFrame({"customer_id": ["c1", "c2", "c2", "c3", "c3", "c4", "c5"],
-                            "item": ["A", "A", "B", "A", "D", "D", "F"]})
+    history = nbo.History.from_pairs(["c1", "c2", "c2", "c3", "c3", "c4", "c5", "c6"],
+                                     ["A", "A", "B", "A", "D", "D", "F", "F"])
+    rules_ = pd.concat([rules_, _rule_frame([(["Z"], ["A"], 0.95, 5.0), (["F"], ["Y"], 0.2, 2.0)])])
     offers = nbo.next_best_offers(rules_, history).set_index("customer_id")
     assert offers.loc["c1", "offer"] == "B"           # the higher confidence of A's two rules
     assert offers.loc["c2", "offer"] == "C"           # B is bought already
     assert offers.loc["c3", "offer"] == "E"           # both of A + D held: the 0.9 rule
     assert offers.loc["c3", "because"] == "A + D"
     assert "c4" not in offers.index                   # D alone is half a left side
-    assert "c5" not in offers.index                   # a two-item right side is not one offer
+    assert offers.loc["c5", "offer"] == "Y"           # a two-item right side is not one offer; Y nobody bought
+    assert set(offers.index) == {"c1", "c2", "c3", "c5", "c6"}  # Z, bought by nobody, triggers nothing
     assert list(offers.reset_index().columns) == nbo.OFFER_COLUMNS
 
 

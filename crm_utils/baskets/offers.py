@@ -10,6 +10,8 @@ category) and the rule's figures, for the campaign plan to take as a candidate a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -22,19 +24,6 @@ OFFER_COLUMNS = ["customer_id", "level", "offer", "because", "support", "confide
 ITEM_SEPARATOR = " + "
 
 
-def customer_items(orders: pd.DataFrame, cutoff: pd.Timestamp, level: str, active_days: int) -> pd.DataFrame:
-    """Distinct (customer_id, item) pairs of every purchase up to ``cutoff``, for the customers who
-    bought within ``active_days`` before it (an offer to a customer long gone is wasted)."""
-    column = "product_id" if level == "product" else "category"
-    lines = purchase_lines(orders, end=cutoff)
-    lines = lines.loc[lines["customer_id"].notna() & lines[column].notna(), ["customer_id", column, "order_date"]]
-    last = lines.groupby("customer_id", observed=True)["order_date"].max()
-    active = last.index[last > cutoff - pd.Timedelta(days=active_days)]
-    lines = lines.loc[lines["customer_id"].isin(active)]
-    pairs = lines[["customer_id", column]].astype({column: str}).drop_duplicates()
-    return pairs.rename(columns={column: "item"}).reset_index(drop=True)
-
-
 def _indicator(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
     """A 0/1 sparse matrix with ones at (rows, cols), repeated pairs counted once."""
     m = sp.csr_matrix((np.ones(len(rows), np.int32), (rows, cols)), shape=shape)
@@ -43,41 +32,87 @@ def _indicator(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp
     return m
 
 
-def next_best_offers(rules: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
-    """One offer per customer of ``history`` (customer_id, item) that some rule applies to: the
-    single-item right side of the highest-confidence rule whose left side they hold and whose
-    right side they have not bought. Empty (with the columns) when no rule applies to anyone.
+@dataclass
+class History:
+    """Which items each customer has bought: a sparse customer x item 0/1 matrix."""
+
+    customers: np.ndarray  # customer ids, one per row
+    items: pd.Index  # item names (product ids or categories), one per column
+    matrix: sp.csr_matrix
+
+    @classmethod
+    def from_pairs(cls, customer_ids, items) -> "History":
+        """From parallel sequences of customer ids and the items they bought (repeats allowed)."""
+        c_codes, customers = pd.factorize(pd.Series(customer_ids))
+        i_codes, names = pd.factorize(pd.Series(items).astype(object).map(str))
+        return cls(np.asarray(customers, dtype=object), pd.Index(names),
+                   _indicator(c_codes, i_codes, (len(customers), len(names))))
+
+    @property
+    def n_customers(self) -> int:
+        return self.matrix.shape[0]
+
+
+def customer_history(orders: pd.DataFrame, cutoff: pd.Timestamp, level: str, active_days: int) -> History:
+    """Every purchase up to ``cutoff`` of the customers who bought within ``active_days`` before it
+    (an offer to a customer long gone is wasted). Integer codes throughout: a million customers'
+    36 months of lines never become Python strings."""
+    column = "product_id" if level == "product" else "category"
+    lines = purchase_lines(orders, end=cutoff)
+    lines = lines.loc[lines["customer_id"].notna() & lines[column].notna(), ["customer_id", column, "order_date"]]
+    c_codes, customers = pd.factorize(lines["customer_id"])
+    last = np.full(len(customers), np.iinfo(np.int64).min)
+    np.maximum.at(last, c_codes, lines["order_date"].to_numpy().view(np.int64))
+    active = last > (cutoff - pd.Timedelta(days=active_days)).value
+    keep = active[c_codes]
+    new_code = np.cumsum(active) - 1  # the active customers renumbered 0..n-1
+    i_codes, names = pd.factorize(lines.loc[keep, column])
+    matrix = _indicator(new_code[c_codes[keep]], i_codes, (int(active.sum()), len(names)))
+    return History(np.asarray(customers, dtype=object)[active], pd.Index(np.asarray(names, dtype=object)).map(str),
+                   matrix)
+
+
+def next_best_offers(rules: pd.DataFrame, history: History) -> pd.DataFrame:
+    """One offer per customer of ``history`` that some rule applies to: the single-item right side of
+    the highest-confidence rule whose left side they hold and whose right side they have not bought.
+    Empty (with the columns) when no rule applies to anyone.
 
     Sparse algebra, so a million customers cost seconds: with H the customer x item history and L
     the rule x item left sides, (H L^T)[c, r] counts the items of rule r's left side customer c
     holds; the rule applies when that count is the left side's size and c never bought its right side.
     """
     single = rules.loc[rules["consequents"].map(len) == 1]
-    if single.empty or history.empty:
+    if single.empty or history.n_customers == 0:
         return pd.DataFrame(columns=OFFER_COLUMNS)
     # Rules in order of preference: a customer's offer is the first rule that applies to them.
     single = single.assign(order=np.arange(len(single))).sort_values(
         ["confidence", "lift", "order"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
     left = single["antecedents"].map(lambda a: [str(i) for i in a])
     right = single["consequents"].map(lambda c: str(c[0]))
-    items = pd.Index(pd.unique(np.concatenate([history["item"].astype(str).to_numpy(),
-                                               np.concatenate(left.to_numpy()), right.to_numpy()])))
-    cust_codes, customers = pd.factorize(history["customer_id"])
-    held = _indicator(cust_codes, items.get_indexer(history["item"].astype(str)), (len(customers), len(items)))
+    # A left-side item no recent customer bought makes its rule apply to nobody: drop those rules.
+    left_codes = left.map(lambda a: history.items.get_indexer(a))
+    usable = left_codes.map(lambda c: bool((c >= 0).all())).to_numpy()
+    single, left, right, left_codes = (x[usable].reset_index(drop=True) for x in (single, left, right, left_codes))
+    if single.empty:
+        return pd.DataFrame(columns=OFFER_COLUMNS)
+    held = history.matrix
     left_rows = np.repeat(np.arange(len(single)), left.map(len).to_numpy())
-    lhs = _indicator(left_rows, items.get_indexer(np.concatenate(left.to_numpy())), (len(single), len(items)))
+    lhs = _indicator(left_rows, np.concatenate(left_codes.to_numpy()), (len(single), held.shape[1]))
     size = np.asarray(lhs.sum(axis=1)).ravel()
     counts = (held @ lhs.T).tocsr()
     counts.data = (counts.data == size[counts.indices]).astype(np.int32)  # the whole left side held
     counts.eliminate_zeros()
-    bought = held[:, items.get_indexer(right)]  # customer x rule: already holds the right side
+    # customer x rule: already holds the right side (a right side nobody recent bought: an empty column)
+    right_codes = history.items.get_indexer(right)
+    padded = sp.hstack([held, sp.csr_matrix((held.shape[0], 1), dtype=held.dtype)]).tocsr()
+    bought = padded[:, np.where(right_codes >= 0, right_codes, held.shape[1])]
     applies = (counts - counts.multiply(bought)).tocsr()
     applies.eliminate_zeros()
     applies.sort_indices()
     has = np.flatnonzero(np.diff(applies.indptr) > 0)
     best = applies.indices[applies.indptr[has]]  # the first (most preferred) rule of each customer
     chosen = single.iloc[best]
-    out = pd.DataFrame({"customer_id": np.asarray(customers)[has], "level": chosen["level"].to_numpy(),
+    out = pd.DataFrame({"customer_id": history.customers[has], "level": chosen["level"].to_numpy(),
                         "offer": right.iloc[best].to_numpy(),
                         "because": left.iloc[best].map(ITEM_SEPARATOR.join).to_numpy()})
     for col in ("support", "confidence", "lift", "q_value"):

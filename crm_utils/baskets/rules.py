@@ -133,13 +133,14 @@ def build_baskets(lines: pd.DataFrame, level: str, max_baskets: int = 0, seed: i
         keep = chosen[basket_codes]
         lines = lines.loc[keep]
         basket_codes = pd.factorize(basket_codes[keep], sort=True)[0]
-    item_codes, items = pd.factorize(lines[column].astype(str), sort=True)
+    item_codes, items = pd.factorize(lines[column], sort=True)  # codes, not Python strings: 36M lines
+    items = np.asarray(items, dtype=object).astype(str)
     n_baskets = int(basket_codes.max()) + 1 if len(basket_codes) else 0
     matrix = sp.csr_matrix((np.ones(len(item_codes), bool), (basket_codes, item_codes)),
                            shape=(n_baskets, len(items)))
     matrix.sum_duplicates()  # two coffees in a basket are one item
     matrix.data[:] = True
-    return Baskets(level, np.asarray(items, dtype=object), matrix, len(lines), n_total, sampled, key)
+    return Baskets(level, items.astype(object), matrix, len(lines), n_total, sampled, key)
 
 
 def skip_reason(baskets: Baskets) -> str:

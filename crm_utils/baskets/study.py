@@ -174,8 +174,8 @@ class BasketStudy:
         if level is None:
             self.offers_note_ = "No next best offer: no rule passed, so there is nothing to offer from."
             return None
-        history = nbo.customer_items(self.orders, self.cutoff, level, active_days)
-        self.customers_scored_ = history["customer_id"].nunique()
+        history = nbo.customer_history(self.orders, self.cutoff, level, active_days)
+        self.customers_scored_ = history.n_customers
         offers = nbo.next_best_offers(self.results_[level].rules, history)
         self.offers_ = offers
         share = percent(len(offers) / max(self.customers_scored_, 1))
