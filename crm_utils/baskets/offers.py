@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from crm_utils.baskets.rules import purchase_lines
+from crm_utils.baskets.rules import purchase_mask
 
 #: Columns of the ``next_best_offer`` artifact, in order.
 OFFER_COLUMNS = ["customer_id", "level", "offer", "because", "support", "confidence", "lift", "q_value"]
@@ -58,16 +58,18 @@ def customer_history(orders: pd.DataFrame, cutoff: pd.Timestamp, level: str, act
     (an offer to a customer long gone is wasted). Integer codes throughout: a million customers'
     36 months of lines never become Python strings."""
     column = "product_id" if level == "product" else "category"
-    lines = purchase_lines(orders, end=cutoff)
-    lines = lines.loc[lines["customer_id"].notna() & lines[column].notna(), ["customer_id", column, "order_date"]]
-    c_codes, customers = pd.factorize(lines["customer_id"])
-    last = np.full(len(customers), np.iinfo(np.int64).min)
-    np.maximum.at(last, c_codes, lines["order_date"].to_numpy().view(np.int64))
-    active = last > (cutoff - pd.Timedelta(days=active_days)).value
-    keep = active[c_codes]
+    # Codes of the whole columns, then integer masks: no text column is ever copied row by row.
+    keep = purchase_mask(orders, end=cutoff) & orders["customer_id"].notna().to_numpy() & \
+        orders[column].notna().to_numpy()
+    c_codes, customers = pd.factorize(orders["customer_id"])
+    i_codes, names = pd.factorize(orders[column])
+    c_codes, i_codes = c_codes[keep], i_codes[keep]
+    dates = orders["order_date"].to_numpy()[keep].view(np.int64)
+    last = pd.Series(dates).groupby(c_codes).max().reindex(np.arange(len(customers)))
+    active = (last > (cutoff - pd.Timedelta(days=active_days)).value).to_numpy()  # never bought: NaN, inactive
     new_code = np.cumsum(active) - 1  # the active customers renumbered 0..n-1
-    i_codes, names = pd.factorize(lines.loc[keep, column])
-    matrix = _indicator(new_code[c_codes[keep]], i_codes, (int(active.sum()), len(names)))
+    recent = active[c_codes]
+    matrix = _indicator(new_code[c_codes[recent]], i_codes[recent], (int(active.sum()), len(names)))
     return History(np.asarray(customers, dtype=object)[active], pd.Index(np.asarray(names, dtype=object)).map(str),
                    matrix)
 

@@ -15,6 +15,16 @@ def _text(items: list) -> str:
 def top_rules_table(figures: dict, level: str) -> pd.DataFrame | None:
     """The recorded strongest rules of ``level`` as a table (None when the level has none)."""
     rules = figures.get("levels", {}).get(level, {}).get("top_rules") or []
+    # A rule and its mirror image (B -> A) share their lift: the report shows the pair once, in the
+    # direction recorded first (the higher confidence among equal lifts).
+    seen: set[frozenset] = set()
+    pairs = []
+    for r in rules:
+        items = frozenset(r["antecedents"] + r["consequents"])
+        if items not in seen:
+            seen.add(items)
+            pairs.append(r)
+    rules = pairs
     if not rules:
         return None
     return pd.DataFrame({"if the basket holds": [_text(r["antecedents"]) for r in rules],
@@ -34,9 +44,12 @@ def headline_sentence(figures: dict) -> str:
         reasons = " ".join(v.get("skipped", "") for v in levels.values() if v.get("skipped"))
         return f"Market baskets: no rule beats chance this month. {reasons}".strip()
     best = max(levels[level]["top_rules"], key=lambda r: (r["confidence"], r["lift"]))
-    text = (f"Market baskets: {percent(best['confidence'])} of the baskets with {_text(best['antecedents'])} also "
-            f"hold {_text(best['consequents'])} ({number(best['lift'], 1)} times chance, "
-            f"{number(best['n_baskets'])} baskets); {number(levels[level]['rules'])} {level} rules beat chance")
+    a, b, n = _text(best["antecedents"]), _text(best["consequents"]), number(best["n_baskets"])
+    said = (f"of the customers who bought {a} also bought {b} ({number(best['lift'], 1)} times chance, {n} customers)"
+            if figures.get("basket") == "customer" else
+            f"of the baskets with {a} also hold {b} ({number(best['lift'], 1)} times chance, {n} baskets)")
+    text = (f"Market baskets: {percent(best['confidence'])} {said}; {number(levels[level]['rules'])} {level} "
+            f"rules beat chance")
     offers = figures.get("next_best_offer", {})
     if offers.get("customers_with_offer"):
         text += f", and {number(offers['customers_with_offer'])} customers have a next best offer"

@@ -18,8 +18,9 @@ from crm_utils.notebook import number, percent
 
 #: Rules shown in a table, drawn in the matrix and turned into a cross-selling sentence.
 TOP_RULES = 10
-#: Rules written into metrics.json per level (the report's table): enough for a page.
-HEADLINE_RULES = 5
+#: Rules written into metrics.json per level (the report's table): ten rules, five pairs with their
+#: mirror images, enough for a page.
+HEADLINE_RULES = 10
 #: Columns of the cleaned orders the study reads (those the data have: category is optional).
 BASKET_COLUMNS = ["order_id", "customer_id", "order_date", "product_id", "category", "quantity", "is_return"]
 #: Choices of the notebook's ``level`` parameter.
@@ -68,7 +69,8 @@ class BasketStudy:
     # ---- rules ---------------------------------------------------------------------------------
     def fit(self) -> "BasketStudy":
         """Mine and filter the rules of every level asked for."""
-        lines = purchase_lines(self.orders, self.start, self.cutoff)
+        lines = purchase_lines(self.orders, self.start, self.cutoff,
+                               columns=[BASKET_KEYS[self.basket], "product_id", "category"])
         self.lines_ = len(lines)
         self.missing_ = ""
         for level in self.levels:
