@@ -69,6 +69,13 @@ def test_single_item_and_too_few_baskets_are_skipped_with_the_reason():
     assert f"only 20 baskets hold two or more categories ({rules.MIN_MULTI_BASKETS:,}" in few.skipped
 
 
+def test_a_support_no_pair_reaches_is_said():
+    orders = _orders([(["A", "B"], 300), (["A"], 100), (["B"], 100), (["C"], 500)])
+    res = rules.rules_for_level(rules.purchase_lines(orders), "product", min_support=0.35)  # {A, B}: 0.30
+    assert res.candidates == 0 and res.rules.empty
+    assert "no two products are together in 35.00% of the baskets" in res.skipped
+
+
 def test_returns_and_missing_columns():
     orders = _orders([(["A", "B"], 300), (["C"], 500)])
     orders.loc[orders["product_id"] == "B", "is_return"] = True  # B was only ever returned: never in a basket

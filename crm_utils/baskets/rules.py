@@ -191,6 +191,8 @@ def frequent_itemsets(baskets: Baskets, min_support: float) -> pd.DataFrame:
                      max_len=MAX_ITEMSET_SIZE)
     found = found[found["itemsets"].map(len) >= 2].copy()
     found["support"] = found["support"] * n_multi / n
+    # The rescaled threshold is capped at 1: below the cap it is exact, above it keep only what reaches it.
+    found = found[found["support"] * n >= min_support * n - 1e-9]
     single_sets = pd.DataFrame({"support": (singles / n).to_numpy(),
                                 "itemsets": [frozenset([i]) for i in singles.index]})
     return pd.concat([single_sets, found], ignore_index=True)
@@ -258,8 +260,13 @@ def rules_for_level(lines: pd.DataFrame, level: str, min_support: float, max_bas
         return LevelResult(baskets, skipped=reason)
     candidates = mine_rules(baskets, min_support)
     rules = filter_rules(candidates, min_support)
-    skipped = "" if len(rules) else (
-        f"No {level}-level rule passes: {len(candidates):,} candidate rules reach support {min_support:.2%}, "
-        f"none of them also holds in {MIN_PAIR_BASKETS}+ baskets and beats chance at a {FDR_LEVEL:.0%} "
-        f"false-discovery rate.")
+    if len(rules):
+        skipped = ""
+    elif candidates.empty:
+        skipped = (f"No {level}-level rule: no two {PLURAL[level]} are together in {min_support:.2%} of the baskets "
+                   f"(min_support).")
+    else:
+        skipped = (f"No {level}-level rule passes: {len(candidates):,} candidate rules reach support "
+                   f"{min_support:.2%}, none of them also holds in {MIN_PAIR_BASKETS}+ baskets and beats chance at a "
+                   f"{FDR_LEVEL:.0%} false-discovery rate.")
     return LevelResult(baskets, len(candidates), rules, skipped)
