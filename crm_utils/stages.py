@@ -75,6 +75,10 @@ STAGES: tuple[Stage, ...] = (
           ("propensity", "targets.csv"), "crm_utils.needs.prediction.headline",
           ("scored_customers", "expected_buyers", "mean_p_purchase", "voiced_need_customers", "sources",
            "propensity", "next_category", "notes", "monitoring"), needs_customers=True),
+    # Rules need no customers (a bakery's till has none); the next best offer does, and says so when skipped.
+    Stage("baskets", "market_baskets", "What sells together, and what should each customer be offered next?",
+          ("association_rules", "next_best_offer"), "crm_utils.baskets.study.BasketStudy.figures",
+          ("window_start", "basket", "min_support", "levels", "next_best_offer")),
     Stage("demand", "demand_forecasting", "How much will we sell?",
           ("forecast", "backtest", "demand_history", "forecast_check"), "crm_utils.demand.handover.headline",
           ("freq", "horizon_periods", "forecast_start", "gate_fallbacks", "gate_after_reconciliation", "peak", "peak_tested", "reconciliation", "series", "backtest_cutoffs", "prior_scales", "winners", "category",

@@ -8,7 +8,8 @@
    from persona x archetype), names, e-mails and phone numbers;
 2. **orders** - order days thinned from each persona's daily intensity, a first order soon
    after each sign-up inside the window, order lines with category and product, quantities,
-   prices (event discounts, ~3% a year of drift) and later returns;
+   prices (event discounts, ~3% a year of drift) and later returns (the planted product
+   affinities' extra lines come from :func:`plant_affinities`, drawn on a stream of their own);
 3. **interactions** - service contacts, and notes that voice a need for a category days
    before the customer buys it (or, for some, never does);
 4. **surveys** - answered after 6% of orders, following the customer's archetype.
@@ -22,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from crm_utils.synth.text import format_ids, format_phone
-from crm_utils.synth.world import (ARCHETYPES, CATEGORIES, CATEGORY_NAMES, CHANNELS, INTERACTION_CHANNELS, PERSONAS,
-                                   SURVEY_ITEMS, ChunkSpec, World, email_local, names, phones)
+from crm_utils.synth.world import (AFFINITY_STREAM, ARCHETYPES, CATEGORIES, CATEGORY_NAMES, CHANNELS,
+                                   INTERACTION_CHANNELS, PERSONAS, SURVEY_ITEMS, ChunkSpec, World, email_local,
+                                   names, phones)
 
 
 @dataclass(frozen=True)
@@ -319,6 +321,31 @@ def _draw_orders(job: _Job, people: People, act: Activity) -> Orders:
     lines, li, l_cat = _draw_lines(job, people, heads)
     lines = _add_returns(job, lines, heads.day[li], l_cat)
     return Orders(heads.cust, heads.day, li, l_cat, lines, lines["quantity"].to_numpy() < 0)
+
+
+def plant_affinities(world: World, spec: ChunkSpec, lines: pd.DataFrame) -> pd.DataFrame:
+    """The planted affinities' extra lines (numeric, as ``lines``): an order holding an affinity's first
+    product gets its second with the stated probability (never a second line of a product it holds),
+    at the first's date and customer, quantity 1 and the second's list price under the same discount
+    and drift. Drawn from the affinities' own stream; the writer appends them after the chunk's dirt,
+    so every other table and every dirty row stays as it was."""
+    rng = np.random.default_rng([world.cfg.seed, spec.index, AFFINITY_STREAM])
+    sale = lines["prefix"].to_numpy() == 0  # orders only: not returns, not test-account copies
+    prod, onum = lines["prod"].to_numpy(), lines["onum"].to_numpy()
+    cat = world.catalogue
+    added = [lines.iloc[:0]]
+    for row in cat.affinities().itertuples():
+        a_rows = np.flatnonzero(sale & (prod == row.antecedent_index))
+        draw = rng.random(len(a_rows)) < row.probability  # one draw per line holding the first product
+        holds_b = np.isin(onum[a_rows], onum[sale & (prod == row.consequent_index)])
+        new = lines.iloc[a_rows[draw & ~holds_b]].copy()
+        factor = new["unit_price"].to_numpy() / cat.price[row.antecedent_index]  # the line's discount x drift
+        new["prod"] = np.int64(row.consequent_index)
+        new["cat"] = np.int64(cat.category[row.consequent_index])
+        new["quantity"] = 1.0
+        new["unit_price"] = np.round(cat.price[row.consequent_index] * factor, 2)
+        added.append(new)
+    return pd.concat(added, ignore_index=True)
 
 
 # --------------------------------------------------------------------------------------------

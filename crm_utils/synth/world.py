@@ -53,6 +53,21 @@ CATEGORIES: dict[str, dict] = {
 }
 CATEGORY_NAMES = list(CATEGORIES)
 
+#: Planted product affinities (market baskets, issue 23): an order holding the first product gets
+#: the second added with the stated probability (unless it holds it already). Products are named
+#: by (category, popularity rank), so the pairs exist in every catalogue; the ground truth's
+#: ``affinities`` table lists them with their product ids. Drawn from a stream of their own
+#: (:data:`AFFINITY_STREAM`), as extra lines, so every other draw stays as it was.
+AFFINITIES: tuple[tuple[tuple[str, int], tuple[str, int], float], ...] = (
+    (("Electronics", 2), ("Electronics", 6), 0.35),      # a camera, and its memory card
+    (("Pet Supplies", 1), ("Grocery", 3), 0.30),         # dog food, and the treats beside it
+    (("Toys & Games", 1), ("Books", 2), 0.25),           # a board game, and its rule book
+    (("Sports & Outdoors", 3), ("Fashion", 4), 0.30),    # running shoes, and running socks
+)
+#: The affinities' own random stream: ``default_rng([seed, chunk, AFFINITY_STREAM])``; not the leads'
+#: stream (23, :data:`crm_utils.synth.leads.LEADS_STREAM`), which would draw the same numbers.
+AFFINITY_STREAM = 2301
+
 #: Regions: holiday calendar code, share of customers, phone calling code, mobile number shape
 #: (leading digits, total national digits), Faker locale for names, cities.
 REGIONS: dict[str, dict] = {
@@ -371,6 +386,20 @@ class Catalogue:
         return pd.DataFrame({"product_id": self.product_id,
                              "category": np.array(CATEGORY_NAMES)[self.category],
                              "list_price": self.price})
+
+    def affinities(self) -> pd.DataFrame:
+        """The planted :data:`AFFINITIES` as catalogue indices and product ids (the ground truth's
+        ``affinities`` table): antecedent, consequent, their categories and the probability."""
+        def index(cat: str, rank: int) -> int:
+            return int(np.flatnonzero(self.category == CATEGORY_NAMES.index(cat))[rank - 1])
+
+        a = [index(*x) for x, _, _ in AFFINITIES]
+        b = [index(*y) for _, y, _ in AFFINITIES]
+        return pd.DataFrame({"antecedent_index": a, "consequent_index": b,
+                             "antecedent": self.product_id[a], "consequent": self.product_id[b],
+                             "antecedent_category": [x[0] for x, _, _ in AFFINITIES],
+                             "consequent_category": [y[0] for _, y, _ in AFFINITIES],
+                             "probability": [p for _, _, p in AFFINITIES]})
 
 
 def names(rng: np.random.Generator, region_idx: np.ndarray, regions: dict[str, dict] = REGIONS,

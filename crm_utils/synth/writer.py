@@ -28,8 +28,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from crm_utils.synth.behaviour import behave
-from crm_utils.synth.dirt import DirtLog, inject_dirt
+from crm_utils.synth.behaviour import behave, plant_affinities
+from crm_utils.synth.dirt import DirtLog, OrderLines, inject_dirt, render_orders
 from crm_utils.synth import leads as synth_leads
 from crm_utils.synth.locales import EN, locale_of
 from crm_utils.synth.world import (ARCHETYPES, PERSONAS, Catalogue, ChunkSpec, SynthConfig, World,
@@ -121,6 +121,11 @@ def _chunk_job(cfg: SynthConfig, k: int, part_dir: str) -> ChunkResult:
     clean = behave(rng, world, spec)
     leads, leads_truth = _chunk_leads(cfg, k, clean)  # from the clean tables, before the dirt
     chunk = inject_dirt(log, world, spec, clean)
+    # The planted affinities' lines go last, after the dirt: every dirty row keeps its number and no
+    # other table sees a different random draw (they are clean lines of orders that exist).
+    planted = plant_affinities(world, spec, clean.orders)
+    chunk.orders = pd.concat([chunk.orders, render_orders(OrderLines.of(planted), chunk.customers["customer_id"],
+                                                          world.catalogue)], ignore_index=True)
     if len(chunk.customers) - spec.size > extra_ids_per_chunk(cfg):
         raise ValueError("duplicate_customers rate leaves no room for the planted duplicate ids")
     rows = {}
@@ -178,7 +183,8 @@ def _append_chunks(results: Iterable[ChunkResult], writers: dict[str, _TableWrit
 
 def _write_truth(truth_dir: Path, cfg: SynthConfig, truth_parts: dict[str, list[pd.DataFrame]],
                  rows: dict[str, int]) -> None:
-    """``_truth/``: customers, interactions, dirt and products as Parquet, and manifest.json."""
+    """``_truth/``: customers, interactions, dirt, products and the planted product affinities as Parquet,
+    and manifest.json."""
     pd.concat(truth_parts["customers"], ignore_index=True).to_parquet(truth_dir / "customers.parquet", index=False)
     pd.concat(truth_parts["interactions"], ignore_index=True).to_parquet(
         truth_dir / "interactions.parquet", index=False)
@@ -187,7 +193,10 @@ def _write_truth(truth_dir: Path, cfg: SynthConfig, truth_parts: dict[str, list[
     pd.concat(truth_parts["leads"], ignore_index=True).to_parquet(truth_dir / "leads.parquet", index=False)
     (truth_dir / "funnel.json").write_text(json.dumps(synth_leads.planted(), indent=2))
     locale = locale_of(cfg.locale)
-    Catalogue.build(cfg.seed, locale.price_factor).frame().to_parquet(truth_dir / "products.parquet", index=False)
+    catalogue = Catalogue.build(cfg.seed, locale.price_factor)
+    catalogue.frame().to_parquet(truth_dir / "products.parquet", index=False)
+    catalogue.affinities().drop(columns=["antecedent_index", "consequent_index"]).to_parquet(
+        truth_dir / "affinities.parquet", index=False)
     manifest = {
         "generator": "crm_utils.synth", "config": {**asdict(cfg), "start": str(cfg.start_ts.date())},
         "rows": rows, "dirt_counts": dirt.groupby(["table", "kind"]).size().rename("rows")
