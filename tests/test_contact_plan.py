@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from crm_utils.contacts import control, plan
+from crm_utils.report import campaigns
 from crm_utils.contacts.plan import Channel
 
 # Solved by hand. Cells A (100 customers, margin 20 a purchase) and B (200, margin 15). An e-mail
@@ -88,7 +89,7 @@ def test_outlook_compares_plan_nobody_and_everyone_with_intervals():
     # the phone's added buyers are 0.05 a call at the expected uplift (no propensity near 1 here)
     assert out.loc["optimised plan", "incremental_buyers_expected"] == pytest.approx(
         0.01 * p.counts["email"].sum() + 0.05 * p.counts["phone"].sum())
-    curve = plan.budget_curve(table, chans, np.array([0.0, 50.0, 300.0, 5_000.0]))
+    curve = plan.budget_curve(table, chans, 300.0, (0, 0.5, 1, 20))
     assert curve["incremental_margin"].is_monotonic_increasing and curve["budget_price"].iloc[-1] == 0
 
 
@@ -229,3 +230,68 @@ def test_the_detectable_uplift_shrinks_with_the_groups():
     small, large = control.detectable_uplift(500, 50, 0.2), control.detectable_uplift(50_000, 5_000, 0.2)
     assert 0 < large < small < 0.25
     assert np.isnan(control.detectable_uplift(10, 0, 0.2))
+
+
+# ------------------------------------------------------------------------------------------
+# The stage's figures and the report's campaign section
+# ------------------------------------------------------------------------------------------
+
+def _stage_figures(measured: pd.DataFrame | None, status: str, message: str) -> tuple[dict, pd.DataFrame]:
+    cells = _cells()
+    chans = plan.channels_from_table({"email": {"cost": 0.1, "capacity": 10_000},
+                                      "phone": {"cost": 4.0, "hours": 10, "minutes_per_contact": 12}})
+    uplifts = plan.uplift_table(chans, measured, {"email": [0.0, 0.01, 0.02], "phone": [0.02, 0.05, 0.08]})
+    cells["group"] = control.stratified_holdout(cells, 0.1, seed=1)
+    treated = cells[cells["group"] == "treatment"]
+    table = plan.cell_table(treated, uplifts["uplift"])
+    best = plan.optimise(table, chans, budget=300)
+    campaign = control.campaign_targets(cells, cells["group"], control.assign_arms(cells, best.counts, 1),
+                                        {c.name: c.cost for c in chans})
+    verdict = control.judge(None, "2026-09", _orders([], "2026-10-01"), CUT, END, 30, last_run_exists=False)
+    fig = plan.headline(status, message, uplifts, best, chans, plan.outlook(best, treated, chans, uplifts), campaign,
+                        0.1, 0.05, verdict, 30)
+    return fig, plan.plan_frame(best, table, chans)
+
+
+def test_without_outreach_the_plan_rests_on_labelled_assumptions_and_the_report_says_so():
+    message = "The interactions table holds no contact by the shop under a topic naming outreach."
+    empty = pd.DataFrame(columns=["channel", "topic", "n_contacted", "effect", "ci_low", "ci_high", "note"])
+    fig, frame = _stage_figures(empty, "no outreach contacts", message)
+    assert fig["measured_channels"] == [] and fig["assumed_channels"] == ["email", "phone"]
+    assert {u["source"] for u in fig["uplifts"].values()} == {"assumed"}
+    assert fig["nobody"]["incremental_margin"] == {"low": 0.0, "expected": 0.0, "high": 0.0}
+    assert fig["plan"]["cost"] <= 300 and fig["control"]["control"] == 60  # 10% of 600
+    assert frame["contacts"].sum() == fig["plan"]["contacts"]
+    uplifts = plan.uplift_table(plan.channels_from_table({"email": {"cost": 0.1, "capacity": 1}}), empty,
+                                {"email": 0.01})
+    assert plan.basis_note(uplifts, message).startswith(message + " So the effect of a contact cannot be measured")
+    metrics = {"07_contact_effectiveness": fig}
+    section = campaigns.CampaignSection.from_run(metrics, frame, "EUR")
+    said = section.sentences()
+    assert said[0].startswith("Assumed uplifts only (email, phone)")
+    p = fig["plan"]
+    assert f"The plan contacts {p['contacts']:,} customers" in said[1] and "of a 300 EUR budget" in said[1]
+    assert "No run for 2026-09" in said[-1]
+    table = section.outlook_table()
+    assert table.index.tolist() == ["optimised plan", "contact nobody", "contact everyone"]
+    assert table.loc["contact nobody", "incremental margin (range) (EUR)"] == "0"
+    assert section.plan_table().to_numpy().sum() == p["contacts"]
+    assert section.summary()["assumed_only"] is True and section.summary()["last_month_verdict"] == "no run"
+    brief = campaigns.campaign_sentence(metrics, "EUR")
+    assert "(on assumed uplifts: the data measure none)" in brief and brief.endswith(
+        "last month had no campaign plan to judge.")
+    assert campaigns.campaign_sentence({}, "EUR") == ""
+    assert campaigns.CampaignSection.from_run({}, None, None).sentences()[0].startswith("No campaign plan this month")
+
+
+def test_measured_channels_are_named_in_the_report():
+    measured = pd.DataFrame({"channel": ["phone"], "topic": ["all"], "effect": [0.2], "ci_low": [0.15],
+                             "ci_high": [0.25], "n_contacted": [900], "note": [""]})
+    fig, frame = _stage_figures(measured, "measured", "Measured.")
+    assert fig["measured_channels"] == ["phone"] and fig["uplifts"]["phone"]["uplift"] == 0.2
+    section = campaigns.CampaignSection.from_run({"07_contact_effectiveness": fig}, frame, None)
+    assert section.basis() == ("Uplifts measured from the interactions log for phone; assumed for email "
+                               "(parameter assumed_uplift).")
+    # a measured 20 points on a call: the phone hours bind and carry a price
+    assert fig["capacity_shadow_prices"]["phone"]["price"] > 0
+    assert fig["contacts_by_channel"]["phone"] == 50  # 10 hours at 12 minutes a call

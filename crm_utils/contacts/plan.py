@@ -316,11 +316,18 @@ def outlook(plan: CampaignPlan, cells: pd.DataFrame, channels: list[Channel], up
     return pd.DataFrame(rows).T
 
 
-def budget_curve(table: pd.DataFrame, channels: list[Channel], budgets: np.ndarray) -> pd.DataFrame:
-    """Incremental margin and the budget's shadow price of the LP relaxation at each budget: the
-    slope of the curve is the shadow price, and where it turns flat more budget buys nothing."""
+#: Budgets the curve of :func:`budget_curve` solves at, as multiples of this month's budget: from
+#: nothing to five times, enough to see where more money stops buying anything.
+BUDGET_MULTIPLES = (0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5)
+
+
+def budget_curve(table: pd.DataFrame, channels: list[Channel], budget: float,
+                 multiples: tuple[float, ...] = BUDGET_MULTIPLES) -> pd.DataFrame:
+    """Incremental margin and the budget's shadow price of the LP relaxation at multiples of
+    ``budget``: the slope of the curve is the shadow price, and where it turns flat more budget
+    buys nothing."""
     rows = [(b, (p := optimise(table, channels, float(b), integer=False)).objective, p.budget_price, p.cost)
-            for b in budgets]
+            for b in budget * np.asarray(multiples, float)]
     return pd.DataFrame(rows, columns=["budget", "incremental_margin", "budget_price", "cost"])
 
 
@@ -380,3 +387,47 @@ def headline(effects_status: str, effects_message: str, uplifts: pd.DataFrame, p
         "verdict": {"status": verdict.status, "month": verdict.month, "sentence": verdict.sentence,
                     **verdict.figures},
     }
+
+
+def basis_note(uplifts: pd.DataFrame, effects_message: str) -> str:
+    """What the plan rests on, in one or two sentences: the channels measured, those assumed, and
+    (with nothing measured) that every figure below is only as good as the assumptions."""
+    measured = [c for c, r in uplifts.iterrows() if r.source == MEASURED]
+    assumed = [c for c, r in uplifts.iterrows() if r.source == ASSUMED]
+    if not measured:
+        return (f"{effects_message} So the effect of a contact cannot be measured here: every channel is planned "
+                f"on an assumed uplift (parameter assumed_uplift: {', '.join(assumed)}), and every figure below is "
+                f"only as good as those assumptions. A hold-out group (section 5) measures them next month.")
+    text = f"Measured from the interactions log: {', '.join(measured)}."
+    return text + (f" Assumed (parameter assumed_uplift, not measured): {', '.join(assumed)}." if assumed else "")
+
+
+def price_sentences(prices: pd.DataFrame, currency: str | None) -> list[str]:
+    """Each shadow price in words: what one more unit of the budget or of a channel's capacity adds."""
+    from crm_utils.notebook import money
+
+    out = []
+    for name, r in prices.iterrows():
+        worth = money(r.shadow_price, currency, 2)
+        unit = f"{currency or 'unit'} of budget" if name == "budget" else f"{r.unit} of {name}"
+        if r.shadow_price == 0:
+            out.append(f"One more {unit} would add nothing: the plan uses {r.used:,.1f} of {r.limit:,.1f}, so "
+                       f"this limit does not bind.")
+        else:
+            out.append(f"One more {unit} would add {worth} of incremental margin (the plan uses all "
+                       f"{r.limit:,.1f}).")
+    return out
+
+
+def plan_frame(plan: CampaignPlan, table: pd.DataFrame, channels: list[Channel]) -> pd.DataFrame:
+    """The plan as the ``campaign_plan`` artifact: one row per cell and channel contacted, with the
+    contacts, the added purchase probability, the margin of a purchase and the cost of a contact."""
+    long = plan.counts.stack().rename("contacts").reset_index()
+    long = long[long["contacts"] > 0]
+    cost = {c.name: c.cost for c in channels}
+    keys = list(zip(long["segment_name"], long["band"]))
+    long["added_probability"] = [float(table.loc[k, ch]) for k, ch in zip(keys, long["channel"])]
+    long["margin_per_purchase"] = [float(table.loc[k, "margin_per_purchase"]) for k in keys]
+    long["cost_per_contact"] = long["channel"].map(cost).astype(float)
+    long["contacts"] = long["contacts"].round().astype(int)
+    return long.reset_index(drop=True)
