@@ -73,7 +73,7 @@ STAGES: tuple[Stage, ...] = (
           ("contact_effects", "campaign_plan", "campaign_targets", "targets.csv"), "crm_utils.contacts.plan.headline",
           ("window_days", "effects_status", "effects_message", "uplifts", "measured_channels", "assumed_channels",
            "budget", "plan", "nobody", "everyone", "contacts_by_channel", "budget_shadow_price",
-           "capacity_shadow_prices", "control", "verdict"), needs_customers=True),
+           "capacity_shadow_prices", "control", "verdict", "no_plan_reason"), needs_customers=True),
     Stage("demand", "demand_forecasting", "How much will we sell?",
           ("forecast", "backtest", "demand_history", "forecast_check"), "crm_utils.demand.handover.headline",
           ("freq", "horizon_periods", "forecast_start", "gate_fallbacks", "gate_after_reconciliation", "peak", "peak_tested", "reconciliation", "series", "backtest_cutoffs", "prior_scales", "winners", "category",

@@ -295,3 +295,29 @@ def test_measured_channels_are_named_in_the_report():
     # a measured 20 points on a call: the phone hours bind and carry a price
     assert fig["capacity_shadow_prices"]["phone"]["price"] > 0
     assert fig["contacts_by_channel"]["phone"] == 50  # 10 hours at 12 minutes a call
+
+
+def test_without_purchase_probabilities_there_is_no_plan_and_the_stage_says_why():
+    propensity = pd.DataFrame({"customer_id": ["C1", "C2"], "p_purchase": [np.nan, np.nan]})
+    segments = pd.DataFrame({"customer_id": ["C1", "C2"], "segment_name": ["A", "B"], "avg_order_value": [10.0, 20.0]})
+    reason = plan.no_plan_reason(propensity, segments)
+    assert reason.startswith("Purchase prediction was not possible this month")
+    assert plan.no_plan_reason(propensity.fillna(0.2), None).startswith("No segments this month")
+    assert plan.no_plan_reason(propensity.fillna(0.2), segments) == ""
+    chans = plan.channels_from_table({"email": {"cost": 0.1, "capacity": 10}})
+    uplifts = plan.uplift_table(chans, None, {"email": 0.01})
+    cells = plan.customer_cells(plan.campaign_scores(propensity, segments), 0.3)
+    cells["group"] = control.stratified_holdout(cells, 0.1, seed=1)
+    table = plan.cell_table(cells, uplifts["uplift"])
+    best = plan.optimise(table, chans, budget=100)
+    assert best.contacts == 0 and np.isnan(best.budget_price) and plan.budget_curve(table, chans, 100) is None
+    assert plan.price_sentences(plan.shadow_prices(best, chans), "EUR") == []
+    assert plan.plan_note(best, "EUR", reason) == reason
+    campaign = control.campaign_targets(cells, cells["group"], control.assign_arms(cells, best.counts, 1), {"email": 0.1})
+    assert len(campaign) == 0 and len(plan.plan_frame(best, table, chans)) == 0
+    verdict = control.judge(None, "2026-09", _orders([], "2026-10-01"), CUT, END, 30)
+    fig = plan.headline("no interactions table", "No interactions table.", uplifts, best, chans,
+                        plan.outlook(best, cells, chans, uplifts), campaign, 0.1, np.nan, verdict, 30, no_plan=reason)
+    assert fig["no_plan_reason"] == reason and "plan" not in fig
+    said = campaigns.CampaignSection.from_run({"07_contact_effectiveness": fig}, None, "EUR").sentences()
+    assert said == [reason, verdict.sentence]

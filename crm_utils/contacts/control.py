@@ -223,3 +223,33 @@ def judge(campaign: pd.DataFrame | None, month: str, orders: pd.DataFrame, cutof
         status, head = "cannot tell", "cannot be said to have paid or not (its interval spans zero)"
     unchecked = "" if reached is not None else " (no interactions table: whether the contacts were made is not checked)"
     return Verdict(status, f"Last month's campaign ({month}) {head}: {measured}{unchecked}.", month, table, figures)
+
+
+def holdout_note(campaign: pd.DataFrame, share: float) -> str:
+    """How many customers are held out and how small an uplift the campaign can detect ('' without a plan)."""
+    in_campaign = campaign[campaign["arm"] != ""]
+    if not len(in_campaign):
+        return ""
+    treated = int((in_campaign["group"] == TREATMENT).sum())
+    held = int((in_campaign["group"] == CONTROL).sum())
+    smallest = campaign_detectable(campaign)
+    return (f"{int((campaign['group'] == CONTROL).sum()):,} customers held out ({share:.0%} of each stratum), "
+            f"{held:,} of them standing for a planned contact against {treated:,} contacted. The smallest uplift this "
+            f"campaign can detect ({POWER:.0%} power, {ALPHA:.0%} two-sided) is {smallest * 100:.1f} percentage points.")
+
+
+def arm_table(campaign: pd.DataFrame) -> pd.DataFrame | None:
+    """Customers per channel arm and group (None without a plan)."""
+    in_campaign = campaign[campaign["arm"] != ""]
+    if not len(in_campaign):
+        return None
+    return in_campaign.groupby(["arm", "group"]).size().unstack(fill_value=0).rename_axis(None, axis=1)
+
+
+def campaign_detectable(campaign: pd.DataFrame) -> float:
+    """:func:`detectable_uplift` of the planned campaign (NaN without a plan)."""
+    in_campaign = campaign[campaign["arm"] != ""]
+    if not len(in_campaign):
+        return float("nan")
+    return detectable_uplift(int((in_campaign["group"] == TREATMENT).sum()),
+                             int((in_campaign["group"] == CONTROL).sum()), float(in_campaign["p_purchase"].mean()))

@@ -185,10 +185,28 @@ def customer_cells(scores: pd.DataFrame, margin_rate: float, bands: int = BANDS)
     return out.sort_values("customer_id", ignore_index=True)
 
 
-def campaign_scores(propensity: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
-    """One row per scored customer: segment, purchase propensity and average order value."""
-    return propensity[["customer_id", "p_purchase"]].merge(
-        segments[["customer_id", "segment_name", "avg_order_value"]], on="customer_id", how="inner")
+def no_plan_reason(propensity: pd.DataFrame | None, segments: pd.DataFrame | None) -> str:
+    """Why there can be no campaign plan this month, or '' when there can be one."""
+    if propensity is None or not len(propensity):
+        return "Notebook 05 scored no customer this month: there is nobody to plan a campaign for."
+    if propensity["p_purchase"].isna().all():
+        return ("Purchase prediction was not possible this month (notebook 05): without purchase probabilities "
+                "there is no campaign plan and no control group.")
+    if segments is None:
+        return ("No segments this month (notebook 03): without a segment's margin per purchase there is no "
+                "campaign plan and no control group.")
+    return ""
+
+
+def campaign_scores(propensity: pd.DataFrame | None, segments: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per scored customer with a purchase probability: segment, propensity and average order
+    value (empty when :func:`no_plan_reason` gives one)."""
+    columns = ["customer_id", "p_purchase", "segment_name", "avg_order_value"]
+    if no_plan_reason(propensity, segments):
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("p_purchase", "avg_order_value") else "object")
+                             for c in columns})
+    scored = propensity.loc[propensity["p_purchase"].notna(), ["customer_id", "p_purchase"]]
+    return scored.merge(segments[["customer_id", "segment_name", "avg_order_value"]], on="customer_id", how="inner")
 
 
 def added_probability(p: np.ndarray, uplift: np.ndarray) -> np.ndarray:
@@ -244,6 +262,11 @@ def optimise(table: pd.DataFrame, channels: list[Channel], budget: float, intege
     if not channels:
         raise ValueError("no channels given")
     S, J = len(table), len(channels)
+    names = pd.Index([c.name for c in channels], name="channel")
+    if S == 0:  # nobody to contact: no plan, and no constraint has a price
+        nothing = pd.Series(np.nan, index=names)
+        return CampaignPlan(pd.DataFrame(columns=names, index=table.index, dtype=float), 0.0, 0.0, budget, np.nan,
+                            nothing, nothing.fillna(0.0), integer)
     cost = np.array([c.cost for c in channels])
     use = np.array([c.per_contact for c in channels])
     margin = table["margin_per_purchase"].to_numpy(float)
@@ -264,7 +287,6 @@ def optimise(table: pd.DataFrame, channels: list[Channel], budget: float, intege
         if res.status != 0:
             raise RuntimeError(f"the integer campaign plan did not solve: {res.message}")
         x = np.round(res.x)
-    names = pd.Index([c.name for c in channels], name="channel")
     counts = pd.DataFrame(x.reshape(S, J), index=table.index, columns=names)
     return CampaignPlan(counts=counts, objective=float(net @ x), cost=float((a_budget @ x)[0]), budget=budget,
                         budget_price=float(duals[0]), capacity_prices=pd.Series(duals[1:1 + J], index=names),
@@ -322,10 +344,12 @@ BUDGET_MULTIPLES = (0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5)
 
 
 def budget_curve(table: pd.DataFrame, channels: list[Channel], budget: float,
-                 multiples: tuple[float, ...] = BUDGET_MULTIPLES) -> pd.DataFrame:
+                 multiples: tuple[float, ...] = BUDGET_MULTIPLES) -> pd.DataFrame | None:
     """Incremental margin and the budget's shadow price of the LP relaxation at multiples of
     ``budget``: the slope of the curve is the shadow price, and where it turns flat more budget
-    buys nothing."""
+    buys nothing (None when there is nobody to plan for)."""
+    if not len(table):
+        return None
     rows = [(b, (p := optimise(table, channels, float(b), integer=False)).objective, p.budget_price, p.cost)
             for b in budget * np.asarray(multiples, float)]
     return pd.DataFrame(rows, columns=["budget", "incremental_margin", "budget_price", "cost"])
@@ -341,7 +365,7 @@ def shadow_prices(plan: CampaignPlan, channels: list[Channel]) -> pd.DataFrame:
         rows.append({"constraint": f"{ch.name} capacity", "unit": unit, "limit": ch.capacity,
                      "used": float(plan.capacity_used[ch.name]), "shadow_price": float(plan.capacity_prices[ch.name])})
     out = pd.DataFrame(rows).set_index("constraint")
-    out["shadow_price"] = out["shadow_price"].where(out["shadow_price"].abs() > 1e-9, 0.0)  # no '-0.00'
+    out["shadow_price"] = out["shadow_price"].mask(out["shadow_price"].abs() <= 1e-9, 0.0)  # no '-0.00'
     return out
 
 
@@ -355,14 +379,12 @@ def outlook_figures(row: pd.Series) -> dict:
 
 def headline(effects_status: str, effects_message: str, uplifts: pd.DataFrame, plan: CampaignPlan,
              channels: list[Channel], outlook_table: pd.DataFrame, campaign: pd.DataFrame, control_share: float,
-             detectable: float, verdict, window_days: int) -> dict:
+             detectable: float, verdict, window_days: int, no_plan: str = "") -> dict:
     """The figures notebook 07 records: the effects measured (or why none), the uplift each channel
     was planned with and its source, the plan against contacting nobody and everyone with
-    intervals, the shadow prices, the control group, and last month's verdict."""
-    prices = shadow_prices(plan, channels)
-    groups = campaign["group"].value_counts()
-    in_campaign = campaign["arm"] != ""
-    return {
+    intervals, the shadow prices, the control group, and last month's verdict. With ``no_plan``
+    (:func:`no_plan_reason`) the plan's figures are left out and the reason is recorded instead."""
+    out = {
         "window_days": int(window_days),
         "effects_status": effects_status,
         "effects_message": effects_message,
@@ -371,6 +393,16 @@ def headline(effects_status: str, effects_message: str, uplifts: pd.DataFrame, p
         "measured_channels": [ch for ch, r in uplifts.iterrows() if r.source == MEASURED],
         "assumed_channels": [ch for ch, r in uplifts.iterrows() if r.source == ASSUMED],
         "budget": float(plan.budget),
+        "verdict": {"status": verdict.status, "month": verdict.month, "sentence": verdict.sentence,
+                    **verdict.figures},
+    }
+    if no_plan:
+        return {**out, "no_plan_reason": no_plan}
+    prices = shadow_prices(plan, channels)
+    groups = campaign["group"].value_counts()
+    in_campaign = campaign["arm"] != ""
+    return {
+        **out,
         "plan": outlook_figures(outlook_table.loc["optimised plan"]),
         "nobody": outlook_figures(outlook_table.loc["contact nobody"]),
         "everyone": outlook_figures(outlook_table.loc["contact everyone"]),
@@ -384,9 +416,17 @@ def headline(effects_status: str, effects_message: str, uplifts: pd.DataFrame, p
                     "treated_in_campaign": int((in_campaign & (campaign["group"] == "treatment")).sum()),
                     "control_in_campaign": int((in_campaign & (campaign["group"] == "control")).sum()),
                     "detectable_uplift": detectable},
-        "verdict": {"status": verdict.status, "month": verdict.month, "sentence": verdict.sentence,
-                    **verdict.figures},
     }
+
+
+def plan_note(plan: CampaignPlan, currency: str | None, no_plan: str = "") -> str:
+    """The plan in one sentence, or why there is none."""
+    from crm_utils.notebook import money
+
+    if no_plan:
+        return no_plan
+    return (f"{plan.contacts:,} contacts for {money(plan.cost, currency)} of a {money(plan.budget, currency)} budget; "
+            f"incremental margin after contact costs {money(plan.objective, currency)} at the expected uplifts.")
 
 
 def basis_note(uplifts: pd.DataFrame, effects_message: str) -> str:
@@ -408,6 +448,8 @@ def price_sentences(prices: pd.DataFrame, currency: str | None) -> list[str]:
 
     out = []
     for name, r in prices.iterrows():
+        if pd.isna(r.shadow_price):  # no plan: no constraint has a price
+            continue
         worth = money(r.shadow_price, currency, 2)
         unit = f"{currency or 'unit'} of budget" if name == "budget" else f"{r.unit} of {name}"
         if r.shadow_price == 0:

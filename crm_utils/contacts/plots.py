@@ -36,7 +36,9 @@ def uplift_chart(uplifts: pd.DataFrame) -> plt.Figure:
 
 @skippable
 def plan_chart(by_segment: pd.DataFrame) -> plt.Figure:
-    """Customers to contact per segment, stacked by channel."""
+    """Customers to contact per segment, stacked by channel (nothing drawn for a plan that contacts nobody)."""
+    if not by_segment.to_numpy().sum():
+        return None
     fig, ax = plt.subplots(figsize=(9, 0.5 * len(by_segment) + 1.8))
     left = np.zeros(len(by_segment))
     for i, ch in enumerate(by_segment.columns):
@@ -92,5 +94,28 @@ def verdict_chart(table: pd.DataFrame) -> plt.Figure:
     ax.set_ylabel("bought in the window (%)")
     ax.set_title("Last month's campaign: contacted against held-out customers")
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+@skippable
+def effects_chart(effects: pd.DataFrame) -> plt.Figure | None:
+    """Per channel: the naive contacted-minus-not difference (grey) against the weighted effect with
+    its interval (blue). Nothing is drawn when no channel was measured."""
+    rows = effects[(effects["topic"].astype(str) == "all") & effects["effect"].notna()] if len(effects) else effects
+    if not len(rows):
+        return None
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.6))
+    y = np.arange(len(rows))
+    ax.scatter(rows["naive"] * 100, y + 0.12, color="#b0b0b0", label="naive difference", zorder=3)
+    eff = rows["effect"].to_numpy(float) * 100
+    ax.errorbar(eff, y - 0.12, xerr=[eff - rows["ci_low"].to_numpy(float) * 100,
+                                     rows["ci_high"].to_numpy(float) * 100 - eff],
+                fmt="o", color="#2b6cb0", capsize=4, label="effect (weighted comparison, 95% interval)")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, [chart_text(c) for c in rows["channel"]])
+    ax.set_xlabel("purchase within the window: contacted minus comparison (percentage points)")
+    ax.set_title("What contacts did: the naive difference against the effect")
+    ax.legend(loc="lower right")
     fig.tight_layout()
     return fig

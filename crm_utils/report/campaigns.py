@@ -59,8 +59,10 @@ class CampaignSection:
         """The plan in words: added buyers and margin with intervals, against nobody and everyone,
         what more budget is worth, the hold-out and last month's verdict."""
         if not self.available:
-            return ["No campaign plan this month: the contact stage did not run (it needs customers, purchase "
-                    "predictions and segments)."]
+            reason = self.figures.get("no_plan_reason") or ("No campaign plan this month: the contact stage did not "
+                                                            "run (it needs customers, purchase predictions and segments).")
+            verdict = (self.figures.get("verdict") or {}).get("sentence")
+            return [reason] + ([verdict] if verdict else [])
         f, m = self.figures, self._money
         p, every = f["plan"], f["everyone"]
         out = [self.basis(),
