@@ -208,6 +208,7 @@ def test_a_planted_realised_uplift_is_measured_and_judged(cost, status):
     assert r.incremental_margin == pytest.approx(20_000 - 4000 * cost, abs=1e-6)
     assert 0.06 < r.uplift_low < 0.08 and 0.12 < r.uplift_high < 0.14  # Newcombe at these sizes
     assert v.sentence.startswith("Last month's campaign (2026-09)") and "+10.0 points" in v.sentence
+    assert list(v.shown().columns[:4]) == ["treated", "treated_rate", "control", "control_rate"]
 
 
 def test_no_run_no_plan_an_open_window_and_a_plan_not_carried_out_are_said():

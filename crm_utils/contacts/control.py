@@ -171,6 +171,17 @@ class Verdict:
     table: pd.DataFrame | None = None
     figures: dict = field(default_factory=dict)
 
+    #: The columns a reader needs of :attr:`table`: groups, rates, the uplift and the margin with intervals.
+    SHOWN = ("treated", "treated_rate", "control", "control_rate", "uplift", "uplift_low", "uplift_high",
+             "treated_reached", "control_reached", "cost", "incremental_margin", "incremental_margin_low",
+             "incremental_margin_high")
+
+    def shown(self) -> pd.DataFrame | None:
+        """:attr:`table` trimmed to :attr:`SHOWN` (None when nothing was measured)."""
+        if self.table is None:
+            return None
+        return self.table[[c for c in self.SHOWN if c in self.table]].astype(float)
+
 
 def reached_on_arm(campaign: pd.DataFrame, interactions: pd.DataFrame, start: pd.Timestamp,
                    end: pd.Timestamp) -> pd.Series:
