@@ -5,7 +5,8 @@ each chunk job draws the behaviour and the dirt from the chunk's own random stre
 its tables as Parquet parts, which are then appended in chunk order to the CSV or Parquet
 files, so the files do not depend on how many workers made them. The ground truth goes to
 ``_truth/``: customers (persona, archetype, churn, canonical id), interactions (the need each
-note voices), every dirty row, the product catalogue, and a manifest.
+note voices), every dirty row, the product catalogue, the outreach contacts and their planted
+effect per channel (``contacts``, ``contact_effects``), and a manifest.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ import pyarrow.parquet as pq
 
 from crm_utils.synth.behaviour import behave
 from crm_utils.synth.dirt import DirtLog, inject_dirt
-from crm_utils.synth.world import (ARCHETYPES, PERSONAS, Catalogue, ChunkSpec, SynthConfig, World,
-                                   extra_ids_per_chunk)
+from crm_utils.synth.outreach import draw_outreach, effect_truth, with_outreach
+from crm_utils.synth.world import (ARCHETYPES, OUTREACH_CHANNELS, OUTREACH_WINDOW_DAYS, PERSONAS, Catalogue,
+                                   ChunkSpec, SynthConfig, World, extra_ids_per_chunk)
 
 TABLES = ("customers", "orders", "interactions", "surveys")
 #: The synthetic shop's currency, declared beside its tables in ``mapping.yml`` as an imported
@@ -91,6 +93,7 @@ class ChunkResult:
     dirt: pd.DataFrame  # table, row (within the chunk), kind
     customers: pd.DataFrame
     interactions: pd.DataFrame
+    contacts: pd.DataFrame  # the outreach contacts (crm_utils.synth.outreach)
 
 
 def _chunk_job(cfg: SynthConfig, k: int, part_dir: str) -> ChunkResult:
@@ -104,7 +107,8 @@ def _chunk_job(cfg: SynthConfig, k: int, part_dir: str) -> ChunkResult:
     rng = np.random.default_rng([cfg.seed, k])
     log = DirtLog(rng)
     clean = behave(rng, world, spec)
-    chunk = inject_dirt(log, world, spec, clean)
+    outreach = draw_outreach(world, spec, clean.people, clean.activity, clean.drawn_orders)  # its own stream
+    chunk = with_outreach(inject_dirt(log, world, spec, clean), outreach, world)
     if len(chunk.customers) - spec.size > extra_ids_per_chunk(cfg):
         raise ValueError("duplicate_customers rate leaves no room for the planted duplicate ids")
     rows = {}
@@ -112,7 +116,9 @@ def _chunk_job(cfg: SynthConfig, k: int, part_dir: str) -> ChunkResult:
         table = getattr(chunk, t)
         pq.write_table(_as_arrow(table), Path(part_dir) / f"{t}-{k:05d}.parquet")
         rows[t] = len(table)
-    return ChunkResult(rows, log.frame(), chunk.truth_customers, clean.truth_interactions)
+    truth_interactions = pd.concat([clean.truth_interactions, outreach.truth[["interaction_id"]].assign(
+        need_category=None)], ignore_index=True)
+    return ChunkResult(rows, log.frame(), chunk.truth_customers, truth_interactions, outreach.truth)
 
 
 def _check(cfg: SynthConfig) -> None:
@@ -145,13 +151,14 @@ def _append_chunks(results: Iterable[ChunkResult], writers: dict[str, _TableWrit
                    part_dir: str) -> dict[str, list[pd.DataFrame]]:
     """Append each chunk's parts to the table files, in chunk order; collect its ground truth,
     with dirty rows renumbered to rows of the whole files."""
-    truth_parts: dict[str, list[pd.DataFrame]] = {"customers": [], "interactions": [], "dirt": []}
+    truth_parts: dict[str, list[pd.DataFrame]] = {"customers": [], "interactions": [], "dirt": [], "contacts": []}
     for k, res in enumerate(results):  # in chunk order, so files do not depend on workers
         d = res.dirt
         d["row"] = d["row"] + d["table"].map({t: writers[t].rows for t in TABLES}).astype(np.int64)
         truth_parts["dirt"].append(d)
         truth_parts["customers"].append(res.customers)
         truth_parts["interactions"].append(res.interactions)
+        truth_parts["contacts"].append(res.contacts)
         for t in TABLES:
             part = Path(part_dir) / f"{t}-{k:05d}.parquet"
             writers[t].write(pq.read_table(part))
@@ -161,10 +168,14 @@ def _append_chunks(results: Iterable[ChunkResult], writers: dict[str, _TableWrit
 
 def _write_truth(truth_dir: Path, cfg: SynthConfig, truth_parts: dict[str, list[pd.DataFrame]],
                  rows: dict[str, int]) -> None:
-    """``_truth/``: customers, interactions, dirt and products as Parquet, and manifest.json."""
+    """``_truth/``: customers, interactions, contacts, contact effects, dirt and products as Parquet,
+    and manifest.json."""
     pd.concat(truth_parts["customers"], ignore_index=True).to_parquet(truth_dir / "customers.parquet", index=False)
     pd.concat(truth_parts["interactions"], ignore_index=True).to_parquet(
         truth_dir / "interactions.parquet", index=False)
+    contacts = pd.concat(truth_parts["contacts"], ignore_index=True)
+    contacts.to_parquet(truth_dir / "contacts.parquet", index=False)
+    effect_truth(contacts).to_parquet(truth_dir / "contact_effects.parquet", index=False)
     dirt = pd.concat(truth_parts["dirt"], ignore_index=True).sort_values(["table", "row", "kind"])
     dirt.to_parquet(truth_dir / "dirt.parquet", index=False)
     Catalogue.build(cfg.seed).frame().to_parquet(truth_dir / "products.parquet", index=False)
@@ -173,6 +184,7 @@ def _write_truth(truth_dir: Path, cfg: SynthConfig, truth_parts: dict[str, list[
         "rows": rows, "dirt_counts": dirt.groupby(["table", "kind"]).size().rename("rows")
         .reset_index().to_dict(orient="records"),
         "personas": [p.name for p in PERSONAS], "archetypes": [x.name for x in ARCHETYPES],
+        "outreach": {"window_days": OUTREACH_WINDOW_DAYS, "channels": OUTREACH_CHANNELS},
         "note": "Ground truth for tests and for checking what the notebooks recover. "
                 "No notebook reads this folder.",
     }
