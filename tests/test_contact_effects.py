@@ -8,6 +8,7 @@ import pytest
 
 from crm_utils.contacts import effects
 from crm_utils.contacts.effects import ALL, EFFECT_COLUMNS, ContactEffect
+from crm_utils.synth.outreach import effect_truth
 from crm_utils.synth.world import OUTREACH_CHANNELS, OUTREACH_WINDOW_DAYS
 
 CUTOFF = pd.Timestamp("2026-10-31 23:59:59")
@@ -26,8 +27,10 @@ def fitted(tables) -> ContactEffect:
 
 
 @pytest.fixture(scope="session")
-def planted(truth) -> pd.DataFrame:
-    t = truth["contact_effects"]
+def planted(truth, fitted) -> pd.DataFrame:
+    """The realised planted effect per channel over the contacts the estimator measures (its months)."""
+    first = (CUTOFF.to_period("M") - fitted.months + 1).start_time
+    t = effect_truth(truth["contacts"][truth["contacts"]["timestamp"] >= first])
     return t[t["topic"] == ALL].set_index("channel")
 
 
@@ -36,8 +39,10 @@ def _channels(est: ContactEffect) -> pd.DataFrame:
     return e[e["topic"] == ALL].set_index("channel")
 
 
-def test_truth_plants_helping_channels_and_a_null_one(planted):
+def test_truth_plants_helping_channels_and_a_null_one(truth, planted):
     assert set(planted.index) == set(OUTREACH_CHANNELS)
+    whole = truth["contact_effects"].set_index(["channel", "topic"])
+    assert whole.loc[("sms", ALL), "effect"] == 0 and whole.loc[("visit", ALL), "effect"] > 0
     assert planted.loc["sms", "effect"] == 0.0 and planted.loc["sms", "lift"] == 0.0
     for channel in ("email", "phone", "visit"):
         assert 0 < planted.loc[channel, "effect"] < planted.loc[channel, "lift"]

@@ -33,7 +33,8 @@ purchase rate minus the weighted comparison rate (``base_rate``: what the contac
 bought without the contact). ``e`` is capped at :data:`MAX_PROPENSITY`, so no comparison customer
 stands in for more than 19 contacted; ``trimmed`` counts the capped, ``ess`` is the comparison's
 effective sample size (Kish: (sum w)^2 / sum w^2). The interval is a seeded bootstrap over
-customers (a customer's months stay together), with the fitted propensities held fixed. ``naive`` is the plain contacted-minus-comparison difference, which a targeted
+customers (a customer's months stay together), with the fitted propensities held fixed.
+``naive`` is the plain contacted-minus-comparison difference, which a targeted
 campaign inflates: the shop contacts the customers who buy anyway.
 """
 
@@ -68,7 +69,8 @@ LEVEL = 0.95
 MONTHS = 12
 #: Topic words that name the shop's own outreach (a topic containing one of them is a contact).
 OUTREACH_WORDS = ("promotion", "promo", "reminder", "offer", "campaign", "newsletter", "mailing", "win-back",
-                  "winback", "follow-up", "follow_up", "coupon", "voucher", "discount", "sale", "营销", "促销", "回访")
+                  "winback", "follow-up", "follow_up", "coupon", "voucher", "discount", "sale",
+                  "营销", "促销", "回访")
 ALL = "all"
 EFFECT_COLUMNS = ["channel", "topic", "n_contacted", "n_comparison", "base_rate", "effect", "ci_low", "ci_high",
                   "naive", "ess", "trimmed", "note"]
@@ -242,7 +244,7 @@ class ContactEffect(BaseEstimator):
         contacts = contacts.assign(full=full.to_numpy())
         last = cutoff.to_period("M")
         xs, infos = [], []
-        for month in pd.period_range(last - self.months, last, freq="M"):
+        for month in pd.period_range(last - self.months + 1, last, freq="M"):
             got = _month_panel(orders, contacts, month, interactions=interactions, customers=customers,
                                categories=categories)
             if got is None:

@@ -1,7 +1,7 @@
 """The shop's own outreach: campaign contacts targeted as a real team targets, with a planted effect.
 
-Every month of the last :data:`~crm_utils.synth.world.OUTREACH_MONTHS` (the first month of the
-window excepted, which has no history to target on) the shop draws a contact list from its
+Every month of the window but the first (which has no history to target on; at most the last
+:data:`~crm_utils.synth.world.OUTREACH_MONTHS`) the shop draws a contact list from its
 **active customers** (an order in the 365 days before the month starts): each gets at most one
 contact that month, by e-mail, SMS, phone or a visit, on a promotion or a reminder. The list
 favours frequent and recent buyers (the weight grows with the square root of their orders so

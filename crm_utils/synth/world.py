@@ -197,8 +197,10 @@ OUTREACH_CHANNELS: dict[str, dict] = {
 #: Outreach topics and their shares; the effect does not depend on the topic.
 OUTREACH_TOPICS = {"promotion": 0.6, "reminder": 0.4}
 OUTREACH_WINDOW_DAYS = 30
-#: Campaign months: the last 12 of the window.
-OUTREACH_MONTHS = 12
+#: Campaign months: every month of the window but the first (which has no history to target on).
+#: A shop's outreach runs all along; campaigns starting mid-window would plant a step into the
+#: year-on-year season factors that need prediction reads.
+OUTREACH_MONTHS = 10_000
 
 
 @dataclass
