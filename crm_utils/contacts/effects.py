@@ -68,9 +68,10 @@ LEVEL = 0.95
 #: Months of contacts measured, before the cutoff.
 MONTHS = 12
 #: Topic words that name the shop's own outreach (a topic containing one of them is a contact).
+#: Words a customer's own question could carry ("discount", "sale") are left out: an inbound
+#: question follows the customer's intent to buy and would pass for a large effect.
 OUTREACH_WORDS = ("promotion", "promo", "reminder", "offer", "campaign", "newsletter", "mailing", "win-back",
-                  "winback", "follow-up", "follow_up", "coupon", "voucher", "discount", "sale",
-                  "营销", "促销", "回访")
+                  "winback", "follow-up", "follow_up", "coupon", "voucher", "营销", "促销", "回访")
 ALL = "all"
 EFFECT_COLUMNS = ["channel", "topic", "n_contacted", "n_comparison", "base_rate", "effect", "ci_low", "ci_high",
                   "naive", "ess", "trimmed", "note"]
