@@ -89,8 +89,11 @@ def test_outlook_compares_plan_nobody_and_everyone_with_intervals():
     # the phone's added buyers are 0.05 a call at the expected uplift (no propensity near 1 here)
     assert out.loc["optimised plan", "incremental_buyers_expected"] == pytest.approx(
         0.01 * p.counts["email"].sum() + 0.05 * p.counts["phone"].sum())
-    curve = plan.budget_curve(table, chans, 300.0, (0, 0.5, 1, 20))
+    curve = plan.budget_curve(table, chans, 300.0, (0, 0.5, 1, 20), spent=100.0)
+    assert curve["budget"].tolist() == [0, 25, 50, 75, 150, 300, 6000]
     assert curve["incremental_margin"].is_monotonic_increasing and curve["budget_price"].iloc[-1] == 0
+    assert curve["budget_price"].iloc[1] > 0  # a quarter of the spend: the budget binds and has a price
+    assert plan.curve_note(curve, "EUR").startswith("Below about ")
 
 
 def test_measured_effects_are_used_where_the_log_holds_them_and_labelled_assumptions_elsewhere():

@@ -343,16 +343,37 @@ def outlook(plan: CampaignPlan, cells: pd.DataFrame, channels: list[Channel], up
 BUDGET_MULTIPLES = (0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5)
 
 
+#: Shares of the plan's own spend added to the curve, so that the stretch where the budget binds
+#: (and has a price) shows even when the plan spends a small part of the budget.
+SPEND_SHARES = (0.25, 0.5, 0.75)
+
+
 def budget_curve(table: pd.DataFrame, channels: list[Channel], budget: float,
-                 multiples: tuple[float, ...] = BUDGET_MULTIPLES) -> pd.DataFrame | None:
+                 multiples: tuple[float, ...] = BUDGET_MULTIPLES, spent: float | None = None) -> pd.DataFrame | None:
     """Incremental margin and the budget's shadow price of the LP relaxation at multiples of
-    ``budget``: the slope of the curve is the shadow price, and where it turns flat more budget
-    buys nothing (None when there is nobody to plan for)."""
+    ``budget`` (and at :data:`SPEND_SHARES` of ``spent``, the plan's cost): the slope of the curve is
+    the shadow price, and where it turns flat more budget buys nothing (None when there is nobody
+    to plan for)."""
     if not len(table):
         return None
+    grid = set(budget * np.asarray(multiples, float)) | (set(spent * np.asarray(SPEND_SHARES)) if spent else set())
     rows = [(b, (p := optimise(table, channels, float(b), integer=False)).objective, p.budget_price, p.cost)
-            for b in budget * np.asarray(multiples, float)]
+            for b in sorted(grid)]
     return pd.DataFrame(rows, columns=["budget", "incremental_margin", "budget_price", "cost"])
+
+
+def curve_note(curve: pd.DataFrame | None, currency: str | None) -> str:
+    """Where the budget stops limiting the plan, and what a unit of budget is worth below that."""
+    from crm_utils.notebook import money
+
+    if curve is None:
+        return ""
+    binding = curve[curve["budget_price"] > 1e-9]
+    if not len(binding):
+        return "At none of these budgets does the budget limit the plan: its shadow price is zero throughout."
+    row = binding.iloc[-1]
+    return (f"Below about {money(curve['cost'].max(), currency)} the budget binds: at {money(row.budget, currency)}, "
+            f"one more {currency or 'unit'} would add {money(row.budget_price, currency, 2)} of incremental margin.")
 
 
 def shadow_prices(plan: CampaignPlan, channels: list[Channel]) -> pd.DataFrame:
