@@ -201,19 +201,6 @@ def test_the_target_list_reads_without_raw_names_row_numbers_or_na():
     assert shown.values.tolist() == [["C1", "97.1%", "–", "–", "Fashion"], ["C2", "97.1%", "Books", "31.8%", "–"]]
 
 
-def test_the_campaign_tables_name_their_columns_and_the_currency():
-    from crm_utils import notebook
-
-    comparison = pd.DataFrame({"expected_net_margin": [1234.4, -0.2], "cost": [4999.0, 5000.0], "contacts": [900, 1200]},
-                              index=["optimised plan", "random customers, random channel"])
-    shown = report.comparison_table(comparison, "GBP")
-    assert list(shown.columns) == ["expected net margin (GBP)", "cost (GBP)", "contacts"]
-    assert shown.values.tolist() == [["1,234", "4,999", "900"], ["0", "5,000", "1,200"]]
-    assert list(report.comparison_table(comparison, None).columns) == ["expected net margin", "cost", "contacts"]
-    plan = report.plan_table(pd.DataFrame({"email": [3.0], "direct_mail": [1.0]}, index=pd.Index(["A"], name="segment_name")))
-    assert _header_texts(notebook.table(plan, index=True)) == ["email", "direct mail"]
-
-
 def test_the_footer_shows_parameter_names_without_backslashes_and_the_currency():
     from nbconvert.filters import markdown2html
 

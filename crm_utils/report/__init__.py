@@ -2,7 +2,7 @@
 
 - ``summary``: the month in sentences, KPI and segment tables, model monitoring and the footer,
   all from the run folder's records, never recomputed;
-- ``campaigns``: next month's campaign budget by linear programming;
+- ``campaigns``: the campaign section, read from the contact stage (notebook 07);
 - ``plots``: the report's charts;
 - ``templates/report``: the HTML template of report.html (code hidden, alt text on images).
 """

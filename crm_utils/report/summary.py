@@ -17,6 +17,7 @@ import pandas as pd
 from crm_utils.artifacts import LastMonth, collect_metrics
 from crm_utils.i18n import N_, _
 from crm_utils.notebook import money, money_label, number, partial_month_note, percent
+from crm_utils.report.campaigns import campaign_sentence
 from crm_utils.stages import figures
 
 #: Readable KPI names (English; shown through ``_()``, translated by the catalogue).
@@ -98,10 +99,10 @@ HEADERS = {"customer_id": N_("customer"), "p_purchase": N_("chance of buying nex
 
 
 def month_sentences(metrics: dict, previous: dict | None = None, currency: str | None = None) -> list[str]:
-    """Up to five sentences on the month, each written from the figures it quotes; amounts in
+    """Up to six sentences on the month, each written from the figures it quotes; amounts in
     ``currency``, or bare when the data declare none (never a currency they did not state).
 
-    Order: sales, customers, segments, satisfaction, data quality; a sentence whose notebook
+    Order: sales, customers, segments, satisfaction, campaign, data quality; a sentence whose notebook
     did not run (or had nothing to say) is left out rather than filled with a stock phrase.
     """
     out = []
@@ -168,6 +169,8 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str |
         text += _(", against {nps} in last month's report (its window was one month earlier).").format(
             nps=number(prev_nps, signed=True)) if prev_nps is not None else _(".")
         out.append(text)
+    out.append(campaign_sentence(metrics, currency))  # '' when the contact stage did not run
+    out = [text for text in out if text]
     clean = figures(metrics, "data")
     if clean.get("tables"):
         rows_in = sum(t["rows_in"] for t in clean["tables"].values())
@@ -184,7 +187,7 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str |
                                           revenue=money(clean.get("merged_duplicate_revenue"), currency),
                                           share=percent(clean.get("merged_duplicate_revenue_share")))
         out.append(text)
-    return ([partial] if partial else []) + out[:5]
+    return ([partial] if partial else []) + out[:6]
 
 
 def partial_sentence(metrics: dict) -> str:
@@ -481,46 +484,6 @@ def monitoring_checks(metrics: dict, forecast_check: pd.DataFrame, *, min_auc: f
                    "value": nested.get("category"), "threshold": min_share_beating_naive,
                    "direction": "min", "source": N_("notebook 08")})
     return checks
-
-
-def campaign_scores(propensity: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
-    """One row per scored customer: segment, purchase propensity and average order value."""
-    return propensity[["customer_id", "p_purchase"]].merge(
-        segments[["customer_id", "segment_name", "avg_order_value"]], on="customer_id", how="inner")
-
-
-def campaign_comparison(plan, cells: pd.DataFrame, channels: list, budget: float, seed: int) -> pd.DataFrame:
-    """The optimised plan, carried out, against the usual practice with the same budget."""
-    from crm_utils.report import campaigns
-
-    rows = {N_("optimised plan"): {"expected_net_margin": campaigns.executed_margin(plan, cells, channels),
-                               "cost": plan.cost, "contacts": float(plan.plan.to_numpy().sum())}}
-    for label, order, channel in ((N_("top of the target list, cheapest channel"), "propensity", "cheapest"),
-                                  (N_("top of the target list, random channel"), "propensity", "random"),
-                                  (N_("random customers, random channel"), "random", "random")):
-        rows[label] = campaigns.spend_down(cells, channels, budget, seed, order=order, channel=channel)
-    out = pd.DataFrame(rows).T
-    return out.astype({"contacts": int}).round(0)
-
-
-def comparison_table(comparison: pd.DataFrame, currency: str | None) -> pd.DataFrame:
-    """:func:`campaign_comparison` for the reader: readable headers, amounts in the currency."""
-    shown = pd.DataFrame(index=comparison.index.map(_))
-    for col in comparison.columns:
-        label = _(HEADERS.get(col, col.replace("_", " ")))
-        if col in ("expected_net_margin", "cost"):
-            shown[money_label(label, currency)] = comparison[col].map(number).to_numpy()
-        else:
-            shown[label] = comparison[col].map(number).to_numpy()
-    return shown.rename_axis(None)
-
-
-def plan_table(by_segment: pd.DataFrame) -> pd.DataFrame:
-    """Contacts per segment and channel, with readable channel names ('direct mail')."""
-    shown = by_segment.astype(int)
-    shown.columns = [_(str(c).replace("_", " ")) for c in shown.columns]  # N_("email") N_("direct mail") N_("phone")
-    shown.index = shown.index.map(segment_label)
-    return shown.rename_axis(None)
 
 
 def _inputs(inp: dict) -> str:

@@ -497,6 +497,9 @@ class Behaviour:
     truth_interactions: pd.DataFrame
     phones: Phones  # the dirt writes duplicates' numbers in another style
     is_return: np.ndarray  # per order line: the dirt leaves returns clean
+    people: People | None = None  # as drawn: the outreach targets on them (crm_utils.synth.outreach)
+    activity: Activity | None = None
+    drawn_orders: Orders | None = None
 
 
 def behave(rng: np.random.Generator, world: World, spec: ChunkSpec) -> Behaviour:
@@ -509,4 +512,4 @@ def behave(rng: np.random.Generator, world: World, spec: ChunkSpec) -> Behaviour
     surveys = _draw_surveys(job, people, orders)
     customers, truth_customers = _people_frames(world, people)
     return Behaviour(customers, orders.lines, interactions, surveys, truth_customers, truth_interactions,
-                     people.phones, orders.is_return)
+                     people.phones, orders.is_return, people, act, orders)

@@ -200,6 +200,24 @@ SERVICE_NOTES: dict[str, list[str]] = {
 }
 INTERACTION_CHANNELS = ["phone", "email", "chat", "store_visit"]
 
+#: The shop's outreach (see :mod:`crm_utils.synth.outreach`): per channel, the share of the active
+#: customers it reaches in a month (on average; frequent buyers more), the days from the month's
+#: start over which its contacts spread, and the planted **lift**: the probability that a contact
+#: brings an extra order within OUTREACH_WINDOW_DAYS. Some channels help, SMS does not.
+OUTREACH_CHANNELS: dict[str, dict] = {
+    "email": dict(reach=0.25, days=5, lift=0.06),
+    "sms": dict(reach=0.12, days=5, lift=0.0),
+    "phone": dict(reach=0.06, days=20, lift=0.20),
+    "visit": dict(reach=0.03, days=25, lift=0.35),
+}
+#: Outreach topics and their shares; the effect does not depend on the topic.
+OUTREACH_TOPICS = {"promotion": 0.6, "reminder": 0.4}
+OUTREACH_WINDOW_DAYS = 30
+#: Campaign months: every month of the window but the first (which has no history to target on).
+#: A shop's outreach runs all along; campaigns starting mid-window would plant a step into the
+#: year-on-year season factors that need prediction reads.
+OUTREACH_MONTHS = 10_000
+
 
 @dataclass
 class DirtRates:

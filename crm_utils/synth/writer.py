@@ -6,7 +6,8 @@ its tables as Parquet parts, which are then appended in chunk order to the CSV o
 files, so the files do not depend on how many workers made them. The ground truth goes to
 ``_truth/``: customers (persona, archetype, churn, canonical id), interactions (the need each
 note voices), every dirty row, the product catalogue, leads (each lead's uncensored path) with the
-planted funnel (``funnel.json``), and a manifest.
+planted funnel (``funnel.json``), the outreach contacts and their planted effect per channel
+(``contacts``, ``contact_effects``), and a manifest.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ from crm_utils.synth.behaviour import behave, plant_affinities
 from crm_utils.synth.dirt import DirtLog, OrderLines, inject_dirt, render_orders
 from crm_utils.synth import leads as synth_leads
 from crm_utils.synth.locales import EN, locale_of
-from crm_utils.synth.world import (ARCHETYPES, PERSONAS, Catalogue, ChunkSpec, SynthConfig, World,
-                                   extra_ids_per_chunk)
+from crm_utils.synth.outreach import draw_outreach, effect_truth, with_outreach
+from crm_utils.synth.world import (ARCHETYPES, OUTREACH_CHANNELS, OUTREACH_WINDOW_DAYS, PERSONAS, Catalogue,
+                                   ChunkSpec, SynthConfig, World, extra_ids_per_chunk)
 
 TABLES = ("customers", "orders", "interactions", "surveys", "leads")
 #: The synthetic shop's currency, declared beside its tables in ``mapping.yml`` as an imported
@@ -96,6 +98,7 @@ class ChunkResult:
     customers: pd.DataFrame
     interactions: pd.DataFrame
     leads: pd.DataFrame
+    contacts: pd.DataFrame  # the outreach contacts (crm_utils.synth.outreach)
 
 
 def _chunk_leads(cfg: SynthConfig, k: int, clean) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -120,7 +123,8 @@ def _chunk_job(cfg: SynthConfig, k: int, part_dir: str) -> ChunkResult:
     log = DirtLog(rng)
     clean = behave(rng, world, spec)
     leads, leads_truth = _chunk_leads(cfg, k, clean)  # from the clean tables, before the dirt
-    chunk = inject_dirt(log, world, spec, clean)
+    outreach = draw_outreach(world, spec, clean.people, clean.activity, clean.drawn_orders)  # its own stream
+    chunk = with_outreach(inject_dirt(log, world, spec, clean), outreach, world)
     # The planted affinities' lines go last, after the dirt: every dirty row keeps its number and no
     # other table sees a different random draw (they are clean lines of orders that exist).
     planted = plant_affinities(world, spec, clean.orders)
@@ -133,7 +137,9 @@ def _chunk_job(cfg: SynthConfig, k: int, part_dir: str) -> ChunkResult:
         table = leads if t == "leads" else getattr(chunk, t)
         pq.write_table(_as_arrow(table), Path(part_dir) / f"{t}-{k:05d}.parquet")
         rows[t] = len(table)
-    return ChunkResult(rows, log.frame(), chunk.truth_customers, clean.truth_interactions, leads_truth)
+    truth_interactions = pd.concat([clean.truth_interactions, outreach.truth[["interaction_id"]].assign(
+        need_category=None)], ignore_index=True)
+    return ChunkResult(rows, log.frame(), chunk.truth_customers, truth_interactions, leads_truth, outreach.truth)
 
 
 def _check(cfg: SynthConfig) -> None:
@@ -166,7 +172,8 @@ def _append_chunks(results: Iterable[ChunkResult], writers: dict[str, _TableWrit
                    part_dir: str) -> dict[str, list[pd.DataFrame]]:
     """Append each chunk's parts to the table files, in chunk order; collect its ground truth,
     with dirty rows renumbered to rows of the whole files."""
-    truth_parts: dict[str, list[pd.DataFrame]] = {"customers": [], "interactions": [], "dirt": [], "leads": []}
+    truth_parts: dict[str, list[pd.DataFrame]] = {"customers": [], "interactions": [], "dirt": [], "leads": [],
+                                                  "contacts": []}
     for k, res in enumerate(results):  # in chunk order, so files do not depend on workers
         d = res.dirt
         d["row"] = d["row"] + d["table"].map({t: writers[t].rows for t in TABLES}).astype(np.int64)
@@ -174,6 +181,7 @@ def _append_chunks(results: Iterable[ChunkResult], writers: dict[str, _TableWrit
         truth_parts["customers"].append(res.customers)
         truth_parts["interactions"].append(res.interactions)
         truth_parts["leads"].append(res.leads)
+        truth_parts["contacts"].append(res.contacts)
         for t in TABLES:
             part = Path(part_dir) / f"{t}-{k:05d}.parquet"
             writers[t].write(pq.read_table(part))
@@ -183,11 +191,14 @@ def _append_chunks(results: Iterable[ChunkResult], writers: dict[str, _TableWrit
 
 def _write_truth(truth_dir: Path, cfg: SynthConfig, truth_parts: dict[str, list[pd.DataFrame]],
                  rows: dict[str, int]) -> None:
-    """``_truth/``: customers, interactions, dirt, products and the planted product affinities as Parquet,
-    and manifest.json."""
+    """``_truth/``: customers, interactions, contacts, contact effects, dirt, products, the planted product
+    affinities and leads as Parquet, the planted funnel, and manifest.json."""
     pd.concat(truth_parts["customers"], ignore_index=True).to_parquet(truth_dir / "customers.parquet", index=False)
     pd.concat(truth_parts["interactions"], ignore_index=True).to_parquet(
         truth_dir / "interactions.parquet", index=False)
+    contacts = pd.concat(truth_parts["contacts"], ignore_index=True)
+    contacts.to_parquet(truth_dir / "contacts.parquet", index=False)
+    effect_truth(contacts).to_parquet(truth_dir / "contact_effects.parquet", index=False)
     dirt = pd.concat(truth_parts["dirt"], ignore_index=True).sort_values(["table", "row", "kind"])
     dirt.to_parquet(truth_dir / "dirt.parquet", index=False)
     pd.concat(truth_parts["leads"], ignore_index=True).to_parquet(truth_dir / "leads.parquet", index=False)
@@ -205,6 +216,7 @@ def _write_truth(truth_dir: Path, cfg: SynthConfig, truth_parts: dict[str, list[
         "currency": locale.currency,
         "retail_events": locale.retail_events(list(range(cfg.start_ts.year, cfg.end_ts.year + 1)))
         .assign(date=lambda e: e["date"].dt.strftime("%Y-%m-%d")).to_dict(orient="records"),
+        "outreach": {"window_days": OUTREACH_WINDOW_DAYS, "channels": OUTREACH_CHANNELS},
         "note": "Ground truth for tests and for checking what the notebooks recover. "
                 "No notebook reads this folder.",
     }
