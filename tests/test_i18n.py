@@ -152,9 +152,7 @@ def report_texts() -> list[str]:
     tables = [report.kpi_table(METRICS, "EUR"), report.satisfaction_table(METRICS["09_satisfaction_clustering"]),
               report.consistency_table(report.consistency_with_previous(METRICS, METRICS), "EUR"),
               report.targets_table(pd.DataFrame({"customer_id": ["c1"], "p_purchase": [0.5],
-                                                 "next_category": ["Books"], "p_next_category": [0.4]})),
-              report.plan_table(pd.DataFrame({"email": [3], "direct_mail": [1]},
-                                             index=["At risk · mixed basket", "Champions · Books"]))]
+                                                 "next_category": ["Books"], "p_next_category": [0.4]}))]
     segments = pd.DataFrame({"segment_id": [0, 1], "segment_name": ["At risk · mixed basket", "Champions · Books"],
                              "monetary": [10.0, 20.0], "frequency": [1, 2], "recency_days": [30, 3]})
     headers = notebook.table(report.segment_table(segments), money_columns=("median net spend",), currency="EUR",

@@ -99,10 +99,11 @@ HEADERS = {"customer_id": N_("customer"), "p_purchase": N_("chance of buying nex
 
 
 def month_sentences(metrics: dict, previous: dict | None = None, currency: str | None = None) -> list[str]:
-    """Up to six sentences on the month, each written from the figures it quotes; amounts in
+    """Up to nine sentences on the month, each written from the figures it quotes; amounts in
     ``currency``, or bare when the data declare none (never a currency they did not state).
 
-    Order: sales, customers, segments, satisfaction, campaign, data quality; a sentence whose notebook
+    Order: sales, customers, segments, satisfaction, customer value, baskets, sales funnel, campaign,
+    data quality; a sentence whose notebook
     did not run (or had nothing to say) is left out rather than filled with a stock phrase.
     """
     out = []
@@ -169,6 +170,7 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str |
         text += _(", against {nps} in last month's report (its window was one month earlier).").format(
             nps=number(prev_nps, signed=True)) if prev_nps is not None else _(".")
         out.append(text)
+    out += stage_sentences(metrics, currency)
     out.append(campaign_sentence(metrics, currency))  # '' when the contact stage did not run
     out = [text for text in out if text]
     clean = figures(metrics, "data")
@@ -187,7 +189,28 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str |
                                           revenue=money(clean.get("merged_duplicate_revenue"), currency),
                                           share=percent(clean.get("merged_duplicate_revenue_share")))
         out.append(text)
-    return ([partial] if partial else []) + out[:6]
+    return ([partial] if partial else []) + out[:9]
+
+
+def stage_sentences(metrics: dict, currency: str | None = None) -> list[str]:
+    """The brief's sentence of each later stage that ran: customer value (04), what sells together (06)
+    and the sales funnel (10), each written by its stage's own report module from its recorded figures."""
+    from crm_utils.baskets.section import headline_sentence as baskets_sentence
+    from crm_utils.funnel.report import brief_sentence as funnel_sentence
+
+    out = []
+    value = figures(metrics, "value")
+    if value:
+        from crm_utils.value.handover import report_section as value_section  # imports PyMC: only when it ran
+
+        out.append((value_section(value, currency)[0] or [""])[0])
+    baskets = figures(metrics, "baskets")
+    if baskets:
+        out.append(baskets_sentence(baskets))
+    funnel = figures(metrics, "funnel")
+    if funnel:
+        out.append(funnel_sentence(funnel, currency))
+    return [s for s in out if s]
 
 
 def partial_sentence(metrics: dict) -> str:
