@@ -3,6 +3,8 @@ beat naive baselines in a holdout, degrade on one-purchase shops, and hand over 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -251,6 +253,13 @@ def test_headline_and_report_section_say_what_the_table_holds(default_value):
     assert top["customers"] == (table["value_tier"] == "top 10%").sum()
     assert top["clv_share"] == pytest.approx(table.loc[table["value_tier"] == "top 10%", "clv"].sum() / table["clv"].sum())
     assert held.skip_note in sentences
+    # The holdout sentence names the model's error as the model's, also after metrics.json sorted the keys.
+    figures["evaluation"] = json.loads(json.dumps({
+        "holdout_months": 6, "calibration_end": "2026-04-30", "spend_error": 0.002, "purchases_error": 0.098,
+        "beats_baselines": True, "mae_spend": {"model (BG/NBD + Gamma-Gamma)": 843.0, "last period": 1102.0,
+                                               "average spend x frequency": 1179.0}}, sort_keys=True))
+    held_out = next(s for s in handover.report_section(figures, "EUR")[0] if s.startswith("Checked on"))
+    assert "(MAE 843 EUR against average spend x frequency 1,179 EUR, last period 1,102 EUR)" in held_out
 
 
 def test_stage_entry_sits_between_segments_and_needs():

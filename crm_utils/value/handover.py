@@ -68,9 +68,10 @@ def report_section(figures: dict, currency: str | None = None) -> tuple[list[str
         sentences.append(ev["skipped"])
     elif ev:
         mae = ev["mae_spend"]
-        names = list(mae)
-        model_mae = mae[names[0]]
-        base = ", ".join(f"{n} {mae[n]:,.0f}{unit}" for n in names[1:])
+        # By name, not position: metrics.json is written with sorted keys, which puts the model last.
+        model_name = next(n for n in mae if n.startswith("model"))
+        model_mae = mae[model_name]
+        base = ", ".join(f"{n} {mae[n]:,.0f}{unit}" for n in mae if n != model_name)
         verdict = "beats" if ev["beats_baselines"] else "does NOT beat"
         sentences.append(f"Checked on the {ev['holdout_months']} months after {ev['calibration_end']} (fitted without "
                          f"them): total spend predicted {ev['spend_error']:+.1%} off, purchases "
