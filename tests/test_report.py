@@ -101,6 +101,15 @@ def test_last_months_forecast_is_checked_on_its_own_weeks():
     assert by_name["last month's total forecast: relative error over the weeks since"] == pytest.approx(2 / 42)
     inside = [v for k, v in by_name.items() if "inside the 80% interval" in k]
     assert inside == [0.0]
+    value_check = "last month's expected purchases (customer value): relative error over this month"
+    assert by_name[value_check] is None  # notebook 04 did not run: not measurable, never 0
+    value = {"04_customer_value": {"monitoring": {"error": -0.31, "source": "last month's report (2026-09)"}}}
+    checks = report.monitoring_checks(value, check, min_auc=0.65, min_interval_coverage=0.6, max_forecast_error=0.25,
+                                      min_share_beating_naive=0.5, max_value_error=0.25)
+    row = next(c for c in checks if c["check"] == value_check)
+    assert row["value"] == pytest.approx(0.31) and row["source"] == "last month's report (2026-09)"
+    assert report.monitoring_table(checks).set_index("check").loc[value_check, "status"] != \
+        report.monitoring_table(checks).set_index("check").loc["last month's total forecast: relative error over the weeks since", "status"]
 
 
 

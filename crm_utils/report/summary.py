@@ -484,9 +484,14 @@ def quarantine_sentence(quarantine: pd.DataFrame) -> str:
 
 
 def monitoring_checks(metrics: dict, forecast_check: pd.DataFrame, *, min_auc: float, min_interval_coverage: float,
-                      max_forecast_error: float, min_share_beating_naive: float) -> list[dict]:
-    """The checks of the monitoring table, from notebooks 05 and 08 and last month's forecast."""
+                      max_forecast_error: float, min_share_beating_naive: float,
+                      max_value_error: float = 0.25) -> list[dict]:
+    """The checks of the monitoring table, from notebooks 04, 05 and 08 and last month's forecast."""
     checks = []
+    value = figures(metrics, "value").get("monitoring") or {}
+    checks.append({"check": N_("last month's expected purchases (customer value): relative error over this month"),
+                   "value": abs(value["error"]) if value.get("error") is not None else None,
+                   "threshold": max_value_error, "direction": "max", "source": value.get("source", N_("notebook 04"))})
     mon = figures(metrics, "needs").get("monitoring") or {}
     checks.append({"check": N_("last month's purchase scores: realised ROC-AUC"), "value": mon.get("roc_auc"),
                    "threshold": min_auc, "direction": "min", "source": mon.get("source", N_("notebook 05"))})
