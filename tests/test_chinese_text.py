@@ -137,7 +137,8 @@ def test_the_chinese_shop_is_written_as_a_chinese_export(zh_data):
     assert text.language_shares(raw["interactions"]["note"])["zh"] == 1.0
     assert text.language_shares(raw["surveys"]["comment"])["zh"] == 1.0
     declared = yaml.safe_load((zh_data / "mapping.yml").read_text(encoding="utf-8"))
-    assert declared == {"currency": "CNY", "holidays": {"country": "CN"}}
+    assert declared == {"currency": "CNY", "holidays": {"country": "CN"},
+                        "retail_events": ["spring_festival", "mid_year_618", "singles_day"]}
     assert mapping_rules.declared_currency(zh_data / "mapping.yml") == "CNY"
     assert mapping_rules.declared_holidays(zh_data / "mapping.yml") == {"country": "CN"}
     # The same planted truth as the English shop: personas, archetypes, a need behind product questions.

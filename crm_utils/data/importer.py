@@ -27,7 +27,7 @@ import yaml
 
 from crm_utils.config import PROJECT_ROOT, display_path
 from crm_utils.data import cleaning, io
-from crm_utils.data.mapping import declared_currency, declared_holidays
+from crm_utils.data.mapping import declared_currency, declared_holidays, declared_retail_events
 from crm_utils.data.schema import CONTRACTS, ContractError
 
 #: Ready mappings shipped with the kit, usable by name: ``--mapping online_retail``.
@@ -158,8 +158,9 @@ def import_export(source: str | Path, mapping: str | Path, out: str | Path, *, t
     # The currency travels with the data: the run labels amounts with it (none declared: no label).
     currency = declared_currency(mapping_path)
     holidays = declared_holidays(mapping_path)  # the calendar travels with the data too
+    events = declared_retail_events(mapping_path)  # and the retail events ([] declares none: kept)
     document = ({"currency": currency} if currency else {}) | ({"holidays": holidays} if holidays else {}) \
-        | {"tables": policies}
+        | ({"retail_events": events} if events is not None else {}) | {"tables": policies}
     (out / "mapping.yml").write_text(header + yaml.safe_dump(document, sort_keys=False,
                                                              allow_unicode=True), encoding="utf-8")
     (out / "import.json").write_text(json.dumps(

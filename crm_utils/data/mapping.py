@@ -363,8 +363,9 @@ def table_fields(spec: Any, table: str, source: str) -> dict[str, Any]:
         raise ContractError(source, describe(exc, ("tables", table))) from None
 
 
-#: The keys a mapping document may have at its top: the tables, and the currency of its amounts.
-DOCUMENT_KEYS = ("tables", "currency", "holidays")
+#: The keys a mapping document may have at its top: the tables, the currency of its amounts, the
+#: public holidays and the retail events that move its demand.
+DOCUMENT_KEYS = ("tables", "currency", "holidays", "retail_events")
 
 
 def currency_code(value: Any, source: str, where: str = "currency") -> str:
@@ -441,6 +442,53 @@ def declared_holidays(path: str | Path) -> dict[str, str] | None:
     return document_holidays(read_yaml(p), p.name) if p.is_file() else None
 
 
+def retail_event_names(value: Any, source: str) -> list[str]:
+    """``retail_events``: a list of names of known events (crm_utils.demand.series.KNOWN_RETAIL_EVENTS),
+    checked; a ContractError names an unknown one and lists the known ones."""
+    from crm_utils.demand.series import KNOWN_RETAIL_EVENTS
+
+    known = ", ".join(KNOWN_RETAIL_EVENTS)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ContractError(source, f"retail_events: must be a list of event names ([singles_day, mid_year_618], "
+                                    f"[] for none), got {short(value, 60)}; known events are {known}")
+    unknown = [v for v in value if v not in KNOWN_RETAIL_EVENTS]
+    if unknown:
+        raise ContractError(source, f"retail_events: unknown event(s) {', '.join(short(v, 40) for v in unknown)}; "
+                                    f"known events are {known}")
+    return list(dict.fromkeys(value))
+
+
+def document_retail_events(doc: Any, source: str) -> list[str] | None:
+    """The retail events a mapping document declares (``retail_events: [spring_festival, singles_day]``),
+    checked; ``[]`` declares none; None when the key is absent: then the default list applies
+    (crm_utils.demand.series.DEFAULT_RETAIL_EVENTS)."""
+    if not isinstance(doc, dict) or "retail_events" not in doc:
+        return None
+    return retail_event_names([] if doc["retail_events"] is None else doc["retail_events"], source)
+
+
+def declared_retail_events(path: str | Path) -> list[str] | None:
+    """The retail events the mapping file at ``path`` declares (None: no key, or no such file)."""
+    p = Path(path)
+    return document_retail_events(read_yaml(p), p.name) if p.is_file() else None
+
+
+def data_retail_events(retail_events: list[str] | str | None, data_dir: str | Path = "") -> list[str]:
+    """A notebook's ``retail_events`` parameter resolved like :func:`data_holidays`: None reads the
+    data folder's declaration, and without one gives the default list; a list is checked and used
+    (from the command line, ``-p retail_events=singles_day,mid_year_618`` arrives as a string)."""
+    from crm_utils.config import resolve_data_dir
+    from crm_utils.demand.series import DEFAULT_RETAIL_EVENTS
+
+    if isinstance(retail_events, str):
+        text = retail_events.strip()
+        retail_events = yaml.safe_load(text) if text.startswith("[") else [n.strip() for n in text.split(",") if n.strip()]
+    if retail_events is None:
+        declared = declared_retail_events(resolve_data_dir(data_dir) / "mapping.yml")
+        return list(DEFAULT_RETAIL_EVENTS) if declared is None else declared
+    return retail_event_names(list(retail_events), "the retail_events parameter")
+
+
 def data_currency(currency: str | None, data_dir: str | Path = "") -> str | None:
     """A notebook's ``currency`` parameter resolved: None (a notebook opened in JupyterLab) takes
     what the data folder's ``mapping.yml`` declares (``data_dir`` empty: the default folder, as
@@ -471,9 +519,10 @@ def check_document(doc: Any, source: str) -> dict[str, Any]:
     if not isinstance(doc, dict) or set(doc) - set(DOCUMENT_KEYS):
         extra = f" (unknown keys {sorted(map(str, set(doc) - set(DOCUMENT_KEYS)))})" if isinstance(doc, dict) else ""
         raise ContractError(source, f"must hold 'tables', with an entry per contract table, and optionally "
-                                    f"'currency' and 'holidays'{extra}")
+                                    f"'currency', 'holidays' and 'retail_events'{extra}")
     document_currency(doc, source)
     document_holidays(doc, source)
+    document_retail_events(doc, source)
     tables = doc.get("tables") or {}
     if not isinstance(tables, dict):
         raise ContractError(source, f"tables: must map table names to their entries ({{orders: {{...}}, ...}}), "

@@ -319,12 +319,58 @@ def black_friday(year: int) -> pd.Timestamp:
     return thursdays[3] + pd.Timedelta(days=1)
 
 
-RETAIL_EVENTS: tuple[RetailEvent, ...] = (
-    RetailEvent("Black Friday weekend", black_friday, 0, 2),
-    RetailEvent("Cyber Monday", lambda y: black_friday(y) + pd.Timedelta(days=3), 0, 0),
-    RetailEvent("Singles' Day 11.11", lambda y: pd.Timestamp(y, 11, 11), 0, 0),
-    RetailEvent("Christmas shopping", lambda y: pd.Timestamp(y, 12, 23), -22, 0),
-)
+#: The ``holidays`` package's name for the first day of China's Spring Festival (its English names).
+SPRING_FESTIVAL_HOLIDAY = "Chinese New Year (Spring Festival)"
+#: The Spring Festival shopping season (年货节) ends when couriers stop before the festival, about
+#: three days ahead of it, and runs about two weeks up to then.
+SPRING_SHOPPING_LAST_DAY_BEFORE = 3  # days before the festival's first day
+SPRING_SHOPPING_DAYS = 14  # length of the season in days
+#: 618 (JD.com's anniversary sale, June 18) has its run-up: the two days before count too.
+RUN_UP_618_DAYS = 2
+
+
+def spring_festival(year: int) -> pd.Timestamp:
+    """The first day of the Spring Festival (Chinese New Year) in ``year``, from the ``holidays``
+    package's calendar for China (a lunar date: it moves between late January and mid-February)."""
+    cal = holidays_lib.country_holidays("CN", years=[year], language="en_US")
+    days = [d for d, name in cal.items() if name == SPRING_FESTIVAL_HOLIDAY]
+    if not days:
+        raise ValueError(f"the holidays package names no {SPRING_FESTIVAL_HOLIDAY!r} in {year}; "
+                         f"the Spring Festival shopping season cannot be placed")
+    return pd.Timestamp(min(days))
+
+
+#: The retail events a mapping can declare (``retail_events: [singles_day, mid_year_618]``), by the
+#: name it uses. Each event's display name is its regressor's column (``event_<slug>``).
+KNOWN_RETAIL_EVENTS: dict[str, RetailEvent] = {
+    "black_friday": RetailEvent("Black Friday weekend", black_friday, 0, 2),
+    "cyber_monday": RetailEvent("Cyber Monday", lambda y: black_friday(y) + pd.Timedelta(days=3), 0, 0),
+    "singles_day": RetailEvent("Singles' Day 11.11", lambda y: pd.Timestamp(y, 11, 11), 0, 0),
+    "christmas": RetailEvent("Christmas shopping", lambda y: pd.Timestamp(y, 12, 23), -22, 0),
+    "mid_year_618": RetailEvent("618 mid-year sale", lambda y: pd.Timestamp(y, 6, 18), -RUN_UP_618_DAYS, 0),
+    "spring_festival": RetailEvent(
+        "Spring Festival shopping",
+        lambda y: spring_festival(y) - pd.Timedelta(days=SPRING_SHOPPING_LAST_DAY_BEFORE),
+        -(SPRING_SHOPPING_DAYS - 1), 0),
+}
+#: The events used when the data declare none (no ``retail_events`` key): Western online retail's.
+DEFAULT_RETAIL_EVENTS: tuple[str, ...] = ("black_friday", "cyber_monday", "singles_day", "christmas")
+
+
+def retail_events(names: Iterable[str] | None = None) -> tuple[RetailEvent, ...]:
+    """The events ``names`` declare, in their order (None: :data:`DEFAULT_RETAIL_EVENTS`; empty: none).
+
+    An unknown name is an error naming it and listing the known ones: a misspelt event would
+    otherwise silently leave its demand peak to the noise."""
+    names = DEFAULT_RETAIL_EVENTS if names is None else list(names)
+    unknown = [n for n in names if n not in KNOWN_RETAIL_EVENTS]
+    if unknown:
+        raise ValueError(f"retail_events: unknown event(s) {unknown}; known events are "
+                         f"{', '.join(KNOWN_RETAIL_EVENTS)}")
+    return tuple(KNOWN_RETAIL_EVENTS[n] for n in dict.fromkeys(names))
+
+
+RETAIL_EVENTS: tuple[RetailEvent, ...] = retail_events()
 
 
 #: The name a holiday calendar of the whole shop (one country for every customer) goes by.

@@ -40,7 +40,8 @@ from crm_utils import i18n, stages
 from crm_utils.charts import font_problem
 from crm_utils.artifacts import collect_metrics
 from crm_utils.config import DEFAULT_SEED, NOTEBOOKS_DIR, parse_month
-from crm_utils.data.mapping import currency_code, declared_currency, declared_holidays, document_holidays
+from crm_utils.data.mapping import (currency_code, data_retail_events, declared_currency, declared_holidays,
+                                    declared_retail_events, document_holidays)
 from crm_utils.data.sources import FolderSource, Source, latest_month_of, open_source
 from crm_utils.versions import versions
 
@@ -255,6 +256,8 @@ def notebook_parameters(src: Source, base: dict[str, object], declared: dict[str
         params[CURRENCY_PARAMETER] = currency or ""  # "": the data declare none (None would read a folder)
     if HOLIDAYS_PARAMETER in declared:
         params[HOLIDAYS_PARAMETER] = holidays or {}  # {}: no calendar declared
+    if RETAIL_EVENTS_PARAMETER in declared:  # the data's own, also where no data folder is passed (a database)
+        params[RETAIL_EVENTS_PARAMETER] = declared_events(src)
     if LANGUAGE_PARAMETER in declared:
         params[LANGUAGE_PARAMETER] = language
     qualified = sorted(extra, key=lambda n: split_name(n)[0] is not None)  # a notebook's own value last
@@ -282,6 +285,23 @@ def holidays_parameter(value: str) -> dict:
     except (ValueError, SyntaxError):
         raise ValueError(f"-p holidays expects a mapping such as \"{{'country': 'GB'}}\", got {value!r}") from None
     return document_holidays({"holidays": parsed}, "-p holidays") or {}
+
+
+#: ... and the retail events they declare (notebook 08).
+RETAIL_EVENTS_PARAMETER = "retail_events"
+
+
+def declared_events(src: Source) -> list[str]:
+    """The retail events the data declare (``retail_events:`` beside ``holidays:``), or the default
+    list (crm_utils.demand.series.DEFAULT_RETAIL_EVENTS) when they declare none."""
+    from crm_utils.demand.series import DEFAULT_RETAIL_EVENTS
+
+    if isinstance(src, FolderSource):
+        events = declared_retail_events(src.path / "mapping.yml")
+    else:
+        mapping_file = getattr(getattr(src, "mapping", None), "source", None)
+        events = declared_retail_events(mapping_file) if mapping_file else None
+    return list(DEFAULT_RETAIL_EVENTS) if events is None else events
 
 
 def data_holidays(src: Source) -> dict | None:
@@ -465,9 +485,12 @@ def run_month(month: str, source: str | Path | Source, reports_dir: str | Path, 
     check_reader(src, notebooks, declared)
     currency = data_currency(src)  # a currency that is not an ISO code stops the run here, in one line
     holidays = data_holidays(src)  # likewise a calendar that is not one
+    declared_events(src)  # and an unknown retail event
     for name, value in extra.items():
         if split_name(name)[1] == HOLIDAYS_PARAMETER:
             holidays_parameter(value)
+        if split_name(name)[1] == RETAIL_EVENTS_PARAMETER:
+            data_retail_events(value)
 
     with _writing(reports_dir):
         reports_dir.mkdir(parents=True, exist_ok=True)

@@ -143,7 +143,7 @@ LOCALE = Locale(
     currency="CNY", price_factor=7.8,
     mapping_yml="# Written by `crm-report generate --locale zh_CN`: the synthetic shop's prices are in yuan (CNY),\n"
                 "# and its customers' regions are provinces of mainland China (China's public holidays).\n"
-                "currency: CNY\nholidays: {country: CN}\n",
+                "currency: CNY\nholidays: {country: CN}\nretail_events: [spring_festival, mid_year_618, singles_day]\n",
     retail_events=retail_events, season_ramp=no_ramp,
     test_account_place=("广东省", "广州", "+86 130 0000 0000"),
     name_order="last first", romanized_email=True,
