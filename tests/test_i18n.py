@@ -22,12 +22,17 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from crm_utils import charts, i18n, notebook
+from crm_utils.baskets import section as basket_report
 from crm_utils.customers import plots as overview_plots
 from crm_utils.demand import monitoring as forecast_monitoring
+from crm_utils.funnel import report as funnel_report
+from crm_utils.report import campaigns
 from crm_utils.report import plots as report_plots
 from crm_utils.report import summary as report
 from crm_utils.run import pipeline
 from crm_utils.satisfaction import plots as sat_plots
+from crm_utils.value import churn, clv
+from crm_utils.value import handover as value_report
 
 matplotlib.use("Agg")
 
@@ -39,7 +44,10 @@ TRANSLATED = [lang for lang in i18n.available() if lang != i18n.SOURCE_LANGUAGE]
 #: words, and the names of the data's own things (categories, items, models, reasons) that the
 #: report quotes. Nothing else of the catalogue's English may appear in a translated report.
 KEPT_WORDS = {"kpi", "roc", "auc", "nps", "utc", "sha", "crm", "eur", "prophet", "seasonal_naive",
-              "currency", "exact_duplicates", "keep"}  # the last three: `-p currency`, `exact_duplicates: keep`
+              "currency", "exact_duplicates", "keep",  # the last three: `-p currency`, `exact_duplicates: keep`
+              # CLV and MAE, and the methods' names (Gamma-Gamma, Kaplan-Meier, Pearson's r): Chinese
+              # analytics texts write these abbreviations and eponyms in Latin letters too.
+              "clv", "mae", "gamma", "kaplan", "meier", "pearson"}
 
 
 @pytest.fixture(autouse=True)
@@ -140,7 +148,8 @@ RUN_RECORD = {"seed": 42, "started_utc": "2026-11-01T00:00:00", "currency": "EUR
               "parameters": {"report_month": "2026-10", "extra": {}},
               "input": {"combined_sha256": "ab", "files": {"orders.csv": {}}}, "versions": {"python": "3.11"}}
 #: Names from the data that the report quotes as the data write them.
-DATA_WORDS = {"books", "delivery", "invalid_price", "unknown_customer", "orders", "csv", "logistic"}
+DATA_WORDS = {"books", "delivery", "invalid_price", "unknown_customer", "orders", "csv", "logistic",
+              "sms", "referral", "paid_search"}  # a channel code and lead sources, as the data write them
 #: A word of English: letters (and the underscores of a name), three or more.
 WORD = re.compile(r"[A-Za-z][A-Za-z_']{2,}")
 
@@ -176,6 +185,112 @@ def report_texts() -> list[str]:
                           "actual": 11.0, "inside": True})
     texts += [str(c) for c in forecast_monitoring.forecast_check_summary(check).data.columns]
     texts += [str(i) for i in forecast_monitoring.forecast_check_summary(check).data.index]
+    return [t for t in texts if t] + section_texts()
+
+
+# The four sections the value, baskets, funnel and contacts stages add to the report, each from
+# figures as its stage records them in metrics.json (hand-made, small, every branch the report shows).
+TIERS = {"top 10%": {"customers": 120, "clv_total": 98000.0, "clv_share": 0.392, "clv_mean": 816.7,
+                     "p_alive_mean": 0.81, "value_at_risk": 9100.0},
+         "next 20%": {"customers": 240, "clv_total": 76000.0, "clv_share": 0.304, "clv_mean": 316.7,
+                      "p_alive_mean": 0.7, "value_at_risk": 12800.0},
+         "middle 40%": {"customers": 480, "clv_total": 60000.0, "clv_share": 0.24, "clv_mean": 125.0,
+                        "p_alive_mean": 0.55, "value_at_risk": 14000.0},
+         "bottom 30%": {"customers": 360, "clv_total": 16000.0, "clv_share": 0.064, "clv_mean": 44.4,
+                        "p_alive_mean": 0.3, "value_at_risk": 6100.0}}
+VALUE = {"customers": 1200, "repeat_share": 0.42, "skipped": None, "horizon_months": 12, "discount_rate": 0.1,
+         "gamma_gamma_check": {"holds": False, "correlation": 0.41, "repeat_buyers": 504, "threshold": 0.3},
+         "total_clv": 250000.0, "mean_clv": 208.3, "median_clv": 121.0, "value_at_risk": 42000.0, "tiers": TIERS,
+         "at_risk_customers": 35, "at_risk_value": 9800.0,
+         "evaluation": {"holdout_months": 6, "calibration_end": "2026-04-30", "spend_error": 0.021,
+                        "purchases_error": -0.048, "beats_baselines": True,
+                        "mae_spend": {"average spend x frequency": 1179.0, "last period": 1102.0,
+                                      "model (BG/NBD + Gamma-Gamma)": 843.0}},
+         "monitoring": {"source": "2026-09", "predicted_purchases": 310.0, "actual_purchases": 322.0, "error": -0.037}}
+CHURN = {"view": "survival", "source": "dates", "interval_level": 95, "customers": 1500, "departures": 612,
+         "median_tenure_months": 20.5, "retained_at_months": 12, "retained": 0.62,
+         "top_driver": {"term": "会员等级 = 金卡", "reference": "普通", "hazard_ratio": 0.55, "lower": 0.44, "upper": 0.69},
+         "ph_failures": ["region = 华东"]}
+RULES = [{"antecedents": ["P0012"], "consequents": ["P0040"], "n_baskets": 85, "confidence": 0.42, "lift": 3.1},
+         {"antecedents": ["P0040"], "consequents": ["P0012"], "n_baskets": 85, "confidence": 0.37, "lift": 3.1},
+         {"antecedents": ["P0007", "P0012"], "consequents": ["P0031"], "n_baskets": 40, "confidence": 0.3, "lift": 2.2}]
+BASKETS = {"basket": "order", "levels": {"product": {"rules": 12, "top_rules": RULES},
+                                         "category": {"rules": 0, "top_rules": []}},
+           "next_best_offer": {"customers_with_offer": 640}}
+FUNNEL = {"leads": 5000, "closed": 3200, "won": 800, "won_rate": 0.25, "won_rate_ci": [0.235, 0.265],
+          "best_source": "referral", "worst_source": "paid_search",
+          "won_rate_by_source": {"referral": 0.41, "paid_search": 0.12},
+          "revenue_per_won_customer_by_source": {"referral": 540.0, "paid_search": 300.0}, "value_days": 90,
+          "open_leads": 1800, "stalled_leads": 240}
+FUNNEL_FRAME = pd.DataFrame(
+    [{"section": "won", "group": g, "measure": "won_rate", "value": v, "n": n, "ci_low": v - 0.02, "ci_high": v + 0.02}
+     for g, v, n in (("referral", 0.41, 900), ("paid_search", 0.12, 2300))]
+    + [{"section": "value", "group": g, "measure": m, "value": v} for g, m, v in
+       (("referral", "revenue_per_customer", 540.0), ("referral", "revenue_per_lead", 221.0),
+        ("paid_search", "revenue_per_customer", 300.0), ("paid_search", "revenue_per_lead", 36.0))]
+    + [{"section": "pipeline", "group": stage, "measure": m, "value": v} for stage in ("created", "qualified")
+       for m, v in (("open_leads", 900.0), ("stalled", 120.0), ("value", 45000.0), ("weighted_value", 9000.0))])
+OUTLOOK = {"plan": {"contacts": 2400, "cost": 290.0, "buyers_anyway": 180.0,
+                    "incremental_buyers": {"low": 40.0, "expected": 61.0, "high": 83.0},
+                    "incremental_margin": {"low": 900.0, "expected": 1500.0, "high": 2100.0}},
+           "nobody": {"contacts": 0, "cost": 0.0, "buyers_anyway": 0.0,
+                      "incremental_buyers": {"low": 0.0, "expected": 0.0, "high": 0.0},
+                      "incremental_margin": {"low": 0.0, "expected": 0.0, "high": 0.0}},
+           "everyone": {"contacts": 9000, "cost": 1800.0, "buyers_anyway": 700.0,
+                        "incremental_buyers": {"low": 90.0, "expected": 140.0, "high": 190.0},
+                        "incremental_margin": {"low": -800.0, "expected": 200.0, "high": 1200.0}}}
+CONTACTS = {**OUTLOOK, "measured_channels": ["email"], "assumed_channels": ["sms", "direct_mail"], "budget": 300.0,
+            "budget_shadow_price": 0.0, "control": {"share": 0.1, "control_in_campaign": 240}, "verdict": {}}
+PLAN = pd.DataFrame({"segment_name": ["S1", "S1", "S2"], "channel": ["email", "sms", "direct_mail"],
+                     "contacts": [1200, 400, 800]})
+
+
+def section_texts() -> list[str]:
+    """Every sentence, header and label the value, churn, baskets, funnel and campaign sections
+    print from the figures above, in every branch that is the report's own text."""
+    texts = []
+    sentences, tiers = value_report.report_section(VALUE, "EUR")
+    texts += sentences + [str(i) for i in tiers.index] + [tiers.index.name]
+    shown = notebook.table(tiers, value_report.TIER_HEADERS, money_columns=("clv_total", "clv_mean", "value_at_risk"),
+                           percent_columns=("clv_share", "p_alive_mean"), currency="EUR", index=True).data
+    at_risk = pd.DataFrame({"rank": [1], "customer_id": ["c1"], "value_at_risk": [310.0], "clv": [620.0],
+                            "p_alive": [0.4]})
+    shown_at_risk = notebook.table(at_risk, value_report.AT_RISK_HEADERS, money_columns=("value_at_risk", "clv"),
+                                   percent_columns=("p_alive",), currency="EUR").data
+    texts += [str(c) for c in [*shown.columns, *shown_at_risk.columns]]
+    worse = {**VALUE, "evaluation": {**VALUE["evaluation"], "beats_baselines": False}, "tiers": None}
+    texts += value_report.report_section(worse, None)[0] + value_report.report_section({})[0]
+    texts += [clv.gamma_gamma_note({"holds": None}),
+              clv.gamma_gamma_note({"holds": False, "correlation": -0.4, "repeat_buyers": 90, "threshold": 0.3})]
+    texts += churn.report_sentences(CHURN)
+    texts += churn.report_sentences({**CHURN, "median_tenure_months": None, "retained": None,
+                                     "top_driver": {**CHURN["top_driver"], "term": "年龄", "reference": "mean"}})
+    texts += [churn.missing_reason(None)] + [churn.missing_reason(pd.DataFrame(columns=cols)) for cols in
+                                             (["customer_id", "churn_date"], ["customer_id", "churned"],
+                                              ["customer_id"])]
+    few = pd.DataFrame({"customer_id": ["c1", "c2"], "signup_date": ["2025-01-05", "2025-02-01"],
+                        "churn_date": [None, "2026-03-01"]})
+    texts.append(churn.ChurnStudy(few, "2026-10-31").skipped)
+    baskets = basket_report.report_section({"06_market_baskets": BASKETS})
+    texts += [baskets["sentence"], *notebook.table(baskets["table"], percent_columns=("confidence",),
+                                                   decimals={"lift": 1}).data.columns]
+    texts += [basket_report.headline_sentence({**BASKETS, "basket": "customer"}),
+              basket_report.headline_sentence({"levels": {"product": {"rules": 0, "top_rules": []}}}),
+              basket_report.report_section({})["sentence"]]
+    funnel = funnel_report.section(FUNNEL, FUNNEL_FRAME, "EUR")
+    texts.append(funnel.sentence)
+    for styled in funnel.shown("EUR"):
+        texts += [str(x) for x in [*styled.data.columns, styled.data.index.name, *styled.data.index]]
+    texts += [funnel_report.brief_sentence({**FUNNEL, "closed": 0}), funnel_report.section({}, None).sentence,
+              funnel_report.section({"leads": 0}, None).sentence]
+    campaign = campaigns.CampaignSection(CONTACTS, PLAN, "EUR")
+    outlook = campaign.outlook_table()
+    texts += campaign.sentences() + [*outlook.index, *outlook.columns, *campaign.plan_table().columns]
+    texts.append(campaigns.CampaignSection({**CONTACTS, "assumed_channels": []}, None, None).basis())
+    texts += campaigns.CampaignSection({}, None, None).sentences()
+    for status in (*campaigns.VERDICTS, None):
+        contacts = {"07_contact_effectiveness": {**CONTACTS, "verdict": {"status": status}}}
+        texts.append(campaigns.campaign_sentence(contacts, "EUR"))
     return [t for t in texts if t]
 
 
@@ -227,6 +342,35 @@ def test_the_report_in_english_reads_as_before():
                    "one more EUR of budget would add 0.00 EUR of expected net margin (the budget is not what limits",
                    "inside 80% interval"):
         assert phrase in texts
+    sections = " ".join(section_texts())
+    for phrase in ("The 1,200 customers are expected to spend 250,000 EUR over the next 12 months (CLV discounted at "
+                   "10% a year; mean 208 EUR, median 121 EUR); 42,000 EUR of it is at risk (CLV x P(churn)).",
+                   "The top 10% of customers by CLV hold 39% of it.",
+                   "35 valuable customers are slipping away (P(alive) under 50%), with 9,800 EUR of value at risk",
+                   "total spend predicted +2.1% off, purchases -4.8%; the model beats the naive baselines per customer "
+                   "(MAE 843 EUR against average spend x frequency 1,179 EUR, last period 1,102 EUR).",
+                   "the model does NOT beat the naive baselines per customer (MAE 843 against",
+                   "those who buy more often spend more per order (Pearson r = 0.41, beyond ±0.3)",
+                   "Last month's prediction for this month: 310 purchases, 322 made (-3.7%).",
+                   "1,500 contract customers followed, 612 of whom left.",
+                   "Half of all customers leave within 20.5 months of signing up (Kaplan-Meier median).",
+                   "62% are still customers 12 months after signing up.",
+                   "0.55x the hazard (95% interval 0.44-0.69)", "(against the mean)",
+                   "Only 2 customers with 1 departures can be followed",
+                   "Market baskets: 42.0% of the baskets with P0012 also hold P0040 (3.1 times chance, 85 baskets); "
+                   "12 product rules beat chance, and 640 customers have a next best offer.",
+                   "if the basket holds", "Sales funnel: 800 of 3,200 closed leads were won (25.0%, 95% interval "
+                   "23.5%–26.5%); referral converts best (41.0%), paid_search worst (12.0%); referral's won "
+                   "customers bought the most in their first 90 days (540 EUR each). 1,800 leads are open, 240 of them stalled.",
+                   "revenue per won customer, first 90 days (EUR)", "open at stage",
+                   "Uplifts measured from the interactions log for email; assumed for sms, direct_mail",
+                   "The plan contacts 2,400 customers for 290 EUR of a 300 EUR budget and is expected to add 61 (40 to "
+                   "83) buyers and 1,500 EUR (900 EUR to 2,100 EUR) of margin after contact costs.",
+                   "One more EUR of budget would add 0.00 EUR of incremental margin (the budget does not limit the "
+                   "plan).", "240 customers (10% of each segment", "incremental margin (range) (EUR)",
+                   "counting only purchases the contacts add; last month's campaign paid.",
+                   "; last month had no campaign plan to judge."):
+        assert phrase in sections, phrase
 
 
 @pytest.mark.parametrize("language", TRANSLATED)

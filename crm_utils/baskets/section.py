@@ -5,7 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from crm_utils import stages
+from crm_utils.i18n import N_, _
 from crm_utils.notebook import number, percent
+
+#: The rules table's headers: kept in English in the frame (notebook 11 formats its columns by these
+#: names) and translated by ``notebook.table`` when shown.
+HEADERS = (N_("if the basket holds"), N_("it also holds"), N_("baskets"), N_("confidence"), N_("lift"))
+#: The levels rules are found at, as the sentence names them.
+LEVELS = {"product": N_("product"), "category": N_("category")}
 
 
 def _text(items: list) -> str:
@@ -35,25 +42,28 @@ def top_rules_table(figures: dict, level: str) -> pd.DataFrame | None:
 
 
 def headline_sentence(figures: dict) -> str:
-    """One sentence for the brief: the strongest rule and the offers made, or why there is none."""
+    """One sentence for the brief: the strongest rule and the offers made, or why there is none
+    (in the current language; the items are named as the data write them)."""
     if not figures:
-        return "Market baskets: notebook 06 did not run this month."
+        return _("Market baskets: notebook 06 did not run this month.")
     levels = figures.get("levels", {})
     level = next((lv for lv in ("product", "category") if levels.get(lv, {}).get("top_rules")), None)
     if level is None:
         reasons = " ".join(v.get("skipped", "") for v in levels.values() if v.get("skipped"))
-        return f"Market baskets: no rule beats chance this month. {reasons}".strip()
+        return _("Market baskets: no rule beats chance this month. {reasons}").format(reasons=reasons).strip()
     best = max(levels[level]["top_rules"], key=lambda r: (r["confidence"], r["lift"]))
-    a, b, n = _text(best["antecedents"]), _text(best["consequents"]), number(best["n_baskets"])
-    said = (f"of the customers who bought {a} also bought {b} ({number(best['lift'], 1)} times chance, {n} customers)"
-            if figures.get("basket") == "customer" else
-            f"of the baskets with {a} also hold {b} ({number(best['lift'], 1)} times chance, {n} baskets)")
-    text = (f"Market baskets: {percent(best['confidence'])} {said}; {number(levels[level]['rules'])} {level} "
-            f"rules beat chance")
+    values = {"a": _text(best["antecedents"]), "b": _text(best["consequents"]), "n": number(best["n_baskets"]),
+              "lift": number(best["lift"], 1), "confidence": percent(best["confidence"]),
+              "rules": number(levels[level]["rules"]), "level": _(LEVELS.get(level, level))}
+    text = (_("Market baskets: {confidence} of the customers who bought {a} also bought {b} ({lift} times chance, "
+              "{n} customers); {rules} {level} rules beat chance") if figures.get("basket") == "customer" else
+            _("Market baskets: {confidence} of the baskets with {a} also hold {b} ({lift} times chance, {n} "
+              "baskets); {rules} {level} rules beat chance")).format(**values)
     offers = figures.get("next_best_offer", {})
     if offers.get("customers_with_offer"):
-        text += f", and {number(offers['customers_with_offer'])} customers have a next best offer"
-    return text + "."
+        text += _(", and {customers} customers have a next best offer").format(
+            customers=number(offers["customers_with_offer"]))
+    return text + _(".")
 
 
 def report_section(metrics: dict, level: str = "product") -> dict:

@@ -12,17 +12,31 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from crm_utils.i18n import N_, _
 from crm_utils.notebook import money, money_label, number, percent
 from crm_utils.stages import figures
 
-ROWS = {"plan": "optimised plan", "nobody": "contact nobody", "everyone": "contact everyone"}
+#: The outlook table's rows (shown through ``_()``).
+ROWS = {"plan": N_("optimised plan"), "nobody": N_("contact nobody"), "everyone": N_("contact everyone")}
+#: What the brief says of last month's campaign, by the verdict's status (control.judge).
+VERDICTS = {"paid": N_("last month's campaign paid"), "did not pay": N_("last month's campaign did not pay"),
+            "cannot tell": N_("whether last month's campaign paid cannot be told yet (its interval spans zero)"),
+            "not carried out": N_("last month's campaign was not carried out as planned"),
+            "window open": N_("last month's campaign is judged next month")}
 
 
 def _range(f: dict, fmt) -> str:
     """'120 (80 to 160)' from a {low, expected, high} figure."""
     if f["low"] == f["high"]:
         return fmt(f["expected"])
-    return f"{fmt(f['expected'])} ({fmt(f['low'])} to {fmt(f['high'])})"
+    return _("{expected} ({low} to {high})").format(expected=fmt(f["expected"]), low=fmt(f["low"]),
+                                                   high=fmt(f["high"]))
+
+
+def _names(names: list[str]) -> str:
+    """Channels listed in the current language: a channel the catalogue knows (email, phone, ...)
+    translated, any other code as the data write it."""
+    return _(", ").join(_(name) for name in names)
 
 
 @dataclass
@@ -50,62 +64,74 @@ class CampaignSection:
         f = self.figures
         measured, assumed = f.get("measured_channels", []), f.get("assumed_channels", [])
         if not measured:
-            return (f"Assumed uplifts only ({', '.join(assumed)}): {f.get('effects_message', '')} The figures below "
-                    f"are as good as the assumptions (the contact stage's parameter assumed_uplift).")
-        text = f"Uplifts measured from the interactions log for {', '.join(measured)}"
-        return text + (f"; assumed for {', '.join(assumed)} (parameter assumed_uplift)." if assumed else ".")
+            return _("Assumed uplifts only ({channels}): {message} The figures below are as good as the assumptions "
+                     "(the contact stage's parameter assumed_uplift).").format(
+                channels=_names(assumed), message=f.get("effects_message", ""))
+        if assumed:
+            return _("Uplifts measured from the interactions log for {measured}; assumed for {assumed} (parameter "
+                     "assumed_uplift).").format(measured=_names(measured), assumed=_names(assumed))
+        return _("Uplifts measured from the interactions log for {measured}.").format(measured=_names(measured))
 
     def sentences(self) -> list[str]:
         """The plan in words: added buyers and margin with intervals, against nobody and everyone,
-        what more budget is worth, the hold-out and last month's verdict."""
+        what more budget is worth, the hold-out and last month's verdict (in the current language)."""
         if not self.available:
-            reason = self.figures.get("no_plan_reason") or ("No campaign plan this month: the contact stage did not "
-                                                            "run (it needs customers, purchase predictions and segments).")
+            reason = self.figures.get("no_plan_reason") or _("No campaign plan this month: the contact stage did not "
+                                                             "run (it needs customers, purchase predictions and "
+                                                             "segments).")
             verdict = (self.figures.get("verdict") or {}).get("sentence")
             return [reason] + ([verdict] if verdict else [])
         f, m = self.figures, self._money
         p, every = f["plan"], f["everyone"]
         out = [self.basis(),
-               f"The plan contacts {p['contacts']:,} customers for {m(p['cost'])} of a {m(f['budget'])} budget and is "
-               f"expected to add {_range(p['incremental_buyers'], lambda v: number(v))} buyers and "
-               f"{_range(p['incremental_margin'], m)} of margin after contact costs. Contacting nobody adds nothing "
-               f"and costs nothing; contacting everyone ({every['contacts']:,} contacts, {m(every['cost'])}) would "
-               f"add {_range(every['incremental_margin'], m)}."]
-        out.append(f"Of the purchases the contacted customers are expected to make, "
-                   f"{number(p['buyers_anyway'])} would happen without any contact: they are not counted.")
+               _("The plan contacts {contacts} customers for {cost} of a {budget} budget and is expected to add "
+                 "{buyers} buyers and {margin} of margin after contact costs. Contacting nobody adds nothing and "
+                 "costs nothing; contacting everyone ({every_contacts} contacts, {every_cost}) would add "
+                 "{every_margin}.").format(
+                   contacts=number(p["contacts"]), cost=m(p["cost"]), budget=m(f["budget"]),
+                   buyers=_range(p["incremental_buyers"], number), margin=_range(p["incremental_margin"], m),
+                   every_contacts=number(every["contacts"]), every_cost=m(every["cost"]),
+                   every_margin=_range(every["incremental_margin"], m))]
+        out.append(_("Of the purchases the contacted customers are expected to make, {anyway} would happen without "
+                     "any contact: they are not counted.").format(anyway=number(p["buyers_anyway"])))
         price = f.get("budget_shadow_price", 0.0)
-        out.append(f"One more {self.currency or 'unit'} of budget would add {money(price, self.currency, 2)} of "
-                   f"incremental margin" + (" (the budget does not limit the plan)." if abs(price) < 1e-9 else "."))
+        out.append(_("One more {unit} of budget would add {value} of incremental margin").format(
+            unit=self.currency or _("unit"), value=money(price, self.currency, 2))
+            + (_(" (the budget does not limit the plan).") if abs(price) < 1e-9 else _(".")))
         c = f.get("control", {})
         if c:
-            out.append(f"{c['control_in_campaign']:,} customers ({percent(c['share'], 0)} of each segment and "
-                       f"propensity decile) are held out as a control group (targets.csv, column group) and must not "
-                       f"be contacted; next month's report compares their purchases with the contacted customers'.")
+            out.append(_("{customers} customers ({share} of each segment and propensity decile) are held out as a "
+                         "control group (targets.csv, column group) and must not be contacted; next month's report "
+                         "compares their purchases with the contacted customers'.").format(
+                customers=number(c["control_in_campaign"]), share=percent(c["share"], 0)))
         verdict = f.get("verdict", {})
         if verdict.get("sentence"):
             out.append(verdict["sentence"])
         return out
 
     def outlook_table(self) -> pd.DataFrame | None:
-        """Plan, nobody and everyone: contacts, cost, added buyers and incremental margin with ranges."""
+        """Plan, nobody and everyone: contacts, cost, added buyers and incremental margin with ranges
+        (labels in the current language)."""
         if not self.available:
             return None
         rows = {}
         for key, label in ROWS.items():
             f = self.figures[key]
-            rows[label] = {"contacts": number(f["contacts"]), money_label("cost", self.currency): number(f["cost"]),
-                           "added buyers (range)": _range(f["incremental_buyers"], number),
-                           money_label("incremental margin (range)", self.currency):
-                               _range(f["incremental_margin"], number)}
+            rows[_(label)] = {_("contacts"): number(f["contacts"]),
+                              money_label(N_("cost"), self.currency): number(f["cost"]),
+                              _("added buyers (range)"): _range(f["incremental_buyers"], number),
+                              money_label(N_("incremental margin (range)"), self.currency):
+                                  _range(f["incremental_margin"], number)}
         return pd.DataFrame(rows).T
 
     def plan_table(self) -> pd.DataFrame | None:
-        """Customers to contact per segment and channel (readable channel names)."""
+        """Customers to contact per segment and channel (readable channel names, in the current
+        language where the catalogue has the channel)."""
         if self.plan is None or not len(self.plan):
             return None
         shown = self.plan.pivot_table(index="segment_name", columns="channel", values="contacts", aggfunc="sum",
                                       fill_value=0).astype(int)
-        shown.columns = [str(c).replace("_", " ") for c in shown.columns]
+        shown.columns = [_(str(c).replace("_", " ")) for c in shown.columns]
         return shown.rename_axis(None).rename_axis(None, axis=1)
 
     def summary(self) -> dict | None:
@@ -122,19 +148,20 @@ class CampaignSection:
 
 
 def campaign_sentence(metrics: dict, currency: str | None) -> str:
-    """The brief's sentence on next month's campaign and last month's ('' when the stage did not run)."""
+    """The brief's sentence on next month's campaign and last month's ('' when the stage did not run),
+    in the current language."""
     f = figures(metrics, "contacts")
     if not f.get("plan"):
         return ""
     p = f["plan"]
-    text = (f"Next month's campaign contacts {p['contacts']:,} customers for {money(p['cost'], currency)} and is "
-            f"expected to add {number(p['incremental_buyers']['expected'])} buyers and "
-            f"{_range(p['incremental_margin'], lambda v: money(v, currency))} of margin after contact costs, "
-            f"counting only purchases the contacts add" + (" (on assumed uplifts: the data measure none)"
-                                                           if not f.get("measured_channels") else ""))
-    status = (f.get("verdict") or {}).get("status")
-    said = {"paid": "last month's campaign paid", "did not pay": "last month's campaign did not pay",
-            "cannot tell": "whether last month's campaign paid cannot be told yet (its interval spans zero)",
-            "not carried out": "last month's campaign was not carried out as planned",
-            "window open": "last month's campaign is judged next month"}.get(status)
-    return text + (f"; {said}." if said else "; last month had no campaign plan to judge.")
+    values = {"contacts": number(p["contacts"]), "cost": money(p["cost"], currency),
+              "buyers": number(p["incremental_buyers"]["expected"]),
+              "margin": _range(p["incremental_margin"], lambda v: money(v, currency))}
+    text = (_("Next month's campaign contacts {contacts} customers for {cost} and is expected to add {buyers} buyers "
+              "and {margin} of margin after contact costs, counting only purchases the contacts add (on assumed "
+              "uplifts: the data measure none)") if not f.get("measured_channels") else
+            _("Next month's campaign contacts {contacts} customers for {cost} and is expected to add {buyers} buyers "
+              "and {margin} of margin after contact costs, counting only purchases the contacts add")).format(**values)
+    said = VERDICTS.get((f.get("verdict") or {}).get("status"))
+    return text + (_("; {verdict}.").format(verdict=_(said)) if said else
+                   _("; last month had no campaign plan to judge."))

@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from crm_utils.i18n import N_, _
+from crm_utils.notebook import number, percent
+
 #: Days in an average month (365.25 / 12): durations are measured in months of this length.
 MONTH_DAYS = 365.25 / 12
 #: The customers table's descriptive columns the survival curves and drivers may group by.
@@ -102,21 +105,22 @@ def _months(later: pd.Series, earlier: pd.Series) -> pd.Series:
 
 
 def missing_reason(customers: pd.DataFrame | None) -> str:
-    """Why a customers table cannot give a survival view ('' when it can)."""
+    """Why a customers table cannot give a survival view ('' when it can), in the current language:
+    notebook 04 records it as the churn note the report shows."""
     if customers is None:
-        return ("The data have no customers table, so there is no contract churn to show; the churn view of a "
-                "shop without contracts is P(alive) from the repeat-purchase model.")
+        return _("The data have no customers table, so there is no contract churn to show; the churn view of a "
+                 "shop without contracts is P(alive) from the repeat-purchase model.")
     cols = set(customers.columns)
     if {"churn_date", "signup_date"} <= cols or {"churned", "tenure_months"} <= cols:
         return ""
     if "churn_date" in cols:
-        return ("The customers table has churn dates but no sign-up dates, so how long customers stayed is unknown: "
-                "map the contract start to signup_date, or export tenure_months.")
+        return _("The customers table has churn dates but no sign-up dates, so how long customers stayed is "
+                 "unknown: map the contract start to signup_date, or export tenure_months.")
     if "churned" in cols:
-        return ("The customers table has a churn flag but neither churn dates nor tenure_months, so how long "
-                "customers stayed is unknown: only churn rates by group can be shown, no survival curves.")
-    return ("The customers table has no churn_date or churned column (a shop without contracts): customers "
-            "are not seen leaving, so the churn view is P(alive) from the repeat-purchase model.")
+        return _("The customers table has a churn flag but neither churn dates nor tenure_months, so how long "
+                 "customers stayed is unknown: only churn rates by group can be shown, no survival curves.")
+    return _("The customers table has no churn_date or churned column (a shop without contracts): customers "
+             "are not seen leaving, so the churn view is P(alive) from the repeat-purchase model.")
 
 
 def lifetimes(customers: pd.DataFrame, as_of: pd.Timestamp | str,
@@ -547,9 +551,11 @@ class ChurnStudy:
         self.lifetimes = None if self.skipped else lifetimes(customers, self.as_of, segments)
         if self.lifetimes is not None and (self.lifetimes.customers < MIN_CUSTOMERS
                                            or self.lifetimes.events < MIN_EVENTS):
-            self.skipped = (f"Only {self.lifetimes.customers:,} customers with {self.lifetimes.events:,} departures "
-                            f"can be followed; survival curves and drivers need at least {MIN_CUSTOMERS} customers "
-                            f"and {MIN_EVENTS} departures.")
+            self.skipped = _("Only {customers} customers with {departures} departures can be followed; survival "
+                             "curves and drivers need at least {min_customers} customers and {min_events} "
+                             "departures.").format(customers=number(self.lifetimes.customers),
+                                                   departures=number(self.lifetimes.events),
+                                                   min_customers=MIN_CUSTOMERS, min_events=MIN_EVENTS)
         self.curves: dict[str | None, SurvivalCurves] = {}
         self.drivers: CoxDrivers | None = None
 
@@ -617,26 +623,53 @@ def headline(study: ChurnStudy) -> dict:
     return figures
 
 
+#: The kit's own words in the drivers' terms ('region = North', 'birth year (per SD)'): the grouping
+#: columns' names and the pooled levels, shown through ``_()``; an export's attributes and levels
+#: stay as the data write them.
+TERM_WORDS = {"region": N_("region"), "channel": N_("channel"), "gender": N_("gender"), "segment": N_("segment"),
+              "birth year": N_("birth year")}
+LEVEL_WORDS = {OTHER: N_("other"), "unknown": N_("unknown"), "no segment": N_("no segment")}
+PER_SD = " (per SD)"
+
+
+def shown_term(term: str) -> str:
+    """A recorded driver term or reference level in the current language: the kit's words
+    (TERM_WORDS, LEVEL_WORDS) translated, the data's as they are."""
+    if term.endswith(PER_SD):
+        name = term.removesuffix(PER_SD)
+        return _("{attribute} (per SD)").format(attribute=_(name) if name in TERM_WORDS else name)
+    name, sep, level = term.partition(" = ")
+    if not sep:
+        return _(term) if term in LEVEL_WORDS else term
+    return f"{_(name) if name in TERM_WORDS else name} = {_(level) if level in LEVEL_WORDS else level}"
+
+
 def report_sentences(figures: dict | None) -> list[str]:
-    """The monthly report's churn lines from the recorded figures only (the report never recomputes)."""
+    """The monthly report's churn lines from the recorded figures only (the report never recomputes),
+    in the current language."""
     if not figures:
         return []
     if figures.get("view") != "survival":
         return [figures["note"]] if figures.get("note") else []
-    out = [f"{figures['customers']:,} contract customers followed, {figures['departures']:,} of whom left."]
+    out = [_("{customers} contract customers followed, {departures} of whom left.").format(
+        customers=number(figures["customers"]), departures=number(figures["departures"]))]
     med, kept = figures.get("median_tenure_months"), figures.get("retained")
     if med is not None:
-        out.append(f"Half of all customers leave within {med:.1f} months of signing up (Kaplan-Meier median).")
+        out.append(_("Half of all customers leave within {months} months of signing up (Kaplan-Meier median).").format(
+            months=number(med, 1)))
     else:
-        out.append("Over half of all customers are still with us at the longest tenure seen (median not reached).")
+        out.append(_("Over half of all customers are still with us at the longest tenure seen (median not reached)."))
     if kept is not None:
-        out.append(f"{kept:.0%} are still customers {figures['retained_at_months']} months after signing up.")
+        out.append(_("{share} are still customers {months} months after signing up.").format(
+            share=percent(kept, 0), months=figures["retained_at_months"]))
     top = figures.get("top_driver")
     if top:
-        against = "the mean" if top["reference"] == "mean" else top["reference"]
-        out.append(f"Strongest driver of leaving: {top['term']} (against {against}), {top['hazard_ratio']:.2f}x the "
-                   f"hazard ({figures['interval_level']}% interval {top['lower']:.2f}-{top['upper']:.2f}).")
+        against = _("the mean") if top["reference"] == "mean" else shown_term(top["reference"])
+        out.append(_("Strongest driver of leaving: {term} (against {reference}), {ratio}x the hazard ({level}% "
+                     "interval {lower}-{upper}).").format(term=shown_term(top["term"]), reference=against,
+                                                 ratio=number(top["hazard_ratio"], 2), level=figures["interval_level"],
+                                                 lower=number(top["lower"], 2), upper=number(top["upper"], 2)))
     if figures.get("ph_failures"):
-        out.append(f"Proportional hazards fail for {', '.join(figures['ph_failures'])}: those ratios are averages "
-                   f"over tenure.")
+        out.append(_("Proportional hazards fail for {terms}: those ratios are averages over tenure.").format(
+            terms=_(", ").join(map(shown_term, figures["ph_failures"]))))
     return out

@@ -43,7 +43,9 @@ from sklearn.base import BaseEstimator
 
 from crm_utils.config import month_end
 from crm_utils.customers.features import guest_mask
+from crm_utils.i18n import _
 from crm_utils.needs.bgnbd import BGNBD, _quiet
+from crm_utils.notebook import number
 
 #: Below this share of customers with a repeat purchase the data say almost nothing about how often
 #: customers come back or when they leave: "repeat-purchase models need repeat purchases". A tenth
@@ -144,17 +146,22 @@ def gamma_gamma_check(summary: pd.DataFrame) -> dict:
 
 
 def gamma_gamma_note(check: dict) -> str:
-    """One sentence when Gamma-Gamma's assumption fails on the data ('' when it holds)."""
+    """One sentence when Gamma-Gamma's assumption fails on the data ('' when it holds), in the
+    current language (the report shows it)."""
     if check.get("holds") is None:
-        return "Too few repeat buyers to check Gamma-Gamma's assumption (spend independent of frequency)."
+        return _("Too few repeat buyers to check Gamma-Gamma's assumption (spend independent of frequency).")
     if check["holds"]:
         return ""
-    direction = "more" if check["correlation"] > 0 else "less"
-    return (f"Gamma-Gamma's assumption fails on these data: among {check['repeat_buyers']:,} repeat buyers, those who "
-            f"buy more often spend {direction} per order (Pearson r = {check['correlation']:.2f}, beyond "
-            f"±{check['threshold']}). Expected spend, and so CLV, is then biased: too {'low' if direction == 'more' else 'high'} "
-            f"for frequent buyers and too {'high' if direction == 'more' else 'low'} for rare ones; read the ranking, "
-            f"not the amounts.")
+    message = (_("Gamma-Gamma's assumption fails on these data: among {buyers} repeat buyers, those who buy more "
+                 "often spend more per order (Pearson r = {r}, beyond ±{threshold}). Expected spend, and so CLV, is "
+                 "then biased: too low for frequent buyers and too high for rare ones; read the ranking, not the "
+                 "amounts.") if check["correlation"] > 0 else
+               _("Gamma-Gamma's assumption fails on these data: among {buyers} repeat buyers, those who buy more "
+                 "often spend less per order (Pearson r = {r}, beyond ±{threshold}). Expected spend, and so CLV, is "
+                 "then biased: too high for frequent buyers and too low for rare ones; read the ranking, not the "
+                 "amounts."))
+    return message.format(buyers=number(check["repeat_buyers"]), r=number(check["correlation"], 2),
+                          threshold=check["threshold"])
 
 
 def repeat_share(summary: pd.DataFrame) -> float:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from crm_utils.i18n import N_, _
+from crm_utils.notebook import money, number, percent
 from crm_utils.value import actions
 from crm_utils.value.clv import CustomerValueModel, gamma_gamma_note
 from crm_utils.value.evaluation import HoldoutEvaluation
@@ -42,27 +44,45 @@ def headline(value: pd.DataFrame, model: CustomerValueModel, evaluation: Holdout
     }
 
 
+#: The tier table's headers as the report shows them (notebook 11 passes these to ``notebook.table``,
+#: which translates them), and the slipping-away list's.
+TIER_HEADERS = {"customers": N_("customers"), "clv_total": N_("CLV, total"), "clv_share": N_("share of all CLV"),
+                "clv_mean": N_("CLV, mean"), "p_alive_mean": N_("mean P(alive)"), "value_at_risk": N_("value at risk")}
+AT_RISK_HEADERS = {"rank": N_("rank"), "customer_id": N_("customer id"), "value_at_risk": N_("value at risk"),
+                   "clv": N_("CLV"), "p_alive": N_("P(alive)")}
+#: Names the section quotes from the value stage's records, for the catalogue: the value tiers
+#: (clv.VALUE_TIERS) and the holdout's naive baselines (evaluation.HoldoutEvaluation).
+RECORD_WORDS = (N_("top 10%"), N_("next 20%"), N_("middle 40%"), N_("bottom 30%"), N_("last period"),
+                N_("average spend x frequency"))
+
+
 def report_section(figures: dict, currency: str | None = None) -> tuple[list[str], pd.DataFrame | None]:
     """The report's customer-value section from the value stage's recorded figures: sentences (each
-    true of the data, or saying why there is no figure) and the table of value tiers (None without)."""
+    true of the data, or saying why there is no figure) and the table of value tiers (None without),
+    in the current language (:mod:`crm_utils.i18n`)."""
     if not figures:
-        return ["The customer-value notebook did not run this month."], None
-    unit = f" {currency}" if currency else ""
+        return [_("The customer-value notebook did not run this month.")], None
     if figures.get("skipped"):
         return [figures["skipped"]], None
-    h = figures["horizon_months"]
+
+    def m(value: float) -> str:
+        return money(value, currency)
+
     sentences = [
-        f"The {figures['customers']:,} customers are expected to spend {figures['total_clv']:,.0f}{unit} over the next "
-        f"{h} months (CLV discounted at {figures['discount_rate']:.0%} a year; mean {figures['mean_clv']:,.0f}{unit}, "
-        f"median {figures['median_clv']:,.0f}{unit}); {figures['value_at_risk']:,.0f}{unit} of it is at risk "
-        f"(CLV x P(churn)).",
+        _("The {customers} customers are expected to spend {total} over the next {months} months (CLV discounted "
+          "at {rate} a year; mean {mean}, median {median}); {at_risk} of it is at risk (CLV x P(churn)).").format(
+            customers=number(figures["customers"]), total=m(figures["total_clv"]), months=figures["horizon_months"],
+            rate=percent(figures["discount_rate"], 0), mean=m(figures["mean_clv"]), median=m(figures["median_clv"]),
+            at_risk=m(figures["value_at_risk"])),
     ]
     tiers = figures.get("tiers")
     if tiers and "top 10%" in tiers:
-        sentences.append(f"The top 10% of customers by CLV hold {tiers['top 10%']['clv_share']:.0%} of it.")
-    sentences.append(f"{figures['at_risk_customers']:,} valuable customers are slipping away (P(alive) under "
-                     f"{actions.SLIPPING_P_ALIVE:.0%}), with {figures['at_risk_value']:,.0f}{unit} of value at risk: "
-                     f"artifacts/value_at_risk.csv lists them.")
+        sentences.append(_("The top 10% of customers by CLV hold {share} of it.").format(
+            share=percent(tiers["top 10%"]["clv_share"], 0)))
+    sentences.append(_("{customers} valuable customers are slipping away (P(alive) under {threshold}), with {value} "
+                       "of value at risk: artifacts/value_at_risk.csv lists them.").format(
+        customers=number(figures["at_risk_customers"]), threshold=percent(actions.SLIPPING_P_ALIVE, 0),
+        value=m(figures["at_risk_value"])))
     ev = figures.get("evaluation") or {}
     if ev.get("skipped"):
         sentences.append(ev["skipped"])
@@ -70,23 +90,30 @@ def report_section(figures: dict, currency: str | None = None) -> tuple[list[str
         mae = ev["mae_spend"]
         # By name, not position: metrics.json is written with sorted keys, which puts the model last.
         model_name = next(n for n in mae if n.startswith("model"))
-        model_mae = mae[model_name]
-        base = ", ".join(f"{n} {mae[n]:,.0f}{unit}" for n in mae if n != model_name)
-        verdict = "beats" if ev["beats_baselines"] else "does NOT beat"
-        sentences.append(f"Checked on the {ev['holdout_months']} months after {ev['calibration_end']} (fitted without "
-                         f"them): total spend predicted {ev['spend_error']:+.1%} off, purchases "
-                         f"{ev['purchases_error']:+.1%}; the model {verdict} the naive baselines per customer "
-                         f"(MAE {model_mae:,.0f}{unit} against {base}).")
+        base = _(", ").join(f"{_(n)} {m(mae[n])}" for n in mae if n != model_name)
+        message = (_("Checked on the {months} months after {end} (fitted without them): total spend predicted {spend} "
+                     "off, purchases {purchases}; the model beats the naive baselines per customer (MAE {mae} "
+                     "against {baselines}).") if ev["beats_baselines"] else
+                   _("Checked on the {months} months after {end} (fitted without them): total spend predicted {spend} "
+                     "off, purchases {purchases}; the model does NOT beat the naive baselines per customer (MAE {mae} "
+                     "against {baselines})."))
+        sentences.append(message.format(months=ev["holdout_months"], end=ev["calibration_end"],
+                                        spend=percent(ev["spend_error"], 1, signed=True),
+                                        purchases=percent(ev["purchases_error"], 1, signed=True),
+                                        mae=m(mae[model_name]), baselines=base))
     note = gamma_gamma_note(figures.get("gamma_gamma_check") or {})
     if note:
         sentences.append(note)
     mon = figures.get("monitoring") or {}
     if "predicted_purchases" in mon:
-        sentences.append(f"Last month's prediction for this month: {mon['predicted_purchases']:,.0f} purchases, "
-                         f"{mon['actual_purchases']:,.0f} made ({mon['error']:+.1%}).")
+        sentences.append(_("Last month's prediction for this month: {predicted} purchases, {made} made "
+                           "({error}).").format(
+            predicted=number(mon["predicted_purchases"]), made=number(mon["actual_purchases"]),
+            error=percent(mon["error"], 1, signed=True)))
     table = None
     if tiers:
         table = pd.DataFrame(tiers).T[["customers", "clv_total", "clv_share", "clv_mean", "p_alive_mean",
                                        "value_at_risk"]]
-        table.index.name = "value tier"
+        table.index = table.index.map(lambda tier: _(tier))  # the tiers' names (clv.VALUE_TIERS)
+        table.index.name = _("value tier")
     return sentences, table
