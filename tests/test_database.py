@@ -237,10 +237,16 @@ def test_rows_after_the_month_stay_in_the_database_and_are_counted(kind, typeabl
     later = {t: int((io.coerce(r).frame[CONTRACTS[t].date_column] >= "2026-09-01").sum())
              for t, r in io.load_raw(typeable).items()}
     assert all(later.values())  # every table has rows after August: the test can fail
-    assert {t: r.held_back_at_source for t, r in raw.items()} == later
-    assert {t: len(r.frame) for t, r in raw.items()} == {t: full[t] - later[t] for t in full}
+    # A date column with an unreadable value (the leads' planted "sometime in spring") stays text in the
+    # database: its later rows are read and held back by cleaning, not by the WHERE clause.
+    typed = {t: pd.api.types.is_datetime64_any_dtype(frames[t][CONTRACTS[t].date_column]) for t in frames}
+    assert not typed["leads"] and typed["orders"]
+    at_source = {t: later[t] if typed[t] else 0 for t in later}
+    assert {t: r.held_back_at_source for t, r in raw.items()} == at_source
+    assert {t: len(r.frame) for t, r in raw.items()} == {t: full[t] - at_source[t] for t in full}
     print_ = source.fingerprint(month)["tables"]
-    assert all(v["filtered_in_database"] and v["date_type"] in database.DATE_KINDS for v in print_.values())
+    assert all(v["filtered_in_database"] and v["date_type"] in database.DATE_KINDS
+               for t, v in print_.items() if typed[t])
     assert print_["orders"]["rows"] == full["orders"] and print_["orders"]["max_date_read"] < "2026-09-01"
     files = cleaning.clean(io.load_raw(typeable), month, key=key)
     db = cleaning.clean(raw, month, key=key)

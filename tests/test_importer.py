@@ -86,7 +86,7 @@ def test_online_retail_cancellations_duplicates_categories_and_bulk_lines(retail
     assert set(o.index[o["is_outlier"]]) == {46, 47}  # 74,215 jars and their cancellation
     assert set(o["category"].astype(str)) == {"Candles & Lighting", "Home Decor", "Other", "Garden",
                                               "Toys & Party", "Kitchen & Dining", "Christmas", "Bags & Storage"}
-    assert result.metrics()["tables_absent"] == ["customers", "interactions", "surveys"]
+    assert result.metrics()["tables_absent"] == ["customers", "interactions", "surveys", "leads"]
 
 
 def test_online_retail_ii_column_names_and_excel_cells(tmp_path, key):
@@ -263,7 +263,8 @@ def test_coverage_says_what_cannot_be_checked(retail, generic):
 @pytest.mark.parametrize("doc", ["README.md", "data/README.md"])
 def test_the_documented_mapping_example_is_a_valid_mapping(doc, tmp_path):
     text = (ROOT / doc).read_text(encoding="utf-8")
-    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    # The full example (the one with units), wherever other, smaller examples sit before it.
+    block = next(b.split("```", 1)[0] for b in text.split("```yaml\n")[1:] if "unit_price" in b.split("```", 1)[0] and "multiply:" in b.split("```", 1)[0])
     (tmp_path / "mapping.yml").write_text(block, encoding="utf-8")
     orders = io.Mapping.load(tmp_path / "mapping.yml").for_table("orders")
     assert orders.multiply == {"unit_price": 0.01} and orders.exact_duplicates == "keep"

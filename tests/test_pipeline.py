@@ -199,7 +199,7 @@ def test_report_reads_in_a_browser(e2e, tmp_path):
     # Tables read as a manager reads them: headers in words, no row numbers, no <NA>, money in euros.
     assert "p_purchase" not in html_text(reports) and "expected_net_margin" not in html_text(reports)
     assert "&lt;NA&gt;" not in html_text(reports) and "-0.0%" not in html_text(reports)
-    assert "expected net margin (EUR)" in html_text(reports) and "Net revenue was" in html_text(reports)
+    assert "incremental margin (range) (EUR)" in html_text(reports) and "Net revenue was" in html_text(reports)
     shot = Image.open(tmp_path / "report.png").convert("L")
     assert shot.size[0] == 1280 and shot.getextrema()[0] < 100  # something dark was drawn: not a blank page
     html = (reports / "2026-10" / "report.html").read_text()
@@ -377,7 +377,7 @@ def test_an_online_retail_export_runs_through_import_and_the_monthly_run(retail)
     cleaning = json.loads((month / "metrics.json").read_text())["01_data_cleaning"]
     assert cleaning["tables"] == {"orders": {"rows_in": lines, "kept": 50, "quarantined": 12, "merged": 0,
                                              "held_back": 3}}
-    assert cleaning["tables_absent"] == ["customers", "interactions", "surveys"]
+    assert cleaning["tables_absent"] == ["customers", "interactions", "surveys", "leads"]
     assert len(pd.read_parquet(month / "artifacts" / "orders.parquet")) == 50  # 3 guest sales kept
     assert not (month / "artifacts" / "customers.parquet").exists()
     quarantine = pd.read_parquet(month / "artifacts" / "quarantine.parquet")

@@ -37,6 +37,7 @@ NOTHING = {
     "forecast_check": N_("No demand forecast this month: last month's forecast was not checked."),
     "satisfaction": N_("No satisfaction clusters this month (no survey table, or too few responses)."),
     "campaign": N_("No campaign plan: it needs purchase predictions and segments."),
+    "value": N_("No customer value this month (notebook 04 did not run, or the shop has no repeat buyers)."),
 }
 #: The parts of the report the run's tables can leave out, named for the 'not covered' sentence.
 COVERED = {"customers": N_("customer profiles"), "segments": N_("segments"), "propensity": N_("purchase predictions"),
