@@ -179,8 +179,7 @@ def report_texts() -> list[str]:
         texts += [str(x) for x in [*t.columns, *t.index, t.index.name, t.columns.name] if x is not None]
     texts.append(report.footer(RUN_RECORD, "2026-10", "EUR").data)
     texts += [report.nothing(section) for section in report.NOTHING]
-    texts += [report.not_covered({"customers": True}), report.no_previous_report("2026-10"),
-              report.shadow_price_sentence(0.0, "EUR"), report.shadow_price_sentence(1.5, None)]
+    texts += [report.not_covered({"customers": True}), report.no_previous_report("2026-10")]
     check = pd.DataFrame({"series": ["total", "category=Books"], "ds": pd.Timestamp("2026-10-04"), "yhat": 10.0,
                           "actual": 11.0, "inside": True})
     texts += [str(c) for c in forecast_monitoring.forecast_check_summary(check).data.columns]

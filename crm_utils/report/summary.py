@@ -62,13 +62,6 @@ def no_previous_report(report_month: str) -> str:
         month=pd.Period(report_month, freq="M") - 1)
 
 
-def shadow_price_sentence(shadow_price: float, currency: str | None) -> str:
-    """What one more unit of campaign budget would add to the expected net margin."""
-    text = _("Shadow price of the budget: one more {unit} of budget would add {value} of expected net margin").format(
-        unit=currency or _("unit"), value=money(shadow_price, currency, 2))
-    return text + (_(" (the budget is not what limits the plan).") if shadow_price < 1e-9 else _("."))
-
-
 def load_run(run_dir: str | Path, report_month: str) -> tuple[dict, dict | None, dict | None]:
     """This run's metrics, last month's metrics.json (None when absent) and this run's run.json."""
     run_dir = Path(run_dir)
@@ -94,8 +87,7 @@ def _change(now: float | None, then: float | None) -> float:
 #: Readable headers of the report's tables, for the column names the stages hand over.
 HEADERS = {"customer_id": N_("customer"), "p_purchase": N_("chance of buying next month"),
            "next_category": N_("likely next category"), "p_next_category": N_("chance of that category"),
-           "voiced_need": N_("need voiced in notes"), "expected_net_margin": N_("expected net margin"),
-           "cost": N_("cost"), "contacts": N_("contacts"), "in this report": N_("in this report"),
+           "voiced_need": N_("need voiced in notes"), "in this report": N_("in this report"),
            "in last month's report": N_("in last month's report"), "agrees": N_("agrees")}
 
 
