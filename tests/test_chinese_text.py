@@ -150,6 +150,18 @@ def test_the_chinese_shop_is_written_as_a_chinese_export(zh_data):
     assert np.allclose(products["list_price"], euro["list_price"] * zh_cn.LOCALE.price_factor, rtol=0.01)
 
 
+def test_the_chinese_shops_deals_are_priced_in_yuan(zh_data, small_data):
+    """Lead values follow the locale's price level, as the catalogue does: the same draws as the
+    English shop's (same seed and size), times the price factor, and the truth says so."""
+    zh_leads, en_leads = (pd.read_csv(folder / "leads.csv") for folder in (zh_data, small_data))
+    ratio = zh_leads["value"].median() / en_leads["value"].median()
+    assert ratio == pytest.approx(zh_cn.LOCALE.price_factor, rel=0.01)
+    planted = json.loads((zh_data / "_truth" / "funnel.json").read_text())["sources"]
+    english = json.loads((small_data / "_truth" / "funnel.json").read_text())["sources"]
+    assert {s: round(v["value_median"] / english[s]["value_median"], 6) for s, v in planted.items()} == {
+        s: zh_cn.LOCALE.price_factor for s in english}
+
+
 #: Orders on 618 and 11.11 over the median day of their month, at least. The planted boosts (2.4 and
 #: 3.0, raised further by each persona's event sensitivity) give about twice the median or more in
 #: expectation; 1.5 leaves room for the Poisson noise of ~25 orders a day in the small shop.

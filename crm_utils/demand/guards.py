@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from crm_utils.demand.series import PERIOD_DAYS
+from crm_utils.i18n import _
+from crm_utils.notebook import number
 
 #: A forecast's mean over the horizon may be at most this many times the higher of the series'
 #: recent level and its level in the same periods a year earlier, and at least the lower of the
@@ -101,20 +103,25 @@ def check_forecast(history: pd.DataFrame, forecast: pd.DataFrame, horizon: int,
     reasons = []
     small = max(mean, high if np.isfinite(high) else 0.0) * len(yhat) < NOISE_FLOOR
     if not small and np.isfinite(high) and mean > LEVEL_BAND * max(high, 0.0) and mean > 0:
-        reasons.append(f"its mean ({mean:,.0f} per period) is over {LEVEL_BAND:g} times the higher of its recent "
-                       f"level ({recent:,.0f}) and the same periods a year earlier"
-                       + (f" ({year_ago:,.0f})" if np.isfinite(year_ago) else " (not in the history)"))
+        text = (_("its mean ({mean} per period) is over {band} times the higher of its recent level ({recent}) and "
+                  "the same periods a year earlier ({year_ago})") if np.isfinite(year_ago) else
+                _("its mean ({mean} per period) is over {band} times the higher of its recent level ({recent}) and "
+                  "the same periods a year earlier (not in the history)"))
+        reasons.append(text.format(mean=number(mean), band=f"{LEVEL_BAND:g}", recent=number(recent),
+                                   year_ago=number(year_ago)))
     if not small and np.isfinite(low) and low > 0 and mean < low / LEVEL_BAND:
-        reasons.append(f"its mean ({mean:,.0f} per period) is under 1/{LEVEL_BAND:g} of the lower of its recent "
-                       f"level and the same periods a year earlier ({low:,.0f})")
+        reasons.append(_("its mean ({mean} per period) is under 1/{band} of the lower of its recent level and the "
+                         "same periods a year earlier ({low})").format(mean=number(mean), band=f"{LEVEL_BAND:g}",
+                                                                       low=number(low)))
     bands = peak_bands(forecast["ds"], untested_peak)
     over = (yhat > bands * top) & (yhat >= NOISE_FLOOR) if np.isfinite(top) and top > 0 else np.zeros(len(yhat), bool)
     if over.any():
         i = int(np.argmax(np.where(over, yhat / bands, -np.inf)))
-        where = " near the untested seasonal peak" if bands[i] < PEAK_BAND else ""
-        reasons.append(f"its highest period ({yhat[i]:,.0f}) is over {bands[i]:g} times the history's highest "
-                       f"({top:,.0f}){where}")
-    return {"passed": not reasons, "reason": "; ".join(reasons), "recent_level": recent,
+        text = (_("its highest period ({peak}) is over {band} times the history's highest ({top}) near the untested "
+                  "seasonal peak") if bands[i] < PEAK_BAND else
+                _("its highest period ({peak}) is over {band} times the history's highest ({top})"))
+        reasons.append(text.format(peak=number(yhat[i]), band=f"{bands[i]:g}", top=number(top)))
+    return {"passed": not reasons, "reason": _("; ").join(reasons), "recent_level": recent,
             "year_ago_level": year_ago, "history_max": top, "forecast_mean": mean, "forecast_max": peak}
 
 

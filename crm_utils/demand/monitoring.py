@@ -86,14 +86,23 @@ def forecast_check_summary(check: pd.DataFrame) -> "pd.io.formats.style.Styler":
                              words["forecast"]: number, words["actual"]: number})
 
 
-#: The levels a series name starts with ('category=Books'), for the catalogue.
-LEVEL_WORDS = (N_("total"), N_("category"), N_("region"))
+#: The levels a series name is made of ('category=Books, region=North'), for the catalogue, and
+#: 'unknown', the kit's name for a missing category or region.
+LEVEL_WORDS = (N_("total"), N_("category"), N_("region"), N_("unknown"))
 
 
 def series_label(name: str) -> str:
-    """A series' name in the current language: 'total' and the level translated, the data's name as it is."""
-    level, sep, value = str(name).partition("=")
-    return f"{_(level)}={value}" if sep else _(level)
+    """A series' name in the current language: 'total', the levels and 'unknown' translated, the
+    data's names as they are ('category=Books, region=unknown' -> '品类=Books，地区=未知')."""
+    parts = []
+    for part in str(name).split(", "):
+        level, sep, value = part.partition("=")
+        if not sep:
+            parts.append(_(level) if level in LEVEL_WORDS else part)
+            continue
+        value = _(value) if value == "unknown" else value
+        parts.append(_("{level}={value}").format(level=_(level), value=value) if level in LEVEL_WORDS else part)
+    return _(", ").join(parts)
 
 
 def check_note(check: pd.DataFrame, last: LastMonth) -> str:

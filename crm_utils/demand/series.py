@@ -19,6 +19,7 @@ import pandas as pd
 
 from crm_utils import coverage, linecodes
 from crm_utils.customers import features
+from crm_utils.i18n import N_, _
 
 LEVELS = ("total", "category", "region", "category_region")
 #: The cleaned order columns demand series (and the report's forecast check) read.
@@ -341,15 +342,16 @@ def spring_festival(year: int) -> pd.Timestamp:
 
 
 #: The retail events a mapping can declare (``retail_events: [singles_day, mid_year_618]``), by the
-#: name it uses. Each event's display name is its regressor's column (``event_<slug>``).
+#: name it uses. Each event's English name is its regressor's column (``event_<slug>``) in every
+#: language; the catalogue translates it where it is shown (:meth:`EventCalendar.upcoming`).
 KNOWN_RETAIL_EVENTS: dict[str, RetailEvent] = {
-    "black_friday": RetailEvent("Black Friday weekend", black_friday, 0, 2),
-    "cyber_monday": RetailEvent("Cyber Monday", lambda y: black_friday(y) + pd.Timedelta(days=3), 0, 0),
-    "singles_day": RetailEvent("Singles' Day 11.11", lambda y: pd.Timestamp(y, 11, 11), 0, 0),
-    "christmas": RetailEvent("Christmas shopping", lambda y: pd.Timestamp(y, 12, 23), -22, 0),
-    "mid_year_618": RetailEvent("618 mid-year sale", lambda y: pd.Timestamp(y, 6, 18), -RUN_UP_618_DAYS, 0),
+    "black_friday": RetailEvent(N_("Black Friday weekend"), black_friday, 0, 2),
+    "cyber_monday": RetailEvent(N_("Cyber Monday"), lambda y: black_friday(y) + pd.Timedelta(days=3), 0, 0),
+    "singles_day": RetailEvent(N_("Singles' Day 11.11"), lambda y: pd.Timestamp(y, 11, 11), 0, 0),
+    "christmas": RetailEvent(N_("Christmas shopping"), lambda y: pd.Timestamp(y, 12, 23), -22, 0),
+    "mid_year_618": RetailEvent(N_("618 mid-year sale"), lambda y: pd.Timestamp(y, 6, 18), -RUN_UP_618_DAYS, 0),
     "spring_festival": RetailEvent(
-        "Spring Festival shopping",
+        N_("Spring Festival shopping"),
         lambda y: spring_festival(y) - pd.Timedelta(days=SPRING_SHOPPING_LAST_DAY_BEFORE),
         -(SPRING_SHOPPING_DAYS - 1), 0),
 }
@@ -428,11 +430,13 @@ class HolidayCalendar:
                    declared.get("regions_are"))
 
     def describe(self) -> str:
+        """The calendar in a few words, in the current language."""
         if self.regions_are:
-            return "public holidays of the country each region names"
+            return _("public holidays of the country each region names")
         if self.subdivisions:
-            return f"public holidays of {self.country}, per region as its ISO 3166-2 subdivision"
-        return f"public holidays of {self.country} for the whole shop"
+            return _("public holidays of {country}, per region as its ISO 3166-2 subdivision").format(
+                country=self.country)
+        return _("public holidays of {country} for the whole shop").format(country=self.country)
 
     def holidays_for(self, regions: Iterable[str], years: list[int]) -> tuple[list[tuple], list[str]]:
         """(name, day, region) rows of public holidays, and the regions without a calendar of their own."""
@@ -469,6 +473,12 @@ def holiday_country(region: str) -> str | None:
     return None
 
 
+#: The calendar's kinds and the columns of :meth:`EventCalendar.upcoming`, for the catalogue.
+KIND_LABELS = {"retail event": N_("retail event"), "public holiday": N_("public holiday")}
+COLUMN_LABELS = {"kind": N_("kind"), "holiday": N_("event or holiday"), "first": N_("first day"),
+                 "regions": N_("regions")}
+
+
 @dataclass
 class EventCalendar:
     """Prophet-style holiday table (holiday, ds, lower_window, upper_window) plus kind and region."""
@@ -477,15 +487,28 @@ class EventCalendar:
     regions_without_calendar: list[str]
     holidays: HolidayCalendar | None = None
 
+    def upcoming(self, after: pd.Timestamp, rows: int = 15) -> pd.DataFrame:
+        """The first ``rows`` events and holidays after ``after``, for the reader: kind, name, first
+        day and how many regions keep it, with the kit's words in the current language (the public
+        holidays' names as the ``holidays`` package gives them)."""
+        ahead = self.frame[self.frame["ds"] > after]
+        out = (ahead.groupby(["kind", "holiday"], sort=False)
+               .agg(first=("ds", "min"), regions=("region", "nunique")).head(rows).reset_index())
+        retail = out["kind"] == "retail event"
+        out["holiday"] = out["holiday"].where(~retail, out["holiday"].map(_))
+        out["kind"] = out["kind"].map(lambda k: _(KIND_LABELS.get(k, k)))
+        return out.rename(columns=lambda c: _(COLUMN_LABELS.get(c, c)))
+
     def note(self) -> str:
         """What the public-holiday part rests on, in one sentence."""
         if self.holidays is None:
-            return ("No holiday calendar is declared for this data (mapping: holidays: {country: GB}, or "
-                    "{country: BR, subdivisions: region}, or {regions_are: countries}): no public-holiday "
-                    "regressors; retail events only.")
-        missing = (f"; no calendar of their own for: {', '.join(self.regions_without_calendar)}"
-                   if self.regions_without_calendar else "")
-        return f"Holiday calendar as declared: {self.holidays.describe()}{missing}."
+            return _("No holiday calendar is declared for this data (mapping: `holidays: {{country: GB}}`, or "
+                     "`{{country: BR, subdivisions: region}}`, or `{{regions_are: countries}}`): no public-holiday "
+                     "regressors; retail events only.").format()
+        if self.regions_without_calendar:
+            return _("Holiday calendar as declared: {calendar}; no calendar of their own for: {regions}.").format(
+                calendar=self.holidays.describe(), regions=", ".join(self.regions_without_calendar))
+        return _("Holiday calendar as declared: {calendar}.").format(calendar=self.holidays.describe())
 
 
 def event_calendar(regions: Iterable[str], start: pd.Timestamp, end: pd.Timestamp,

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from crm_utils.artifacts import LastMonth, collect_metrics
+from crm_utils.data.reasons import quarantine_label, reason_label, table_label
+from crm_utils.demand.monitoring import series_label
 from crm_utils.i18n import N_, _
 from crm_utils.notebook import money, money_label, number, partial_month_note, percent
 from crm_utils.report.campaigns import campaign_sentence
@@ -173,7 +175,8 @@ def month_sentences(metrics: dict, previous: dict | None = None, currency: str |
         top = max(clean.get("quarantined_by_reason", {}).items(), key=lambda kv: kv[1], default=None)
         text = _("Of {rows} input rows, {quarantined} ({share}) were set aside in quarantine").format(
             rows=number(rows_in), quarantined=number(quarantined), share=percent(quarantined / max(rows_in, 1), 2))
-        text += _(", most often for '{reason}' ({rows} rows).").format(reason=top[0], rows=number(top[1])) \
+        text += _(", most often for '{reason}' ({rows} rows).").format(reason=quarantine_label(top[0]),
+                                                                            rows=number(top[1])) \
             if top else _(".")
         if clean.get("merged_duplicate_lines"):
             text = text[:-1] + _("; {lines} order line(s) ({revenue}, {share} of revenue) were merged as exact "
@@ -254,7 +257,7 @@ def forecast_note(metrics: dict) -> str:
     for measure, rows in (d.get("gate_fallbacks") or {}).items():
         for r in rows:
             head = _("The {measure} forecast of {series} by {model} failed the sanity gate ({reason})").format(
-                measure=_(measure), series=_(str(r.get("series"))), model=r["model"], reason=r["reason"])
+                measure=_(measure), series=series_label(r.get("series")), model=r["model"], reason=r["reason"])
             if r["fallback"] == r["model"]:
                 parts.append(head + _("; no simpler model was left to fall back to, so it is shown with this warning."))
             elif r.get("fallback_passed", True):
@@ -265,7 +268,7 @@ def forecast_note(metrics: dict) -> str:
     for measure, rows in (d.get("gate_after_reconciliation") or {}).items():
         for r in rows:
             parts.append(_("After the levels were made to add up, the {measure} forecast of {series} is outside the "
-                           "sanity band ({reason}).").format(measure=_(measure), series=_(str(r.get("series"))),
+                           "sanity band ({reason}).").format(measure=_(measure), series=series_label(r.get("series")),
                                                              reason=r["reason"]))
     if d.get("peak") and not d.get("peak_tested", True):
         parts.append(_("The history's seasonal peak ({peak}) was never in a backtest window, so forecasts near its "
@@ -464,10 +467,12 @@ def monitoring_warnings(monitoring: pd.DataFrame) -> list[str]:
 
 def quarantine_view(quarantine: pd.DataFrame, rows: int = 12):
     """:func:`quarantine_table` for the reader: the first ``rows`` reasons with translated headers
-    (the reasons themselves are the cleaning rules' words), escaped."""
+    and the tables' names and the cleaning rules' reasons in the current language, escaped."""
     from crm_utils import safe
 
-    return safe.styler(quarantine.head(rows).rename(columns=_), {_("rows"): number}, hide_index=True)
+    shown = quarantine.head(rows).assign(table=lambda q: q["table"].map(table_label),
+                                         reason=lambda q: q["reason"].map(reason_label))
+    return safe.styler(shown.rename(columns=_), {_("rows"): number}, hide_index=True)
 
 
 def quarantine_sentence(quarantine: pd.DataFrame) -> str:

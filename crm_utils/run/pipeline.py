@@ -519,6 +519,11 @@ def _run_locked(month: str, src: Source, reports_dir: Path, notebooks: list[Path
         if previous.get("input", {}).get("combined_sha256") != fingerprint["combined_sha256"]:
             raise ValueError(f"--only reruns notebooks on top of the {month} report, but the input data "
                              f"differ from what that report was built from; run the whole month instead")
+        written_in = previous.get("language") or i18n.SOURCE_LANGUAGE
+        if written_in != language:  # the stages not rerun keep their sentences in the old language
+            raise ValueError(f"--only reruns notebooks on top of the {month} report, which was written in "
+                             f"{written_in}; its other notebooks' sentences would stay in {written_in}. Run the "
+                             f"whole month with --language {language} instead")
     kernel_root = None
     try:  # nothing has run yet: a folder that cannot be written stops here, and leaves nothing behind
         if only and final.exists():

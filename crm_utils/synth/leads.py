@@ -36,7 +36,7 @@ class LeadSource:
     share: float
     #: P(contacted | created), P(qualified | contacted), P(proposal | qualified), P(won | proposal)
     rates: tuple[float, float, float, float]
-    value_median: float  # median expected deal value, EUR
+    value_median: float  # median expected deal value, EUR (times the locale's price factor)
 
 
 SOURCES = (
@@ -66,10 +66,11 @@ def _gamma_days(rng: np.random.Generator, mean: float, n: int) -> np.ndarray:
 
 
 def draw_leads(rng: np.random.Generator, start: pd.Timestamp, end: pd.Timestamp, n_customers: int,
-               first_orders: pd.Series, chunk: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+               first_orders: pd.Series, chunk: int, price_factor: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The chunk's leads table (as exported) and its truth (every lead's uncensored path).
 
     ``first_orders``: each of the chunk's customers' first purchase date, indexed by customer id.
+    ``price_factor``: the locale's prices against the euro catalogue (deal values in its currency).
     """
     n = int(round(n_customers * LEADS_PER_CUSTOMER))
     days = (end - start).days + 1
@@ -95,7 +96,8 @@ def draw_leads(rng: np.random.Generator, start: pd.Timestamp, end: pd.Timestamp,
     outcome_at = np.where(won, at[:, 3], last_at + fail_wait)
     visits = rng.poisson(np.exp(1.2 + 0.5 * intent[:, 0]))
     opens = rng.poisson(np.exp(0.8 + 0.6 * intent[:, 1]))
-    value = np.round(np.array([s.value_median for s in SOURCES])[src] * np.exp(0.5 * rng.standard_normal(n)), 2)
+    value = np.round(np.array([s.value_median for s in SOURCES])[src] * price_factor
+                     * np.exp(0.5 * rng.standard_normal(n)), 2)
 
     stage_dates = {}
     for j, t in enumerate(TRANSITIONS[:3]):
@@ -142,10 +144,11 @@ def draw_leads(rng: np.random.Generator, start: pd.Timestamp, end: pd.Timestamp,
     return frame, truth
 
 
-def planted() -> dict:
-    """What the generator plants, for ``_truth/funnel.json``."""
+def planted(price_factor: float = 1.0) -> dict:
+    """What the generator plants, for ``_truth/funnel.json`` (deal values in the locale's currency)."""
     return {"sources": {s.name: {"share": s.share, "rates": dict(zip(TRANSITIONS, s.rates)),
-                                 "won_per_lead": float(np.prod(s.rates)), "value_median": s.value_median}
+                                 "won_per_lead": float(np.prod(s.rates)),
+                                 "value_median": s.value_median * price_factor}
                         for s in SOURCES},
             "mean_days": MEAN_DAYS, "duration_shape": DURATION_SHAPE, "intent_correlation": INTENT_CORRELATION,
             "leads_per_customer": LEADS_PER_CUSTOMER, "dirt_share": DIRT_SHARE, "ghost_share": GHOST_SHARE,

@@ -108,7 +108,8 @@ def _chunk_leads(cfg: SynthConfig, k: int, clean) -> tuple[pd.DataFrame, pd.Data
     first = bought.groupby("cust")["order_date"].min()
     first.index = clean.customers["customer_id"].to_numpy()[first.index.to_numpy()]
     rng = np.random.default_rng([cfg.seed, k, synth_leads.LEADS_STREAM])
-    return synth_leads.draw_leads(rng, cfg.start_ts, cfg.end_ts, len(clean.customers), first, k)
+    return synth_leads.draw_leads(rng, cfg.start_ts, cfg.end_ts, len(clean.customers), first, k,
+                                  locale_of(cfg.locale).price_factor)
 
 
 def _chunk_job(cfg: SynthConfig, k: int, part_dir: str) -> ChunkResult:
@@ -202,7 +203,8 @@ def _write_truth(truth_dir: Path, cfg: SynthConfig, truth_parts: dict[str, list[
     dirt = pd.concat(truth_parts["dirt"], ignore_index=True).sort_values(["table", "row", "kind"])
     dirt.to_parquet(truth_dir / "dirt.parquet", index=False)
     pd.concat(truth_parts["leads"], ignore_index=True).to_parquet(truth_dir / "leads.parquet", index=False)
-    (truth_dir / "funnel.json").write_text(json.dumps(synth_leads.planted(), indent=2))
+    (truth_dir / "funnel.json").write_text(json.dumps(synth_leads.planted(locale_of(cfg.locale).price_factor),
+                                                     indent=2))
     locale = locale_of(cfg.locale)
     catalogue = Catalogue.build(cfg.seed, locale.price_factor)
     catalogue.frame().to_parquet(truth_dir / "products.parquet", index=False)
