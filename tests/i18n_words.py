@@ -28,6 +28,8 @@ KEPT_WORDS = {"kpi", "roc", "auc", "nps", "utc", "sha", "crm", "eur", "cny", "us
               "meier", "pearson", "cox", "wilson", "newcombe", "jieba", "highs", "ols", "ipw",
               "pdf", "csv", "xlsx", "html", "png", "json", "parquet", "yml", "yaml"}
 
+#: A file's name (artifacts/targets.csv, mapping.yml): a name, not text to translate.
+FILE_NAME = re.compile(r"[\w./-]+\.(?:csv|xlsx|parquet|ya?ml|json|html|png|ipynb)\b")
 #: A word of English: letters (and the underscores of a name), three or more.
 WORD = re.compile(r"[A-Za-z][A-Za-z_']{2,}")
 
@@ -36,7 +38,8 @@ def english_left(texts: Iterable[str], allowed: Iterable[str] = ()) -> set[str]:
     """Every word of three Latin letters or more in ``texts`` that is neither kept (:data:`KEPT_WORDS`)
     nor ``allowed`` (the names the test's own data give to their things); `code` is left out."""
     keep = KEPT_WORDS | {w.lower() for w in allowed}
-    return {w for t in texts for w in WORD.findall(re.sub(r"`[^`]*`", " ", str(t))) if w.lower() not in keep}
+    return {w for t in texts for w in WORD.findall(FILE_NAME.sub(" ", re.sub(r"`[^`]*`", " ", str(t))))
+            if w.lower() not in keep}
 
 
 def figure_texts(fig) -> list[str]:

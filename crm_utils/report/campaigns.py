@@ -33,10 +33,20 @@ def _range(f: dict, fmt) -> str:
                                                    high=fmt(f["high"]))
 
 
+#: The contact channels the kit's defaults and generator name, for the catalogue (with spaces for
+#: underscores: 'direct_mail' is shown as 'direct mail').
+CHANNEL_WORDS = (N_("email"), N_("phone"), N_("sms"), N_("visit"), N_("direct mail"), N_("chat"))
+
+
+def channel_label(channel: str) -> str:
+    """A channel in the current language when the catalogue knows it, else as the data write it."""
+    words = str(channel).replace("_", " ")
+    return _(words) if words in CHANNEL_WORDS else str(channel)
+
+
 def _names(names: list[str]) -> str:
-    """Channels listed in the current language: a channel the catalogue knows (email, phone, ...)
-    translated, any other code as the data write it."""
-    return _(", ").join(_(name) for name in names)
+    """Channels listed in the current language (:func:`channel_label`)."""
+    return _(", ").join(channel_label(name) for name in names)
 
 
 @dataclass
@@ -131,7 +141,10 @@ class CampaignSection:
             return None
         shown = self.plan.pivot_table(index="segment_name", columns="channel", values="contacts", aggfunc="sum",
                                       fill_value=0).astype(int)
-        shown.columns = [_(str(c).replace("_", " ")) for c in shown.columns]
+        from crm_utils.report.summary import segment_label  # summary imports this module
+
+        shown.columns = [channel_label(c) for c in shown.columns]
+        shown.index = shown.index.map(segment_label)
         return shown.rename_axis(None).rename_axis(None, axis=1)
 
     def summary(self) -> dict | None:
