@@ -112,6 +112,11 @@ class BGNBD(BaseEstimator):
         """Expected purchases in the next ``horizon_days`` days."""
         return self._predict("expected_purchases", features, future_t=self.horizon_days)
 
+    def expected_purchases_in(self, features: pd.DataFrame, days: float) -> np.ndarray:
+        """Expected purchases per customer in the next ``days`` (another horizon than the fitted
+        one: customer value's month and year)."""
+        return self._predict("expected_purchases", features, future_t=days)
+
     def probability_alive(self, features: pd.DataFrame) -> np.ndarray:
         """Probability that the customer has not dropped out."""
         return self._predict("expected_probability_alive", features)

@@ -278,7 +278,7 @@ class CustomerValueModel(BaseEstimator):
     def expected_purchases(self, summary: pd.DataFrame, days: float) -> np.ndarray:
         """Expected purchases of each customer in the ``days`` after the summary's cutoff."""
         self._fitted()
-        return self.bgnbd_._predict("expected_purchases", as_bgnbd_features(summary), future_t=days)
+        return self.bgnbd_.expected_purchases_in(as_bgnbd_features(summary), days)
 
     def p_alive(self, summary: pd.DataFrame) -> np.ndarray:
         self._fitted()
