@@ -56,7 +56,7 @@ UNIT_WORDS = {"contact": N_("contact"), "hour": N_("hour")}
 
 #: The channels of notebook 07's default parameters, named in the catalogue ('direct_mail' is looked
 #: up as 'direct mail', as the report's plan table writes it).
-CHANNEL_WORDS = (N_("email"), N_("phone"), N_("direct mail"), N_("visit"))
+CHANNEL_WORDS = (N_("email"), N_("sms"), N_("phone"), N_("direct mail"), N_("visit"))
 
 
 def channel_label(name: object) -> str:
