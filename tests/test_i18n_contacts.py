@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from crm_utils import i18n
-from crm_utils.contacts import control, plan
+from crm_utils.contacts import control, effects, plan
 from crm_utils.contacts.effects import OUTREACH_WORDS, ContactEffect
 from crm_utils.contacts.plan import Channel
 from crm_utils.report import campaigns
@@ -83,9 +83,14 @@ def _effect_texts(fits: list[ContactEffect]) -> list[str]:
     return [t for e in fits for t in (e.message_, e.assumption_, *e.effects_["note"])]
 
 
+def _fits_shown() -> tuple[list[ContactEffect], pd.DataFrame]:
+    fits = _fits()
+    return fits, effects.shown(fits[0].effects_)
+
+
 def test_effects_messages_notes_and_assumption_are_chinese_and_codes_stay():
-    zh, en = in_chinese(_fits)
-    texts = _effect_texts(zh)
+    (zh, zh_table), (en, en_table) = in_chinese(_fits_shown)
+    texts = _effect_texts(zh) + [*zh_table.columns, *zh_table.iloc[:, 0], *zh_table.iloc[:, 1]]
     assert english_left(texts, allowed=TOPIC_WORDS) == set()
     # every branch reached, its status code unchanged
     assert [e.status_ for e in zh] == [e.status_ for e in en] == [
@@ -104,6 +109,10 @@ def test_effects_messages_notes_and_assumption_are_chinese_and_codes_stay():
     assert en[5].message_.startswith("The interactions table holds no contact by the shop under the topics given: ")
     assert "too few contacts (n < 30)" in set(en[0].effects_["note"])
     assert en[0].assumption_.startswith("The figures are causal only if")
+    # the table as shown: headers, channels and the all-topics row translated, the data's topics kept
+    assert list(zh_table.columns[:3]) == ["渠道", "主题", "被联系数"] and set(zh_table["渠道"]) == {"电子邮件", "短信"}
+    assert set(zh_table["主题"]) == {"全部", "newsletter", "promotion"}
+    assert en_table.equals(en[0].effects_)  # English: the table as it is
 
 
 # ------------------------------------------------------------------------------------------
@@ -275,3 +284,39 @@ def test_the_stage_figures_carry_chinese_sentences_the_report_prints_by_code():
     assert said == [fig["no_plan_reason"], fig["verdict"]["sentence"]]
     assert said[1] == "2026-09 的运行结果中没有营销方案（其联系阶段未运行或无法制定方案）：没有上月的营销活动可供评估。"
     assert said_en[0].startswith("Purchase prediction was not possible this month (notebook 05)")
+
+
+def _tables() -> list[pd.DataFrame]:
+    """The plan's tables as notebook 07 shows them: uplifts (measured and assumed), shadow prices, outlook."""
+    best = plan.optimise(TABLE, CHANNELS, budget=400)
+    rng = np.random.default_rng(3)
+    scores = pd.DataFrame({"customer_id": [f"C{i:03d}" for i in range(200)], "segment_name": rng.choice(["A", "B"], 200),
+                           "p_purchase": rng.beta(2, 5, 200), "avg_order_value": rng.uniform(20, 120, 200)})
+    cells = plan.customer_cells(scores, 0.3)
+    measured = pd.DataFrame({"channel": ["email"], "topic": ["all"], "effect": [0.03], "ci_low": [0.01],
+                             "ci_high": [0.05], "n_contacted": [900], "note": [""]})
+    uplifts = plan.uplift_table(CHANNELS, measured, {"phone": [0.02, 0.05, 0.08]})
+    outlook = plan.outlook(plan.optimise(plan.cell_table(cells, uplifts["uplift"]), CHANNELS, 300), cells, CHANNELS,
+                           uplifts)
+    tables = [uplifts, plan.shadow_prices(best, CHANNELS), outlook]
+    return [[t, plan.shown(t)] for t in tables]
+
+
+def test_the_plan_tables_as_shown_are_chinese_and_unchanged_in_english():
+    zh, en = in_chinese(_tables)
+    i18n.set_language("zh-CN")  # the headers as notebook.table looks them up in a Chinese run
+    texts = []
+    for raw, shown in zh:
+        texts += [*map(str, shown.index), *([shown.index.name] if shown.index.name else [])]
+        texts += [str(v) for col in ("source", "unit", "basis") if col in shown for v in shown[col]]
+        texts += [i18n._(c) for c in shown.columns]  # as notebook.table looks the headers up
+    assert english_left(texts) == set()
+    (uplifts, shown_uplifts), (prices, shown_prices), (outlook, shown_outlook) = zh
+    assert list(shown_uplifts.index) == ["电子邮件", "电话"] and shown_uplifts.index.name == "渠道"
+    assert list(shown_uplifts["source"]) == ["实测", "假设"] and list(uplifts["source"]) == ["measured", "assumed"]
+    assert list(shown_prices.index) == ["预算", "电子邮件容量", "电话容量"] and shown_prices.index.name == "约束"
+    assert list(shown_prices["unit"]) == ["货币单位", "次联系", "小时"] and prices.loc["budget", "unit"] == "currency unit"
+    assert list(shown_outlook.index) == ["优化方案", "不联系任何人", "联系所有人"]
+    assert "optimised plan" in outlook.index  # the codes headline() reads stay
+    for raw, shown in en:  # English: every table exactly as before
+        assert shown.equals(raw) and shown.index.name == raw.index.name

@@ -350,6 +350,24 @@ class ContactEffect(BaseEstimator):
         return float(hit["effect"].iloc[0])
 
 
+def shown(effects: pd.DataFrame) -> pd.DataFrame:
+    """:attr:`ContactEffect.effects_` as notebook 07 shows it: headers, the channels the catalogue
+    knows and the "all topics" row in the current language (topics are the data's own words and the
+    notes are already in the run's language). In English the table is returned as it is."""
+    from crm_utils.contacts.plan import channel_label
+
+    out = effects.copy()
+    out["channel"] = out["channel"].map(channel_label)
+    out["topic"] = out["topic"].map(lambda t: _(SHOWN_WORDS[ALL]) if t == ALL else t)
+    return out.rename(columns=lambda c: _(SHOWN_WORDS.get(c, c)))
+
+
+#: Headers of :func:`shown` (the artifact keeps :data:`EFFECT_COLUMNS`), and the "all topics" row.
+SHOWN_WORDS = {"channel": N_("channel"), "topic": N_("topic"), "n_contacted": N_("n_contacted"),
+               "n_comparison": N_("n_comparison"), "base_rate": N_("base_rate"), "effect": N_("effect"),
+               "ci_low": N_("ci_low"), "ci_high": N_("ci_high"), "naive": N_("naive"), "ess": N_("ess"),
+               "trimmed": N_("trimmed"), "note": N_("note"), ALL: N_("all")}
+
 _FIGURES = {"n_contacted", "n_comparison", "base_rate", "effect", "ci_low", "ci_high", "naive", "ess", "trimmed"}
 
 

@@ -50,8 +50,6 @@ HEADERS = (N_("uplift"), N_("ci_low"), N_("ci_high"), N_("source"), N_("basis"),
            N_("shadow_price"), N_("contacts"), N_("cost"), N_("buyers_anyway"), N_("incremental_buyers_low"),
            N_("incremental_buyers_expected"), N_("incremental_buyers_high"), N_("incremental_margin_low"),
            N_("incremental_margin_expected"), N_("incremental_margin_high"))
-#: A shadow price's unit as a sentence names it (:func:`price_sentences`); the table keeps the code.
-UNIT_WORDS = {"contact": N_("contact"), "hour": N_("hour")}
 
 
 #: The channels of notebook 07's default parameters, named in the catalogue ('direct_mail' is looked
@@ -66,6 +64,38 @@ def channel_label(name: object) -> str:
     readable = name.replace("_", " ")
     shown = _(readable)
     return shown if shown != readable else name
+
+
+#: Row labels and codes of this module's tables as a reader sees them (:func:`shown`); the tables
+#: keep the codes, which :func:`headline`, :func:`price_sentences` and the charts read.
+SHOWN_WORDS = {MEASURED: N_("measured"), ASSUMED: N_("assumed"), "budget": N_("budget"),
+               "currency unit": N_("currency unit"), "contact": N_("contact"), "hour": N_("hour"),
+               "optimised plan": N_("optimised plan"), "contact nobody": N_("contact nobody"),
+               "contact everyone": N_("contact everyone"), "channel": N_("channel"), "constraint": N_("constraint")}
+#: The columns whose values are codes to show in words.
+CODE_COLUMNS = ("source", "unit")
+CAPACITY = " capacity"
+
+
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`uplift_table`, :func:`shadow_prices` or :func:`outlook` as notebook 07 shows it: row
+    labels, the index's name and the ``source`` / ``unit`` codes in the current language (channels
+    the catalogue knows translated, others as written); the columns keep their names, which
+    ``notebook.table`` translates. In English the table is returned as it is."""
+    def row(label: object) -> str:
+        label = str(label)
+        if label in SHOWN_WORDS:
+            return _(SHOWN_WORDS[label])
+        if label.endswith(CAPACITY):
+            return _("{channel} capacity").format(channel=channel_label(label.removesuffix(CAPACITY)))
+        return channel_label(label)
+
+    out = table.rename(index=row)
+    for col in CODE_COLUMNS:
+        if col in out.columns:
+            out[col] = out[col].map(lambda v: _(SHOWN_WORDS[v]) if v in SHOWN_WORDS else v)
+    name = out.index.name
+    return out.rename_axis(_(SHOWN_WORDS[name]) if name in SHOWN_WORDS else name)
 
 
 def _names(names: list[str]) -> str:
@@ -511,8 +541,8 @@ def price_sentences(prices: pd.DataFrame, currency: str | None) -> list[str]:
         worth = money(r.shadow_price, currency, 2)
         # "unit of budget" / "hour of phone": the channel's name from the parameters, its unit the kit's word
         unit = (_("{unit} of budget").format(unit=currency or _("unit")) if name == "budget" else
-                _("{unit} of {channel} capacity").format(unit=_(UNIT_WORDS.get(r.unit, r.unit)),
-                                                         channel=channel_label(str(name).removesuffix(" capacity"))))
+                _("{unit} of {channel} capacity").format(unit=_(SHOWN_WORDS.get(r.unit, r.unit)),
+                                                         channel=channel_label(str(name).removesuffix(CAPACITY))))
         if r.shadow_price == 0:
             out.append(_("One more {unit} would add nothing: the plan uses {used} of {limit}, so this limit does not "
                          "bind.").format(unit=unit, used=f"{r.used:,.1f}", limit=f"{r.limit:,.1f}"))
