@@ -62,7 +62,8 @@ def _interactions(per_month: int, sms: int, months=("2026-05", "2026-06", "2026-
     for m in months:
         start = pd.Timestamp(f"{m}-03 09:00")
         for k, i in enumerate(rng.choice(n, per_month, replace=False)):
-            rows.append((f"C{i:03d}", start + pd.Timedelta(days=k % 20), "email", "promotion" if k % 2 else "newsletter"))
+            topic = "promotion" if k % 2 else "newsletter"
+            rows.append((f"C{i:03d}", start + pd.Timedelta(days=k % 20), "email", topic))
         rows += [(f"C{i:03d}", start, "sms", "reminder") for i in rng.choice(n, sms, replace=False)]
     return pd.DataFrame(rows, columns=["customer_id", "timestamp", "channel", "topic"])
 
@@ -105,7 +106,8 @@ def test_effects_messages_notes_and_assumption_are_chinese_and_codes_stay():
     assert "（promotion, promo, reminder, offer, campaign, newsletter 等）" in zh[4].message_
     assert zh[0].message_.startswith("已测量 2 个渠道中的 0 个，基于 5 个月内的 ")
     # English as before
-    assert en[2].message_ == "No outreach contact in the 6 months before 2026-10-31 has its 30-day window inside the data."
+    assert en[2].message_ == ("No outreach contact in the 6 months before 2026-10-31 has its 30-day window inside "
+                              "the data.")
     assert en[5].message_.startswith("The interactions table holds no contact by the shop under the topics given: ")
     assert "too few contacts (n < 30)" in set(en[0].effects_["note"])
     assert en[0].assumption_.startswith("The figures are causal only if")
@@ -188,7 +190,8 @@ def test_verdicts_are_chinese_and_their_status_codes_stay():
 def test_hold_out_note_and_arm_table_are_chinese():
     camp = _campaign(400, 100, 1.0)
     (note, arms, empty), (note_en, arms_en, _) = in_chinese(
-        lambda: (control.holdout_note(camp, 0.1), control.arm_table(camp), control.holdout_note(camp.assign(arm=""), 0.1)))
+        lambda: (control.holdout_note(camp, 0.1), control.arm_table(camp),
+                 control.holdout_note(camp.assign(arm=""), 0.1)))
     assert english_left([note, *arms.columns, *arms.index, arms.index.name]) == set()
     assert note.startswith("共保留 100 位客户（每个分层的 10%），其中 100 位对应计划中的联系，对比 400 位被联系客户。")
     assert list(arms.columns) == ["对照组", "干预组"] and list(arms.index) == ["直邮", "电子邮件"]
@@ -222,9 +225,11 @@ def _plan_texts() -> list[str]:
     too_few = i18n._("too few contacts (n < {minimum})").format(minimum=note.min_contacts)
     measured = pd.DataFrame({"channel": ["email", "sms", "direct_mail"], "topic": ["all"] * 3,
                              "effect": [0.03, np.nan, 0.01], "ci_low": [0.01, np.nan, 0.0],
-                             "ci_high": [0.05, np.nan, 0.02], "n_contacted": [1800, 40, 500], "note": ["", too_few, ""]})
+                             "ci_high": [0.05, np.nan, 0.02], "n_contacted": [1800, 40, 500],
+                             "note": ["", too_few, ""]})
     chans = plan.channels_from_table({"email": {"cost": 0.1, "capacity": 10}, "sms": {"cost": 0.1, "capacity": 10},
-                                      "phone": {"cost": 4.0, "capacity": 10}, "direct_mail": {"cost": 1, "capacity": 5}})
+                                      "phone": {"cost": 4.0, "capacity": 10},
+                                      "direct_mail": {"cost": 1, "capacity": 5}})
     uplifts = plan.uplift_table(chans, measured, {"sms": 0.004, "phone": [0.01, 0.02, 0.04]})
     message = ContactEffect().fit(_orders(5), None, None, CUTOFF).message_
     out += [*uplifts["basis"], plan.basis_note(uplifts, message),
@@ -253,9 +258,10 @@ def test_plan_notes_are_chinese_and_english_unchanged():
     assert any(t.startswith("没有互动记录表：无法测量联系的效果；营销方案只能基于给定的假设。所以这里无法测量") for t in zh)
     # English as before
     assert "One more hour of phone capacity would add 40.00 EUR of incremental margin (the plan uses all 5.0)." in en
-    assert "One more unit of budget would add nothing: the plan uses 500.0 of 100,000.0, so this limit does not bind." in en
-    assert "Measured from the interactions log: email, direct_mail. Assumed (parameter assumed_uplift, not measured): " \
-           "sms, phone." in en
+    assert ("One more unit of budget would add nothing: the plan uses 500.0 of 100,000.0, so this limit does not "
+            "bind.") in en
+    assert "Measured from the interactions log: email, direct_mail. Assumed (parameter assumed_uplift, not " \
+           "measured): sms, phone." in en
     assert "assumed (parameter assumed_uplift; not measured: too few contacts (n < 100))" in en
 
 
@@ -275,7 +281,8 @@ def test_the_stage_figures_carry_chinese_sentences_the_report_prints_by_code():
         effects = ContactEffect().fit(_orders(5), None, None, CUTOFF)
         verdict = control.judge(None, "2026-09", _buyers(), CUT, END, 30)
         fig = plan.headline(effects.status_, effects.message_, uplifts, best, chans,
-                            plan.outlook(best, cells, chans, uplifts), campaign, 0.1, np.nan, verdict, 30, no_plan=reason)
+                            plan.outlook(best, cells, chans, uplifts), campaign, 0.1, np.nan, verdict, 30,
+                            no_plan=reason)
         return fig, campaigns.CampaignSection.from_run({"07_contact_effectiveness": fig}, None, "EUR").sentences()
     (fig, said), (fig_en, said_en) = in_chinese(build)
     assert (fig["effects_status"], fig["verdict"]["status"]) == ("no interactions table", "no plan")
@@ -290,7 +297,8 @@ def _tables() -> list[pd.DataFrame]:
     """The plan's tables as notebook 07 shows them: uplifts (measured and assumed), shadow prices, outlook."""
     best = plan.optimise(TABLE, CHANNELS, budget=400)
     rng = np.random.default_rng(3)
-    scores = pd.DataFrame({"customer_id": [f"C{i:03d}" for i in range(200)], "segment_name": rng.choice(["A", "B"], 200),
+    scores = pd.DataFrame({"customer_id": [f"C{i:03d}" for i in range(200)],
+                           "segment_name": rng.choice(["A", "B"], 200),
                            "p_purchase": rng.beta(2, 5, 200), "avg_order_value": rng.uniform(20, 120, 200)})
     cells = plan.customer_cells(scores, 0.3)
     measured = pd.DataFrame({"channel": ["email"], "topic": ["all"], "effect": [0.03], "ci_low": [0.01],

@@ -228,8 +228,8 @@ def judge(campaign: pd.DataFrame | None, month: str, orders: pd.DataFrame, cutof
                                    "to judge.").format(month=month), month)
     if campaign is None:
         return Verdict("no plan", _("The run for {month} has no campaign plan (its contact stage did not run or "
-                                    "could not plan): there is no campaign of last month to judge.").format(month=month),
-                       month)
+                                    "could not plan): there is no campaign of last month to judge.").format(
+            month=month), month)
     if (campaign["arm"] == "").all() or (campaign["group"] == CONTROL).sum() == 0:
         return Verdict("no plan", _("Last month's plan ({month}) contacted nobody or held nobody out: there is no "
                                     "treated-against-control comparison to make.").format(month=month), month)

@@ -150,7 +150,7 @@ def _month_panel(orders: pd.DataFrame, contacts: pd.DataFrame, month: pd.Period,
     start = month.start_time
     snapshot = start - pd.Timedelta(seconds=1)  # the month's list is drawn from what was known before it
     try:
-        X, _ = customer_examples(orders, snapshot, interactions=interactions, customers=customers,
+        X, _labels = customer_examples(orders, snapshot, interactions=interactions, customers=customers,
                                  categories=categories, active_days=ACTIVE_DAYS, horizon_days=None)
     except ValueError:  # no purchase yet by then: nobody to compare
         return None
@@ -332,7 +332,7 @@ class ContactEffect(BaseEstimator):
         rng = np.random.default_rng([self.seed, 2101])
         codes, uniq = pd.factorize(customer)
         draws = []
-        for _ in range(self.n_boot):
+        for _draw in range(self.n_boot):
             weight = np.bincount(rng.integers(0, len(uniq), len(uniq)), minlength=len(uniq))[codes].astype(float)
             if (weight[t] > 0).any() and (weight[~t] > 0).any():
                 draws.append(_ipw(y, t, e, weight)[0])
