@@ -62,8 +62,8 @@ def channel_label(name: object) -> str:
     ...), otherwise exactly as the parameters or the data write it."""
     name = str(name)
     readable = name.replace("_", " ")
-    shown = _(readable)
-    return shown if shown != readable else name
+    translated = _(readable)
+    return translated if translated != readable else name
 
 
 #: Row labels and codes of this module's tables as a reader sees them (:func:`shown`); the tables
