@@ -23,6 +23,8 @@ import pandas as pd
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep
 
+from crm_utils.contacts.plan import channel_label
+from crm_utils.i18n import N_, _
 from crm_utils.needs.propensity import buyers_between
 
 TREATMENT, CONTROL = "treatment", "control"
@@ -39,6 +41,24 @@ ALPHA = 0.05
 MIN_REACHED = 0.5
 #: Statistical power for the smallest detectable uplift (the usual 80%).
 POWER = 0.8
+#: The whole campaign's row of :func:`realised_uplift` (beside one row per channel arm).
+ALL_ARMS = "all"
+#: Headers of the tables notebook 07 shows (:meth:`Verdict.shown`, :func:`arm_table`), translated
+#: with ``_()`` there; the tables' own column names and the groups' codes stay as they are.
+SHOWN_LABELS = {"treated": N_("treated"), "treated_rate": N_("treated_rate"), "control": N_("control"),
+                "control_rate": N_("control_rate"), "uplift": N_("uplift"), "uplift_low": N_("uplift_low"),
+                "uplift_high": N_("uplift_high"), "treated_reached": N_("treated_reached"),
+                "control_reached": N_("control_reached"), "cost": N_("cost"),
+                "incremental_margin": N_("incremental_margin"), "incremental_margin_low": N_("incremental_margin_low"),
+                "incremental_margin_high": N_("incremental_margin_high"), "treatment": N_("treatment"),
+                ALL_ARMS: N_("all"), "arm": N_("arm")}
+
+
+def _label(name: object) -> str:
+    """A header or row of a shown table in the current language: the kit's labels, and a channel
+    the catalogue knows (email, phone, ...); any other name as the parameters or data write it."""
+    name = str(name)
+    return _(SHOWN_LABELS[name]) if name in SHOWN_LABELS else channel_label(name)
 
 
 def stratified_holdout(frame: pd.DataFrame, share: float, seed: int,
@@ -134,7 +154,7 @@ def realised_uplift(campaign: pd.DataFrame, bought: pd.Index, reached: pd.Series
     if reached is not None:
         c["reached"] = reached.reindex(c.index).fillna(False).astype(bool)
     rows = {}
-    for name, g in [*c.groupby("arm", sort=True), ("all", c)]:
+    for name, g in [*c.groupby("arm", sort=True), (ALL_ARMS, c)]:
         t, k = g[g["group"] == TREATMENT], g[g["group"] == CONTROL]
         row = {"treated": len(t), "treated_buyers": int(t["bought"].sum()), "control": len(k),
                "control_buyers": int(k["bought"].sum()), "cost": float(t["cost"].sum()),
@@ -177,10 +197,13 @@ class Verdict:
              "incremental_margin_high")
 
     def shown(self) -> pd.DataFrame | None:
-        """:attr:`table` trimmed to :attr:`SHOWN` (None when nothing was measured)."""
+        """:attr:`table` trimmed to :attr:`SHOWN`, headers and rows in the current language (None when
+        nothing was measured)."""
         if self.table is None:
             return None
-        return self.table[[c for c in self.SHOWN if c in self.table]].astype(float)
+        shown = self.table[[c for c in self.SHOWN if c in self.table]].astype(float)
+        name = shown.index.name
+        return shown.rename(index=_label, columns=_label).rename_axis(_label(name) if name else name)
 
 
 def reached_on_arm(campaign: pd.DataFrame, interactions: pd.DataFrame, start: pd.Timestamp,
@@ -198,42 +221,54 @@ def judge(campaign: pd.DataFrame | None, month: str, orders: pd.DataFrame, cutof
           last_run_exists: bool = True, money=lambda v: f"{v:,.0f}") -> Verdict:
     """Last month's campaign judged on the purchases in the ``window_days`` after ``cutoff`` (last
     month's end); ``campaign`` is last month's ``campaign_targets`` (None when it has none)."""
+    from crm_utils.notebook import date  # the run's language writes the days (imports matplotlib: late)
+
     if not last_run_exists:
-        return Verdict("no run", f"No run for {month} in this reports folder: there is no campaign of last month "
-                                 f"to judge.", month)
+        return Verdict("no run", _("No run for {month} in this reports folder: there is no campaign of last month "
+                                   "to judge.").format(month=month), month)
     if campaign is None:
-        return Verdict("no plan", f"The run for {month} has no campaign plan (its contact stage did not run or "
-                                  f"could not plan): there is no campaign of last month to judge.", month)
+        return Verdict("no plan", _("The run for {month} has no campaign plan (its contact stage did not run or "
+                                    "could not plan): there is no campaign of last month to judge.").format(
+            month=month), month)
     if (campaign["arm"] == "").all() or (campaign["group"] == CONTROL).sum() == 0:
-        return Verdict("no plan", f"Last month's plan ({month}) contacted nobody or held nobody out: there is no "
-                                  f"treated-against-control comparison to make.", month)
+        return Verdict("no plan", _("Last month's plan ({month}) contacted nobody or held nobody out: there is no "
+                                    "treated-against-control comparison to make.").format(month=month), month)
     end = cutoff + pd.Timedelta(days=window_days)
     if end > data_end.normalize() + pd.Timedelta(days=1):  # the data reach to the end of data_end's day
-        return Verdict("window open", f"The {window_days} days after {cutoff:%Y-%m-%d} run past the data "
-                                      f"({data_end:%Y-%m-%d}): last month's campaign can be judged next month.", month)
+        return Verdict("window open", _("The {days} days after {cutoff} run past the data ({data_end}): last month's "
+                                        "campaign can be judged next month.").format(
+            days=window_days, cutoff=date(cutoff), data_end=date(data_end)), month)
     reached = reached_on_arm(campaign, interactions, cutoff, end) if interactions is not None else None
     table = realised_uplift(campaign, buyers_between(orders, cutoff, end), reached)
-    r = table.loc["all"]
+    r = table.loc[ALL_ARMS]
     figures = {"window_end": end.date().isoformat(), **{k: (float(v) if k not in ("treated", "control") else int(v))
                                                          for k, v in r.items()}}
-    measured = (f"contacted customers bought at {r.treated_rate:.1%}, their hold-out at {r.control_rate:.1%}: "
-                f"a realised uplift of {r.uplift * 100:+.1f} points (95% interval {r.uplift_low * 100:+.1f} to "
-                f"{r.uplift_high * 100:+.1f}), {r.incremental_buyers:,.0f} added buyers, an incremental margin of "
-                f"{money(r.incremental_margin)} ({money(r.incremental_margin_low)} to "
-                f"{money(r.incremental_margin_high)}) after {money(r.cost)} of contacts")
+    # Figures formatted as before (the Chinese locale writes numbers with the same signs); the
+    # sentence around them is the catalogue's.
+    measured = _("contacted customers bought at {treated_rate}, their hold-out at {control_rate}: a realised uplift "
+                 "of {uplift} points (95% interval {low} to {high}), {buyers} added buyers, an incremental margin of "
+                 "{margin} ({margin_low} to {margin_high}) after {cost} of contacts").format(
+        treated_rate=f"{r.treated_rate:.1%}", control_rate=f"{r.control_rate:.1%}", uplift=f"{r.uplift * 100:+.1f}",
+        low=f"{r.uplift_low * 100:+.1f}", high=f"{r.uplift_high * 100:+.1f}", buyers=f"{r.incremental_buyers:,.0f}",
+        margin=money(r.incremental_margin), margin_low=money(r.incremental_margin_low),
+        margin_high=money(r.incremental_margin_high), cost=money(r.cost))
     if reached is not None and not r.treated_reached - r.control_reached >= MIN_REACHED:
-        return Verdict("not carried out", f"Last month's campaign ({month}) was not carried out as planned: the "
-                       f"interactions log shows {r.treated_reached:.0%} of the treated customers contacted on "
-                       f"their channel within {window_days} days, against {r.control_reached:.0%} of the hold-out, "
-                       f"so no verdict on whether it paid; for the record, {measured}.", month, table, figures)
+        return Verdict("not carried out", _(
+            "Last month's campaign ({month}) was not carried out as planned: the interactions log shows {treated} of "
+            "the treated customers contacted on their channel within {days} days, against {control} of the "
+            "hold-out, so no verdict on whether it paid; for the record, {measured}.").format(
+            month=month, treated=f"{r.treated_reached:.0%}", days=window_days, control=f"{r.control_reached:.0%}",
+            measured=measured), month, table, figures)
+    unchecked = "" if reached is not None else _(" (no interactions table: whether the contacts were made is not "
+                                                 "checked)")
     if r.incremental_margin_low > 0:
-        status, head = "paid", "paid"
+        status, said = "paid", _("Last month's campaign ({month}) paid: {measured}{unchecked}.")
     elif r.incremental_margin_high < 0:
-        status, head = "did not pay", "did not pay"
+        status, said = "did not pay", _("Last month's campaign ({month}) did not pay: {measured}{unchecked}.")
     else:
-        status, head = "cannot tell", "cannot be said to have paid or not (its interval spans zero)"
-    unchecked = "" if reached is not None else " (no interactions table: whether the contacts were made is not checked)"
-    return Verdict(status, f"Last month's campaign ({month}) {head}: {measured}{unchecked}.", month, table, figures)
+        status, said = "cannot tell", _("Last month's campaign ({month}) cannot be said to have paid or not (its "
+                                        "interval spans zero): {measured}{unchecked}.")
+    return Verdict(status, said.format(month=month, measured=measured, unchecked=unchecked), month, table, figures)
 
 
 def holdout_note(campaign: pd.DataFrame, share: float) -> str:
@@ -244,17 +279,20 @@ def holdout_note(campaign: pd.DataFrame, share: float) -> str:
     treated = int((in_campaign["group"] == TREATMENT).sum())
     held = int((in_campaign["group"] == CONTROL).sum())
     smallest = campaign_detectable(campaign)
-    return (f"{int((campaign['group'] == CONTROL).sum()):,} customers held out ({share:.0%} of each stratum), "
-            f"{held:,} of them standing for a planned contact against {treated:,} contacted. The smallest uplift this "
-            f"campaign can detect ({POWER:.0%} power, {ALPHA:.0%} two-sided) is {smallest * 100:.1f} percentage points.")
+    return _("{customers} customers held out ({share} of each stratum), {held} of them standing for a planned contact "
+             "against {treated} contacted. The smallest uplift this campaign can detect ({power} power, {alpha} "
+             "two-sided) is {smallest} percentage points.").format(
+        customers=f"{int((campaign['group'] == CONTROL).sum()):,}", share=f"{share:.0%}", held=f"{held:,}",
+        treated=f"{treated:,}", power=f"{POWER:.0%}", alpha=f"{ALPHA:.0%}", smallest=f"{smallest * 100:.1f}")
 
 
 def arm_table(campaign: pd.DataFrame) -> pd.DataFrame | None:
-    """Customers per channel arm and group (None without a plan)."""
+    """Customers per channel arm and group (None without a plan), headers in the current language."""
     in_campaign = campaign[campaign["arm"] != ""]
     if not len(in_campaign):
         return None
-    return in_campaign.groupby(["arm", "group"]).size().unstack(fill_value=0).rename_axis(None, axis=1)
+    table = in_campaign.groupby(["arm", "group"]).size().unstack(fill_value=0).rename_axis(None, axis=1)
+    return table.rename(index=_label, columns=_label).rename_axis(_label("arm"))
 
 
 def campaign_detectable(campaign: pd.DataFrame) -> float:

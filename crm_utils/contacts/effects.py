@@ -48,6 +48,7 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from crm_utils.i18n import N_, _
 from crm_utils.needs.propensity import ACTIVE_DAYS, LogSkewed, customer_examples
 
 #: The window after a contact in which a purchase counts as its outcome (days).
@@ -75,7 +76,8 @@ OUTREACH_WORDS = ("promotion", "promo", "reminder", "offer", "campaign", "newsle
 ALL = "all"
 EFFECT_COLUMNS = ["channel", "topic", "n_contacted", "n_comparison", "base_rate", "effect", "ci_low", "ci_high",
                   "naive", "ess", "trimmed", "note"]
-ASSUMPTION = (
+#: Marked for the catalogue here, translated with ``_()`` when a fit stores it (:attr:`ContactEffect.assumption_`).
+ASSUMPTION = N_(
     "The figures are causal only if, among customers with the same purchase history, sign-up and contact "
     "history (the features the comparison is weighted on), whether a customer was contacted had nothing "
     "to do with whether they were about to buy (no unmeasured confounding: no contact followed a signal "
@@ -148,7 +150,7 @@ def _month_panel(orders: pd.DataFrame, contacts: pd.DataFrame, month: pd.Period,
     start = month.start_time
     snapshot = start - pd.Timedelta(seconds=1)  # the month's list is drawn from what was known before it
     try:
-        X, _ = customer_examples(orders, snapshot, interactions=interactions, customers=customers,
+        X, _labels = customer_examples(orders, snapshot, interactions=interactions, customers=customers,
                                  categories=categories, active_days=ACTIVE_DAYS, horizon_days=None)
     except ValueError:  # no purchase yet by then: nobody to compare
         return None
@@ -186,27 +188,33 @@ class ContactEffect(BaseEstimator):
 
     def fit(self, orders: pd.DataFrame, interactions: pd.DataFrame | None, customers: pd.DataFrame | None,
             cutoff: pd.Timestamp) -> "ContactEffect":
+        from crm_utils.notebook import date, number  # the run's language formats them (imports matplotlib: late)
+
         self._check_params()
         cutoff = pd.Timestamp(cutoff)
         self.cutoff_ = cutoff
-        self.assumption_ = ASSUMPTION
+        self.assumption_ = _(ASSUMPTION)
         self.effects_ = pd.DataFrame({c: pd.Series(dtype=float if c in _FIGURES else object) for c in EFFECT_COLUMNS})
         if interactions is None or not len(interactions):
             return self._nothing("no interactions table",
-                                 "No interactions table: what contacts did cannot be measured; a plan can only "
-                                 "rest on stated assumptions.")
+                                 _("No interactions table: what contacts did cannot be measured; a plan can only "
+                                   "rest on stated assumptions."))
         contacts = outreach_contacts(interactions, self.topics)
         if not len(contacts):
-            named = "the topics given" if self.topics is not None else "a topic naming outreach (" + \
-                ", ".join(OUTREACH_WORDS[:6]) + ", ...)"
-            return self._nothing("no outreach contacts",
-                                 f"The interactions table holds no contact by the shop under {named}: "
-                                 "customer-initiated contacts are not treatments, so no effect is measured.")
+            # The topic words are the data's own (matched in the data's language), quoted as they are.
+            message = (_("The interactions table holds no contact by the shop under the topics given: "
+                         "customer-initiated contacts are not treatments, so no effect is measured.")
+                       if self.topics is not None else
+                       _("The interactions table holds no contact by the shop under a topic naming outreach "
+                         "({words}, ...): customer-initiated contacts are not treatments, so no effect is "
+                         "measured.").format(words=", ".join(OUTREACH_WORDS[:6])))
+            return self._nothing("no outreach contacts", message)
         rows = self._panel(orders, interactions, customers, contacts, cutoff)
         if rows is None:
             return self._nothing("no outreach contacts",
-                                 f"No outreach contact in the {self.months} months before {cutoff:%Y-%m-%d} "
-                                 f"has its {self.window_days}-day window inside the data.")
+                                 _("No outreach contact in the {months} months before {cutoff} has its "
+                                   "{days}-day window inside the data.").format(
+                                     months=self.months, cutoff=date(cutoff), days=self.window_days))
         X, info = rows
         self.panel_ = info
         effects = []
@@ -218,9 +226,10 @@ class ContactEffect(BaseEstimator):
         self.effects_ = pd.DataFrame(effects, columns=EFFECT_COLUMNS)
         self.status_ = "measured"
         measured = self.effects_[(self.effects_["topic"] == ALL) & self.effects_["effect"].notna()]
-        self.message_ = (f"{len(measured)} of {int((self.effects_['topic'] == ALL).sum())} channels measured "
-                         f"on {int(info['contacted'].sum()):,} contacts in {info['month'].nunique()} months "
-                         f"(purchase within {self.window_days} days, against comparable customers not contacted).")
+        self.message_ = _("{measured} of {channels} channels measured on {contacts} contacts in {months} months "
+                          "(purchase within {days} days, against comparable customers not contacted).").format(
+            measured=len(measured), channels=int((self.effects_["topic"] == ALL).sum()),
+            contacts=number(int(info["contacted"].sum())), months=info["month"].nunique(), days=self.window_days)
         return self
 
     def _check_params(self) -> None:
@@ -295,10 +304,10 @@ class ContactEffect(BaseEstimator):
         row.update(base_rate=np.nan, effect=np.nan, ci_low=np.nan, ci_high=np.nan, naive=naive, ess=np.nan,
                    trimmed=np.nan, note="")
         if t.sum() < self.min_contacts:
-            row["note"] = f"too few contacts (n < {self.min_contacts})"
+            row["note"] = _("too few contacts (n < {minimum})").format(minimum=self.min_contacts)
             return row
         if not (~t).any():
-            row["note"] = "no comparison customers (everyone active was contacted)"
+            row["note"] = _("no comparison customers (everyone active was contacted)")
             return row
         Z = _design(X.iloc[rows])
         model = LogisticRegression(solver="newton-cholesky", max_iter=100).fit(Z, t)
@@ -307,8 +316,8 @@ class ContactEffect(BaseEstimator):
         row.update(base_rate=base, effect=effect, ess=ess, trimmed=trimmed)
         if ess < MIN_ESS:
             row.update(base_rate=np.nan, effect=np.nan,
-                       note=f"contacted and comparison customers hardly overlap (effective comparison size "
-                            f"{ess:.0f} < {MIN_ESS})")
+                       note=_("contacted and comparison customers hardly overlap (effective comparison size "
+                              "{ess} < {minimum})").format(ess=f"{ess:.0f}", minimum=MIN_ESS))
             return row
         row["ci_low"], row["ci_high"] = self._bootstrap(e, y, t, info["customer_id"].to_numpy()[rows])
         return row
@@ -323,7 +332,7 @@ class ContactEffect(BaseEstimator):
         rng = np.random.default_rng([self.seed, 2101])
         codes, uniq = pd.factorize(customer)
         draws = []
-        for _ in range(self.n_boot):
+        for _draw in range(self.n_boot):
             weight = np.bincount(rng.integers(0, len(uniq), len(uniq)), minlength=len(uniq))[codes].astype(float)
             if (weight[t] > 0).any() and (weight[~t] > 0).any():
                 draws.append(_ipw(y, t, e, weight)[0])
@@ -340,6 +349,24 @@ class ContactEffect(BaseEstimator):
             return None
         return float(hit["effect"].iloc[0])
 
+
+def shown(effects: pd.DataFrame) -> pd.DataFrame:
+    """:attr:`ContactEffect.effects_` as notebook 07 shows it: headers, the channels the catalogue
+    knows and the "all topics" row in the current language (topics are the data's own words and the
+    notes are already in the run's language). In English the table is returned as it is."""
+    from crm_utils.contacts.plan import channel_label
+
+    out = effects.copy()
+    out["channel"] = out["channel"].map(channel_label)
+    out["topic"] = out["topic"].map(lambda t: _(SHOWN_WORDS[ALL]) if t == ALL else t)
+    return out.rename(columns=lambda c: _(SHOWN_WORDS.get(c, c)))
+
+
+#: Headers of :func:`shown` (the artifact keeps :data:`EFFECT_COLUMNS`), and the "all topics" row.
+SHOWN_WORDS = {"channel": N_("channel"), "topic": N_("topic"), "n_contacted": N_("n_contacted"),
+               "n_comparison": N_("n_comparison"), "base_rate": N_("base_rate"), "effect": N_("effect"),
+               "ci_low": N_("ci_low"), "ci_high": N_("ci_high"), "naive": N_("naive"), "ess": N_("ess"),
+               "trimmed": N_("trimmed"), "note": N_("note"), ALL: N_("all")}
 
 _FIGURES = {"n_contacted", "n_comparison", "base_rate", "effect", "ci_low", "ci_high", "naive", "ess", "trimmed"}
 

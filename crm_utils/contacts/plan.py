@@ -36,12 +36,71 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from crm_utils.i18n import N_, _
+
 #: Where an uplift came from: the interactions log (with its interval) or a stated assumption.
 MEASURED, ASSUMED = "measured", "assumed"
 #: Propensity deciles within each segment: the cells of the plan and the strata of the hold-out.
 BANDS = 10
 #: Capacity units a channel may be given in: contacts, or hours (with minutes per contact).
 UNITS = ("contacts", "hours")
+#: Headers of the tables notebook 07 shows with ``notebook.table``, which looks each column name up
+#: in the catalogue: marked here so that the catalogue has them (the columns themselves keep their names).
+HEADERS = (N_("uplift"), N_("ci_low"), N_("ci_high"), N_("source"), N_("basis"), N_("unit"), N_("limit"), N_("used"),
+           N_("shadow_price"), N_("contacts"), N_("cost"), N_("buyers_anyway"), N_("incremental_buyers_low"),
+           N_("incremental_buyers_expected"), N_("incremental_buyers_high"), N_("incremental_margin_low"),
+           N_("incremental_margin_expected"), N_("incremental_margin_high"))
+
+
+#: The channels of notebook 07's default parameters, named in the catalogue ('direct_mail' is looked
+#: up as 'direct mail', as the report's plan table writes it).
+CHANNEL_WORDS = (N_("email"), N_("sms"), N_("phone"), N_("direct mail"), N_("visit"))
+
+
+def channel_label(name: object) -> str:
+    """A channel's name in the current language when the catalogue has it (email, phone, direct_mail,
+    ...), otherwise exactly as the parameters or the data write it."""
+    name = str(name)
+    readable = name.replace("_", " ")
+    translated = _(readable)
+    return translated if translated != readable else name
+
+
+#: Row labels and codes of this module's tables as a reader sees them (:func:`shown`); the tables
+#: keep the codes, which :func:`headline`, :func:`price_sentences` and the charts read.
+SHOWN_WORDS = {MEASURED: N_("measured"), ASSUMED: N_("assumed"), "budget": N_("budget"),
+               "currency unit": N_("currency unit"), "contact": N_("contact"), "hour": N_("hour"),
+               "optimised plan": N_("optimised plan"), "contact nobody": N_("contact nobody"),
+               "contact everyone": N_("contact everyone"), "channel": N_("channel"), "constraint": N_("constraint")}
+#: The columns whose values are codes to show in words.
+CODE_COLUMNS = ("source", "unit")
+CAPACITY = " capacity"
+
+
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`uplift_table`, :func:`shadow_prices` or :func:`outlook` as notebook 07 shows it: row
+    labels, the index's name and the ``source`` / ``unit`` codes in the current language (channels
+    the catalogue knows translated, others as written); the columns keep their names, which
+    ``notebook.table`` translates. In English the table is returned as it is."""
+    def row(label: object) -> str:
+        label = str(label)
+        if label in SHOWN_WORDS:
+            return _(SHOWN_WORDS[label])
+        if label.endswith(CAPACITY):
+            return _("{channel} capacity").format(channel=channel_label(label.removesuffix(CAPACITY)))
+        return channel_label(label)
+
+    out = table.rename(index=row)
+    for col in CODE_COLUMNS:
+        if col in out.columns:
+            out[col] = out[col].map(lambda v: _(SHOWN_WORDS[v]) if v in SHOWN_WORDS else v)
+    name = out.index.name
+    return out.rename_axis(_(SHOWN_WORDS[name]) if name in SHOWN_WORDS else name)
+
+
+def _names(names: list[str]) -> str:
+    """Channels listed in the current language (:func:`channel_label`), as the report lists them."""
+    return _(", ").join(channel_label(name) for name in names)
 
 
 def _number(value: object, name: str, *, minimum: float | None = None, maximum: float | None = None) -> float:
@@ -153,12 +212,14 @@ def uplift_table(channels: list[Channel], measured: pd.DataFrame | None, assumed
         if row is not None and pd.notna(row["effect"]):
             rows[ch.name] = {"uplift": float(row["effect"]), "ci_low": float(row["ci_low"]),
                              "ci_high": float(row["ci_high"]), "source": MEASURED,
-                             "basis": f"measured on {int(row['n_contacted']):,} contacts"}
+                             "basis": _("measured on {contacts} contacts").format(
+                                 contacts=f"{int(row['n_contacted']):,}")}
         elif ch.name in stated:
             low, mid, high = stated[ch.name]
-            why = "not in the interactions log" if row is None else f"not measured: {row['note']}"
-            rows[ch.name] = {"uplift": mid, "ci_low": low, "ci_high": high, "source": ASSUMED,
-                             "basis": f"assumed (parameter assumed_uplift; {why})"}
+            # the note is the effects' own, already in the run's language
+            basis = (_("assumed (parameter assumed_uplift; not in the interactions log)") if row is None else
+                     _("assumed (parameter assumed_uplift; not measured: {note})").format(note=row["note"]))
+            rows[ch.name] = {"uplift": mid, "ci_low": low, "ci_high": high, "source": ASSUMED, "basis": basis}
         else:
             raise ValueError(f"channel {ch.name!r}: no measured effect in the interactions log and no "
                              f"assumed_uplift[{ch.name!r}]: state an assumed uplift for it")
@@ -188,13 +249,13 @@ def customer_cells(scores: pd.DataFrame, margin_rate: float, bands: int = BANDS)
 def no_plan_reason(propensity: pd.DataFrame | None, segments: pd.DataFrame | None) -> str:
     """Why there can be no campaign plan this month, or '' when there can be one."""
     if propensity is None or not len(propensity):
-        return "Notebook 05 scored no customer this month: there is nobody to plan a campaign for."
+        return _("Notebook 05 scored no customer this month: there is nobody to plan a campaign for.")
     if propensity["p_purchase"].isna().all():
-        return ("Purchase prediction was not possible this month (notebook 05): without purchase probabilities "
-                "there is no campaign plan and no control group.")
+        return _("Purchase prediction was not possible this month (notebook 05): without purchase probabilities "
+                 "there is no campaign plan and no control group.")
     if segments is None:
-        return ("No segments this month (notebook 03): without a segment's margin per purchase there is no "
-                "campaign plan and no control group.")
+        return _("No segments this month (notebook 03): without a segment's margin per purchase there is no "
+                 "campaign plan and no control group.")
     return ""
 
 
@@ -370,10 +431,11 @@ def curve_note(curve: pd.DataFrame | None, currency: str | None) -> str:
         return ""
     binding = curve[curve["budget_price"] > 1e-9]
     if not len(binding):
-        return "At none of these budgets does the budget limit the plan: its shadow price is zero throughout."
+        return _("At none of these budgets does the budget limit the plan: its shadow price is zero throughout.")
     row = binding.iloc[-1]
-    return (f"Below about {money(curve['cost'].max(), currency)} the budget binds: at {money(row.budget, currency)}, "
-            f"one more {currency or 'unit'} would add {money(row.budget_price, currency, 2)} of incremental margin.")
+    return _("Below about {spend} the budget binds: at {budget}, one more {unit} would add {value} of incremental "
+             "margin.").format(spend=money(curve["cost"].max(), currency), budget=money(row.budget, currency),
+                               unit=currency or _("unit"), value=money(row.budget_price, currency, 2))
 
 
 def shadow_prices(plan: CampaignPlan, channels: list[Channel]) -> pd.DataFrame:
@@ -446,8 +508,10 @@ def plan_note(plan: CampaignPlan, currency: str | None, no_plan: str = "") -> st
 
     if no_plan:
         return no_plan
-    return (f"{plan.contacts:,} contacts for {money(plan.cost, currency)} of a {money(plan.budget, currency)} budget; "
-            f"incremental margin after contact costs {money(plan.objective, currency)} at the expected uplifts.")
+    return _("{contacts} contacts for {cost} of a {budget} budget; incremental margin after contact costs {margin} "
+             "at the expected uplifts.").format(contacts=f"{plan.contacts:,}", cost=money(plan.cost, currency),
+                                                budget=money(plan.budget, currency),
+                                                margin=money(plan.objective, currency))
 
 
 def basis_note(uplifts: pd.DataFrame, effects_message: str) -> str:
@@ -456,11 +520,14 @@ def basis_note(uplifts: pd.DataFrame, effects_message: str) -> str:
     measured = [c for c, r in uplifts.iterrows() if r.source == MEASURED]
     assumed = [c for c, r in uplifts.iterrows() if r.source == ASSUMED]
     if not measured:
-        return (f"{effects_message} So the effect of a contact cannot be measured here: every channel is planned "
-                f"on an assumed uplift (parameter assumed_uplift: {', '.join(assumed)}), and every figure below is "
-                f"only as good as those assumptions. A hold-out group (section 5) measures them next month.")
-    text = f"Measured from the interactions log: {', '.join(measured)}."
-    return text + (f" Assumed (parameter assumed_uplift, not measured): {', '.join(assumed)}." if assumed else "")
+        return _("{message} So the effect of a contact cannot be measured here: every channel is planned on an "
+                 "assumed uplift (parameter assumed_uplift: {channels}), and every figure below is only as good as "
+                 "those assumptions. A hold-out group (section 5) measures them next month.").format(
+            message=effects_message, channels=_names(assumed))
+    if assumed:
+        return _("Measured from the interactions log: {measured}. Assumed (parameter assumed_uplift, not measured): "
+                 "{assumed}.").format(measured=_names(measured), assumed=_names(assumed))
+    return _("Measured from the interactions log: {measured}.").format(measured=_names(measured))
 
 
 def price_sentences(prices: pd.DataFrame, currency: str | None) -> list[str]:
@@ -472,13 +539,16 @@ def price_sentences(prices: pd.DataFrame, currency: str | None) -> list[str]:
         if pd.isna(r.shadow_price):  # no plan: no constraint has a price
             continue
         worth = money(r.shadow_price, currency, 2)
-        unit = f"{currency or 'unit'} of budget" if name == "budget" else f"{r.unit} of {name}"
+        # "unit of budget" / "hour of phone": the channel's name from the parameters, its unit the kit's word
+        unit = (_("{unit} of budget").format(unit=currency or _("unit")) if name == "budget" else
+                _("{unit} of {channel} capacity").format(unit=_(SHOWN_WORDS.get(r.unit, r.unit)),
+                                                         channel=channel_label(str(name).removesuffix(CAPACITY))))
         if r.shadow_price == 0:
-            out.append(f"One more {unit} would add nothing: the plan uses {r.used:,.1f} of {r.limit:,.1f}, so "
-                       f"this limit does not bind.")
+            out.append(_("One more {unit} would add nothing: the plan uses {used} of {limit}, so this limit does not "
+                         "bind.").format(unit=unit, used=f"{r.used:,.1f}", limit=f"{r.limit:,.1f}"))
         else:
-            out.append(f"One more {unit} would add {worth} of incremental margin (the plan uses all "
-                       f"{r.limit:,.1f}).")
+            out.append(_("One more {unit} would add {worth} of incremental margin (the plan uses all {limit}).").format(
+                unit=unit, worth=worth, limit=f"{r.limit:,.1f}"))
     return out
 
 
