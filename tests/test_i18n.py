@@ -361,7 +361,7 @@ def test_the_report_in_english_reads_as_before():
                    "23.5%–26.5%); referral converts best (41.0%), paid_search worst (12.0%); referral's won "
                    "customers bought the most in their first 90 days (540 EUR each). 1,800 leads are open, 240 of them stalled.",
                    "revenue per won customer, first 90 days (EUR)", "open at stage",
-                   "Uplifts measured from the interactions log for email; assumed for sms, direct mail",
+                   "Uplifts measured from the interactions log for email; assumed for sms, direct_mail",
                    "The plan contacts 2,400 customers for 290 EUR of a 300 EUR budget and is expected to add 61 (40 to "
                    "83) buyers and 1,500 EUR (900 EUR to 2,100 EUR) of margin after contact costs.",
                    "One more EUR of budget would add 0.00 EUR of incremental margin (the budget does not limit the "

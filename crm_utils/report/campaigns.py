@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from crm_utils.contacts.plan import channel_label
 from crm_utils.i18n import N_, _
 from crm_utils.notebook import money, money_label, number, percent
 from crm_utils.stages import figures
@@ -31,17 +32,6 @@ def _range(f: dict, fmt) -> str:
         return fmt(f["expected"])
     return _("{expected} ({low} to {high})").format(expected=fmt(f["expected"]), low=fmt(f["low"]),
                                                    high=fmt(f["high"]))
-
-
-#: The contact channels the kit's defaults and generator name, for the catalogue (with spaces for
-#: underscores: 'direct_mail' is shown as 'direct mail').
-CHANNEL_WORDS = (N_("email"), N_("phone"), N_("sms"), N_("visit"), N_("direct mail"), N_("chat"))
-
-
-def channel_label(channel: str) -> str:
-    """A channel in the current language when the catalogue knows it, else as the data write it."""
-    words = str(channel).replace("_", " ")
-    return _(words) if words in CHANNEL_WORDS else str(channel)
 
 
 def _names(names: list[str]) -> str:
