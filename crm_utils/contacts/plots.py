@@ -84,7 +84,8 @@ def outlook_chart(outlook: pd.DataFrame, currency: str | None) -> plt.Figure:
     mid = outlook["incremental_margin_expected"].to_numpy(float)
     err = [mid - outlook["incremental_margin_low"].to_numpy(float),
            outlook["incremental_margin_high"].to_numpy(float) - mid]
-    ax.barh([_(r) if r in OUTLOOK_WORDS else chart_text(r) for r in outlook.index], mid, xerr=err, capsize=5, color=["#2b6cb0", "#b0b0b0", "#d98c2b"][:len(outlook)])
+    ax.barh([_(r) if r in OUTLOOK_WORDS else chart_text(r) for r in outlook.index], mid, xerr=err, capsize=5,
+            color=["#2b6cb0", "#b0b0b0", "#d98c2b"][:len(outlook)])
     ax.axvline(0, color="black", lw=0.8)
     ax.invert_yaxis()
     ax.set_xlabel(money_label(N_("incremental margin after contact costs"), currency))

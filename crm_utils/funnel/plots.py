@@ -49,7 +49,8 @@ def cohort_chart(cohorts: pd.DataFrame | None) -> plt.Figure | None:
     fig, ax = plt.subplots(figsize=(10, 3.8))
     x = pd.PeriodIndex(cohorts["month"], freq="M").to_timestamp()
     for h in COHORT_HORIZONS:
-        ax.plot(x, cohorts[f"won_{h}d"] * 100, marker="o", markersize=3, label=_("within {days} days").format(days=number(h)))
+        ax.plot(x, cohorts[f"won_{h}d"] * 100, marker="o", markersize=3,
+                label=_("within {days} days").format(days=number(h)))
     ax.set_ylabel(_("leads of the month won (%)"))
     ax.set_xlabel(_("month the leads came in"))
     ax.set_title(_("Cohorts: of the leads created in a month, how many were won by when"))

@@ -112,8 +112,8 @@ def profile_heatmap(clusters, scales: pd.DataFrame) -> plt.Figure:
     """Mean answer per cluster and item; colour by position on the scale (red low, green high)."""
     profile, positions, names, items = clusters.profile_, clusters.positions_, clusters.names_, clusters.items_
     scale_text = f"{scales['low'].min()}-{scales['high'].max()}"
-    rows = [cluster_label(names[c]) + "\n" + _("({share} of responses)").format(share=percent(profile.loc[c, "share"], 0))
-            for c in profile.index]
+    rows = [cluster_label(names[c]) + "\n" + _("({share} of responses)").format(
+        share=percent(profile.loc[c, "share"], 0)) for c in profile.index]
     cells, answers = positions[items].set_axis(rows), profile[items].set_axis(rows)
     across = len(items) <= ITEMS_ACROSS
     if not across:  # a long questionnaire reads down the page: items as rows, clusters as columns

@@ -45,7 +45,8 @@ def survival_curves(curves: SurvivalCurves) -> plt.Figure:
     level = round((1 - curves.alpha) * 100)
     for group, sub in curves.curves.groupby("group", sort=False):
         n = int(curves.summary.loc[curves.summary["group"] == group, "customers"].iloc[0])
-        line, = ax.step(sub["months"], sub["retained"] * 100, where="post", label=f"{_group(group, curves.by)} ({number(n)})")
+        line, = ax.step(sub["months"], sub["retained"] * 100, where="post",
+                        label=f"{_group(group, curves.by)} ({number(n)})")
         ax.fill_between(sub["months"], sub["lower"] * 100, sub["upper"] * 100, step="post", alpha=0.15,
                         color=line.get_color(), linewidth=0)
     ax.axhline(50, color="#888888", linewidth=0.8, linestyle="--")
@@ -100,7 +101,8 @@ def threshold_tradeoff(tradeoff: pd.DataFrame, chosen: float | None = None) -> p
     """Share flagged, precision and recall against the P(alive) threshold, the base churn rate
     (a random pick's precision) dashed, and the chosen threshold marked."""
     fig, ax = plt.subplots(figsize=(9, 4))
-    ax.plot(tradeoff["threshold"], tradeoff["share_flagged"] * 100, marker="o", ms=3, label=_("flagged (% of customers)"))
+    ax.plot(tradeoff["threshold"], tradeoff["share_flagged"] * 100, marker="o", ms=3,
+            label=_("flagged (% of customers)"))
     ax.plot(tradeoff["threshold"], tradeoff["precision"] * 100, marker="o", ms=3,
             label=_("precision (% of flagged who churned)"))
     ax.plot(tradeoff["threshold"], tradeoff["recall"] * 100, marker="o", ms=3,

@@ -13,8 +13,9 @@ from crm_utils.notebook import date, money_label
 
 #: The groupings :func:`value_by_chart` names by key (notebook 04 passes the key); any other
 #: ``what`` is shown through ``_()`` as given.
-GROUPINGS = {"segment": N_("segment"), "cohort": N_("acquisition cohort (month of first purchase)"),
-             "tier": N_("value tier")}
+GROUPINGS = {"segment": N_("segment"), "cohort": N_("acquisition cohort (month of first purchase)")}
+#: Another grouping's name a caller may pass as ``what`` (tiers: ``actions.tier_summary``).
+OTHER_GROUPINGS = (N_("value tier"),)
 #: Group labels the kit writes into the value tables (``actions.by_segment``, ``clv.VALUE_TIERS``).
 GROUP_WORDS = (N_("(no segment)"), N_("top 10%"), N_("next 20%"), N_("middle 40%"), N_("bottom 30%"))
 #: The methods of ``HoldoutEvaluation.errors`` (spend), shown through ``_()`` on the baseline chart.
@@ -99,7 +100,7 @@ def tradeoff_chart(tradeoff: pd.DataFrame, chosen: float) -> plt.Figure:
 @skippable
 def value_by_chart(table: pd.DataFrame, what: str, currency: str | None) -> plt.Figure:
     """Mean CLV per group (segment, tier or cohort); nothing when no CLV was estimated. ``what``
-    names the grouping: a key of :data:`GROUPINGS` ('segment', 'cohort', 'tier') or a label."""
+    names the grouping: a key of :data:`GROUPINGS` ('segment', 'cohort') or a label ('value tier')."""
     if table["clv_mean"].isna().all():
         return None
     fig, ax = plt.subplots()
