@@ -143,10 +143,19 @@ DATE_FORMAT_MESSAGES = (N_("%b"), N_("%b-%d"), N_("%Y-%b"), N_("%Y-%b-%d"))
 
 def skippable(draw: Callable[..., plt.Figure]) -> Callable[..., plt.Figure | None]:
     """A chart drawn only when its inputs exist: called with None for any of them (a step the data
-    could not support), it draws nothing and returns None, so a notebook cell needs no branch."""
+    could not support), it draws nothing and returns None, so a notebook cell needs no branch.
+    A parameter typed as taking None (``currency: str | None``: data that declare no currency)
+    is an option, not an input: None there still draws the chart."""
+    import inspect
+
+    signature = inspect.signature(draw)
+    optional = {name for name, p in signature.parameters.items()
+                if p.annotation is not inspect.Parameter.empty and "None" in str(p.annotation)}
+
     @functools.wraps(draw)
     def chart(*args, **kwargs):
-        if any(a is None for a in args):
+        bound = signature.bind_partial(*args, **kwargs).arguments
+        if any(value is None and name not in optional for name, value in bound.items()):
             return None
         return draw(*args, **kwargs)
     return chart

@@ -11,11 +11,18 @@ import pandas as pd
 import seaborn as sns
 
 from crm_utils.charts import skippable
-from crm_utils.i18n import _
-from crm_utils.notebook import number
+from crm_utils.i18n import N_, _
+from crm_utils.notebook import number, percent
+from crm_utils.report.summary import cluster_label, segment_label
 from crm_utils.satisfaction.analysis import item_label
 
 MISSING_COLOUR = "#c8c8c8"
+#: The driver analysis's targets (``SurveyStudy.fitted_drivers``), named in the current language.
+TARGET_WORDS = {"overall": N_("overall"), "nps": N_("nps")}
+
+
+def _target(target: str) -> str:
+    return _(TARGET_WORDS[target]) if target in TARGET_WORDS else target
 
 
 def _labels(items) -> list[str]:
@@ -36,13 +43,14 @@ def item_distribution_chart(dist: pd.DataFrame, scales: pd.DataFrame) -> plt.Fig
         if a not in wide.columns:
             continue
         v = wide[a].fillna(0).to_numpy()
-        ax.barh(_labels(items), v, left=left, color=colour, label=a, edgecolor="white", linewidth=0.5)
+        ax.barh(_labels(items), v, left=left, color=colour, label=_("missing") if a == "missing" else a,
+                edgecolor="white", linewidth=0.5)
         left += v
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
-    ax.set_xlabel("share of responses (%)")
-    ax.set_title(f"Answers per item (scale {low}-{high}; grey: not answered)")
-    ax.legend(title="answer", ncol=min(len(answers) + 1, 12), fontsize=8, loc="upper center",
+    ax.set_xlabel(_("share of responses (%)"))
+    ax.set_title(_("Answers per item (scale {low}-{high}; grey: not answered)").format(low=low, high=high))
+    ax.legend(title=_("answer"), ncol=min(len(answers) + 1, 12), fontsize=8, loc="upper center",
               bbox_to_anchor=(0.5, -0.25 if len(items) > 3 else -0.4), frameon=False)
     fig.tight_layout()
     return fig
@@ -72,7 +80,7 @@ def _score_panel(ax: plt.Axes, scores: pd.DataFrame, column: str, colour: str, x
                  title: str) -> None:
     ax.plot(scores["k"], scores[column], "o-", color=colour)
     best = scores[scores["chosen"]]
-    ax.plot(best["k"], best[column], "o", ms=12, mfc="none", mec="#d9534f", mew=2, label="chosen")
+    ax.plot(best["k"], best[column], "o", ms=12, mfc="none", mec="#d9534f", mew=2, label=_("chosen"))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -86,10 +94,10 @@ def selection_chart(clusters) -> plt.Figure:
     ``clusters`` is a fitted :class:`~crm_utils.satisfaction.analysis.SatisfactionClusters`."""
     kmeans_scores, gmm_scores = clusters.kmeans_scores_, clusters.gmm_scores_
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
-    _score_panel(a1, kmeans_scores, "silhouette", "#2a4d7f", "clusters k", "silhouette (sampled responses)",
-                 "K-means: k by silhouette")
-    _score_panel(a2, gmm_scores, "bic", "#4c9a2a", "mixture components k", "BIC (lower is better)",
-                 "Gaussian mixture: k by BIC")
+    _score_panel(a1, kmeans_scores, "silhouette", "#2a4d7f", _("clusters k"), _("silhouette (sampled responses)"),
+                 _("K-means: k by silhouette"))
+    _score_panel(a2, gmm_scores, "bic", "#4c9a2a", _("mixture components k"), _("BIC (lower is better)"),
+                 _("Gaussian mixture: k by BIC"))
     fig.tight_layout()
     return fig
 
@@ -104,7 +112,8 @@ def profile_heatmap(clusters, scales: pd.DataFrame) -> plt.Figure:
     """Mean answer per cluster and item; colour by position on the scale (red low, green high)."""
     profile, positions, names, items = clusters.profile_, clusters.positions_, clusters.names_, clusters.items_
     scale_text = f"{scales['low'].min()}-{scales['high'].max()}"
-    rows = [f"{names[c]}\n({profile.loc[c, 'share']:.0%} of responses)" for c in profile.index]
+    rows = [cluster_label(names[c]) + "\n" + _("({share} of responses)").format(
+        share=percent(profile.loc[c, "share"], 0)) for c in profile.index]
     cells, answers = positions[items].set_axis(rows), profile[items].set_axis(rows)
     across = len(items) <= ITEMS_ACROSS
     if not across:  # a long questionnaire reads down the page: items as rows, clusters as columns
@@ -114,10 +123,10 @@ def profile_heatmap(clusters, scales: pd.DataFrame) -> plt.Figure:
     fig, ax = plt.subplots(figsize=size)
     labels = {"xticklabels": _labels(items)} if across else {"yticklabels": _labels(items)}
     sns.heatmap(cells, vmin=0, vmax=1, cmap="RdYlGn", annot=answers.to_numpy(), fmt=".1f", linewidths=0.5, ax=ax,
-                cbar_kws={"label": "position on the scale (0 lowest, 1 highest)"}, **labels)
+                cbar_kws={"label": _("position on the scale (0 lowest, 1 highest)")}, **labels)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title(f"Mean answer per item and cluster (scale {scale_text})")
+    ax.set_title(_("Mean answer per item and cluster (scale {scale})").format(scale=scale_text))
     ax.tick_params(axis="x", rotation=20 if across else 0)
     fig.tight_layout()
     return fig
@@ -138,15 +147,15 @@ def profile_small_multiples(clusters, scales: pd.DataFrame) -> plt.Figure:
         v = profile.loc[cid, items].astype(float).to_numpy()
         colours = sns.color_palette("RdYlGn", as_cmap=True)((v - low) / (high - low))
         ax.barh(y, v - low, left=low, color=colours)
-        ax.plot(overall[items].to_numpy(), y, "|", color="black", ms=14, mew=2, label="all responses")
+        ax.plot(overall[items].to_numpy(), y, "|", color="black", ms=14, mew=2, label=_("all responses"))
         ax.set_yticks(y, _labels(items))
         ax.set_xlim(low, high)
-        ax.set_title(f"{names[cid]} ({profile.loc[cid, 'share']:.0%})", fontsize=10)
-        ax.set_xlabel(f"mean answer ({low:g}-{high:g})")
+        ax.set_title(f"{cluster_label(names[cid])} ({percent(profile.loc[cid, 'share'], 0)})", fontsize=10)
+        ax.set_xlabel(_("mean answer ({low}-{high})").format(low=f"{low:g}", high=f"{high:g}"))
     axes[0, 0].invert_yaxis()  # once: the panels share it; first item on top, as in the heat map
     for ax in axes.ravel()[n:]:
         ax.axis("off")
-    fig.suptitle("Each cluster's profile against all responses (black tick)", fontweight="bold")
+    fig.suptitle(_("Each cluster's profile against all responses (black tick)"), fontweight="bold")
     fig.tight_layout()
     return fig
 
@@ -161,12 +170,13 @@ def drivers_chart(drivers) -> plt.Figure:
             xerr=[t["std_coef"] - t["coef_low"], t["coef_high"] - t["std_coef"]], capsize=3)
     a1.set_yticks(y, _labels(t["item"]))
     a1.axvline(0, color="black", linewidth=0.8)
-    a1.set_xlabel(f"standard deviations of {drivers.target} per SD of the item")
-    a1.set_title(f"Standardised coefficient (linear, R² {drivers.r2_linear:.2f})", fontsize=10)
+    a1.set_xlabel(_("standard deviations of {target} per SD of the item").format(target=_target(drivers.target)))
+    a1.set_title(_("Standardised coefficient (linear, R² {r2})").format(r2=number(drivers.r2_linear, 2)), fontsize=10)
     a2.barh(y, t["perm_importance"], xerr=t["perm_sd"], color="#4c9a2a", capsize=3)
-    a2.set_xlabel("drop in held-out R² when the item is shuffled")
-    a2.set_title(f"Permutation importance (boosted trees, held-out R² {drivers.r2_model_test:.2f})", fontsize=10)
-    fig.suptitle(f"What moves {drivers.target}: two views", fontweight="bold")
+    a2.set_xlabel(_("drop in held-out R² when the item is shuffled"))
+    a2.set_title(_("Permutation importance (boosted trees, held-out R² {r2})").format(
+        r2=number(drivers.r2_model_test, 2)), fontsize=10)
+    fig.suptitle(_("What moves {target}: two views").format(target=_target(drivers.target)), fontweight="bold")
     fig.tight_layout()
     return fig
 
@@ -179,20 +189,21 @@ def outcomes_chart(outcomes: pd.DataFrame, repurchase_days: int, churn_days: int
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.55 * len(per) + 1.8), sharey=True)
     y = np.arange(len(per))
     for ax, key, colour, title in (
-            (axes[0], "repurchase", "#4c9a2a", f"Repurchase within {repurchase_days} days"),
-            (axes[1], "churn", "#d9534f", f"Churned: no purchase in the last {churn_days} days")):
+            (axes[0], "repurchase", "#4c9a2a", _("Repurchase within {days} days").format(days=number(repurchase_days))),
+            (axes[1], "churn", "#d9534f",
+             _("Churned: no purchase in the last {days} days").format(days=number(churn_days)))):
         rate = per[f"{key}_rate"] * 100
         ax.barh(y, rate, color=colour, alpha=0.8,
                 xerr=[rate - per[f"{key}_low"] * 100, per[f"{key}_high"] * 100 - rate], capsize=3)
         ax.axvline(total[f"{key}_rate"] * 100, color="black", linestyle="--", linewidth=1,
-                   label="all clustered responses")
+                   label=_("all clustered responses"))
         for yi, (r, n) in enumerate(zip(rate, per[f"{key}_measurable"])):
-            ax.text(0.5, yi, f"n={n:,}", va="center", fontsize=7, color="white")
-        ax.set_xlabel("share of measurable responses (%)")
+            ax.text(0.5, yi, f"n={number(n)}", va="center", fontsize=7, color="white")
+        ax.set_xlabel(_("share of measurable responses (%)"))
         ax.set_title(title, fontsize=10)
-    axes[0].set_yticks(y, per["cluster_name"])
+    axes[0].set_yticks(y, [cluster_label(n) for n in per["cluster_name"]])
     axes[1].legend(fontsize=8, loc="lower right")
-    fig.suptitle("What each satisfaction cluster does next", fontweight="bold")
+    fig.suptitle(_("What each satisfaction cluster does next"), fontweight="bold")
     fig.tight_layout()
     return fig
 
@@ -201,11 +212,12 @@ def outcomes_chart(outcomes: pd.DataFrame, repurchase_days: int, churn_days: int
 def crosstab_chart(shares: pd.DataFrame) -> plt.Figure:
     """Within each customer segment, the share of its customers in each satisfaction cluster."""
     fig, ax = plt.subplots(figsize=(1.4 * shares.shape[1] + 4, 0.6 * shares.shape[0] + 1.8))
-    sns.heatmap(shares * 100, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, linewidths=0.5, ax=ax,
-                cbar_kws={"label": "% of the segment's customers"})
-    ax.set_xlabel("customer segment (notebook 03)")
+    shown = (shares * 100).rename(index=cluster_label, columns=segment_label)
+    sns.heatmap(shown, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, linewidths=0.5, ax=ax,
+                cbar_kws={"label": _("% of the segment's customers")})
+    ax.set_xlabel(_("customer segment (notebook 03)"))
     ax.set_ylabel("")
-    ax.set_title("How each segment feels: satisfaction clusters within segments")
+    ax.set_title(_("How each segment feels: satisfaction clusters within segments"))
     ax.tick_params(axis="x", rotation=20)
     fig.tight_layout()
     return fig
