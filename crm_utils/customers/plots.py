@@ -77,7 +77,8 @@ def group_means(tables: dict[str, pd.DataFrame], tests: dict[str, dict], value_l
     fig, axes = plt.subplots(rows, cols, figsize=(12, height * rows), squeeze=False)
     for ax, (group, table) in zip(axes.flat, tables.items()):
         t = table.iloc[::-1]
-        ax.errorbar(t["mean"], [_group_value(v) for v in t.index], xerr=[t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]],
+        ax.errorbar(t["mean"], [_group_value(v) for v in t.index],
+                    xerr=[t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]],
                     fmt="o", color="#6c8ebf", ecolor="#333333", capsize=3)
         for y, (m, k) in enumerate(zip(t["mean"], t["customers"])):
             ax.annotate(f" n={number(k)}", (m, y), fontsize=7, va="bottom", color="#555555")
@@ -167,7 +168,8 @@ def pca_scatter(coords: np.ndarray, labels: np.ndarray, names: pd.Series, explai
         title = _("Segments on the first two principal components ({shown} of {total} customers)").format(
             shown=number(len(rows)), total=number(len(coords)))
     else:
-        title = _("Segments on the first two principal components ({total} customers)").format(total=number(len(coords)))
+        title = _("Segments on the first two principal components ({total} customers)").format(
+            total=number(len(coords)))
     ax.set_title(title)
     ax.legend(markerscale=3, fontsize=8, loc="best")
     fig.tight_layout()

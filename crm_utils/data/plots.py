@@ -17,6 +17,11 @@ OUTCOME_LABELS = {"kept": N_("kept"), "merged": N_("merged"), "held_back": N_("h
 #: The contract's tables as the charts name them (:data:`crm_utils.data.schema.TABLES`).
 TABLE_LABELS = {"customers": N_("customers"), "orders": N_("orders"), "interactions": N_("interactions"),
                 "surveys": N_("surveys"), "leads": N_("leads")}
+#: A quarantine reason with its table, one message per table: the bare names above are also the
+#: catalogue's words for counts ('orders' = number of orders), the table here is named as a table.
+TABLE_REASONS = {"customers": N_("customers: {reason}"), "orders": N_("orders: {reason}"),
+                 "interactions": N_("interactions: {reason}"), "surveys": N_("surveys: {reason}"),
+                 "leads": N_("leads: {reason}")}
 #: The kit's quarantine reasons (the contract's row checks and the cleaning steps) as the charts
 #: name them; a reason a mapping file's own rule names is the user's word and is shown as written.
 REASON_LABELS = {code: label for code, label in (
@@ -38,7 +43,9 @@ def table_label(table: str) -> str:
 def reason_label(table: str, reason: str) -> str:
     """'orders: invalid price' in the current language; a reason of the user's own rule as written."""
     why = _(REASON_LABELS[reason]) if reason in REASON_LABELS else chart_text(str(reason).replace("_", " "))
-    return _("{table}: {reason}").format(table=table_label(table), reason=why)
+    if table in TABLE_REASONS:
+        return _(TABLE_REASONS[table]).format(reason=why)
+    return f"{chart_text(table)}: {why}"
 
 
 def nothing_to_draw(title: str, why: str, figsize: tuple[float, float] = (10, 3.2)) -> plt.Figure:

@@ -195,7 +195,8 @@ def backtest_chart(predictions: pd.DataFrame, history: pd.DataFrame, name: str, 
                 label=_("{model} forecast").format(model=_model(model, spaced=False)) if i == 0 else None)
         ax.axvline(cutoff, color="#b0b0b0", ls=":", lw=1)
         out = g[(g["y"] < g["yhat_lower"]) | (g["y"] > g["yhat_upper"])]
-        ax.scatter(out["ds"], out["y"], color="black", s=14, zorder=5, label=_("outside the interval") if i == 0 else None)
+        ax.scatter(out["ds"], out["y"], color="black", s=14, zorder=5,
+                   label=_("outside the interval") if i == 0 else None)
     start = p["cutoff"].min() - pd.Timedelta(days=180) if len(p) else history["ds"].min()
     ax.set_xlim(start, history["ds"].max() + pd.Timedelta(days=7))
     _dates(ax)
@@ -216,7 +217,8 @@ def coverage_chart(rows: pd.DataFrame, level: float = 0.8) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(8, 3.2))
     x = np.arange(len(t))
     ax.bar(x - 0.2, 100 * t["coverage"], width=0.4, color="#b0b0b0", label=_("model's own interval"))
-    ax.bar(x + 0.2, 100 * t["coverage_calibrated"], width=0.4, color="#4c72b0", label=_("calibrated on earlier cutoffs"))
+    ax.bar(x + 0.2, 100 * t["coverage_calibrated"], width=0.4, color="#4c72b0",
+           label=_("calibrated on earlier cutoffs"))
     ax.axhline(100 * level, color="black", ls="--", lw=1, label=_("target {share}").format(share=percent(level, 0)))
     ax.set_xticks(x, [_model(m) for m in t.index])
     ax.set_ylim(0, 100)

@@ -131,7 +131,8 @@ def gains_chart(gains: dict[str, pd.DataFrame], chosen: str) -> plt.Figure:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.2))
     for name, g in gains.items():
         style = dict(lw=2.4, color=SELECTED_COLOUR) if name == chosen else dict(lw=1)
-        a1.plot([0, *g["customers_share"] * 100], [0, *g["gain"] * 100], marker="o", ms=3, label=model_label(name), **style)
+        a1.plot([0, *g["customers_share"] * 100], [0, *g["gain"] * 100], marker="o", ms=3, label=model_label(name),
+                **style)
     a1.plot([0, 100], [0, 100], ls=":", color="grey", label=_("random"))
     a1.set_xlabel(_("customers contacted, highest scores first (%)"))
     a1.set_ylabel(_("buyers reached (% of all buyers)"))
@@ -241,7 +242,8 @@ def monitoring_chart(gains: pd.DataFrame, figures: dict, cutoff: pd.Timestamp) -
     base_rate = figures["base_rate"]
     fig, ax = plt.subplots(figsize=(8, 3.4))
     ax.bar(gains.index, gains["hit_rate"] * 100, color="#6c8ebf")
-    ax.axhline(base_rate * 100, ls=":", color="grey", label=_("all scored customers: {share}").format(share=percent(base_rate, 0)))
+    ax.axhline(base_rate * 100, ls=":", color="grey",
+               label=_("all scored customers: {share}").format(share=percent(base_rate, 0)))
     ax.set_xticks(gains.index)
     ax.set_xlabel(_("decile of last month's score (1 = highest)"))
     ax.set_ylabel(_("bought in the 30 days (%)"))
