@@ -7,9 +7,45 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from crm_utils.i18n import N_, _
 from crm_utils.safe import chart_text
 
 OUTCOME_COLOURS = {"kept": "#4c9a2a", "merged": "#6c8ebf", "held_back": "#b0b0b0", "quarantined": "#d9534f"}
+#: What happened to the rows not kept, as the legend says it (the ledger's codes stay English).
+OUTCOME_LABELS = {"kept": N_("kept"), "merged": N_("merged"), "held_back": N_("held back"),
+                  "quarantined": N_("quarantined")}
+#: The contract's tables as the charts name them (:data:`crm_utils.data.schema.TABLES`).
+TABLE_LABELS = {"customers": N_("customers"), "orders": N_("orders"), "interactions": N_("interactions"),
+                "surveys": N_("surveys"), "leads": N_("leads")}
+#: A quarantine reason with its table, one message per table: the bare names above are also the
+#: catalogue's words for counts ('orders' = number of orders), the table here is named as a table.
+TABLE_REASONS = {"customers": N_("customers: {reason}"), "orders": N_("orders: {reason}"),
+                 "interactions": N_("interactions: {reason}"), "surveys": N_("surveys: {reason}"),
+                 "leads": N_("leads: {reason}")}
+#: The kit's quarantine reasons (the contract's row checks and the cleaning steps) as the charts
+#: name them; a reason a mapping file's own rule names is the user's word and is shown as written.
+REASON_LABELS = {code: label for code, label in (
+    ("unparseable_date", N_("unparseable date")), ("missing_date", N_("missing date")),
+    ("missing_product_id", N_("missing product id")), ("missing_customer_id", N_("missing customer id")),
+    ("missing_lead_id", N_("missing lead id")), ("invalid_quantity", N_("invalid quantity")),
+    ("invalid_price", N_("invalid price")), ("invalid_churn_flag", N_("invalid churn flag")),
+    ("invalid_tenure", N_("invalid tenure")), ("nps_out_of_range", N_("nps out of range")),
+    ("unknown_outcome", N_("unknown outcome")), ("invalid_value", N_("invalid value")),
+    ("wrong_field_count", N_("wrong field count")), ("conflicting_duplicate_id", N_("conflicting duplicate id")),
+    ("test_account", N_("test account")), ("unknown_customer", N_("unknown customer")))}
+
+
+def table_label(table: str) -> str:
+    """A table's name in the current language (a table the contract does not name, as written)."""
+    return _(TABLE_LABELS[table]) if table in TABLE_LABELS else chart_text(table)
+
+
+def reason_label(table: str, reason: str) -> str:
+    """'orders: invalid price' in the current language; a reason of the user's own rule as written."""
+    why = _(REASON_LABELS[reason]) if reason in REASON_LABELS else chart_text(str(reason).replace("_", " "))
+    if table in TABLE_REASONS:
+        return _(TABLE_REASONS[table]).format(reason=why)
+    return f"{chart_text(table)}: {why}"
 
 
 def nothing_to_draw(title: str, why: str, figsize: tuple[float, float] = (10, 3.2)) -> plt.Figure:
@@ -26,7 +62,7 @@ def nothing_to_draw(title: str, why: str, figsize: tuple[float, float] = (10, 3.
 def ledger_chart(ledger: pd.DataFrame, by_reason: pd.DataFrame) -> plt.Figure:
     """Left: rows not kept per table, by outcome (% of rows read). Right: quarantined rows by reason."""
     if ledger.empty or not ledger["rows_in"].gt(0).any():
-        return nothing_to_draw("Rows not kept, by what happened to them", "No rows were read: nothing to draw.",
+        return nothing_to_draw(_("Rows not kept, by what happened to them"), _("No rows were read: nothing to draw."),
                                figsize=(12, 4))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1.3]})
     # Kept rows are ~99% everywhere; the interesting part is the rest, so that is what is drawn.
@@ -35,23 +71,24 @@ def ledger_chart(ledger: pd.DataFrame, by_reason: pd.DataFrame) -> plt.Figure:
     share = led[outcomes].div(led["rows_in"].where(led["rows_in"] > 0), axis=0).fillna(0) * 100
     left = np.zeros(len(share))
     for o in outcomes:
-        ax1.barh(share.index, share[o], left=left, color=OUTCOME_COLOURS[o], label=o.replace("_", " "))
+        ax1.barh([table_label(t) for t in share.index], share[o], left=left, color=OUTCOME_COLOURS[o],
+                 label=_(OUTCOME_LABELS[o]))
         left += share[o].to_numpy()
     for i, total in enumerate(left):
         ax1.text(total, i, f" {total:.2f}%", va="center", fontsize=8)
     ax1.set_xlim(0, max(left.max() * 1.25, 1))
-    ax1.set_xlabel("rows not kept (% of rows read)")
-    ax1.set_title("Rows not kept, by what happened to them")
+    ax1.set_xlabel(_("rows not kept (% of rows read)"))
+    ax1.set_title(_("Rows not kept, by what happened to them"))
     ax1.legend(loc="lower right", fontsize=8)
     if len(by_reason):
-        lab = by_reason["table"] + ": " + by_reason["reason"].str.replace("_", " ")
+        lab = [reason_label(t, r) for t, r in zip(by_reason["table"], by_reason["reason"])]
         order = by_reason.assign(label=lab).sort_values("rows")
         ax2.barh(order["label"], order["rows"], color=OUTCOME_COLOURS["quarantined"])
         ax2.set_xscale("log")
         for y, v in enumerate(order["rows"]):
             ax2.text(v, y, f" {v:,}", va="center", fontsize=8)
-    ax2.set_xlabel("rows quarantined (log scale)")
-    ax2.set_title("Quarantined rows by reason")
+    ax2.set_xlabel(_("rows quarantined (log scale)"))
+    ax2.set_title(_("Quarantined rows by reason"))
     fig.tight_layout()
     return fig
 
@@ -69,8 +106,8 @@ def outlier_chart(orders: pd.DataFrame, fences: pd.DataFrame, seed: int = 42) ->
     order lines (all quarantined or held back) the chart says so instead.
     """
     if orders.empty or fences.empty:
-        return nothing_to_draw("Bulk order lines stand far above each category's fence",
-                               "No order lines are left after cleaning: nothing to draw.", figsize=(10, 4.5))
+        return nothing_to_draw(_("Bulk order lines stand far above each category's fence"),
+                               _("No order lines are left after cleaning: nothing to draw."), figsize=(10, 4.5))
     fig, ax = plt.subplots(figsize=(10, 4.5))
     cats = fences.sort_values("category")["category"].astype(str).tolist()
     units = orders["quantity"].abs().to_numpy(dtype=float)
@@ -91,14 +128,15 @@ def outlier_chart(orders: pd.DataFrame, fences: pd.DataFrame, seed: int = 42) ->
         shuffled = points.iloc[np.random.default_rng(seed).permutation(len(points))]
         points = shuffled[shuffled.groupby("category").cumcount() < MAX_FLAGGED_POINTS].sort_index()
     sns.stripplot(data=points, x="category", y="units", order=cats, color="#d9534f", size=3, ax=ax,
-                  label=f"flagged (sample of {MAX_FLAGGED_POINTS} per category)" if sampled else "flagged")
+                  label=_("flagged (sample of {count} per category)").format(count=MAX_FLAGGED_POINTS) if sampled
+                  else _("flagged"))
     ax.scatter(range(len(cats)), fences.set_index("category").loc[cats, "fence_units"], marker="_",
-               s=600, color="black", label="fence", zorder=5)
+               s=600, color="black", label=_("fence"), zorder=5)
     ax.set_yscale("log")
     ax.set_xticks(range(len(cats)), [chart_text(c) for c in cats])  # category names are data
     ax.set_xlabel("")
-    ax.set_ylabel("units per order line (log scale)")
-    ax.set_title("Bulk order lines stand far above each category's fence")
+    ax.set_ylabel(_("units per order line (log scale)"))
+    ax.set_title(_("Bulk order lines stand far above each category's fence"))
     ax.tick_params(axis="x", rotation=30)
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles))
@@ -139,14 +177,15 @@ BAR_DAYS = 25
 def monthly_rows_chart(orders: pd.DataFrame) -> plt.Figure:
     """Kept order lines per month: a sudden dip or jump points at an export problem."""
     if orders.empty:
-        return nothing_to_draw("Kept order lines per month", "No order lines are left after cleaning: nothing to draw.")
+        return nothing_to_draw(_("Kept order lines per month"),
+                               _("No order lines are left after cleaning: nothing to draw."))
     fig, ax = plt.subplots(figsize=(10, 3.2))
     months, lines = np.unique(orders["order_date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]"),
                               return_counts=True)
     # The width is a duration: a plain 25 on a datetime64[ns] axis is 25 nanoseconds, bars too
     # thin to draw (matplotlib adds the width to the dates in their own unit).
     ax.bar(months.astype("datetime64[ns]"), lines, width=np.timedelta64(BAR_DAYS, "D"), color="#6c8ebf")
-    ax.set_ylabel("order lines")
-    ax.set_title("Kept order lines per month")
+    ax.set_ylabel(_("order lines"))
+    ax.set_title(_("Kept order lines per month"))
     fig.tight_layout()
     return fig

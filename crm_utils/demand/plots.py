@@ -13,9 +13,39 @@ import seaborn as sns
 
 from crm_utils.charts import concise_dates, skippable
 from crm_utils.demand.models import colour, in_registry_order
-from crm_utils.i18n import _
+from crm_utils.i18n import N_, _
+from crm_utils.notebook import percent
 
 ACTUAL = "#333333"
+#: The registry's models (:data:`crm_utils.demand.models.REGISTRY`) as the charts name them: by code
+#: where a chart shows the code, with spaces where it shows a name; a model not registered as written.
+MODEL_LABELS = {code: label for code, label in (
+    (N_("seasonal_naive"), N_("seasonal naive")), (N_("moving_average"), N_("moving average")),
+    (N_("ets"), N_("ets")), (N_("prophet"), N_("prophet")))}
+#: The levels of :data:`crm_utils.demand.series.LEVELS`, by code as the charts show them.
+LEVEL_LABELS = (N_("total"), N_("category"), N_("region"), N_("category_region"))
+
+
+def _model(code: str, spaced: bool = True) -> str:
+    """A model's name in the current language: 'seasonal naive' (``spaced``) or its code 'seasonal_naive'."""
+    if code in MODEL_LABELS:
+        return _(MODEL_LABELS[code] if spaced else code)
+    return code.replace("_", " ") if spaced else code
+
+
+#: A series' unit per period (:attr:`crm_utils.demand.forecasting.ForecastConfig.unit`), as an axis label.
+UNIT_LABELS = {"week": N_("units per week"), "day": N_("units per day")}
+
+
+def per_unit(period: str) -> str:
+    """The axis label of units per ``period`` ('week' or 'day'), marked for translation (the charts
+    translate it); another period's as English words."""
+    return UNIT_LABELS.get(period, f"units per {period}")
+
+
+def _level(code: str) -> str:
+    """A level's code in the current language ('category_region' stays the code in English)."""
+    return _(code) if code in LEVEL_LABELS else code
 
 
 def _label(name: str) -> str:
@@ -42,11 +72,11 @@ def demand_chart(frame: pd.DataFrame, names: list[str], unit: str = "units per w
         s = frame[frame["series"] == name]
         ax.plot(s["ds"], s["y"], color=ACTUAL, lw=1)
         ax.set_title(_label(name), fontsize=10)
-        ax.set_ylabel(unit, fontsize=8)
+        ax.set_ylabel(_(unit), fontsize=8)
         ax.set_ylim(bottom=0)
         _dates(ax)
         ax.tick_params(labelsize=8)
-    fig.suptitle("Demand: growth, a yearly rhythm and event spikes", fontweight="bold")
+    fig.suptitle(_("Demand: growth, a yearly rhythm and event spikes"), fontweight="bold")
     fig.tight_layout()
     return fig
 
@@ -57,34 +87,34 @@ def components_chart(parts: pd.DataFrame, changepoints: pd.DataFrame, name: str 
     events and holidays h(t), residual e."""
     fig, axes = plt.subplots(5, 1, figsize=(10, 11), sharex=True)
     ax = axes[0]
-    ax.plot(parts["ds"], parts["y"], color=ACTUAL, lw=1, label="actual")
-    ax.plot(parts["ds"], parts["fitted"], color=colour("prophet"), lw=1, label="fitted")
-    ax.set_ylabel(unit)
-    ax.set_title(f"{_label(name)}: demand and Prophet's fit")
+    ax.plot(parts["ds"], parts["y"], color=ACTUAL, lw=1, label=_("actual"))
+    ax.plot(parts["ds"], parts["fitted"], color=colour("prophet"), lw=1, label=_("fitted"))
+    ax.set_ylabel(_(unit))
+    ax.set_title(_("{series}: demand and Prophet's fit").format(series=_label(name)))
     ax.legend(loc="upper left", fontsize=8)
     ax = axes[1]
     ax.plot(parts["ds"], parts["trend"], color="#4c9a2a")
     big = changepoints[changepoints["growth_change_pct_per_year"].abs() >= 1]
     for ds in big["ds"]:
         ax.axvline(ds, color="#b0b0b0", ls=":", lw=1)
-    ax.set_ylabel(f"trend ({unit})")
-    ax.set_title(f"g(t): trend; dotted: changepoints where growth moved by 1%/year or more ({len(big)} of "
-                 f"{len(changepoints)} candidates)")
-    for ax, col, title in ((axes[2], "yearly", "s(t): yearly seasonality"),
-                           (axes[3], None, "h(t): retail events and public holidays")):
+    ax.set_ylabel(_("trend ({unit})").format(unit=_(unit)))
+    ax.set_title(_("g(t): trend; dotted: changepoints where growth moved by 1%/year or more ({count} of "
+                   "{total} candidates)").format(count=len(big), total=len(changepoints)))
+    for ax, col, title in ((axes[2], "yearly", _("s(t): yearly seasonality")),
+                           (axes[3], None, _("h(t): retail events and public holidays"))):
         if col:
             ax.plot(parts["ds"], 100 * parts[col], color="#6c8ebf")
         else:
-            ax.bar(parts["ds"], 100 * parts["events"], width=6, color="#d9534f", label="retail events")
-            ax.bar(parts["ds"], 100 * parts["holidays"], width=6, color="#6c8ebf", label="public holidays")
+            ax.bar(parts["ds"], 100 * parts["events"], width=6, color="#d9534f", label=_("retail events"))
+            ax.bar(parts["ds"], 100 * parts["holidays"], width=6, color="#6c8ebf", label=_("public holidays"))
             ax.legend(loc="upper left", fontsize=8)
         ax.axhline(0, color="black", lw=0.6)
-        ax.set_ylabel("% of trend")
+        ax.set_ylabel(_("% of trend"))
         ax.set_title(title)
     ax = axes[4]
     ax.bar(parts["ds"], 100 * parts["residual"], width=6, color="#9e9e9e")
-    ax.set_ylabel("log points (~%)")
-    ax.set_title("e: what is left (residual on the log scale)")
+    ax.set_ylabel(_("log points (~%)"))
+    ax.set_title(_("e: what is left (residual on the log scale)"))
     _dates(ax)
     fig.tight_layout()
     return fig
@@ -94,14 +124,15 @@ def components_chart(parts: pd.DataFrame, changepoints: pd.DataFrame, name: str 
 def grid_chart(grid: pd.DataFrame) -> plt.Figure:
     """Mean backtest MASE of each prior-scale pair, per tuned level; the lowest bar is chosen."""
     g = grid[grid["level"] != "all"].copy()
-    g["pair"] = ("cps " + g["changepoint_prior_scale"].map("{:g}".format) + ", sps "
-                 + g["seasonality_prior_scale"].map("{:g}".format))
+    g["pair"] = [_("cps {cps}, sps {sps}").format(cps=f"{c:g}", sps=f"{s:g}")
+                 for c, s in zip(g["changepoint_prior_scale"], g["seasonality_prior_scale"])]
+    g["level"] = [_level(v) for v in g["level"]]
     fig, ax = plt.subplots(figsize=(9, 3.6))
     sns.barplot(data=g, x="pair", y="mean_mase", hue="level", ax=ax, palette="Blues")
-    ax.set_xlabel("changepoint prior scale (cps), seasonality prior scale (sps)")
-    ax.set_ylabel("mean MASE (lower is better)")
-    ax.set_title("Prophet's prior scales on the backtests")
-    ax.legend(title="level", loc="lower left", fontsize=8)
+    ax.set_xlabel(_("changepoint prior scale (cps), seasonality prior scale (sps)"))
+    ax.set_ylabel(_("mean MASE (lower is better)"))
+    ax.set_title(_("Prophet's prior scales on the backtests"))
+    ax.legend(title=_("level"), loc="lower left", fontsize=8)
     ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     return fig
@@ -120,9 +151,10 @@ def mase_chart(rows: pd.DataFrame, winners: pd.DataFrame, names: list[str]) -> p
         if name in win.index and win[name] in models:
             ax.add_patch(plt.Rectangle((models.index(win[name]), i), 1, 1, fill=False, lw=2.5, ec="black"))
     ax.set_yticklabels([_label(n) for n in table.index], rotation=0)
+    ax.set_xticklabels([_model(m, spaced=False) for m in table.columns])
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title("Backtest MASE (1 = as good as last year's same week in-sample); box = winner")
+    ax.set_title(_("Backtest MASE (1 = as good as last year's same week in-sample); box = winner"))
     fig.tight_layout()
     return fig
 
@@ -135,10 +167,10 @@ def wins_chart(winners: pd.DataFrame) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(8, 2.8))
     left = np.zeros(len(t))
     for m in t.columns:
-        ax.barh(t.index, t[m], left=left, color=colour(m), label=m.replace("_", " "))
+        ax.barh([_level(v) for v in t.index], t[m], left=left, color=colour(m), label=_model(m))
         left += t[m].to_numpy()
-    ax.set_xlabel("series won")
-    ax.set_title("Which model won the backtest, per level")
+    ax.set_xlabel(_("series won"))
+    ax.set_title(_("Which model won the backtest, per level"))
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
@@ -149,26 +181,29 @@ def backtest_chart(predictions: pd.DataFrame, history: pd.DataFrame, name: str, 
     """Held-out periods of every cutoff against the model's forecast and 80% interval."""
     p = predictions[(predictions["series"] == name) & (predictions["model"] == model)]
     fig, ax = plt.subplots(figsize=(10, 3.8))
-    ax.plot(history["ds"], history["y"], color=ACTUAL, lw=1, label="actual")
+    ax.plot(history["ds"], history["y"], color=ACTUAL, lw=1, label=_("actual"))
     for i, (cutoff, g) in enumerate(p.groupby("cutoff")):
         ax.fill_between(g["ds"], g["yhat_lower"], g["yhat_upper"], color=colour(model), alpha=0.25,
-                        label="model's 80% interval" if i == 0 else None)
+                        label=_("model's 80% interval") if i == 0 else None)
         if calibrated is not None:
             c = calibrated[(calibrated["series"] == name) & (calibrated["model"] == model)
                            & (calibrated["cutoff"] == cutoff)]
             ax.plot(c["ds"], c["yhat_lower"], color=colour(model), ls="--", lw=0.8,
-                    label="calibrated interval" if i == 0 else None)
+                    label=_("calibrated interval") if i == 0 else None)
             ax.plot(c["ds"], c["yhat_upper"], color=colour(model), ls="--", lw=0.8)
-        ax.plot(g["ds"], g["yhat"], color=colour(model), lw=1.5, label=f"{model} forecast" if i == 0 else None)
+        ax.plot(g["ds"], g["yhat"], color=colour(model), lw=1.5,
+                label=_("{model} forecast").format(model=_model(model, spaced=False)) if i == 0 else None)
         ax.axvline(cutoff, color="#b0b0b0", ls=":", lw=1)
         out = g[(g["y"] < g["yhat_lower"]) | (g["y"] > g["yhat_upper"])]
-        ax.scatter(out["ds"], out["y"], color="black", s=14, zorder=5, label="outside the interval" if i == 0 else None)
+        ax.scatter(out["ds"], out["y"], color="black", s=14, zorder=5,
+                   label=_("outside the interval") if i == 0 else None)
     start = p["cutoff"].min() - pd.Timedelta(days=180) if len(p) else history["ds"].min()
     ax.set_xlim(start, history["ds"].max() + pd.Timedelta(days=7))
     _dates(ax)
     ax.set_ylim(bottom=0)
-    ax.set_ylabel(unit)
-    ax.set_title(f"{_label(name)}: rolling-origin backtest of {model.replace('_', ' ')} (dotted lines: cutoffs)")
+    ax.set_ylabel(_(unit))
+    ax.set_title(_("{series}: rolling-origin backtest of {model} (dotted lines: cutoffs)").format(
+        series=_label(name), model=_model(model)))
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
@@ -181,13 +216,14 @@ def coverage_chart(rows: pd.DataFrame, level: float = 0.8) -> plt.Figure:
     t = t.reindex(in_registry_order(t.index))
     fig, ax = plt.subplots(figsize=(8, 3.2))
     x = np.arange(len(t))
-    ax.bar(x - 0.2, 100 * t["coverage"], width=0.4, color="#b0b0b0", label="model's own interval")
-    ax.bar(x + 0.2, 100 * t["coverage_calibrated"], width=0.4, color="#4c72b0", label="calibrated on earlier cutoffs")
-    ax.axhline(100 * level, color="black", ls="--", lw=1, label=f"target {level:.0%}")
-    ax.set_xticks(x, [m.replace("_", " ") for m in t.index])
+    ax.bar(x - 0.2, 100 * t["coverage"], width=0.4, color="#b0b0b0", label=_("model's own interval"))
+    ax.bar(x + 0.2, 100 * t["coverage_calibrated"], width=0.4, color="#4c72b0",
+           label=_("calibrated on earlier cutoffs"))
+    ax.axhline(100 * level, color="black", ls="--", lw=1, label=_("target {share}").format(share=percent(level, 0)))
+    ax.set_xticks(x, [_model(m) for m in t.index])
     ax.set_ylim(0, 100)
-    ax.set_ylabel("held-out periods inside (%)")
-    ax.set_title("Interval coverage in the backtest")
+    ax.set_ylabel(_("held-out periods inside (%)"))
+    ax.set_title(_("Interval coverage in the backtest"))
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
@@ -204,7 +240,7 @@ def forecast_chart(frame: pd.DataFrame, forecast: pd.DataFrame, names: list[str]
         ax.plot(h["ds"], h["y"], color=ACTUAL, lw=1)
         ax.fill_between(f["ds"], f["yhat_lower"], f["yhat_upper"], color=colour(model), alpha=0.3)
         ax.plot(f["ds"], f["yhat"], color=colour(model), lw=1.5)
-        ax.set_title(f"{_label(name)} ({model.replace('_', ' ')})", fontsize=10)
+        ax.set_title(_("{series} ({model})").format(series=_label(name), model=_model(model)), fontsize=10)
         ax.set_ylabel(_(unit), fontsize=8)
         ax.set_ylim(bottom=0)
         _dates(ax)
@@ -224,4 +260,5 @@ def chosen_backtest_chart(report, history: pd.DataFrame, name: str = "total") ->
 
     f = report.f
     model = f.winners_.set_index("series").loc[name, "model"]
-    return backtest_chart(f.predictions_, history, name, model, calibrated_predictions(f.predictions_))
+    return backtest_chart(f.predictions_, history, name, model, calibrated_predictions(f.predictions_),
+                          unit=per_unit(f.config.unit))
