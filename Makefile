@@ -93,7 +93,7 @@ bench-quick: $(STAMP)
 # in untranslated, and tests/test_i18n.py names it until it is translated). A new language:
 #   $(BIN)/pybabel init -i crm_utils/locale/messages.pot -d crm_utils/locale -l <locale>
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project crm-utils \
+	$(BIN)/pybabel extract -F babel.cfg -k NC_:1c,2 --no-location --sort-output --project crm-utils \
 		--copyright-holder "crm-utils contributors" -o crm_utils/locale/messages.pot .
 	$(BIN)/pybabel update -i crm_utils/locale/messages.pot -d crm_utils/locale --width 100 \
 		--ignore-obsolete

@@ -6,6 +6,7 @@ The kit's own text is written in English in the code, wrapped for translation:
 >>> from crm_utils.i18n import _, N_
 >>> _("Net revenue was {revenue}").format(revenue=...)      # translated where it is used
 >>> LABELS = {"orders": N_("orders")}                        # marked here, translated with _() when shown
+>>> TABLE = NC_("table", "orders")                           # one meaning of a word: pgettext("table", "orders")
 
 A language is a catalogue file: ``crm_utils/locale/<locale>/LC_MESSAGES/messages.po`` (e.g.
 ``zh_CN``), read at run time with :func:`babel.messages.pofile.read_po`, so a clean
@@ -78,7 +79,13 @@ def catalogue(language: str) -> dict[str, str]:
         return {}
     with catalogue_path(language).open("rb") as f:
         cat = read_po(f, locale=language.replace("-", "_"))
-    return {m.id: m.string for m in cat if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+    return {_key(m.context, m.id): m.string for m in cat
+            if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+
+
+def _key(context: str | None, message: str) -> str:
+    """A catalogue entry's key: the message, or gettext's ``context\x04message`` for one with a context."""
+    return f"{context}\x04{message}" if context else message
 
 
 def set_language(language: str | None) -> str:
@@ -104,6 +111,14 @@ def gettext(message: str) -> str:
 _ = gettext
 
 
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the current language as meant in ``context``: one English word with two
+    meanings gets two translations ('orders' as a table, 订单; as a count, 订单数)."""
+    if _current == SOURCE_LANGUAGE:
+        return message
+    return catalogue(_current).get(_key(context, message), message)
+
+
 def translate(message: str, language: str) -> str:
     """``message`` in ``language``, whatever the current one (the runner, which runs no notebook)."""
     return catalogue(language).get(message, message)
@@ -113,6 +128,16 @@ def N_(message: str) -> str:
     """Mark a string for the catalogue without translating it now (a module-level label table,
     translated with ``_()`` where it is shown)."""
     return message
+
+
+def NC_(context: str, message: str) -> str:
+    """Mark a string with its context for the catalogue without translating it now (``make
+    messages`` extracts it with the keyword ``NC_:1c,2``); translated with :func:`pgettext`."""
+    return message
+
+
+#: What ``make messages`` and the catalogue test extract: Babel's default keywords and :func:`NC_`.
+EXTRACT_KEYWORDS = {"NC_": ((1, "c"), 2)}
 
 
 def locale(language: str | None = None) -> Locale:

@@ -17,7 +17,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
@@ -60,7 +60,17 @@ def english_afterwards():
 def extracted_messages() -> set[str]:
     """What `make messages` puts into messages.pot: every _()/N_() string and the report's markdown."""
     method_map, options_map = parse_mapping_cfg(open(ROOT / "babel.cfg"))
-    return {msg for _, _, msg, *_ in extract_from_dir(str(ROOT), method_map, options_map)
+    keywords = {**DEFAULT_KEYWORDS, **i18n.EXTRACT_KEYWORDS}
+    return {msg for _, _, msg, *_ in extract_from_dir(str(ROOT), method_map, options_map, keywords=keywords)
+            if isinstance(msg, str) and msg}
+
+
+def extracted_keys() -> set[str]:
+    """The catalogue's keys of every extracted message: the message, or ``context\x04message``."""
+    method_map, options_map = parse_mapping_cfg(open(ROOT / "babel.cfg"))
+    keywords = {**DEFAULT_KEYWORDS, **i18n.EXTRACT_KEYWORDS}
+    return {f"{context}\x04{msg}" if context else msg
+            for _, _, msg, _, context in extract_from_dir(str(ROOT), method_map, options_map, keywords=keywords)
             if isinstance(msg, str) and msg}
 
 
@@ -92,7 +102,7 @@ def test_the_template_holds_what_the_code_wraps():
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_every_message_is_translated_with_its_placeholders(language):
     cat = i18n.catalogue(language)
-    messages = extracted_messages()
+    messages = extracted_keys()
     assert len(messages) > 150  # the report's sentences, headers, chart labels and markdown cells
     assert sorted(m for m in messages if m not in cat) == []
     wrong = {m: cat[m] for m in messages if placeholders(m) != placeholders(cat[m])}

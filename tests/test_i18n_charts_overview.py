@@ -98,7 +98,7 @@ def test_cleaning_charts_in_chinese_and_unchanged_in_english(monkeypatch):
     assert "held back" in en and "orders: odd sku" in en and "returns_log: unparseable date" in en
     assert "未保留的行，按其去向" in zh and "价格无效" in zh and "已隔离" in zh and "暂缓处理" in zh
     # A mapping file's own reason stays the user's word.
-    assert "订单表：价格无效" in zh and "客户表：测试账户" in zh and "订单表：odd sku" in zh
+    assert "订单：价格无效" in zh and "客户：测试账户" in zh and "订单：odd sku" in zh
     assert "每月保留的订单行" in zh and "异常值界限" in zh and "Tents" in zh
     # Every category's points sampled: the legend says how many.
     monkeypatch.setattr(data_plots, "MAX_FLAGGED_POINTS", 2)

@@ -37,7 +37,7 @@ def test_sentences_are_written_from_the_figures():
     assert "8 customers bought this month: 2 for the first time and 6 returning (75% of buyers)" in s[1]
     assert "'Loyal · Books' with 60%" in s[2] and "90% of last month's customers kept their segment" in s[2]
     assert "+12 (95% interval +5 to +19), against +20 in last month's report" in s[3]
-    assert "Of 1,100 input rows, 32 (2.91%)" in s[4] and "'orders.invalid_price' (20 rows)" in s[4]
+    assert "Of 1,100 input rows, 32 (2.91%)" in s[4] and "'orders: invalid price' (20 rows)" in s[4]
     # Fewer orders at the same value read differently: the text follows the numbers.
     fewer = {**METRICS, "02_customer_overview": {**METRICS["02_customer_overview"],
                                                  "kpis": {**METRICS["02_customer_overview"]["kpis"], "orders": 8,

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from crm_utils.data import reasons
 from crm_utils.i18n import N_, _
 from crm_utils.safe import chart_text
 
@@ -14,38 +15,16 @@ OUTCOME_COLOURS = {"kept": "#4c9a2a", "merged": "#6c8ebf", "held_back": "#b0b0b0
 #: What happened to the rows not kept, as the legend says it (the ledger's codes stay English).
 OUTCOME_LABELS = {"kept": N_("kept"), "merged": N_("merged"), "held_back": N_("held back"),
                   "quarantined": N_("quarantined")}
-#: The contract's tables as the charts name them (:data:`crm_utils.data.schema.TABLES`).
-TABLE_LABELS = {"customers": N_("customers"), "orders": N_("orders"), "interactions": N_("interactions"),
-                "surveys": N_("surveys"), "leads": N_("leads")}
-#: A quarantine reason with its table, one message per table: the bare names above are also the
-#: catalogue's words for counts ('orders' = number of orders), the table here is named as a table.
-TABLE_REASONS = {"customers": N_("customers: {reason}"), "orders": N_("orders: {reason}"),
-                 "interactions": N_("interactions: {reason}"), "surveys": N_("surveys: {reason}"),
-                 "leads": N_("leads: {reason}")}
-#: The kit's quarantine reasons (the contract's row checks and the cleaning steps) as the charts
-#: name them; a reason a mapping file's own rule names is the user's word and is shown as written.
-REASON_LABELS = {code: label for code, label in (
-    ("unparseable_date", N_("unparseable date")), ("missing_date", N_("missing date")),
-    ("missing_product_id", N_("missing product id")), ("missing_customer_id", N_("missing customer id")),
-    ("missing_lead_id", N_("missing lead id")), ("invalid_quantity", N_("invalid quantity")),
-    ("invalid_price", N_("invalid price")), ("invalid_churn_flag", N_("invalid churn flag")),
-    ("invalid_tenure", N_("invalid tenure")), ("nps_out_of_range", N_("nps out of range")),
-    ("unknown_outcome", N_("unknown outcome")), ("invalid_value", N_("invalid value")),
-    ("wrong_field_count", N_("wrong field count")), ("conflicting_duplicate_id", N_("conflicting duplicate id")),
-    ("test_account", N_("test account")), ("unknown_customer", N_("unknown customer")))}
 
 
 def table_label(table: str) -> str:
     """A table's name in the current language (a table the contract does not name, as written)."""
-    return _(TABLE_LABELS[table]) if table in TABLE_LABELS else chart_text(table)
+    return chart_text(reasons.table_label(table))
 
 
 def reason_label(table: str, reason: str) -> str:
     """'orders: invalid price' in the current language; a reason of the user's own rule as written."""
-    why = _(REASON_LABELS[reason]) if reason in REASON_LABELS else chart_text(str(reason).replace("_", " "))
-    if table in TABLE_REASONS:
-        return _(TABLE_REASONS[table]).format(reason=why)
-    return f"{chart_text(table)}: {why}"
+    return chart_text(reasons.quarantine_label(f"{table}.{reason}"))
 
 
 def nothing_to_draw(title: str, why: str, figsize: tuple[float, float] = (10, 3.2)) -> plt.Figure:
