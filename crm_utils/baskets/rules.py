@@ -159,18 +159,17 @@ def build_baskets(lines: pd.DataFrame, level: str, max_baskets: int = 0, seed: i
 
 #: Why a level has no rules, as a code stored beside the sentence (``LevelResult.reason``): code
 #: that needs to know reads the code, never the sentence, which is in the run's language.
-NO_BASKETS, SINGLE_ITEM_BASKETS, SINGLE_ITEM, TOO_FEW_BASKETS, NO_FREQUENT_PAIR, NONE_BEATS_CHANCE = (
-    "no_baskets", "single_item_baskets", "single_item", "too_few_baskets", "no_frequent_pair", "none_beats_chance")
+NO_BASKETS, SINGLE_ITEM_BASKETS, TOO_FEW_BASKETS, NO_FREQUENT_PAIR, NONE_BEATS_CHANCE = (
+    "no_baskets", "single_item_baskets", "too_few_baskets", "no_frequent_pair", "none_beats_chance")
 
 
 def skip_code(baskets: Baskets) -> str:
-    """Why no rules can be mined from these baskets, as a code ('' when they can)."""
+    """Why no rules can be mined from these baskets, as a code ('' when they can). A shop selling a
+    single item is a case of the second: every basket then holds one item."""
     if baskets.n_baskets == 0:
         return NO_BASKETS
     if baskets.n_multi == 0:
         return SINGLE_ITEM_BASKETS
-    if len(baskets.items) < 2:
-        return SINGLE_ITEM
     if baskets.n_multi < MIN_MULTI_BASKETS:
         return TOO_FEW_BASKETS
     return ""
@@ -186,9 +185,6 @@ def skip_reason(baskets: Baskets) -> str:
         return _("No {level}-level rules: every one of the {baskets} baskets holds a single {level}, so nothing is "
                  "ever bought together (a pair needs a basket with two items).").format(
             level=level, baskets=number(baskets.n_baskets))
-    if code == SINGLE_ITEM:
-        return _("No {level}-level rules: the baskets hold a single {level}, {item}.").format(
-            level=level, item=baskets.items[0])
     if code == TOO_FEW_BASKETS:
         return _("No {level}-level rules: only {baskets} baskets hold two or more {items} ({needed} needed to test "
                  "any pair against chance).").format(level=level, baskets=number(baskets.n_multi),
