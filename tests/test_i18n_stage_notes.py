@@ -105,7 +105,8 @@ def basket_texts() -> list[str]:
     baskets, sampled), offers, a till without customers, an export without categories."""
     texts = []
     found = study.BasketStudy(basket_orders(PAIR), CUTOFF, min_support=0.01, max_baskets=800, seed=1).fit()
-    texts += [found.basket_note(), found.skip_notes(), *found.cross_sell("product"), *found.top_rules("product").columns]
+    texts += [found.basket_note(), found.skip_notes(), *found.cross_sell("product"),
+              *found.top_rules("product").columns]
     found.next_best_offers()
     texts += [found.offers_note_, *found.offer_summary().columns]
     by_customer = study.BasketStudy(basket_orders(PAIR), CUTOFF, min_support=0.01, basket="customer").fit()

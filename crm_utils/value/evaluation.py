@@ -155,8 +155,9 @@ class HoldoutEvaluation:
         for what in ("purchases", "spend"):
             actual = t[f"actual_{what}"].to_numpy(float)
             model_err = np.abs(t[f"predicted_{what}"].to_numpy(float) - actual)
-            for name, col in ((MODEL_SPEND if what == "spend" else MODEL_PURCHASES, "predicted"),
-                              (LAST_PERIOD, "last_period"), (RATE_SPEND if what == "spend" else RATE_PURCHASES, "rate")):
+            spend = what == "spend"
+            for name, col in ((MODEL_SPEND if spend else MODEL_PURCHASES, "predicted"), (LAST_PERIOD, "last_period"),
+                              (RATE_SPEND if spend else RATE_PURCHASES, "rate")):
                 err = np.abs(t[f"{col}_{what}"].to_numpy(float) - actual)
                 excess = err - model_err
                 boot = excess[idx].mean(axis=1)
