@@ -17,6 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from crm_utils.baskets.rules import purchase_mask
+from crm_utils.i18n import _
 
 #: Columns of the ``next_best_offer`` artifact, in order.
 OFFER_COLUMNS = ["customer_id", "level", "offer", "because", "support", "confidence", "lift", "q_value"]
@@ -133,4 +134,4 @@ def offer_summary(offers: pd.DataFrame, customers_scored: int, top: int = 10) ->
            .sort_values("customers", ascending=False).head(top).reset_index())
     out["share_of_customers"] = out["customers"] / max(customers_scored, 1)
     return out[["offer", "because", "customers", "share_of_customers", "confidence"]].rename(
-        columns={"because": "mostly because of"})
+        columns={"because": _("mostly because of")})  # a header shown as it is: in the run's language

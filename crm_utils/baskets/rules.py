@@ -32,9 +32,14 @@ from mlxtend.frequent_patterns import association_rules, fpgrowth
 from scipy.stats import hypergeom
 from statsmodels.stats.multitest import multipletests
 
+from crm_utils.i18n import N_, _
+from crm_utils.notebook import number, percent
+
 #: Levels rules are mined at: the line's product, or its category.
 LEVELS = ("product", "category")
-PLURAL = {"product": "products", "category": "categories"}
+#: The levels as sentences name them, one and several (translated with ``_()`` where shown).
+SINGULAR = {"product": N_("product"), "category": N_("category")}
+PLURAL = {"product": N_("products"), "category": N_("categories")}
 #: What makes one basket: an order (one trip to the shop), or a customer (everything they bought in
 #: the window: "customers who bought A also bought B", the question a next best offer asks).
 BASKET_KEYS = {"order": "order_id", "customer": "customer_id"}
@@ -152,19 +157,38 @@ def build_baskets(lines: pd.DataFrame, level: str, max_baskets: int = 0, seed: i
     return Baskets(level, items.astype(object), matrix, len(lines), n_total, sampled, key)
 
 
-def skip_reason(baskets: Baskets) -> str:
-    """Why no rules can be mined from these baskets, or '' when they can."""
+#: Why a level has no rules, as a code stored beside the sentence (``LevelResult.reason``): code
+#: that needs to know reads the code, never the sentence, which is in the run's language.
+NO_BASKETS, SINGLE_ITEM_BASKETS, TOO_FEW_BASKETS, NO_FREQUENT_PAIR, NONE_BEATS_CHANCE = (
+    "no_baskets", "single_item_baskets", "too_few_baskets", "no_frequent_pair", "none_beats_chance")
+
+
+def skip_code(baskets: Baskets) -> str:
+    """Why no rules can be mined from these baskets, as a code ('' when they can). A shop selling a
+    single item is a case of the second: every basket then holds one item."""
     if baskets.n_baskets == 0:
-        return (f"No {baskets.level}-level rules: no sales line in the window has both a {baskets.level} and a "
-                f"{baskets.key} (the column that makes a basket).")
+        return NO_BASKETS
     if baskets.n_multi == 0:
-        return (f"No {baskets.level}-level rules: every one of the {baskets.n_baskets:,} baskets holds a single "
-                f"{baskets.level}, so nothing is ever bought together (a pair needs a basket with two items).")
-    if len(baskets.items) < 2:
-        return f"No {baskets.level}-level rules: the baskets hold a single {baskets.level}, {baskets.items[0]}."
+        return SINGLE_ITEM_BASKETS
     if baskets.n_multi < MIN_MULTI_BASKETS:
-        return (f"No {baskets.level}-level rules: only {baskets.n_multi:,} baskets hold two or more "
-                f"{PLURAL[baskets.level]} ({MIN_MULTI_BASKETS:,} needed to test any pair against chance).")
+        return TOO_FEW_BASKETS
+    return ""
+
+
+def skip_reason(baskets: Baskets) -> str:
+    """Why no rules can be mined from these baskets, or '' when they can, in the current language."""
+    code, level = skip_code(baskets), _(SINGULAR[baskets.level])
+    if code == NO_BASKETS:
+        return _("No {level}-level rules: no sales line in the window has both a {level} and a {key} (the column "
+                 "that makes a basket).").format(level=level, key=baskets.key)
+    if code == SINGLE_ITEM_BASKETS:
+        return _("No {level}-level rules: every one of the {baskets} baskets holds a single {level}, so nothing is "
+                 "ever bought together (a pair needs a basket with two items).").format(
+            level=level, baskets=number(baskets.n_baskets))
+    if code == TOO_FEW_BASKETS:
+        return _("No {level}-level rules: only {baskets} baskets hold two or more {items} ({needed} needed to test "
+                 "any pair against chance).").format(level=level, baskets=number(baskets.n_multi),
+                                                     items=_(PLURAL[baskets.level]), needed=number(MIN_MULTI_BASKETS))
     return ""
 
 
@@ -241,13 +265,15 @@ class LevelResult:
     baskets: Baskets
     candidates: int = 0
     rules: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RULE_COLUMNS))
-    skipped: str = ""
+    skipped: str = ""  # why there are no rules, in the run's language ('' when there are)
+    reason: str = ""  # the same as a code (:data:`NO_BASKETS`, ...), for code that needs to know
 
     def counts(self) -> dict:
         b = self.baskets
         return {"baskets": b.n_baskets, "baskets_in_window": b.n_baskets_total, "sampled": b.sampled,
                 "single_item_baskets": b.n_single, "multi_item_baskets": b.n_multi, "items": len(b.items),
-                "candidate_rules": self.candidates, "rules": len(self.rules), "skipped": self.skipped}
+                "candidate_rules": self.candidates, "rules": len(self.rules), "skipped": self.skipped,
+                "reason": self.reason}
 
 
 def rules_for_level(lines: pd.DataFrame, level: str, min_support: float, max_baskets: int = 0,
@@ -255,18 +281,21 @@ def rules_for_level(lines: pd.DataFrame, level: str, min_support: float, max_bas
     """Baskets, candidate rules and the rules that pass, for one level (skipped with a reason when the
     baskets cannot carry any)."""
     baskets = build_baskets(lines, level, max_baskets, seed, basket)
-    reason = skip_reason(baskets)
-    if reason:
-        return LevelResult(baskets, skipped=reason)
+    code = skip_code(baskets)
+    if code:
+        return LevelResult(baskets, skipped=skip_reason(baskets), reason=code)
     candidates = mine_rules(baskets, min_support)
     rules = filter_rules(candidates, min_support)
     if len(rules):
-        skipped = ""
+        skipped, code = "", ""
     elif candidates.empty:
-        skipped = (f"No {level}-level rule: no two {PLURAL[level]} are together in {min_support:.2%} of the baskets "
-                   f"(min_support).")
+        skipped, code = _("No {level}-level rule: no two {items} are together in {support} of the baskets "
+                          "(min_support).").format(level=_(SINGULAR[level]), items=_(PLURAL[level]),
+                                                   support=percent(min_support, 2)), NO_FREQUENT_PAIR
     else:
-        skipped = (f"No {level}-level rule passes: {len(candidates):,} candidate rules reach support "
-                   f"{min_support:.2%}, none of them also holds in {MIN_PAIR_BASKETS}+ baskets and beats chance at a "
-                   f"{FDR_LEVEL:.0%} false-discovery rate.")
-    return LevelResult(baskets, len(candidates), rules, skipped)
+        skipped, code = _("No {level}-level rule passes: {candidates} candidate rules reach support {support}, none "
+                          "of them also holds in {count}+ baskets and beats chance at a {fdr} false-discovery "
+                          "rate.").format(level=_(SINGULAR[level]), candidates=number(len(candidates)),
+                                          support=percent(min_support, 2), count=MIN_PAIR_BASKETS,
+                                          fdr=percent(FDR_LEVEL, 0)), NONE_BEATS_CHANCE
+    return LevelResult(baskets, len(candidates), rules, skipped, code)

@@ -12,9 +12,10 @@ import pyarrow.parquet as pq
 
 from crm_utils import artifacts
 from crm_utils.baskets import offers as nbo
-from crm_utils.baskets.rules import (BASKET_KEYS, LEVELS, PLURAL, RULE_COLUMNS, LevelResult, purchase_lines,
-                                     rules_for_level)
-from crm_utils.notebook import number, percent
+from crm_utils.baskets.rules import (BASKET_KEYS, LEVELS, PLURAL, RULE_COLUMNS, SINGULAR, LevelResult,
+                                     purchase_lines, rules_for_level)
+from crm_utils.i18n import N_, _
+from crm_utils.notebook import date, number, percent
 
 #: Rules shown in a table, drawn in the matrix and turned into a cross-selling sentence.
 TOP_RULES = 10
@@ -25,6 +26,8 @@ HEADLINE_RULES = 10
 BASKET_COLUMNS = ["order_id", "customer_id", "order_date", "product_id", "category", "quantity", "is_return"]
 #: Choices of the notebook's ``level`` parameter.
 LEVEL_CHOICES = {"both": LEVELS, "product": ("product",), "category": ("category",)}
+#: The readable headers of the rules table (the other columns keep the artifact's names).
+RULE_HEADERS = {"antecedents": N_("if the basket holds"), "consequents": N_("it also holds")}
 
 
 def window_start(cutoff: pd.Timestamp, window_months: int) -> pd.Timestamp | None:
@@ -76,7 +79,8 @@ class BasketStudy:
         for level in self.levels:
             column = "product_id" if level == "product" else "category"
             if column not in lines.columns:  # an export without categories: one level only
-                self.missing_ += f"No {level}-level rules: the orders have no {column} column.\n"
+                self.missing_ += _("No {level}-level rules: the orders have no {column} column.").format(
+                    level=_(SINGULAR[level]), column=column) + "\n"
                 continue
             self.results_[level] = rules_for_level(lines, level, self.min_support, self.max_baskets, self.seed,
                                                   self.basket)
@@ -84,19 +88,26 @@ class BasketStudy:
 
     def basket_note(self) -> str:
         """How many baskets, how many carry pair information, and whether they were sampled."""
-        since = f"{self.start:%Y-%m-%d}" if self.start is not None else "the first order"
-        what = "an order" if self.basket == "order" else "a customer's purchases over the whole window"
-        out = [f"Sales lines from {since} to {self.cutoff:%Y-%m-%d}: {self.lines_:,}; a basket is {what}."]
+        since = date(self.start) if self.start is not None else _("the first order")
+        what = _("an order") if self.basket == "order" else _("a customer's purchases over the whole window")
+        out = [_("Sales lines from {since} to {cutoff}: {lines}; a basket is {what}.").format(
+            since=since, cutoff=date(self.cutoff), lines=number(self.lines_), what=what)]
         for level, res in self.results_.items():
             b = res.baskets
+            name = _(SINGULAR[level])
             if b.n_baskets == 0:
-                out.append(f"{level.capitalize()} level: no baskets.")
+                out.append(_("{level} level: no baskets.").format(level=name.capitalize()))
                 continue
-            sample = (f" (a seeded sample of {b.n_baskets:,} of the window's {b.n_baskets_total:,} baskets: "
-                      f"max_baskets)" if b.sampled else "")
-            out.append(f"{level.capitalize()} level: {b.n_baskets:,} baskets{sample}; {b.n_single:,} "
-                       f"({percent(b.n_single / b.n_baskets)}) hold a single {level} and carry no pair information "
-                       f"(they still count in every support); {b.n_multi:,} hold two or more {PLURAL[level]}.")
+            values = {"level": name.capitalize(), "baskets": number(b.n_baskets), "single": number(b.n_single),
+                      "share": percent(b.n_single / b.n_baskets), "item": name, "multi": number(b.n_multi),
+                      "items": _(PLURAL[level]), "total": number(b.n_baskets_total)}
+            out.append((_("{level} level: {baskets} baskets (a seeded sample of {baskets} of the window's {total} "
+                          "baskets: max_baskets); {single} ({share}) hold a single {item} and carry no pair "
+                          "information (they still count in every support); {multi} hold two or more {items}.")
+                        if b.sampled else
+                        _("{level} level: {baskets} baskets; {single} ({share}) hold a single {item} and carry no "
+                          "pair information (they still count in every support); {multi} hold two or more "
+                          "{items}.")).format(**values))
         return "\n".join(out)
 
     def skip_notes(self) -> str:
@@ -117,7 +128,8 @@ class BasketStudy:
 
     def counts_table(self) -> pd.DataFrame:
         """Per level: baskets, candidates at minimum support, rules that passed."""
-        return pd.DataFrame({level: r.counts() for level, r in self.results_.items()}).T.drop(columns="skipped")
+        return pd.DataFrame({level: r.counts() for level, r in self.results_.items()}).T.drop(
+            columns=["skipped", "reason"])
 
     def top_rules(self, level: str, top: int = TOP_RULES) -> pd.DataFrame | None:
         """The strongest rules of a level (highest lift, then confidence) as a readable table."""
@@ -125,10 +137,10 @@ class BasketStudy:
         if res is None or res.rules.empty:
             return None
         out = res.rules.head(top).copy()
-        out["if the basket holds"] = out["antecedents"].map(rule_text)
-        out["it also holds"] = out["consequents"].map(rule_text)
-        return out[["if the basket holds", "it also holds", "n_baskets", "support", "confidence", "lift",
-                    "leverage", "conviction", "q_value"]]
+        holds, also = (_(RULE_HEADERS[c]) for c in ("antecedents", "consequents"))  # shown: in the run's language
+        out[holds] = out["antecedents"].map(rule_text)
+        out[also] = out["consequents"].map(rule_text)
+        return out[[holds, also, "n_baskets", "support", "confidence", "lift", "leverage", "conviction", "q_value"]]
 
     def cross_sell(self, level: str, top: int = 5) -> list[str]:
         """One sentence per strong rule: what it says and what to do about it, from its own figures."""
@@ -144,15 +156,14 @@ class BasketStudy:
             if key in seen:
                 continue
             seen.add(key)
-            a, b = rule_text(r.antecedents), rule_text(r.consequents)
-            if self.basket == "order":
-                out.append(f"{percent(r.confidence)} of the baskets with {a} also hold {b}, {number(r.lift, 1)} "
-                           f"times its {percent(r.consequent_support)} share of all baskets ({number(r.n_baskets)} "
-                           f"baskets): offer {b} to whoever buys {a}, at the till or on the product page.")
-            else:
-                out.append(f"{percent(r.confidence)} of the customers who bought {a} also bought {b}, "
-                           f"{number(r.lift, 1)} times its {percent(r.consequent_support)} share of all customers "
-                           f"({number(r.n_baskets)} customers): offer {b} to those who bought {a} and not yet {b}.")
+            values = {"a": rule_text(r.antecedents), "b": rule_text(r.consequents), "confidence": percent(r.confidence),
+                      "lift": number(r.lift, 1), "share": percent(r.consequent_support), "n": number(r.n_baskets)}
+            out.append((_("{confidence} of the baskets with {a} also hold {b}, {lift} times its {share} share of all "
+                          "baskets ({n} baskets): offer {b} to whoever buys {a}, at the till or on the product page.")
+                        if self.basket == "order" else
+                        _("{confidence} of the customers who bought {a} also bought {b}, {lift} times its {share} "
+                          "share of all customers ({n} customers): offer {b} to those who bought {a} and not yet "
+                          "{b}.")).format(**values))
             if len(out) == top:
                 break
         return out
@@ -168,23 +179,24 @@ class BasketStudy:
     def next_best_offers(self, active_days: int = 365) -> pd.DataFrame | None:
         """Each active customer's next best offer (None, with a note, when there are no customers or rules)."""
         if "customer_id" not in self.orders.columns or self.orders["customer_id"].notna().sum() == 0:
-            self.offers_note_ = ("No next best offer: no sales line names a customer (every sale is a guest sale, "
-                                 "as at a bakery's till), so there is no customer history to offer from. "
-                                 "The rules above still hold for the till.")
+            self.offers_note_ = _("No next best offer: no sales line names a customer (every sale is a guest sale, "
+                                  "as at a bakery's till), so there is no customer history to offer from. "
+                                  "The rules above still hold for the till.")
             return None
         level = self.offer_level()
         if level is None:
-            self.offers_note_ = "No next best offer: no rule passed, so there is nothing to offer from."
+            self.offers_note_ = _("No next best offer: no rule passed, so there is nothing to offer from.")
             return None
         history = nbo.customer_history(self.orders, self.cutoff, level, active_days)
         self.customers_scored_ = history.n_customers
         offers = nbo.next_best_offers(self.results_[level].rules, history)
         self.offers_ = offers
         share = percent(len(offers) / max(self.customers_scored_, 1))
-        self.offers_note_ = (f"{number(len(offers))} of the {number(self.customers_scored_)} customers who bought in "
-                             f"the last {active_days} days ({share}) hold the left side of a {level} rule and have "
-                             f"never bought its right side: each gets one offer, "
-                             f"the right side of the highest-confidence such rule.")
+        self.offers_note_ = _("{offers} of the {customers} customers who bought in the last {days} days ({share}) hold "
+                              "the left side of a {level} rule and have never bought its right side: each gets one "
+                              "offer, the right side of the highest-confidence such rule.").format(
+            offers=number(len(offers)), customers=number(self.customers_scored_), days=active_days, share=share,
+            level=_(SINGULAR[level]))
         return offers
 
     def offers_artifact(self) -> pd.DataFrame:

@@ -16,7 +16,9 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from crm_utils.data.schema import LEAD_STAGES
-from crm_utils.funnel.leads import STAGE_DATES, Leads
+from crm_utils.funnel.leads import STAGE_DATES, Leads, stage_word
+from crm_utils.i18n import _
+from crm_utils.notebook import date, money, number, percent
 
 #: Confidence level of every interval of this stage (the kit's usual 95%).
 CONFIDENCE = 0.95
@@ -105,25 +107,30 @@ class FunnelStudy:
     def skip_note(self) -> str:
         """Why there is no funnel ("" when there is one)."""
         if self.leads is None:
-            return ("No leads table in this data: the sales funnel needs one (lead_id, created_date, source, "
-                    "stage dates, outcome; see data/README.md, 'leads'). This notebook shows nothing else.")
+            return _("No leads table in this data: the sales funnel needs one (lead_id, created_date, source, "
+                     "stage dates, outcome; see data/README.md, 'leads'). This notebook shows nothing else.")
         if not len(self.leads.frame):
-            return "The leads table holds no lead known at the report month's end: there is no funnel to show."
+            return _("The leads table holds no lead known at the report month's end: there is no funnel to show.")
         return ""
 
     def known_note(self) -> str:
         """How many leads the funnel holds, and how many events it leaves for later months."""
         if not self.available:
             return ""
-        cutoff = f" at {self.leads.cutoff:%Y-%m-%d %H:%M}" if self.leads.cutoff is not None else ""
-        return (f"{len(self.leads.frame):,} leads known{cutoff}; {self.leads.after_cutoff:,} stage or outcome dates "
-                f"after it are not known yet and left out. Stages this export records: {' → '.join(self.stages)}.")
+        values = {"leads": number(len(self.leads.frame)), "after": number(self.leads.after_cutoff),
+                  "stages": " → ".join(map(stage_word, self.stages))}
+        if self.leads.cutoff is None:
+            return _("{leads} leads known; {after} stage or outcome dates after it are not known yet and left out. "
+                     "Stages this export records: {stages}.").format(**values)
+        return _("{leads} leads known at {cutoff}; {after} stage or outcome dates after it are not known yet and left "
+                 "out. Stages this export records: {stages}.").format(
+            cutoff=f"{date(self.leads.cutoff)} {self.leads.cutoff:%H:%M}", **values)
 
     def cannot_note(self) -> str:
         """What this export cannot show, said once."""
         if not self.available or not self.leads.cannot:
             return ""
-        return "This data cannot show everything: " + "; ".join(self.leads.cannot) + "."
+        return _("This data cannot show everything: {what}.").format(what=_("; ").join(self.leads.cannot))
 
     # -- conversion ------------------------------------------------------------------------
 
@@ -160,7 +167,7 @@ class FunnelStudy:
         if m is None:
             return None
         rates = m.pivot(index="month", columns="stage", values="rate")[list(self.stages[1:])]
-        rates.columns = [f"into {c}" for c in rates.columns]
+        rates.columns = [_("into {stage}").format(stage=stage_word(c)) for c in rates.columns]  # shown headers
         leads = m[m["stage"] == self.stages[1]].set_index("month")["reached_before"].rename("leads")
         out = pd.concat([leads, rates], axis=1)
         df = self.leads.frame
@@ -370,7 +377,7 @@ class FunnelStudy:
         parts = []
 
         def conv(table: pd.DataFrame, group_by: str, key: str | None) -> None:
-            for _, r in table.iterrows():
+            for _i, r in table.iterrows():
                 parts.append({"section": "conversion", "group_by": group_by, "group": str(r[key]) if key else "all",
                               "stage": r["stage"], "measure": "rate", "value": r["rate"], "n": r["decided"],
                               "ci_low": r["ci_low"], "ci_high": r["ci_high"]})
@@ -379,26 +386,26 @@ class FunnelStudy:
         conv(self.by_source(), "source", "source")
         if (m := self.by_month()) is not None:
             conv(m, "month", "month")
-        for _, r in self.won_by_source().iterrows():
+        for _i, r in self.won_by_source().iterrows():
             parts.append({"section": "won", "group_by": "source", "group": r["source"], "stage": "won",
                           "measure": "won_rate", "value": r["won_rate"], "n": r["closed"],
                           "ci_low": r["ci_low"], "ci_high": r["ci_high"]})
         if (d := self.durations()) is not None:
-            for _, r in d.iterrows():
+            for _i, r in d.iterrows():
                 for measure in ("median_days", "mean_days", "p90_days"):
                     parts.append({"section": "duration", "group_by": "all", "group": f"from {r['from']}",
                                   "stage": r["stage"], "measure": measure, "value": r[measure], "n": r["n"]})
-        for _, r in (self.pipeline() if self.pipeline() is not None else pd.DataFrame()).iterrows():
+        for _i, r in (self.pipeline() if self.pipeline() is not None else pd.DataFrame()).iterrows():
             for measure in ("open_leads", "value", "weighted_value", "stalled"):
                 parts.append({"section": "pipeline", "group_by": "stage", "group": r["stage"], "stage": r["stage"],
                               "measure": measure, "value": r[measure], "n": r["open_leads"]})
         if (c := self.cohorts()) is not None:
-            for _, r in c.iterrows():
+            for _i, r in c.iterrows():
                 for h in COHORT_HORIZONS:
                     parts.append({"section": "cohort", "group_by": "month", "group": r["month"], "stage": "won",
                                   "measure": f"won_{h}d", "value": r[f"won_{h}d"], "n": r["leads"]})
         if (v := self.source_value(orders)) is not None:
-            for _, r in v.iterrows():
+            for _i, r in v.iterrows():
                 for measure in ("revenue_per_customer", "revenue_per_lead"):
                     parts.append({"section": "value", "group_by": "source", "group": r["source"], "stage": "won",
                                   "measure": measure, "value": r[measure], "n": r["customers"]})
@@ -446,21 +453,25 @@ class FunnelStudy:
             return self.skip_note()
         f = self.figures(scoring)
         if not f["closed"]:
-            return f"None of the {f['leads']:,} leads is closed yet (won, lost or stalled): no conversion to report."
-        text = (f"Of {f['closed']:,} closed leads, {f['won']:,} were won ({f['won_rate']:.1%}, 95% interval "
-                f"{f['won_rate_ci'][0]:.1%}–{f['won_rate_ci'][1]:.1%})")
-        if "best_source" in f:
-            text += (f"; {f['best_source']} converts best ({f['won_rate_by_source'][f['best_source']]:.1%}) and "
-                     f"{f['worst_source']} worst ({f['won_rate_by_source'][f['worst_source']]:.1%})")
-        text += f". {f['open_leads']:,} leads are open"
+            return _("None of the {leads} leads is closed yet (won, lost or stalled): no conversion to report.").format(
+                leads=number(f["leads"]))
+        text = _("Of {closed} closed leads, {won} were won ({rate}, 95% interval {low}–{high})").format(
+            closed=number(f["closed"]), won=number(f["won"]), rate=percent(f["won_rate"]),
+            low=percent(f["won_rate_ci"][0]), high=percent(f["won_rate_ci"][1]))
+        if "best_source" in f:  # sources are named as the data write them
+            by = f["won_rate_by_source"]
+            text += _("; {best} converts best ({best_rate}) and {worst} worst ({worst_rate})").format(
+                best=f["best_source"], best_rate=percent(by[f["best_source"]]), worst=f["worst_source"],
+                worst_rate=percent(by[f["worst_source"]]))
+        text += _(". {open} leads are open").format(open=number(f["open_leads"]))
         if "stalled_leads" in f and self.stall_thresholds() is not None:
-            text += f", {f['stalled_leads']:,} of them stalled"
+            text += _(", {stalled} of them stalled").format(stalled=number(f["stalled_leads"]))
         if "weighted_pipeline_value" in f:
-            cur = f" {self.currency}" if self.currency else ""
-            text += f", worth {f['weighted_pipeline_value']:,.0f}{cur} weighted by their chance to win"
-        text += "."
-        if scoring and scoring.get("verdict"):
-            text += " " + scoring["verdict"]
+            text += _(", worth {amount} weighted by their chance to win").format(
+                amount=money(f["weighted_pipeline_value"], self.currency))
+        text += _(".")
+        if scoring and scoring.get("verdict"):  # a sentence of its own, in the run's language
+            text = _("{head} {judge}").format(head=text, judge=scoring["verdict"])
         return text
 
 

@@ -14,11 +14,21 @@ import pandas as pd
 from crm_utils.data import io
 from crm_utils.data.cleaning import canonical_spelling
 from crm_utils.data.schema import LEAD_STAGES, row_failures
+from crm_utils.i18n import N_, _
+from crm_utils.notebook import number
 
 #: The stage-date columns, in funnel order (``created`` and ``won`` are dated by created_date and outcome_date).
 STAGE_DATES = {"created": "created_date", "contacted": "contacted_date", "qualified": "qualified_date",
                "proposal": "proposal_date", "won": "outcome_date"}
 UNKNOWN_SOURCE = "unknown"
+#: The stages (LEAD_STAGES) as sentences and tables name them, translated with ``_()`` where shown.
+STAGE_WORDS = {"created": N_("created"), "contacted": N_("contacted"), "qualified": N_("qualified"),
+               "proposal": N_("proposal"), "won": N_("won")}
+
+
+def stage_word(stage: str) -> str:
+    """A stage's name in the current language (an unknown one as it is)."""
+    return _(STAGE_WORDS[stage]) if stage in STAGE_WORDS else stage
 
 
 @dataclass
@@ -28,7 +38,7 @@ class Leads:
 
     frame: pd.DataFrame
     cutoff: pd.Timestamp | None
-    #: what the export lacks, and so what the funnel cannot show (said, never invented)
+    #: what the export lacks, and so what the funnel cannot show (said, never invented), in the run's language
     cannot: list[str] = field(default_factory=list)
     #: events dated after the cutoff, not known at it (left out and counted)
     after_cutoff: int = 0
@@ -89,14 +99,14 @@ def prepare(leads: pd.DataFrame, cutoff: pd.Timestamp | str | None = None) -> Le
     cannot = []
     result = Leads(df, cutoff, cannot, after)
     if not result.dated:
-        cannot.append("the leads have no created dates: no funnel by month, no cohort view, no stage durations "
-                      "and no time split for lead scoring (a seeded random split instead)")
+        cannot.append(_("the leads have no created dates: no funnel by month, no cohort view, no stage durations "
+                        "and no time split for lead scoring (a seeded random split instead)"))
     elif not any(result.stage_dated(s) for s in ("contacted", "qualified", "proposal")):
-        cannot.append("the leads have no stage dates: no stage durations and no stalled leads")
+        cannot.append(_("the leads have no stage dates: no stage durations and no stalled leads"))
     if (df["reached"].between(1, len(LEAD_STAGES) - 2)).sum() == 0:
-        cannot.append("no lead has a stage between created and won: the funnel shows created to won only")
+        cannot.append(_("no lead has a stage between created and won: the funnel shows created to won only"))
     if "value" not in df.columns or df["value"].isna().all():
-        cannot.append("the leads have no deal value: no pipeline value")
+        cannot.append(_("the leads have no deal value: no pipeline value"))
     return result
 
 
@@ -110,11 +120,15 @@ class ExportLeads:
     respelled: int = 0  # source values written in the spelling most leads use
 
     def note(self) -> str:
-        spelled = f" {self.respelled:,} source values were respelled as most leads write them." if self.respelled else ""
+        spelled = (_(" {values} source values were respelled as most leads write them.").format(
+            values=number(self.respelled)) if self.respelled else "")
         if self.quarantine.empty:
-            return f"{len(self.frame):,} leads read; none failed the contract's row checks.{spelled}"
-        reasons = ", ".join(f"{r}: {n}" for r, n in self.quarantine["reason"].value_counts().items())
-        return f"{len(self.frame):,} leads read; {len(self.quarantine):,} set aside ({reasons}).{spelled}"
+            return _("{leads} leads read; none failed the contract's row checks.").format(
+                leads=number(len(self.frame))) + spelled
+        # the reasons are the contract's codes (data/schema.py), as the quarantine table writes them
+        reasons = _(", ").join(f"{r}: {n}" for r, n in self.quarantine["reason"].value_counts().items())
+        return _("{leads} leads read; {set_aside} set aside ({reasons}).").format(
+            leads=number(len(self.frame)), set_aside=number(len(self.quarantine)), reasons=reasons) + spelled
 
 
 def read_export(data_dir: str | Path) -> ExportLeads:

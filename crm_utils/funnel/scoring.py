@@ -24,6 +24,8 @@ from sklearn.preprocessing import OrdinalEncoder
 from threadpoolctl import threadpool_limits
 
 from crm_utils.funnel.leads import Leads
+from crm_utils.i18n import _
+from crm_utils.notebook import number, percent
 
 #: A lead not won within this many days of coming in counts as not won: half a year holds the
 #: planted and the usual B2B sales cycles (a few weeks to a few months) with room to spare.
@@ -53,7 +55,7 @@ class ScoringData:
     X: pd.DataFrame
     y: np.ndarray
     test: np.ndarray  # bool per row
-    split: str  # how train and test were cut, in words
+    split: str  # how train and test were cut, in words (the run's language)
     numeric: list[str]
     categorical: list[str]
 
@@ -81,28 +83,33 @@ def labelled(leads: Leads, seed: int) -> ScoringData | str:
         month = old["created_date"].dt.to_period("M")
         months = sorted(month.unique())
         if len(months) <= TEST_MONTHS:
-            return (f"only {len(months)} months of leads are old enough to know their outcome ({LABEL_DAYS} days); "
-                    f"a time split needs more than {TEST_MONTHS}")
+            return _("only {months} months of leads are old enough to know their outcome ({days} days); a time split "
+                     "needs more than {needed}").format(months=len(months), days=LABEL_DAYS, needed=TEST_MONTHS)
         first_test = months[-TEST_MONTHS]
         test = (month >= first_test).to_numpy()
-        split = (f"time split: trained on leads created {months[0]}–{months[-TEST_MONTHS - 1]}, tested on "
-                 f"{first_test}–{months[-1]}; won means won within {LABEL_DAYS} days")
+        split = _("time split: trained on leads created {first}–{last_trained}, tested on {first_tested}–{last}; won "
+                  "means won within {days} days").format(first=months[0], last_trained=months[-TEST_MONTHS - 1],
+                                                         first_tested=first_test, last=months[-1], days=LABEL_DAYS)
         X, numeric, categorical = features(old)
     else:
         closed = df[df["status"].isin(["won", "lost"])]
         y = (closed["status"] == "won").to_numpy()
         if y.sum() < 2 or (~y).sum() < 2:
-            return "fewer than two won or two lost leads: nothing to learn"
+            return _("fewer than two won or two lost leads: nothing to learn")
         idx = np.arange(len(closed))
-        _, test_idx = train_test_split(idx, test_size=TEST_SHARE, random_state=seed, stratify=y)
+        _train_idx, test_idx = train_test_split(idx, test_size=TEST_SHARE, random_state=seed, stratify=y)
         test = np.isin(idx, test_idx)
-        split = (f"seeded random split ({1 - TEST_SHARE:.0%} train, {TEST_SHARE:.0%} test, stratified by outcome): "
-                 f"the leads have no dates, so how the score holds on future leads cannot be tested")
+        split = _("seeded random split ({train} train, {test} test, stratified by outcome): the leads have no dates, "
+                  "so how the score holds on future leads cannot be tested").format(train=percent(1 - TEST_SHARE, 0),
+                                                                                    test=percent(TEST_SHARE, 0))
         X, numeric, categorical = features(closed)
     for part, mask in (("training", ~test), ("test", test)):
         if mask.sum() < MIN_TRAIN or y[mask].sum() < MIN_WON:
-            return (f"too few leads to score: the {part} set has {int(mask.sum()):,} leads, {int(y[mask].sum()):,} won "
-                    f"(at least {MIN_TRAIN} and {MIN_WON} needed)")
+            return (_("too few leads to score: the training set has {leads} leads, {won} won (at least {min_leads} and "
+                      "{min_won} needed)") if part == "training" else
+                    _("too few leads to score: the test set has {leads} leads, {won} won (at least {min_leads} and "
+                      "{min_won} needed)")).format(leads=number(int(mask.sum())), won=number(int(y[mask].sum())),
+                                                   min_leads=MIN_TRAIN, min_won=MIN_WON)
     return ScoringData(X.reset_index(drop=True), y, test, split, numeric, categorical)
 
 
@@ -180,22 +187,29 @@ class ScoringResult:
         return self.ranks_better and self.prices_better
 
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame([{"scorer": "model (boosted trees)", **self.model},
-                             {"scorer": "baseline: won rate by source", **self.baseline}])
+        """The two scorers' measures side by side; the scorers named in the run's language (shown as they are)."""
+        return pd.DataFrame([{"scorer": _("model (boosted trees)"), **self.model},
+                             {"scorer": _("baseline: won rate by source"), **self.baseline}])
 
     def verdict(self) -> str:
+        """The comparison in one sentence, in the current language: figures, then what to use the score for."""
         gain = self.model["roc_auc"] - self.baseline["roc_auc"]
-        head = (f"Lead scoring on {self.test_leads:,} test leads ({self.test_won:,} won): the model's ROC-AUC is "
-                f"{self.model['roc_auc']:.3f} against {self.baseline['roc_auc']:.3f} for the won rate by source "
-                f"(gain {gain:+.3f}, 95% interval {self.auc_gain_ci[0]:+.3f} to {self.auc_gain_ci[1]:+.3f}); log loss "
-                f"{self.model['log_loss']:.3f} against {self.baseline['log_loss']:.3f}")
+        head = _("Lead scoring on {leads} test leads ({won} won): the model's ROC-AUC is {auc} against {base_auc} for "
+                 "the won rate by source (gain {gain}, 95% interval {low} to {high}); log loss {loss} against "
+                 "{base_loss}").format(
+            leads=number(self.test_leads), won=number(self.test_won), auc=number(self.model["roc_auc"], 3),
+            base_auc=number(self.baseline["roc_auc"], 3), gain=number(gain, 3, signed=True),
+            low=number(self.auc_gain_ci[0], 3, signed=True), high=number(self.auc_gain_ci[1], 3, signed=True),
+            loss=number(self.model["log_loss"], 3), base_loss=number(self.baseline["log_loss"], 3))
         if self.beats_baseline:
-            return head + ": the model ranks leads and states their chances better than their source alone."
+            return _("{head}: the model ranks leads and states their chances better than their source alone.").format(
+                head=head)
         if self.ranks_better:
-            return (head + ": the model ranks leads better than their source alone (use it to choose whom to "
-                    "call first), but its probabilities are no better than the source's won rate (use that for "
-                    "forecasts).")
-        return head + ": the model does not clearly beat the source's won rate, so rank leads by source."
+            return _("{head}: the model ranks leads better than their source alone (use it to choose whom to call "
+                     "first), but its probabilities are no better than the source's won rate (use that for "
+                     "forecasts).").format(head=head)
+        return _("{head}: the model does not clearly beat the source's won rate, so rank leads by source.").format(
+            head=head)
 
     def figures(self) -> dict:
         return {"split": self.split, "train_leads": self.train_leads, "test_leads": self.test_leads,
@@ -209,7 +223,7 @@ def score_leads(leads: Leads | None, seed: int) -> ScoringResult | str:
     """Fit the model and the baseline on the training leads and compare them on the test leads;
     a string says why there is no comparison."""
     if leads is None or leads.frame.empty:
-        return "there are no leads"
+        return _("there are no leads")
     data = labelled(leads, seed)
     if isinstance(data, str):
         return data
@@ -223,7 +237,7 @@ def score_leads(leads: Leads | None, seed: int) -> ScoringResult | str:
     p_base = SourceRateBaseline().fit(Xtr, ytr).predict_proba(Xte)[:, 1]
     rng = np.random.default_rng(seed)
     auc_gain, ll_gain = [], []
-    for _ in range(BOOTSTRAP):
+    for _resample in range(BOOTSTRAP):
         i = rng.integers(0, len(yte), len(yte))
         if yte[i].min() == yte[i].max():
             continue
@@ -238,8 +252,9 @@ def score_leads(leads: Leads | None, seed: int) -> ScoringResult | str:
 
 def verdict_note(result: ScoringResult | str) -> str:
     """The notebook's sentence: the comparison's verdict, or why there is none."""
-    return f"{result.split}.\n{result.verdict()}" if isinstance(result, ScoringResult) \
-        else f"No lead-scoring comparison: {result}."
+    if isinstance(result, ScoringResult):
+        return _("{split}.").format(split=result.split) + "\n" + result.verdict()
+    return _("No lead-scoring comparison: {reason}.").format(reason=result)
 
 
 def figures_of(result: ScoringResult | str) -> dict:

@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 from crm_utils.artifacts import LastMonth
 from crm_utils.customers.features import category_price_medians, customer_features, positions_in
 from crm_utils.fanout import fan_out
+from crm_utils.i18n import _
 from crm_utils.needs import monitoring
 from crm_utils.needs.bgnbd import BGNBD
 from crm_utils.needs.need_text import NeedTextClassifier, note_needs, voiced_in
@@ -26,6 +27,7 @@ from crm_utils.needs.next_category import (NextCategoryModel, category_pairs, fr
                                            shop_category_mix, top_category)
 from crm_utils.needs.propensity import (ACTIVE_DAYS, HORIZON_DAYS, PropensityStudy, WindowCalibrator,
                                         customer_examples, prediction_threads, single_threaded)
+from crm_utils.notebook import date
 
 OUTPUT_COLUMNS = ["customer_id", "p_purchase", "next_category", "p_next_category", "voiced_need"]
 
@@ -228,29 +230,30 @@ def last_month_predictions(last: LastMonth, report_month: str, study: Propensity
     From last month's report when it holds the ``propensity`` artifact; otherwise recomputed at last
     month's cutoff: this run's test-set predictions when the test cutoff is last month's end (the
     model chose and learned from data known then), else the BG/NBD baseline fitted on data up to then.
+    Where they came from is a phrase in the current language (the report quotes it).
     """
     if not monitoring.window_covered(report_month, study.horizon_days):
-        return None, (f"the {study.horizon_days} days after last month's end run past this report month's end: "
-                      f"last month's predictions can be scored next month")
+        return None, _("the {days} days after last month's end run past this report month's end: last month's "
+                       "predictions can be scored next month").format(days=study.horizon_days)
     previous = last.table("propensity", columns=["customer_id", "p_purchase"])
     if previous is not None:
-        return previous, f"last month's report ({last.path.name}/artifacts/propensity.parquet)"
+        return previous, _("last month's report ({path})").format(path=f"{last.path.name}/artifacts/propensity.parquet")
     cutoff = monitoring.previous_cutoff(report_month)
     if not study.skipped and study.plan.test == cutoff:
         X = study.sets_.test[0]
         frame = pd.DataFrame({"customer_id": X.index.get_level_values("customer_id").astype(str),
                               "p_purchase": study.test_probabilities()})
-        return frame, (f"recomputed: no report of last month in this reports folder, so the test-set predictions at "
-                       f"{cutoff:%Y-%m-%d} stand in (the {study.selected_} model, trained on cutoffs up to "
-                       f"{max(study.plan.selection_train):%Y-%m-%d})")
+        return frame, _("recomputed: no report of last month in this reports folder, so the test-set predictions at "
+                        "{date} stand in (the {model} model, trained on cutoffs up to {last_cutoff})").format(
+            date=date(cutoff), model=study.selected_, last_cutoff=date(max(study.plan.selection_train)))
     everyone = customer_features(study.orders, cutoff, categories=study.categories)
     active = everyone[everyone["recency_days"] <= study.active_days]
     if active.empty:
-        return None, "no customer was active at last month's end"
+        return None, _("no customer was active at last month's end")
     bg = BGNBD(study.horizon_days).fit(everyone)
     frame = pd.DataFrame({"customer_id": active.index.astype(str), "p_purchase": bg.purchase_probability(active)})
-    return frame, ("recomputed with the BG/NBD baseline fitted on data up to last month's end "
-                   "(no model could be trained)")
+    return frame, _("recomputed with the BG/NBD baseline fitted on data up to last month's end (no model could be "
+                    "trained)")
 
 
 def last_month_outcome(last: LastMonth, report_month: str, study: PropensityStudy, orders: pd.DataFrame,

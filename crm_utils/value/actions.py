@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crm_utils.i18n import _
+from crm_utils.notebook import money, number, percent
 from crm_utils.value.clv import VALUE_TIERS
 
 #: A customer counts as valuable when their past spend is in this top share of customers: past spend
@@ -71,7 +73,7 @@ def by_segment(value: pd.DataFrame, segments: pd.DataFrame | None) -> pd.DataFra
         return None
     names = segments.assign(customer_id=segments["customer_id"].astype(str)).drop_duplicates("customer_id")
     names = names.set_index("customer_id")["segment_name"]
-    key = names.reindex(value["customer_id"].astype(str)).astype("string").fillna("(no segment)")
+    key = names.reindex(value["customer_id"].astype(str)).astype("string").fillna(_("(no segment)"))
     return _by(value, key, "segment_name").sort_values("clv_mean", ascending=False)
 
 
@@ -84,11 +86,11 @@ def by_cohort(value: pd.DataFrame) -> pd.DataFrame | None:
 
 
 def at_risk_note(at_risk: pd.DataFrame, value: pd.DataFrame, currency: str | None = None) -> str:
-    """One sentence on the slipping-away list: how many, what value is at stake."""
+    """One sentence on the slipping-away list: how many, what value is at stake (in the current language)."""
     if value["p_alive"].isna().all():
-        return "No list of customers slipping away: the value model could not be fitted (see above)."
-    unit = f" {currency}" if currency else ""
-    return (f"{len(at_risk):,} of the {int(np.ceil(VALUABLE_SHARE * len(value))):,} customers with the highest past "
-            f"spend (top {VALUABLE_SHARE:.0%}) have P(alive) below {SLIPPING_P_ALIVE:.0%}; together their value at "
-            f"risk is {at_risk['value_at_risk'].sum():,.0f}{unit} of the {value['value_at_risk'].sum():,.0f}{unit} "
-            f"at risk in all.")
+        return _("No list of customers slipping away: the value model could not be fitted (see above).")
+    return _("{customers} of the {valuable} customers with the highest past spend (top {share}) have P(alive) below "
+             "{threshold}; together their value at risk is {value} of the {total} at risk in all.").format(
+        customers=number(len(at_risk)), valuable=number(int(np.ceil(VALUABLE_SHARE * len(value)))),
+        share=percent(VALUABLE_SHARE, 0), threshold=percent(SLIPPING_P_ALIVE, 0),
+        value=money(at_risk["value_at_risk"].sum(), currency), total=money(value["value_at_risk"].sum(), currency))

@@ -45,7 +45,7 @@ from crm_utils.config import month_end
 from crm_utils.customers.features import guest_mask
 from crm_utils.i18n import _
 from crm_utils.needs.bgnbd import BGNBD, _quiet
-from crm_utils.notebook import number
+from crm_utils.notebook import number, percent
 
 #: Below this share of customers with a repeat purchase the data say almost nothing about how often
 #: customers come back or when they leave: "repeat-purchase models need repeat purchases". A tenth
@@ -169,16 +169,25 @@ def repeat_share(summary: pd.DataFrame) -> float:
     return float((summary["frequency"] > 0).mean()) if len(summary) else float("nan")
 
 
+def sample_note(sample: int, customers: int) -> str:
+    """The sentence saying the models learned from a seeded sample of the customers (max_fit_customers)."""
+    return _("The models learned from a seeded random sample of {sample} of the {customers} customers "
+             "(max_fit_customers) and predict for all of them.").format(sample=number(sample),
+                                                                        customers=number(customers))
+
+
 def skip_reason(summary: pd.DataFrame) -> str:
     """Why the value models cannot be fitted on ``summary`` ('' when they can)."""
     if len(summary) == 0:
-        return "No customer bought by the cutoff: there is nobody to value."
+        return _("No customer bought by the cutoff: there is nobody to value.")
     share, repeaters = repeat_share(summary), len(repeat_buyers(summary))
     if share < MIN_REPEAT_SHARE or repeaters < MIN_REPEAT_BUYERS:
-        return (f"Repeat-purchase models need repeat purchases: only {share:.1%} of {len(summary):,} customers "
-                f"({repeaters:,}) bought more than once (the models need at least {MIN_REPEAT_SHARE:.0%} and "
-                f"{MIN_REPEAT_BUYERS} customers). Lifetime value, expected purchases and P(alive) are not estimated; "
-                f"the table holds each customer's purchase history only.")
+        return _("Repeat-purchase models need repeat purchases: only {share} of {customers} customers ({repeaters}) "
+                 "bought more than once (the models need at least {min_share} and {min_buyers} customers). Lifetime "
+                 "value, expected purchases and P(alive) are not estimated; the table holds each customer's purchase "
+                 "history only.").format(share=percent(share), customers=number(len(summary)),
+                                         repeaters=number(repeaters), min_share=percent(MIN_REPEAT_SHARE, 0),
+                                         min_buyers=MIN_REPEAT_BUYERS)
     return ""
 
 
@@ -258,8 +267,7 @@ class CustomerValueModel(BaseEstimator):
         learn = summary
         if self.max_fit_customers and len(summary) > self.max_fit_customers:
             learn = summary.sample(self.max_fit_customers, random_state=self.seed)
-            self.fit_note = (f"The models learned from a seeded random sample of {len(learn):,} of the "
-                             f"{len(summary):,} customers (max_fit_customers) and predict for all of them.")
+            self.fit_note = sample_note(len(learn), len(summary))
         self.bgnbd_ = BGNBD(horizon_days=DAYS_PER_MONTH * self.horizon_months).fit(as_bgnbd_features(learn))
         self.spend_ = GammaGamma().fit(learn)
         return self

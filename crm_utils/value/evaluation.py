@@ -26,6 +26,8 @@ import pandas as pd
 
 from crm_utils.config import month_end, parse_month
 from crm_utils.customers.features import guest_mask
+from crm_utils.i18n import N_, _
+from crm_utils.notebook import date, money, number, percent
 from crm_utils.value.clv import MAX_FIT_CUSTOMERS, CustomerValueModel, rfm_summary
 
 #: Bootstrap resamples of customers for the interval of each baseline's MAE minus the model's.
@@ -35,6 +37,12 @@ P_ALIVE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 #: Calibration purchases above which customers are pooled in the conditional-expectation table
 #: (FHL 2005 pool at 7+): beyond it each group holds too few customers for a stable mean.
 MAX_FREQUENCY_GROUP = 7
+#: The methods compared, as :meth:`HoldoutEvaluation.errors` names them: these English names are the
+#: keys of the recorded MAE (metrics.json, read by the report) and the chart's input, translated with
+#: ``_()`` where a sentence, table or chart shows them.
+MODEL_SPEND, MODEL_PURCHASES = N_("model (BG/NBD + Gamma-Gamma)"), N_("model (BG/NBD)")
+LAST_PERIOD = N_("last period")
+RATE_SPEND, RATE_PURCHASES = N_("average spend x frequency"), N_("average frequency")
 
 
 def calibration_end(report_month: str, holdout_months: int) -> pd.Timestamp:
@@ -78,14 +86,15 @@ class HoldoutEvaluation:
         self.calibration_end_ = calibration_end(self.report_month, self.holdout_months)
         first = self.orders["order_date"].min()
         if pd.isna(first) or first > self.calibration_end_:
-            self.skip_note = (f"No holdout evaluation: the orders start {first:%Y-%m-%d}, after the calibration end "
-                              f"{self.calibration_end_:%Y-%m-%d} ({self.holdout_months} months before the report month's end).")
+            self.skip_note = _("No holdout evaluation: the orders start {first}, after the calibration end {end} "
+                               "({months} months before the report month's end).").format(
+                first=date(first), end=date(self.calibration_end_), months=self.holdout_months)
             return self
         self.summary_ = rfm_summary(self.orders, self.calibration_end_)
         self.model_ = CustomerValueModel(self.horizon_months, self.discount_rate, self.max_fit_customers,
                                          self.seed).fit(self.summary_)
         if self.model_.skipped:
-            self.skip_note = "No holdout evaluation: " + self.model_.skip_note
+            self.skip_note = _("No holdout evaluation: {reason}").format(reason=self.model_.skip_note)
             return self
         self.days_ = (self.cutoff_ - self.calibration_end_) / pd.Timedelta(days=1)
         s = self.summary_
@@ -146,9 +155,9 @@ class HoldoutEvaluation:
         for what in ("purchases", "spend"):
             actual = t[f"actual_{what}"].to_numpy(float)
             model_err = np.abs(t[f"predicted_{what}"].to_numpy(float) - actual)
-            for name, col in (("model (BG/NBD + Gamma-Gamma)" if what == "spend" else "model (BG/NBD)", "predicted"),
-                              ("last period", "last_period"), ("average spend x frequency" if what == "spend"
-                                                               else "average frequency", "rate")):
+            spend = what == "spend"
+            for name, col in ((MODEL_SPEND if spend else MODEL_PURCHASES, "predicted"), (LAST_PERIOD, "last_period"),
+                              (RATE_SPEND if spend else RATE_PURCHASES, "rate")):
                 err = np.abs(t[f"{col}_{what}"].to_numpy(float) - actual)
                 excess = err - model_err
                 boot = excess[idx].mean(axis=1)
@@ -169,7 +178,7 @@ class HoldoutEvaluation:
         out = t.groupby(group).agg(customers=("customer_id", "size"), predicted=("predicted_purchases", "mean"),
                                    actual=("actual_purchases", "mean"))
         out.index = [f"{i}+" if i == MAX_FREQUENCY_GROUP else str(i) for i in out.index]
-        out.index.name = "calibration repeat purchases"
+        out.index.name = _("calibration repeat purchases")  # shown as it is: in the run's language
         return out
 
     def tracking(self) -> pd.DataFrame | None:
@@ -234,24 +243,30 @@ class HoldoutEvaluation:
                 "params": self.model_.params_}
 
     def verdict(self, currency: str | None = None) -> str:
-        """One or two sentences: whether the model beat the naive baselines in the holdout, with figures."""
+        """One or two sentences: whether the model beat the naive baselines in the holdout, with figures
+        (in the current language)."""
         if self.skipped:
             return self.skip_note
         f = self.figures()
         spend = self.errors().query("measure == 'spend'").set_index("method")
         model = spend.iloc[0]
-        unit = f" {currency}" if currency else ""
-        parts = [f"{name}: {row['mae']:,.0f}{unit} (model better by {row['mae_minus_model']:,.0f}, 95% interval "
-                 f"{row['low']:,.0f} to {row['high']:,.0f})" for name, row in spend.iloc[1:].iterrows()]
-        head = (f"Over the {self.holdout_months} holdout months after {f['calibration_end']}, {f['customers']:,} customers made "
-                f"{f['actual_purchases']:,.0f} purchases; the model expected {f['predicted_purchases']:,.0f} "
-                f"({f['purchases_error']:+.1%}) and {f['predicted_spend']:,.0f}{unit} of spend against "
-                f"{f['actual_spend']:,.0f}{unit} ({f['spend_error']:+.1%}).")
+        parts = _("; ").join(
+            _("{method}: {mae} (model better by {gap}, 95% interval {low} to {high})").format(
+                method=_(name), mae=money(row["mae"], currency), gap=number(row["mae_minus_model"]),
+                low=number(row["low"]), high=number(row["high"])) for name, row in spend.iloc[1:].iterrows())
+        head = _("Over the {months} holdout months after {end}, {customers} customers made {purchases} purchases; the "
+                 "model expected {expected} ({purchases_error}) and {spend} of spend against {actual_spend} "
+                 "({spend_error}).").format(
+            months=self.holdout_months, end=date(f["calibration_end"]), customers=number(f["customers"]),
+            purchases=number(f["actual_purchases"]), expected=number(f["predicted_purchases"]),
+            purchases_error=percent(f["purchases_error"], 1, signed=True), spend=money(f["predicted_spend"], currency),
+            actual_spend=money(f["actual_spend"], currency), spend_error=percent(f["spend_error"], 1, signed=True))
         if f["beats_baselines"]:
-            judge = (f"Its error per customer ({model['mae']:,.0f}{unit} MAE of spend) is below both naive baselines: "
-                     + "; ".join(parts) + ".")
+            judge = _("Its error per customer ({mae} MAE of spend) is below both naive baselines: {baselines}.").format(
+                mae=money(model["mae"], currency), baselines=parts)
         else:
-            worse = [n for n, r in spend.iloc[1:].iterrows() if r["mae"] <= model["mae"]]
-            judge = (f"The model does NOT beat {' and '.join(worse)} on spend per customer (model MAE "
-                     f"{model['mae']:,.0f}{unit}; " + "; ".join(parts) + "): use its ranking with care.")
-        return head + " " + judge
+            worse = [_(n) for n, r in spend.iloc[1:].iterrows() if r["mae"] <= model["mae"]]
+            judge = _("The model does NOT beat {baselines} on spend per customer (model MAE {mae}; {figures}): use its "
+                      "ranking with care.").format(baselines=_(" and ").join(worse), mae=money(model["mae"], currency),
+                                                   figures=parts)
+        return _("{head} {judge}").format(head=head, judge=judge)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from crm_utils.i18n import N_, _
 from crm_utils.notebook import money, number, percent
-from crm_utils.value import actions
+from crm_utils.value import actions, evaluation
 from crm_utils.value.clv import CustomerValueModel, gamma_gamma_note
 from crm_utils.value.evaluation import HoldoutEvaluation
 
@@ -89,7 +89,7 @@ def report_section(figures: dict, currency: str | None = None) -> tuple[list[str
     elif ev:
         mae = ev["mae_spend"]
         # By name, not position: metrics.json is written with sorted keys, which puts the model last.
-        model_name = next(n for n in mae if n.startswith("model"))
+        model_name = next(n for n in mae if n in (evaluation.MODEL_SPEND, evaluation.MODEL_PURCHASES))
         base = _(", ").join(f"{_(n)} {m(mae[n])}" for n in mae if n != model_name)
         message = (_("Checked on the {months} months after {end} (fitted without them): total spend predicted {spend} "
                      "off, purchases {purchases}; the model beats the naive baselines per customer (MAE {mae} "

@@ -16,6 +16,8 @@ from scipy import stats
 
 from crm_utils.artifacts import LastMonth
 from crm_utils.config import month_end, parse_month
+from crm_utils.i18n import _
+from crm_utils.notebook import date, number, percent
 from crm_utils.value.clv import MAX_FIT_CUSTOMERS, customer_value
 from crm_utils.value.evaluation import holdout_actuals
 
@@ -27,19 +29,22 @@ def previous_cutoff(report_month: str) -> pd.Timestamp:
 def last_month_predictions(last: LastMonth, report_month: str, orders: pd.DataFrame, horizon_months: int = 12,
                            discount_rate: float = 0.10, max_fit_customers: int = MAX_FIT_CUSTOMERS,
                            seed: int = 42) -> tuple[pd.DataFrame | None, str]:
-    """Last month's expected purchases for this month per customer, and where they came from."""
+    """Last month's expected purchases for this month per customer, and where they came from (a
+    phrase in the current language: the report quotes it)."""
     previous = last.table("customer_value", columns=["customer_id", "expected_purchases_next_month"])
     if previous is not None:
-        return previous, f"last month's report ({last.path.name}/artifacts/customer_value.parquet)"
+        return previous, _("last month's report ({path})").format(
+            path=f"{last.path.name}/artifacts/customer_value.parquet")
     cutoff = previous_cutoff(report_month)
     if not (orders["order_date"] <= cutoff).any():
-        return None, f"no orders by last month's end ({cutoff:%Y-%m-%d}): nothing was predicted"
+        return None, _("no orders by last month's end ({date}): nothing was predicted").format(date=date(cutoff))
     table, model = customer_value(orders, cutoff, horizon_months, discount_rate, max_fit_customers, seed)
     if model.skipped:
-        return None, "the value model could not be fitted at last month's end: " + model.skip_note
+        return None, _("the value model could not be fitted at last month's end: {reason}").format(
+            reason=model.skip_note)
     return (table[["customer_id", "expected_purchases_next_month"]],
-            "recomputed: no report of last month in this reports folder, so the model was refitted on the "
-            f"orders known at {cutoff:%Y-%m-%d}")
+            _("recomputed: no report of last month in this reports folder, so the model was refitted on the orders "
+              "known at {date}").format(date=date(cutoff)))
 
 
 def realised(predictions: pd.DataFrame, orders: pd.DataFrame, report_month: str) -> dict:
@@ -70,10 +75,12 @@ def last_month_outcome(last: LastMonth, report_month: str, orders: pd.DataFrame,
 
 
 def note(figures: dict | None, source: str) -> str:
-    """One sentence on last month's value predictions."""
+    """One sentence on last month's value predictions, in the current language."""
     if figures is None:
-        return f"Last month's value predictions cannot be checked: {source.rstrip('.')}."
-    return (f"Last month's value predictions ({source}): {figures['predicted_purchases']:,.0f} purchases expected "
-            f"this month from {figures['customers']:,} customers, {figures['actual_purchases']:,.0f} made "
-            f"({figures['error']:+.1%}); rank correlation {figures['spearman']:.2f}, and the 10% with the highest "
-            f"expectation made {figures['top_decile_share_of_purchases']:.0%} of the purchases.")
+        return _("Last month's value predictions cannot be checked: {reason}.").format(reason=source.rstrip(".。"))
+    return _("Last month's value predictions ({source}): {expected} purchases expected this month from {customers} "
+             "customers, {made} made ({error}); rank correlation {spearman}, and the 10% with the highest expectation "
+             "made {share} of the purchases.").format(
+        source=source, expected=number(figures["predicted_purchases"]), customers=number(figures["customers"]),
+        made=number(figures["actual_purchases"]), error=percent(figures["error"], 1, signed=True),
+        spearman=number(figures["spearman"], 2), share=percent(figures["top_decile_share_of_purchases"], 0))
