@@ -233,7 +233,7 @@ def test_the_basket_and_funnel_charts_in_chinese_and_english():
     assert english_left(chinese, allowed={"tent", "stove", "mug", "camping", "kitchen", "books", "referral",
                                           "paid_search"}) == set()
     text = " | ".join(chinese)
-    for phrase in ("若购物篮包含（商品）", "3 条优于随机的品类规则", "进入成交", "90 天内", "按来源的成交率"):
+    for phrase in ("若购物篮包含（商品）", "3 条优于随机的品类规则", "进入成交阶段", "90 天内", "按来源的成交率"):
         assert phrase in text, phrase
     for phrase in ("if the basket holds (product)", "3 category rules that beat chance", "into won", "within 90 days",
                    "Lead scoring on the test leads: ROC curves", "tent + stove"):

@@ -228,13 +228,13 @@ def test_funnel_notes_verdicts_and_reasons_are_translated():
     english, chinese = in_both(funnel_texts)
     assert english_left(chinese, allowed=FUNNEL_WORDS) == set()
     text = "\n".join(chinese)
-    assert "截至 2026年10月31日 23:59 已知 240 条线索" in text and "此导出记录的阶段：已创建 → 已联系 → 赢单。" in text
-    assert "进入赢单阶段" in chinese and "模型（梯度提升树）" in chinese
+    assert "截至 2026年10月31日 23:59 已知 240 条线索" in text and "此导出记录的阶段：已创建 → 已联系 → 成交。" in text
+    assert "进入成交阶段" in chinese and "模型（梯度提升树）" in chinese
     assert "线索没有创建日期：没有按月漏斗" in text and "线索没有阶段日期：没有阶段时长，也没有停滞线索" in text
-    assert "：模型对线索的排序和赢单概率估计都优于仅凭来源。" in text and "没有线索评分比较：没有线索。" in text
+    assert "：模型对线索的排序和成交概率估计都优于仅凭来源。" in text and "没有线索评分比较：没有线索。" in text
     assert "线索太少，无法评分：测试集有" in text and "线索太少，无法评分：训练集有" in text
-    assert "240 条线索均尚未关闭（赢单、丢单或停滞）：没有可报告的转化。" in text
-    assert "赢单或丢单线索少于两条：无从学习" in text and "个月的线索已足够久、可知其结果（180 天）" in text
+    assert "240 条线索均尚未关闭（成交、丢单或停滞）：没有可报告的转化。" in text
+    assert "成交或丢单线索少于两条：无从学习" in text and "个月的线索已足够久、可知其结果（180 天）" in text
     assert "按时间划分：用 " in text and "固定种子的随机划分（70% 训练，30% 测试，按结果分层）" in text
     english_text = "\n".join(english)
     assert "240 leads known at 2026-10-31 23:59; 0 stage or outcome dates after it are not known yet and left " \
@@ -322,7 +322,7 @@ def test_value_notes_and_verdicts_are_translated(tmp_path):
     assert "无留出期评估：订单始于 2025年6月1日" not in text and "无留出期评估：订单始于 2026年6月1日" in text
     assert "其每位客户的误差（消费额 MAE 1 EUR）低于两个朴素基线：上一期：5 EUR（模型的误差低 4" in text
     assert "在每位客户的消费额上，模型并未优于上一期和平均消费 x 频次" in text and "校准期复购次数" in chinese
-    assert "（无分群）" in chinese and "上月的价值预测（上月报告（2026-09/artifacts/customer_value.parquet））" in text
+    assert "（无客户分群）" in chinese and "上月的价值预测（上月报告（2026-09/artifacts/customer_value.parquet））" in text
     assert "无法检验上月的价值预测：上月月末（2026年9月30日）之前没有订单：没有做过预测。" in text
     english_text = "\n".join(english)
     assert "Its error per customer (1 EUR MAE of spend) is below both naive baselines: last period: 5 EUR (model " \
@@ -368,3 +368,30 @@ def test_where_last_months_purchase_predictions_came_from_is_translated(tmp_path
                        "上月报告（2011-02/artifacts/propensity.parquet）", "上月月末没有活跃客户"]
     assert english[1] == "last month's report (2011-02/artifacts/propensity.parquet)"
     assert english[2] == "no customer was active at last month's end"
+
+
+# ------------------------------------------------------------------------------------------
+# Purchase prediction (notebook 05): why no model, the buyers check, why no prediction at all
+# ------------------------------------------------------------------------------------------
+
+def test_purchase_prediction_says_why_in_chinese():
+    check = {"cutoff": "2026-08-31", "customers": 1200, "expected": 310.4, "realised": 352, "ratio": 0.882,
+             "interval": [280.0, 341.0], "tolerance": 0.1}
+
+    def build():
+        plan = propensity.plan_cutoffs("2026-10", pd.Timestamp("2026-07-15"))  # too little history to train
+        out = [plan.reason]
+        for within in (True, False):
+            out.append(propensity.check_sentence({**check, "within_tolerance": within},
+                                                 _("fitted a month earlier, it")))
+        out.append(_("Purchase prediction is not possible for this shop: {why}.").format(why=plan.reason))
+        return out
+
+    english, chinese = in_both(build)
+    assert english[0].startswith("the data hold ") and "usable month-end cutoff(s)" in english[0]
+    assert english[1] == ("fitted a month earlier, it expected 310 of 1,200 active customers to buy in the window "
+                          "after 2026-08-31; 352 did (expected/realised 0.882; if the probabilities were right, 95% "
+                          "of such months would see 280 to 341 buyers), within the 10% tolerance")
+    assert english[2].endswith("outside the 10% tolerance")
+    assert english_left(chinese) == set(), chinese
+    assert "可用的月末截止点" in chinese[0] and "超出 10% 的容差" in chinese[2]

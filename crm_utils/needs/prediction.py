@@ -245,7 +245,7 @@ def last_month_predictions(last: LastMonth, report_month: str, study: Propensity
                               "p_purchase": study.test_probabilities()})
         return frame, _("recomputed: no report of last month in this reports folder, so the test-set predictions at "
                         "{date} stand in (the {model} model, trained on cutoffs up to {last_cutoff})").format(
-            date=date(cutoff), model=study.selected_, last_cutoff=date(max(study.plan.selection_train)))
+            date=date(cutoff), model=_(study.selected_), last_cutoff=date(max(study.plan.selection_train)))
     everyone = customer_features(study.orders, cutoff, categories=study.categories)
     active = everyone[everyone["recency_days"] <= study.active_days]
     if active.empty:

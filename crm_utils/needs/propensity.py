@@ -52,7 +52,12 @@ from threadpoolctl import threadpool_limits
 from crm_utils.config import month_end, parse_month
 from crm_utils.coverage import data_end
 from crm_utils.customers.features import SKEWED, customer_features, with_signup
+from crm_utils.i18n import N_, _
 from crm_utils.needs.bgnbd import BGNBD
+from crm_utils.notebook import number, percent
+
+#: The example sets a skip reason names, for the catalogue.
+SET_NAMES = (N_("train"), N_("validation"), N_("test"))
 
 HORIZON_DAYS = 30
 ACTIVE_DAYS = 365
@@ -166,9 +171,10 @@ def plan_cutoffs(report_month: str, first_date: pd.Timestamp, n_train: int = 6,
     reason = ""
     if test is None or validation is None or len(selection) < MIN_TRAIN_CUTOFFS:
         have = len(ends)
-        reason = (f"the data hold {have} usable month-end cutoff(s) (each needs {min_history_days} days of "
-                  f"history and a {horizon_days}-day label window inside the data); a test, a validation and "
-                  f"{MIN_TRAIN_CUTOFFS} training cutoffs need {MIN_TRAIN_CUTOFFS + 2}")
+        reason = _("the data hold {have} usable month-end cutoff(s) (each needs {days} days of history and a "
+                   "{horizon}-day label window inside the data); a test, a validation and {train} training cutoffs "
+                   "need {need}").format(have=have, days=min_history_days, horizon=horizon_days,
+                                         train=MIN_TRAIN_CUTOFFS, need=MIN_TRAIN_CUTOFFS + 2)
     return CutoffPlan(scoring, test, validation, selection, final, purchase, horizon_days, reason)
 
 
@@ -411,10 +417,15 @@ def buyers_check(y: pd.Series | np.ndarray, p: np.ndarray, cutoff: pd.Timestamp,
 def check_sentence(check: dict, what: str) -> str:
     """One line saying how ``what`` did on the held-out window of :func:`buyers_check`."""
     lo, hi = check["interval"]
-    return (f"{what} expected {check['expected']:,.0f} of {check['customers']:,} active customers to buy in the "
-            f"window after {check['cutoff']}; {check['realised']:,} did (expected/realised {check['ratio']:.3f}; "
-            f"if the probabilities were right, 95% of such months would see {lo:,.0f} to {hi:,.0f} buyers), "
-            + ("within" if check["within_tolerance"] else "outside") + f" the {check['tolerance']:.0%} tolerance")
+    text = (_("{what} expected {expected} of {customers} active customers to buy in the window after {cutoff}; "
+              "{realised} did (expected/realised {ratio}; if the probabilities were right, 95% of such months would "
+              "see {low} to {high} buyers), within the {tolerance} tolerance") if check["within_tolerance"] else
+            _("{what} expected {expected} of {customers} active customers to buy in the window after {cutoff}; "
+              "{realised} did (expected/realised {ratio}; if the probabilities were right, 95% of such months would "
+              "see {low} to {high} buyers), outside the {tolerance} tolerance"))
+    return text.format(what=what, expected=number(check["expected"]), customers=number(check["customers"]),
+                       cutoff=check["cutoff"], realised=number(check["realised"]), ratio=f"{check['ratio']:.3f}",
+                       low=number(lo), high=number(hi), tolerance=percent(check["tolerance"], 0))
 
 
 def drivers(model, X: pd.DataFrame, y: pd.Series, seed: int = 42, n_repeats: int = 5,
@@ -480,8 +491,8 @@ class PropensityStudy:
 
     def skip_note(self) -> str:
         """Why no model is trained, in one line ("" when one is)."""
-        return (f"Too little history to train a model ({self.skipped}); the scores come from the BG/NBD baseline."
-                if self.skipped else "")
+        return (_("Too little history to train a model ({why}); the scores come from the BG/NBD baseline.").format(
+            why=self.skipped) if self.skipped else "")
 
     def timeline(self) -> pd.DataFrame | None:
         """The cutoffs of each set (see :meth:`CutoffPlan.table`), when a model is trained on them."""
@@ -529,8 +540,9 @@ class PropensityStudy:
         for name in ("train", "validation", "test"):
             y = getattr(self.sets_, name)[1]
             if min(int(y.sum()), int((~y).sum())) < MIN_CLASS_EXAMPLES:
-                self.skipped = (f"the {name} set has {int(y.sum())} buyers and {int((~y).sum())} non-buyers; "
-                                f"at least {MIN_CLASS_EXAMPLES} of each are needed")
+                self.skipped = _("the {set} set has {buyers} buyers and {others} non-buyers; at least {need} of each "
+                                 "are needed").format(set=_(name), buyers=int(y.sum()), others=int((~y).sum()),
+                                                      need=MIN_CLASS_EXAMPLES)
                 return None
         return self.sets_
 
@@ -690,22 +702,23 @@ class PropensityStudy:
             return None
         held = self.fallback_cutoff()
         if held is None:
-            self.not_possible_ = (f"no model could be trained ({self.skipped}), and no {self.horizon_days}-day window "
-                                  f"after a month end with purchases before it lies inside the data to check the "
-                                  f"BG/NBD fallback on")
+            self.not_possible_ = _("no model could be trained ({why}), and no {days}-day window after a month end with "
+                                   "purchases before it lies inside the data to check the BG/NBD fallback on").format(
+                why=self.skipped, days=self.horizon_days)
             return None
         everyone = customer_features(self.orders, held, categories=self.categories)
         active = everyone[everyone["recency_days"] <= self.active_days]
         if len(everyone) < 2 or active.empty:
-            self.not_possible_ = (f"no model could be trained ({self.skipped}), and too few customers bought by "
-                                  f"{held:%Y-%m-%d} to check the BG/NBD fallback")
+            self.not_possible_ = _("no model could be trained ({why}), and too few customers bought by {day} to check "
+                                   "the BG/NBD fallback").format(why=self.skipped, day=f"{held:%Y-%m-%d}")
             return None
         bought = active.index.isin(buyers_between(self.orders, held, held + pd.Timedelta(days=self.horizon_days)))
         p = BGNBD(self.horizon_days).fit(everyone).purchase_probability(active)
         self.fallback_check_ = buyers_check(bought, p, held)
         if not self.fallback_check_["within_tolerance"]:
-            self.not_possible_ = (f"no model could be trained ({self.skipped}), and the BG/NBD fallback is not "
-                                  f"calibrated: " + check_sentence(self.fallback_check_, "fitted a month earlier, it"))
+            self.not_possible_ = _("no model could be trained ({why}), and the BG/NBD fallback is not calibrated: "
+                                   "{check}").format(why=self.skipped, check=check_sentence(
+                                       self.fallback_check_, _("fitted a month earlier, it")))
             return None
         self.fallback_bgnbd_ = BGNBD(self.horizon_days).fit(
             customer_features(self.orders, self.plan.scoring, categories=self.categories))
@@ -718,20 +731,23 @@ class PropensityStudy:
 
     def not_possible_note(self) -> str:
         """The report's sentence when no purchase probability is shipped ("" when one is)."""
-        return f"Purchase prediction is not possible for this shop: {self.not_possible_}." if self.not_possible_ else ""
+        return (_("Purchase prediction is not possible for this shop: {why}.").format(why=self.not_possible_)
+                if self.not_possible_ else "")
 
     @property
     def source(self) -> str:
         """Where the scores of the report month come from, in one line."""
         if self.not_possible_:
-            return "none: " + self.not_possible_note()
+            return _("none: {why}").format(why=self.not_possible_note())
         if self.skipped:
-            return ("BG/NBD baseline, because there is too little history to train a model: " + self.skipped
-                    + ("; " + check_sentence(self.fallback_check_, "fitted a month earlier, it")
-                       if self.fallback_check_ else ""))
-        return (f"{self.selected_}, chosen on the validation cutoff, refitted on the {len(self.plan.purchase_train)} "
-                f"latest cutoffs before the test cutoff and calibrated on the test cutoff"
-                + (f" ({self.final_calibrator_.season_})" if self.final_calibrator_ is not None else ""))
+            if self.fallback_check_:
+                return _("BG/NBD baseline, because there is too little history to train a model: {why}; {check}").format(
+                    why=self.skipped, check=check_sentence(self.fallback_check_, _("fitted a month earlier, it")))
+            return _("BG/NBD baseline, because there is too little history to train a model: {why}").format(
+                why=self.skipped)
+        text = _("{model}, chosen on the validation cutoff, refitted on the {n} latest cutoffs before the test cutoff "
+                 "and calibrated on the test cutoff").format(model=_(self.selected_), n=len(self.plan.purchase_train))
+        return text + (f" ({self.final_calibrator_.season_})" if self.final_calibrator_ is not None else "")
 
     def figures(self) -> dict:
         """What the study hands over in metrics.json: the model chosen, its cutoffs and its scores on

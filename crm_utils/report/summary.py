@@ -243,7 +243,7 @@ def prediction_note(metrics: dict, min_auc: float) -> str:
     if auc is not None and auc < min_auc:
         notes.append(_("The selected model ({model}) ranked the test month's customers with ROC-AUC {auc}, below the "
                        "report's {min_auc} (0.5 is a coin toss): the target list below is little better than a random "
-                       "pick.").format(model=selected, auc=number(auc, 2), min_auc=number(min_auc, 2)))
+                       "pick.").format(model=_(selected), auc=number(auc, 2), min_auc=number(min_auc, 2)))
     return " ".join(notes)
 
 
