@@ -147,8 +147,7 @@ def test_basket_notes_sentences_and_headers_are_translated():
 # ------------------------------------------------------------------------------------------
 
 #: Lead sources of the fixtures (as the data write them) and the contract's column names quoted.
-FUNNEL_WORDS = {"referral", "webinar", "lead_id", "created_date", "source", "outcome", "data", "readme", "leads'",
-                "invalid_date"}
+FUNNEL_WORDS = {"referral", "webinar", "lead_id", "created_date", "source", "outcome", "data", "readme", "leads'"}
 
 
 def lead_table(n: int = 240, dated: bool = True, stages: bool = True, value: bool = True,
@@ -214,7 +213,7 @@ def funnel_texts() -> list[str]:
         texts.append(scoring.verdict_note(scoring.score_leads(funnel_leads.prepare(frame, CUTOFF), 0)))
     export = pd.DataFrame({"lead_id": ["L1", "L2"], "source": ["referral", "webinar"]})
     texts += [funnel_leads.ExportLeads(export, pd.DataFrame({"source_row": [], "reason": []})).note(),
-              funnel_leads.ExportLeads(export, pd.DataFrame({"source_row": [3], "reason": ["invalid_date"]}),
+              funnel_leads.ExportLeads(export, pd.DataFrame({"source_row": [3], "reason": ["unparseable_date"]}),
                                        respelled=2).note()]
     # the report's section from the recorded figures (notebook 11)
     figures = full.figures(verdicts[0].figures())

@@ -13,6 +13,7 @@ import pandas as pd
 
 from crm_utils.data import io
 from crm_utils.data.cleaning import canonical_spelling
+from crm_utils.data.reasons import reason_label
 from crm_utils.data.schema import LEAD_STAGES, row_failures
 from crm_utils.i18n import N_, _
 from crm_utils.notebook import number
@@ -125,8 +126,9 @@ class ExportLeads:
         if self.quarantine.empty:
             return _("{leads} leads read; none failed the contract's row checks.").format(
                 leads=number(len(self.frame))) + spelled
-        # the reasons are the contract's codes (data/schema.py), as the quarantine table writes them
-        reasons = _(", ").join(f"{r}: {n}" for r, n in self.quarantine["reason"].value_counts().items())
+        # the quarantine table keeps the contract's codes; the sentence names them in words
+        counts = self.quarantine["reason"].value_counts()
+        reasons = _(", ").join(f"{reason_label(r)}: {number(n)}" for r, n in counts.items())
         return _("{leads} leads read; {set_aside} set aside ({reasons}).").format(
             leads=number(len(self.frame)), set_aside=number(len(self.quarantine)), reasons=reasons) + spelled
 
