@@ -789,7 +789,7 @@ def two_runs(pg_database, typeable, tmp_path_factory):
 def test_the_same_month_twice_gives_the_same_metrics(two_runs):
     """A month run again over its report (cron's retry, a rerun after a fix) replaces it whole and, on
     the same data, gives the same figures to the byte: every notebook is deterministic given the seed."""
-    files, again, url, _ = two_runs
+    files, again, _, _ = two_runs
     assert (again / "metrics.json").read_text() == (files / "metrics.json").read_text()
     first, second = (json.loads((d / "run.json").read_text())["parameters"] for d in (files, again))
     assert "data_dir" in first and "source" in second and "data_dir" not in second  # the folder is the rerun's
