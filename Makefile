@@ -55,14 +55,12 @@ NB_RUNS := $(CURDIR)/.cache/nbruns
 
 test: $(DEFAULT_DATA)/orders.csv
 	rm -rf $(NB_RUNS)
-	@# Unit and end-to-end tests on every core (a test file stays on one worker, so its fixtures run
-	@# once), then the notebooks in order, since each reads what the ones before it wrote.
-	@status=0; \
-	CRM_RUNS_DIR=$(NB_RUNS) CRM_DATA_DIR=$(DEFAULT_DATA) $(BIN)/python -m pytest tests -n auto --dist loadfile \
-		-p no:cacheprovider --durations=15 || status=$$?; \
-	CRM_RUNS_DIR=$(NB_RUNS) CRM_DATA_DIR=$(DEFAULT_DATA) $(BIN)/python -m pytest notebooks --nbval-lax \
-		--nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider || status=$$?; \
-	exit $$status
+	@# Unit, end-to-end and notebook tests in one session on every core: a test file stays on one
+	@# worker (so its fixtures run once), and the notebooks are one unit of work run in order on one
+	@# worker, since each reads what the ones before it wrote (tests/conftest.py); they overlap the
+	@# tests instead of following them on one core.
+	CRM_RUNS_DIR=$(NB_RUNS) CRM_DATA_DIR=$(DEFAULT_DATA) $(BIN)/python -m pytest tests notebooks -n auto --dist loadfile \
+		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider --durations=15
 
 lab: data
 	$(BIN)/jupyter lab --notebook-dir=notebooks

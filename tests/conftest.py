@@ -18,6 +18,45 @@ from crm_utils.data import cleaning, io, privacy
 LIGHT_RUN = ["-p", "levels=['total', 'category']", "-p", "revenue_levels=[]", "-p", "prior_grid=[[0.05, 10.0]]"]
 
 
+#: The unit of work under pytest-xdist that holds every notebook test (nbval): one worker runs the
+#: notebooks in order, since each reads what the ones before it wrote.
+NOTEBOOKS_SCOPE = "notebooks, in order"
+#: Units of work handed out first, in this order: each takes minutes (whole monthly runs; in CI about
+#: 4 1/2, 4 1/2, 4, 3 and 2 minutes, and the notebooks 3), and xdist otherwise hands out the files
+#: with the most tests first, so that these few-test files start last, on one worker, while the other
+#: has nothing left. The notebooks come first of all, so that they run in their worker before any
+#: test has changed its environment (the tests' session fixtures set a temporary pseudonym key file,
+#: which the notebooks' kernels would inherit). A name that is not collected is passed over.
+LONGEST_FIRST = (NOTEBOOKS_SCOPE, "tests/test_pipeline.py", "tests/test_database.py", "tests/test_hostile_report.py",
+                 "tests/test_i18n_run.py", "tests/test_corpus.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``make test`` runs the tests and the notebooks in one session on every core (``--dist
+    loadfile``): each test file is one unit of work on one worker (its module fixtures run once),
+    and all the notebooks together are one more, so they overlap the tests on the other core
+    instead of following them on one; the longest units go first (:data:`LONGEST_FIRST`). Other
+    ``--dist`` modes are xdist's own."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class NotebooksInOrder(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.split("::", 1)[0].endswith(".ipynb"):
+                return NOTEBOOKS_SCOPE
+            return super()._split_scope(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            for scope in reversed(LONGEST_FIRST):
+                if scope in self.workqueue:
+                    self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
+
+    return NotebooksInOrder(config, log)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_environment(tmp_path_factory):
     """Keys and caches in a temporary home, so tests never touch the developer's files."""

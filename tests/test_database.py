@@ -769,16 +769,33 @@ def test_a_driver_that_echoes_the_password_does_not_show_it(given, monkeypatch, 
 def two_runs(pg_database, typeable, tmp_path_factory):
     """The month 2026-09 run once from the files and once from PostgreSQL, holding the same data
     with typed columns (so September's WHERE leaves October in the database). The password is
-    given in the URL on the command line, the hardest place to keep it out of what the run writes."""
+    given in the URL on the command line, the hardest place to keep it out of what the run writes.
+
+    The second run goes into the same reports folder, over the first one's report (kept for the
+    comparison as a copy): the pair is also the same month run twice (a whole run costs about two
+    minutes, so the rerun test shares it; tests/test_pipeline.py reruns its own run without a server)."""
     url = pg_database("e2e")
     load_postgres(url, contract_frames(typeable, typed=True))
     root = tmp_path_factory.mktemp("two_runs")
-    files = crm_report("run", "--month", "2026-09", "--data-dir", str(typeable), "--reports-dir", str(root / "files"),
+    files = crm_report("run", "--month", "2026-09", "--data-dir", str(typeable), "--reports-dir", str(root / "reports"),
                        *LIGHT_RUN)
     assert files.returncode == 0, files.stderr
-    db = crm_report("run", "--month", "2026-09", "--source", url, "--reports-dir", str(root / "db"), *LIGHT_RUN)
+    shutil.copytree(root / "reports" / "2026-09", root / "files")
+    db = crm_report("run", "--month", "2026-09", "--source", url, "--reports-dir", str(root / "reports"), *LIGHT_RUN)
     assert db.returncode == 0, db.stderr
-    return root / "files" / "2026-09", root / "db" / "2026-09", url, [files, db]
+    return root / "files", root / "reports" / "2026-09", url, [files, db]
+
+
+def test_the_same_month_twice_gives_the_same_metrics(two_runs):
+    """A month run again over its report (cron's retry, a rerun after a fix) replaces it whole and, on
+    the same data, gives the same figures to the byte: every notebook is deterministic given the seed."""
+    files, again, _, _ = two_runs
+    assert (again / "metrics.json").read_text() == (files / "metrics.json").read_text()
+    first, second = (json.loads((d / "run.json").read_text())["parameters"] for d in (files, again))
+    assert "data_dir" in first and "source" in second and "data_dir" not in second  # the folder is the rerun's
+    assert (again / "01_data_cleaning.ipynb").read_text().count("reading postgresql://") >= 1
+    # Swapped in whole: no old, partial or failed folder left beside it (the month's lock file stays).
+    assert sorted(p.name for p in again.parent.iterdir()) == [".2026-09.lock", "2026-09"]
 
 
 def test_the_monthly_run_from_postgresql_gives_the_metrics_of_the_files(two_runs):

@@ -236,6 +236,14 @@ def test_monitoring_reads_last_months_predictions(default_value, tmp_path):
     assert figures["customers"] == len(predicted)
     assert abs(figures["error"]) < 0.3 and figures["spearman"] > 0.3
     assert "purchases expected" in monitoring.note(figures, source)
+    # Without last month's report the predictions are refitted (BG/NBD alone): exactly the column
+    # September's full fit wrote, so the figures are those of the artifact.
+    refitted, source = monitoring.last_month_predictions(LastMonth(tmp_path / "elsewhere" / "2026-10", "2026-10"),
+                                                         "2026-10", orders)
+    assert source.startswith("recomputed: no report of last month")
+    pd.testing.assert_frame_equal(refitted, predicted[["customer_id", "expected_purchases_next_month"]],
+                                  check_exact=True)
+    assert monitoring.realised(refitted, orders, "2026-10") == figures
 
 
 def test_headline_and_report_section_say_what_the_table_holds(default_value):

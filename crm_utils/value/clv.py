@@ -249,9 +249,13 @@ class CustomerValueModel(BaseEstimator):
         self.max_fit_customers = max_fit_customers
         self.seed = seed
 
-    def fit(self, summary: pd.DataFrame) -> "CustomerValueModel":
+    def fit(self, summary: pd.DataFrame, spend: bool = True) -> "CustomerValueModel":
         """Fit both models on ``summary`` (:func:`rfm_summary`); when the data cannot carry them
-        (:func:`skip_reason`), fit nothing and keep the reason in ``skip_note``."""
+        (:func:`skip_reason`), fit nothing and keep the reason in ``skip_note``.
+
+        ``spend=False`` fits BG/NBD alone, on the same customers: expected purchases and P(alive)
+        are those of the full fit, while spend, CLV and the value table are not available. For a
+        caller that needs purchases only (monitoring's refit at last month's end), at less cost."""
         if not (isinstance(self.horizon_months, (int, np.integer)) and self.horizon_months >= 1):
             raise ValueError(f"horizon_months must be a whole number of at least 1, got {self.horizon_months!r}")
         if not (0 <= float(self.discount_rate) < 1):
@@ -269,7 +273,7 @@ class CustomerValueModel(BaseEstimator):
             learn = summary.sample(self.max_fit_customers, random_state=self.seed)
             self.fit_note = sample_note(len(learn), len(summary))
         self.bgnbd_ = BGNBD(horizon_days=DAYS_PER_MONTH * self.horizon_months).fit(as_bgnbd_features(learn))
-        self.spend_ = GammaGamma().fit(learn)
+        self.spend_ = GammaGamma().fit(learn) if spend else None
         return self
 
     @property
@@ -281,6 +285,7 @@ class CustomerValueModel(BaseEstimator):
         """The fitted parameters of both models (None when skipped: nothing to show)."""
         if self.skipped:
             return None
+        self._spend_fitted()
         return {**self.bgnbd_.params_, **self.spend_.params_}
 
     def expected_purchases(self, summary: pd.DataFrame, days: float) -> np.ndarray:
@@ -294,7 +299,7 @@ class CustomerValueModel(BaseEstimator):
 
     def clv(self, summary: pd.DataFrame, spend: np.ndarray | None = None) -> np.ndarray:
         """Discounted expected spend over ``horizon_months`` (PyMC-Marketing's customer_lifetime_value)."""
-        self._fitted()
+        self._spend_fitted()
         if len(summary) == 0:
             return np.zeros(0)
         spend = self.spend_.expected_spend(summary) if spend is None else spend
@@ -326,6 +331,7 @@ class CustomerValueModel(BaseEstimator):
                 out[col] = np.full(n, np.nan)
             out["value_tier"] = pd.array([pd.NA] * n, dtype="string")
         else:
+            self._spend_fitted()
             out["expected_purchases"] = self.expected_purchases(summary, DAYS_PER_MONTH * self.horizon_months)
             out["expected_purchases_next_month"] = self.expected_purchases(summary, next_month_days)
             out["expected_spend"] = self.spend_.expected_spend(summary)
@@ -341,6 +347,11 @@ class CustomerValueModel(BaseEstimator):
     def _fitted(self) -> None:
         if getattr(self, "bgnbd_", None) is None:
             raise RuntimeError("the value model is not fitted" + (f": {self.skip_note}" if self.skip_note else ""))
+
+    def _spend_fitted(self) -> None:
+        self._fitted()
+        if self.spend_ is None:
+            raise RuntimeError("the value model was fitted with spend=False: no spend model, so no spend or CLV")
 
 
 def value_tiers(clv: pd.Series | np.ndarray) -> pd.Series:
