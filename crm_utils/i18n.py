@@ -154,14 +154,35 @@ def _locale(language: str) -> Locale:
 
 
 def extract_markdown_cells(fileobj, keywords, comment_tags, options):
-    """Babel extraction method for notebooks (babel.cfg): each markdown cell's text is one message,
-    translated whole when the report is rendered (``run.pipeline.render_html``)."""
+    """Babel extraction method for the report notebook (babel.cfg): each markdown cell's text is one
+    message, translated whole when the report is rendered (``run.pipeline.render_html``), and the
+    ``_()`` strings of its code cells (:func:`extract_code_cells`)."""
+    import io
+
     import nbformat
 
-    node = nbformat.reads(fileobj.read().decode("utf-8"), as_version=4)
+    text = fileobj.read()
+    node = nbformat.reads(text.decode("utf-8"), as_version=4)
     for index, cell in enumerate(node.cells):
         if cell.cell_type == "markdown" and cell.source.strip():
             yield index + 1, None, cell.source, [f"markdown cell {index + 1}"]
+    yield from extract_code_cells(io.BytesIO(text), keywords, comment_tags, options)  # its own sentences too
+
+
+def extract_code_cells(fileobj, keywords, comment_tags, options):
+    """Babel extraction method for notebooks (babel.cfg): the ``_()`` / ``N_()`` strings of the code
+    cells, so a notebook's own sentences (``notebook.say(_("..."))``) are in the catalogue too."""
+    import io
+
+    import nbformat
+    from babel.messages.extract import extract_python
+
+    node = nbformat.reads(fileobj.read().decode("utf-8"), as_version=4)
+    for index, cell in enumerate(node.cells):
+        if cell.cell_type == "code" and cell.source.strip():
+            source = io.BytesIO(cell.source.encode("utf-8"))
+            for lineno, funcname, message, comments in extract_python(source, keywords, comment_tags, options):
+                yield index + 1, funcname, message, comments
 
 
 def translated_characters(language: str) -> set[str]:

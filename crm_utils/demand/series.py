@@ -127,7 +127,7 @@ def _day_cells(orders: pd.DataFrame, customers: pd.DataFrame | None, value_col: 
     n = len(cell_key)
     value = orders[value_col].to_numpy(dtype=float)
     out = {}
-    for col, (_, size) in reversed(parts.items()):  # undo the mixed-radix key, last part first
+    for col, (_codes, size) in reversed(parts.items()):  # undo the mixed-radix key, last part first
         cell_key, out[col] = np.divmod(cell_key, size)
     frame = pd.DataFrame({
         "day": pd.to_datetime(out["day"] + first_day, unit="D"),
