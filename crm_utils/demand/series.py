@@ -497,7 +497,8 @@ class EventCalendar:
         retail = out["kind"] == "retail event"
         out["holiday"] = out["holiday"].where(~retail, out["holiday"].map(_))
         out["kind"] = out["kind"].map(lambda k: _(KIND_LABELS.get(k, k)))
-        return out.rename(columns=lambda c: _(COLUMN_LABELS.get(c, c)))
+        out = out.rename(columns=lambda c: _(COLUMN_LABELS.get(c, c)))
+        return out.set_index(list(out.columns[:2]))  # grouped by kind, as a reader scans it
 
     def note(self) -> str:
         """What the public-holiday part rests on, in one sentence."""
