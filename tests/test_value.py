@@ -204,6 +204,11 @@ def test_holdout_beats_naive_baselines_on_the_default_data(default_value):
     assert track["expected"].is_monotonic_increasing
     trade = ev.p_alive_tradeoff()
     assert trade["flagged"].is_monotonic_increasing
+    lapsed, flag = ev.table_["actual_purchases"] == 0, ev.table_["p_alive"] < 0.5  # the shared trade-off's figures
+    row = trade.set_index("threshold").loc[0.5]
+    assert row["flagged"] == flag.sum() and row["buyers_written_off"] == (flag & ~lapsed).sum()
+    assert row["precision"] == pytest.approx(lapsed[flag].mean()) and row["recall"] == pytest.approx(flag[lapsed].mean())
+    assert row["churn_rate"] == pytest.approx(lapsed.mean())
     assert "below both naive baselines" in ev.verdict()
 
 

@@ -28,6 +28,7 @@ from crm_utils.config import month_end, parse_month
 from crm_utils.customers.features import guest_mask
 from crm_utils.i18n import N_, _
 from crm_utils.notebook import date, money, number, percent
+from crm_utils.value.churn import threshold_tradeoff
 from crm_utils.value.clv import MAX_FIT_CUSTOMERS, CustomerValueModel, rfm_summary
 
 #: Bootstrap resamples of customers for the interval of each baseline's MAE minus the model's.
@@ -206,19 +207,15 @@ class HoldoutEvaluation:
     def p_alive_tradeoff(self) -> pd.DataFrame | None:
         """Flagging customers with P(alive) below a threshold as lapsed, judged on the holdout: how
         many are flagged, the share of them who did not buy in the holdout (precision), and the
-        share of all holdout non-buyers they catch (recall) against the buyers wrongly written off."""
+        share of all holdout non-buyers they catch (recall) against the buyers wrongly written off
+        (:func:`crm_utils.value.churn.threshold_tradeoff`, with the base rate as ``churn_rate``)."""
         if self.skipped:
             return None
-        t = self.table_
-        lapsed = t["actual_purchases"].to_numpy() == 0
-        rows = []
-        for th in P_ALIVE_THRESHOLDS:
-            flag = t["p_alive"].to_numpy() < th
-            rows.append({"threshold": th, "flagged": int(flag.sum()), "share_flagged": float(flag.mean()),
-                         "precision": float(lapsed[flag].mean()) if flag.any() else float("nan"),
-                         "recall": float(flag[lapsed].mean()) if lapsed.any() else float("nan"),
-                         "buyers_written_off": int((flag & ~lapsed).sum())})
-        return pd.DataFrame(rows)
+        t = self.table_.set_index("customer_id")
+        lapsed = t["actual_purchases"] == 0
+        out = threshold_tradeoff(t["p_alive"], lapsed, P_ALIVE_THRESHOLDS)
+        out["buyers_written_off"] = [int(((t["p_alive"] < th) & ~lapsed).sum()) for th in out["threshold"]]
+        return out
 
     def figures(self) -> dict:
         """The evaluation's headline figures for metrics.json."""
