@@ -35,6 +35,7 @@ from crm_utils.demand.models import (LogScale, baseline_names, compare_scores, c
                                      model_spec, smape)
 from crm_utils.demand.series import PERIOD_DAYS, DemandSeries, EventCalendar, calendar_counts, calendar_regressors
 from crm_utils.fanout import fan_out
+from crm_utils.i18n import NC_, _, pgettext
 
 #: Candidate models, simplest first: a tie in the backtest goes to the simpler model. Derived from
 #: the registry (:data:`crm_utils.demand.models.REGISTRY`); register a model there, not here.
@@ -53,6 +54,18 @@ SEASON_LENGTH = {"W": 52, "D": 7}
 FREQ_DEFAULTS = {"W": {"horizon": 13, "min_train": 26, "ma_window": 8},
                  "D": {"horizon": 28, "min_train": 56, "ma_window": 28}}
 PERIOD_NAMES = {"W": "week", "D": "day"}
+#: A period's name in sentences, one and several (the English sentences always wrote the unit
+#: plural after a count, '13 weeks'); translated with :func:`period_word`.
+PERIOD_WORDS = {"week": (NC_("period", "week"), NC_("period", "weeks")),
+                "day": (NC_("period", "day"), NC_("period", "days"))}
+
+
+def period_word(unit: str, plural: bool = True) -> str:
+    """'weeks' (or 'week') in the current language for a config's ``unit``; another unit as the
+    English code (plural with an 's')."""
+    if unit not in PERIOD_WORDS:
+        return f"{unit}s" if plural else unit
+    return pgettext("period", PERIOD_WORDS[unit][1 if plural else 0])
 
 
 # -- Per-series work (what fan_out sends to the workers) ------------------------------------
@@ -747,10 +760,11 @@ class ForecasterReport:
     def tune_note(self, engine: str) -> str:
         grid = self.f.grid_
         if grid.empty:
-            return f"Too little history for a backtest window: Prophet keeps its default prior scales {DEFAULT_PRIOR_SCALES}."
+            return _("Too little history for a backtest window: Prophet keeps its default prior scales {scales}."
+                     ).format(scales=DEFAULT_PRIOR_SCALES)
         where = engine if not self.f.dask_address else "dask"
-        return (f"Prophet grid: {len(self.f.grid)} pairs x {grid['series'].max()} series on {where} in "
-                f"{self.f.seconds_['tune']:.0f} s")
+        return _("Prophet grid: {pairs} pairs x {series} series on {engine} in {seconds} s").format(
+            pairs=len(self.f.grid), series=grid["series"].max(), engine=where, seconds=f"{self.f.seconds_['tune']:.0f}")
 
     def tuned_grid(self) -> pd.DataFrame | None:
         return None if self.f.grid_.empty else self.f.grid_
@@ -758,13 +772,15 @@ class ForecasterReport:
     def backtest_note(self, series: DemandSeries) -> str:
         rows = self.f.backtest_
         if self.compared:
-            return (f"Backtest: {rows['series'].nunique()} series, cutoffs "
-                    f"{', '.join(sorted(rows['cutoff'].dt.strftime('%Y-%m-%d').unique()))}; "
-                    f"{self.f.seconds_['backtest']:.0f} s")
-        unit = self.f.config.unit
-        return (f"The history ({series.summary()['periods'].max()} {unit}s) is too short for a single backtest window of "
-                f"{self.f.config.horizon} {unit}s after a minimal training stretch: no model comparison, each series gets "
-                "the fallback model named in the notes, and the sections that compare models below stay empty.")
+            return _("Backtest: {series} series, cutoffs {cutoffs}; {seconds} s").format(
+                series=rows["series"].nunique(),
+                cutoffs=", ".join(sorted(rows["cutoff"].dt.strftime("%Y-%m-%d").unique())),
+                seconds=f"{self.f.seconds_['backtest']:.0f}")
+        return _("The history ({periods} {units}) is too short for a single backtest window of {horizon} {units} after "
+                 "a minimal training stretch: no model comparison, each series gets the fallback model named in the "
+                 "notes, and the sections that compare models below stay empty.").format(
+            periods=series.summary()["periods"].max(), horizon=self.f.config.horizon,
+            units=period_word(self.f.config.unit))
 
     def notes(self) -> pd.DataFrame | None:
         """Why some series lack a model (:func:`summarise_notes`); None when every series had them all."""
@@ -778,7 +794,8 @@ class ForecasterReport:
         return self.f.winners_ if self.compared else None
 
     def fallback_note(self) -> str:
-        return "" if self.compared else f"Every series uses the fallback: {self.f.winners_['model'].value_counts().to_dict()}"
+        return "" if self.compared else _("Every series uses the fallback: {models}").format(
+            models=self.f.winners_["model"].value_counts().to_dict())
 
     def level_summary(self) -> pd.DataFrame | None:
         return level_summary(self.f.backtest_, self.f.winners_) if self.compared else None
@@ -800,62 +817,89 @@ class ForecasterReport:
     def gate_note(self) -> str:
         """One sentence on the sanity gate: how many series passed, and the band used."""
         gate, unit = self.f.gate_, self.f.config.unit
-        strict = (f" ({guards.UNTESTED_PEAK_BAND:g} times within {guards.PEAK_WINDOW_DAYS} days of the untested "
-                  f"peak's anniversary)" if self.f.untested_peak() is not None else "")
+        strict = (_(" ({band} times within {days} days of the untested peak's anniversary)").format(
+            band=f"{guards.UNTESTED_PEAK_BAND:g}", days=guards.PEAK_WINDOW_DAYS)
+            if self.f.untested_peak() is not None else "")
         failed = int((~gate["passed"]).sum())
-        out = (f"Sanity gate: {len(gate) - failed} of {len(gate)} forecasts stay within {guards.LEVEL_BAND:g} times "
-               f"their recent level and the same {unit}s a year earlier, and within {guards.PEAK_BAND:g} times their "
-               f"history's highest {unit}{strict}.")
+        out = _("Sanity gate: {passed} of {total} forecasts stay within {level_band} times their recent level and the "
+                "same {units} a year earlier, and within {peak_band} times their history's highest {unit}{strict}."
+                ).format(passed=len(gate) - failed, total=len(gate), level_band=f"{guards.LEVEL_BAND:g}",
+                         units=period_word(unit), peak_band=f"{guards.PEAK_BAND:g}",
+                         unit=period_word(unit, plural=False), strict=strict)
         fb = getattr(self.f, "fallbacks_", pd.DataFrame())
         if len(fb):
             replaced = fb[fb["fallback"] != fb["model"]]
             still = replaced[~replaced["fallback_passed"]]
             kept = fb[fb["fallback"] == fb["model"]]
-            out += (f" {len(replaced)} failed and were replaced by a baseline (below)" if len(replaced) else "")
-            out += (f", {len(still)} of which are still outside the band" if len(still) else "")
-            out += (f"; {len(kept)} failed with no baseline left to fall back to and are shipped with that warning"
-                    if len(kept) else "") + "."
+            # One whole sentence per case (the counts that are zero are left out); English as it always read.
+            sentences = {
+                (True, False, False): _(" {replaced} failed and were replaced by a baseline (below)."),
+                (True, True, False): _(" {replaced} failed and were replaced by a baseline (below), {still} of which "
+                                       "are still outside the band."),
+                (False, False, True): _("; {kept} failed with no baseline left to fall back to and are shipped with "
+                                        "that warning."),
+                (True, False, True): _(" {replaced} failed and were replaced by a baseline (below); {kept} failed with "
+                                       "no baseline left to fall back to and are shipped with that warning."),
+                (True, True, True): _(" {replaced} failed and were replaced by a baseline (below), {still} of which are "
+                                      "still outside the band; {kept} failed with no baseline left to fall back to and "
+                                      "are shipped with that warning."),
+            }
+            out += sentences[(bool(len(replaced)), bool(len(still)), bool(len(kept)))].format(
+                replaced=len(replaced), still=len(still), kept=len(kept))
         after = getattr(self.f, "gate_after_reconciliation_", pd.DataFrame())
         if len(after):
-            out += (f" After reconciliation {len(after)} forecast(s) fall outside the band: "
-                    + "; ".join(f"{r.series} ({r.reason})" for r in after.itertuples()) + ".")
+            out += _(" After reconciliation {count} forecast(s) fall outside the band: {forecasts}.").format(
+                count=len(after), forecasts="; ".join(f"{r.series} ({r.reason})" for r in after.itertuples()))
         return out
 
     def peak_note(self) -> str:
         """Whether a backtest window held the history's seasonal peak."""
         peak = getattr(self.f, "peak_", None)
         if peak is None:
-            return "The history has no seasonal peak that stands out (or under a year of it): nothing to test."
+            return _("The history has no seasonal peak that stands out (or under a year of it): nothing to test.")
         if self.f.untested_peak() is None:
-            return f"The history's seasonal peak ({peak:%Y-%m-%d}) lies in a backtest window: the models were tested on it."
-        return (f"The history's seasonal peak ({peak:%Y-%m-%d}) was never in a backtest window (too little history "
-                f"before it), so no model was tested on a peak: around its anniversary the sanity gate allows at most "
-                f"{guards.UNTESTED_PEAK_BAND:g} times the history's highest {self.f.config.unit}.")
+            return _("The history's seasonal peak ({date}) lies in a backtest window: the models were tested on it."
+                     ).format(date=f"{peak:%Y-%m-%d}")
+        return _("The history's seasonal peak ({date}) was never in a backtest window (too little history before it), "
+                 "so no model was tested on a peak: around its anniversary the sanity gate allows at most {band} times "
+                 "the history's highest {unit}.").format(date=f"{peak:%Y-%m-%d}", band=f"{guards.UNTESTED_PEAK_BAND:g}",
+                                                         unit=period_word(self.f.config.unit, plural=False))
 
     def reconciliation_note(self) -> str:
         """How the levels were made to add up, and what it changed."""
         anchor = getattr(self.f, "anchor_", "total")
         scores = getattr(self.f, "anchor_scores_", pd.DataFrame())
         levels = set(self.f.forecast_["level"])
-        below = " and ".join(n for lv, n in (("category", "categories"), ("region", "regions")) if lv in levels)
+        below = tuple(lv for lv in ("category", "region") if lv in levels)
         if "total" not in levels or not below:
-            return "Only one level is forecast: nothing to reconcile."
-        how = (f"top-down: the total forecast is kept and the {below} are scaled to it" if anchor == "total" else
-               "bottom-up: the total is the sum of the category forecasts"
-               + (", and the regions are scaled to it" if "region" in levels else ""))
-        why = (f", because it forecast the total better in the backtest (mean absolute error "
-               f"{scores['mae'].min():,.1f} against {scores['mae'].max():,.1f} over {int(scores['cutoffs'].iloc[0])} "
-               f"cutoffs)" if len(scores) else " (no backtest to choose by: the total is kept)")
-        return f"Reconciliation, {how}{why}. Each level now adds up to the total in every {self.f.config.unit}."
+            return _("Only one level is forecast: nothing to reconcile.")
+        if anchor == "total":  # one whole clause per case: the levels' words sit differently in other languages
+            how = {("category",): _("top-down: the total forecast is kept and the categories are scaled to it"),
+                   ("region",): _("top-down: the total forecast is kept and the regions are scaled to it"),
+                   ("category", "region"): _("top-down: the total forecast is kept and the categories and regions "
+                                             "are scaled to it")}[below]
+        else:
+            how = (_("bottom-up: the total is the sum of the category forecasts, and the regions are scaled to it")
+                   if "region" in levels else _("bottom-up: the total is the sum of the category forecasts"))
+        why = (_(", because it forecast the total better in the backtest (mean absolute error {best} against {worst} "
+                 "over {cutoffs} cutoffs)").format(best=f"{scores['mae'].min():,.1f}", worst=f"{scores['mae'].max():,.1f}",
+                                                   cutoffs=int(scores["cutoffs"].iloc[0]))
+               if len(scores) else _(" (no backtest to choose by: the total is kept)"))
+        return _("Reconciliation, {how}{why}. Each level now adds up to the total in every {unit}.").format(
+            how=how, why=why, unit=period_word(self.f.config.unit, plural=False))
 
     def headline_note(self) -> str:
         if not self.compared:
             return ""
         head = headline(self.f.winners_, self.f.backtest_, "category")
-        return (f"Category series whose chosen model beats the seasonal naive on backtest MASE: "
-                f"{head['beat_seasonal_naive']} of {head['series']} ({head['share_beating_seasonal_naive']:.0%})\n"
-                f"Held-out {self.f.config.unit}s inside the chosen models' 80% intervals: {head['interval_coverage_raw']:.0%} "
-                f"(own interval), {head['interval_coverage']:.0%} (calibrated on earlier cutoffs)")
+        beat = _("Category series whose chosen model beats the seasonal naive on backtest MASE: {beat} of {series} "
+                 "({share})").format(beat=head["beat_seasonal_naive"], series=head["series"],
+                                     share=f"{head['share_beating_seasonal_naive']:.0%}")
+        covered = _("Held-out {units} inside the chosen models' 80% intervals: {raw} (own interval), {calibrated} "
+                    "(calibrated on earlier cutoffs)").format(units=period_word(self.f.config.unit),
+                                                              raw=f"{head['interval_coverage_raw']:.0%}",
+                                                              calibrated=f"{head['interval_coverage']:.0%}")
+        return f"{beat}\n{covered}"
 
 
 def decompose(series: DemandSeries, calendar: EventCalendar | None, name: str, config: ForecastConfig,
