@@ -37,7 +37,7 @@ from threadpoolctl import threadpool_limits
 from crm_utils.artifacts import LastMonth
 from crm_utils.config import month_end
 from crm_utils.customers.features import category_columns, category_name, customer_table
-from crm_utils.i18n import N_  # names are stored in English; the report shows them translated
+from crm_utils.i18n import N_, _  # names are stored in English; the report shows them translated
 
 #: Order lines of evidence the return rate is shrunk with: a customer who returned their only item
 #: is not a "100% returner" but someone we know little about (empirical-Bayes shrinkage towards
@@ -456,10 +456,10 @@ def previous_segments(last: LastMonth, segmenter: CustomerSegmenter, names: pd.S
     try:
         feats = customer_table(orders, month_end(last.month), interactions, customers, categories)
     except ValueError:  # no purchase by last month's cutoff: the report month is the data's first
-        return None, "none: nobody had bought by last month's cutoff"
+        return None, _("none: nobody had bought by last month's cutoff")
     labels = segmenter.predict(feats)
     return (pd.Series(names.reindex(labels).to_numpy(), index=feats.index, name="segment_name"),
-            "recomputed at last month's cutoff with this month's segment definitions")
+            _("recomputed at last month's cutoff with this month's segment definitions"))
 
 
 def migration_matrix(previous: pd.Series, current: pd.Series, order: list[str] | None = None) -> pd.DataFrame:

@@ -641,13 +641,13 @@ class PropensityStudy:
             return ""
         c, y = self.calibrator_, self.sets_.test[1]
         raw, cal = self.test_scores_[self.selected_], self.test_probabilities()
-        return (f"Calibrated on the validation cutoff ({c.season_}); Brier score on test: raw "
-                f"{brier_score_loss(y, raw):.4f}, calibrated {brier_score_loss(y, cal):.4f}; expected calibration "
-                f"error on test: raw {expected_calibration_error(y, raw):.3f}, calibrated "
-                f"{expected_calibration_error(y, cal):.3f}\n"
-                + check_sentence(self.check_, "Calibrated so, the model") + ".\n"
-                "This month's scores are calibrated the same way one month later: on the test cutoff, "
-                "with the season from there to the report month's window.")
+        first = _("Calibrated on the validation cutoff ({season}); Brier score on test: raw {brier_raw}, calibrated "
+                  "{brier_cal}; expected calibration error on test: raw {ece_raw}, calibrated {ece_cal}").format(
+            season=c.season_, brier_raw=f"{brier_score_loss(y, raw):.4f}", brier_cal=f"{brier_score_loss(y, cal):.4f}",
+            ece_raw=f"{expected_calibration_error(y, raw):.3f}", ece_cal=f"{expected_calibration_error(y, cal):.3f}")
+        return (first + "\n" + check_sentence(self.check_, _("Calibrated so, the model")) + _(".") + "\n"
+                + _("This month's scores are calibrated the same way one month later: on the test cutoff, with the "
+                    "season from there to the report month's window."))
 
     @single_threaded
     def explain(self, n_repeats: int = 5) -> pd.DataFrame | None:
