@@ -30,16 +30,25 @@ KEPT_WORDS = {"kpi", "roc", "auc", "nps", "utc", "sha", "crm", "eur", "cny", "us
 
 #: A file's name (artifacts/targets.csv, mapping.yml): a name, not text to translate.
 FILE_NAME = re.compile(r"[\w./-]+\.(?:csv|xlsx|parquet|ya?ml|json|html|png|ipynb)\b")
+#: A name in code: letters, digits and at least one underscore.
+IDENTIFIER = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b")
 #: A word of English: letters (and the underscores of a name), three or more.
 WORD = re.compile(r"[A-Za-z][A-Za-z_']{2,}")
 
 
 def english_left(texts: Iterable[str], allowed: Iterable[str] = ()) -> set[str]:
     """Every word of three Latin letters or more in ``texts`` that is neither kept (:data:`KEPT_WORDS`)
-    nor ``allowed`` (the names the test's own data give to their things); `code` is left out."""
+    nor ``allowed`` (the names the test's own data give to their things); code is left out
+    (:func:`without_code`)."""
     keep = KEPT_WORDS | {w.lower() for w in allowed}
-    return {w for t in texts for w in WORD.findall(FILE_NAME.sub(" ", re.sub(r"`[^`]*`", " ", str(t))))
-            if w.lower() not in keep}
+    return {w for t in texts for w in WORD.findall(without_code(t)) if w.lower() not in keep}
+
+
+def without_code(text: object) -> str:
+    """``text`` without what is code, not prose: `quoted`, file names, and names with an underscore
+    (a parameter or column the reader types as it is: assumed_uplift, tenure_months)."""
+    text = FILE_NAME.sub(" ", re.sub(r"`[^`]*`", " ", str(text)))
+    return IDENTIFIER.sub(" ", text)
 
 
 def figure_texts(fig) -> list[str]:

@@ -252,8 +252,8 @@ def test_plan_notes_are_chinese_and_english_unchanged():
     assert "再增加预算 1 EUR，可多带来 0.50 EUR 的增量利润（方案已用满全部 400.0）。" in zh
     assert "再增加电话容量 1 小时，可多带来 40.00 EUR 的增量利润（方案已用满全部 5.0）。" in zh
     assert "再增加电子邮件容量 1 次联系，不会带来任何增量利润：方案只用了 10,000.0 中的 150.0，该限制没有起约束作用。" in zh
-    assert "假设值（参数 `assumed_uplift`；未测量：联系次数过少（n < 100））" in zh
-    assert "根据互动记录测得：电子邮件、直邮。假设值（参数 `assumed_uplift`，未测量）：短信、电话。" in zh
+    assert "假设值（参数 assumed_uplift；未测量：联系次数过少（n < 100））" in zh
+    assert "根据互动记录测得：电子邮件、直邮。假设值（参数 assumed_uplift，未测量）：短信、电话。" in zh
     assert "本月无法进行购买预测（笔记本 05）：没有购买概率，就没有营销方案，也没有对照组。" in zh
     assert any(t.startswith("没有互动记录表：无法测量联系的效果；营销方案只能基于给定的假设。所以这里无法测量") for t in zh)
     # English as before
