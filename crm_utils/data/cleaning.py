@@ -33,7 +33,9 @@ from crm_utils.coverage import data_end as data_coverage_end
 from crm_utils.config import month_end, parse_month
 from crm_utils.data import privacy
 from crm_utils.data.io import MALFORMED, TEXT, RawTable, coerce, search
+from crm_utils.data.reasons import table_label
 from crm_utils.data.schema import CONTRACTS, ContractError, row_failures
+from crm_utils.i18n import N_, _, pgettext
 
 OUTCOMES = ("kept", "quarantined", "merged", "held_back")
 
@@ -47,6 +49,8 @@ GENDER_MAP = {"f": "F", "female": "F", "w": "F", "woman": "F", "frau": "F", "fem
               "m": "M", "male": "M", "man": "M", "mann": "M", "homme": "M",
               "x": "X", "d": "X", "diverse": "X", "other": "X", "non-binary": "X", "nonbinary": "X"}
 UNKNOWN = "unknown"
+#: The keys that link duplicate customer records, as the deduplication summary names them.
+SAME_KEY = {"email": N_("same email"), "phone+name": N_("same phone+name")}
 #: The free-text columns, where customers' own names are masked too.
 FREE_TEXT = (("interactions", "note"), ("surveys", "comment"))
 
@@ -123,21 +127,46 @@ def guest_lines(orders: pd.DataFrame) -> dict:
 
 def guest_note(guests: dict) -> str:
     """The sentence notebook 01 prints about guest lines (``guest_lines``'s figures)."""
-    return (f"{guests['guest_lines']:,} kept order line(s) have no customer id (guest sales, "
-            f"{guests['guest_revenue']:,.2f} revenue, {guests['guest_revenue_share']:.1%} of all): they count in "
-            f"revenue, orders and units; customer-level figures (active customers, cohorts, segments, "
-            f"propensity) leave them out.")
+    from crm_utils.notebook import number, percent
+
+    return _("{lines} kept order line(s) have no customer id (guest sales, {revenue} revenue, {share} of all): "
+             "they count in revenue, orders and units; customer-level figures (active customers, cohorts, "
+             "segments, propensity) leave them out.").format(
+        lines=number(guests["guest_lines"]), revenue=number(guests["guest_revenue"], 2),
+        share=percent(guests["guest_revenue_share"]))
 
 
-def duplicate_note(merged: dict, done: str = "were merged") -> str:
-    """The sentence that says order lines were (``done``) merged as exact duplicates and how to keep them."""
-    return (f"{merged['lines']:,} order line(s) repeat another line exactly (same order, product, price, "
-            f"quantity and date) and {done}: {merged['revenue']:,.2f} revenue"
-            + (f", {merged['revenue_share']:.1%} of the lines' revenue" if merged.get("revenue_share") is not None else "")
-            + ". The contract has no line number, so a repeated "
-            f"export line and a second item of the same product in one order look the same; if the export has one "
-            f"line per item (no item number), these are real sales: set `exact_duplicates: keep` for orders in "
-            f"the mapping.")
+#: What :func:`duplicate_note` says was done with the repeated lines (codes: each has its own
+#: whole sentence, with and without the share of revenue).
+MERGED = "were merged"
+MERGED_AT_EVERY_RUN = "are merged at every run"
+_DUPLICATE_SENTENCES = {
+    (MERGED, True): N_("{lines} order line(s) repeat another line exactly (same order, product, price, quantity "
+                       "and date) and were merged: {revenue} revenue, {share} of the lines' revenue."),
+    (MERGED, False): N_("{lines} order line(s) repeat another line exactly (same order, product, price, quantity "
+                        "and date) and were merged: {revenue} revenue."),
+    (MERGED_AT_EVERY_RUN, True): N_("{lines} order line(s) repeat another line exactly (same order, product, price, "
+                                    "quantity and date) and are merged at every run: {revenue} revenue, {share} of "
+                                    "the lines' revenue."),
+    (MERGED_AT_EVERY_RUN, False): N_("{lines} order line(s) repeat another line exactly (same order, product, "
+                                     "price, quantity and date) and are merged at every run: {revenue} revenue."),
+}
+
+
+def duplicate_note(merged: dict, done: str = MERGED) -> str:
+    """The sentences that say order lines were (``done``: :data:`MERGED` or
+    :data:`MERGED_AT_EVERY_RUN`) merged as exact duplicates and how to keep them."""
+    from crm_utils.notebook import number, percent
+
+    share = merged.get("revenue_share") is not None
+    if (done, share) not in _DUPLICATE_SENTENCES:
+        raise ValueError(f"duplicate_note: done must be {MERGED!r} or {MERGED_AT_EVERY_RUN!r}, got {done!r}")
+    first = _(_DUPLICATE_SENTENCES[done, share]).format(
+        lines=number(merged["lines"]), revenue=number(merged["revenue"], 2),
+        share=percent(merged["revenue_share"]) if share else "")
+    return first + " " + _("The contract has no line number, so a repeated export line and a second item of the "
+                           "same product in one order look the same; if the export has one line per item (no item "
+                           "number), these are real sales: set `exact_duplicates: keep` for orders in the mapping.")
 
 
 def _norm_key(s: pd.Series) -> pd.Series:
@@ -607,13 +636,13 @@ class CleaningRun:
             cols = [c for c in df.columns if c != "_row"]
             dup = exact_duplicates(df, cols)
             if self.raw[t].mapping.exact_duplicates == "keep":
-                self._fix(t, "*", "exact duplicate line kept (mapping: exact_duplicates: keep)", int(dup.sum()))
-                rows.append({"table": t, "exact_duplicates": int(dup.sum()), "action": "kept (mapping)"})
+                self._fix(t, "*", _("exact duplicate line kept (mapping: exact_duplicates: keep)"), int(dup.sum()))
+                rows.append({"table": t, "exact_duplicates": int(dup.sum()), "action": _("kept (mapping)")})
                 continue
             if t == "orders":  # the share of revenue is set at finish, from the kept lines' typed revenue
                 self.merged_duplicates = _merged_revenue(df, dup.to_numpy(dtype=bool), total=0.0)
             n = self._remove(t, dup, "merged", "exact_duplicate")
-            rows.append({"table": t, "exact_duplicates": n, "action": "merged"})
+            rows.append({"table": t, "exact_duplicates": n, "action": pgettext("done", "merged")})
             if t == "orders" and n:
                 rows[-1].update(revenue=self.merged_duplicates["revenue"],
                                 note=duplicate_note({**self.merged_duplicates, "revenue_share": None}))
@@ -726,11 +755,11 @@ class CleaningRun:
             linked = first.to_numpy() != first.index.to_numpy()
             src.append(first.index.to_numpy()[linked])
             dst.append(first.to_numpy()[linked])
-            by_rule.append({"rule": f"same {rule}", "records": int(linked.sum())})
+            by_rule.append({"rule": _(SAME_KEY[rule]), "records": int(linked.sum())})
         if src:
             s, d = np.concatenate(src), np.concatenate(dst)
             graph = coo_matrix((np.ones(len(s)), (s, d)), shape=(n, n))
-            _, group = connected_components(graph, directed=False)
+            _count, group = connected_components(graph, directed=False)
         else:
             group = np.arange(n)
         c["_group"] = group
@@ -759,10 +788,10 @@ class CleaningRun:
         self._remove("customers", pd.Series(is_dup, index=order.index), "merged", "duplicate_customer",
                      lambda rows: "canonical=" + self._ids(canon.reindex(rows.index)))
         self.tables["customers"] = merged.reset_index(drop=True)
-        self._fix("customers", "*", "filled from duplicate record", filled)
+        self._fix("customers", "*", _("filled from duplicate record"), filled)
         summary = pd.DataFrame(by_rule, columns=["rule", "records"])
-        summary.loc[len(summary)] = {"rule": "records merged (after chaining)", "records": int(is_dup.sum())}
-        summary.loc[len(summary)] = {"rule": "customers with duplicates", "records":
+        summary.loc[len(summary)] = {"rule": _("records merged (after chaining)"), "records": int(is_dup.sum())}
+        summary.loc[len(summary)] = {"rule": _("customers with duplicates"), "records":
                                      int((merged["records_merged"] > 0).sum())}
         return summary
 
@@ -787,11 +816,11 @@ class CleaningRun:
                 ids = pc.if_else(pc.is_valid(where), pc.take(canonical, where), ids)
             df = df.assign(customer_id=pd.Series(pd.arrays.ArrowStringArray(ids), index=df.index, dtype=TEXT))
             self.tables[t] = df
-            self._fix(t, "customer_id", "duplicate id replaced by canonical id", remapped)
+            self._fix(t, "customer_id", _("duplicate id replaced by canonical id"), remapped)
             unknown = 0
             if t == "orders":  # a guest sale has no customer to be unknown: it is kept
-                self._fix(t, "customer_id", "no customer id: kept as a guest sale (left out of customer-level "
-                                            "figures)", int(df["customer_id"].isna().sum()))
+                self._fix(t, "customer_id", _("no customer id: kept as a guest sale (left out of customer-level "
+                                            "figures)"), int(df["customer_id"].isna().sum()))
             if known is not None:
                 # A missing id is not an unknown one (orders keep it as a guest sale; elsewhere the
                 # row checks have quarantined it already).
@@ -811,16 +840,17 @@ class CleaningRun:
             for rule in self._rules(t, "set"):
                 df = self.tables[t]
                 hit = self._rule_hits(t, rule, df.index)
-                where = " and ".join(f"{c} ~ {p!r}" for c, p in rule["where"].items())
+                where = _(" and ").join(f"{c} ~ {p!r}" for c, p in rule["where"].items())
                 for col, value in rule["set"].items():
                     current = df[col] if col in df.columns else pd.Series(pd.NA, index=df.index, dtype=TEXT)
                     df = df.assign(**{col: current.astype(TEXT).mask(hit, value)})
-                    self._fix(t, col, f"set to {value!r} where {where} (mapping rule)", int(hit.sum()))
+                    self._fix(t, col, _("set to {value} where {where} (mapping rule)").format(value=repr(value), where=where),
+                              int(hit.sum()))
                 self.tables[t] = df
         if "orders" in self.tables and "category" in self.tables["orders"].columns:
             o = self.tables["orders"]
             fixed = canonical_spelling(o["category"])
-            self._fix("orders", "category", "spelling unified", int((fixed != o["category"]).fillna(False).sum()))
+            self._fix("orders", "category", _("spelling unified"), int((fixed != o["category"]).fillna(False).sum()))
             self.tables["orders"] = o.assign(category=fixed)
         if "customers" in self.tables:
             c = self.tables["customers"]
@@ -828,7 +858,7 @@ class CleaningRun:
                 if col in c.columns:
                     grp = c[within] if within and within in c.columns else None
                     fixed = canonical_spelling(c[col], grp)
-                    self._fix("customers", col, "spelling unified",
+                    self._fix("customers", col, _("spelling unified"),
                               int((fixed != c[col]).fillna(False).sum()))
                     c = c.assign(**{col: fixed})
             if "gender" in c.columns:
@@ -836,9 +866,9 @@ class CleaningRun:
                 fixed = g.map(GENDER_MAP).astype(TEXT)
                 unmapped = g.notna() & fixed.isna()
                 fixed = fixed.mask(unmapped, "other")
-                self._fix("customers", "gender", "coded as F/M/X",
+                self._fix("customers", "gender", _("coded as F/M/X"),
                           int((fixed != c["gender"]).fillna(False).sum() - unmapped.sum()))
-                self._fix("customers", "gender", "unrecognised value coded as 'other'", int(unmapped.sum()))
+                self._fix("customers", "gender", _("unrecognised value coded as 'other'"), int(unmapped.sum()))
                 c = c.assign(gender=fixed)
             self.tables["customers"] = c
         if "leads" in self.tables:
@@ -852,16 +882,16 @@ class CleaningRun:
         df = self.tables["leads"]
         if "source" in df.columns:
             fixed = canonical_spelling(df["source"])
-            self._fix("leads", "source", "spelling unified", int((fixed != df["source"]).fillna(False).sum()))
+            self._fix("leads", "source", _("spelling unified"), int((fixed != df["source"]).fillna(False).sum()))
             df = df.assign(source=fixed)
         if "outcome" in df.columns:
             fixed = df["outcome"].astype(TEXT).str.strip().str.lower().replace("", pd.NA)
-            self._fix("leads", "outcome", "written in lower case", int((fixed != df["outcome"]).fillna(False).sum()))
+            self._fix("leads", "outcome", _("written in lower case"), int((fixed != df["outcome"]).fillna(False).sum()))
             df = df.assign(outcome=fixed)
         for col in ("contacted_date", "qualified_date", "proposal_date", "outcome_date"):
             if col in self.failed["leads"]:
                 bad = self.failed["leads"][col].reindex(df.index, fill_value=False)
-                self._fix("leads", col, "unreadable date left empty (stage timing unknown)", int(bad.sum()))
+                self._fix("leads", col, _("unreadable date left empty (stage timing unknown)"), int(bad.sum()))
         self.tables["leads"] = df
 
     def impute(self) -> pd.DataFrame:
@@ -883,8 +913,8 @@ class CleaningRun:
         if miss.any():
             known = most_frequent_by(o.loc[~miss, "product_id"], o.loc[~miss, "category"])
             fill = o.loc[miss, "product_id"].map(known)
-            self._fix("orders", "category", "imputed from product_id", int(fill.notna().sum()))
-            self._fix("orders", "category", "set to 'unknown' (product never categorised)", int(fill.isna().sum()))
+            self._fix("orders", "category", _("imputed from product_id"), int(fill.notna().sum()))
+            self._fix("orders", "category", _("set to 'unknown' (product never categorised)"), int(fill.isna().sum()))
             category = o["category"].copy()
             category[miss.to_numpy()] = fill.fillna(UNKNOWN).astype(TEXT).to_numpy()
             o = o.assign(category=category, category_imputed=miss)
@@ -901,18 +931,18 @@ class CleaningRun:
                           for t in ("orders", "interactions", "surveys") if t in self.tables]
                 first_seen = pd.concat(firsts, axis=1).min(axis=1)
                 fill = c.loc[miss, "customer_id"].map(first_seen)
-                self._fix("customers", "signup_date", "imputed as first activity", int(fill.notna().sum()))
-                self._fix("customers", "signup_date", "left missing (no activity to date it by)",
+                self._fix("customers", "signup_date", _("imputed as first activity"), int(fill.notna().sum()))
+                self._fix("customers", "signup_date", _("left missing (no activity to date it by)"),
                           int(fill.isna().sum()))
                 c = c.assign(signup_date=c["signup_date"].fillna(fill.reindex(c.index)))
             c = c.assign(signup_date_imputed=miss)
             for col in ("region", "city", "channel", "gender"):
                 if col in c.columns:
                     m = c[col].isna()
-                    self._fix("customers", col, "missing set to 'unknown'", int(m.sum()))
+                    self._fix("customers", col, _("missing set to 'unknown'"), int(m.sum()))
                     c = c.assign(**{col: c[col].fillna(UNKNOWN)})
             if "birth_year" in c.columns:
-                self._fix("customers", "birth_year", "missing left missing", int(c["birth_year"].isna().sum()))
+                self._fix("customers", "birth_year", _("missing left missing"), int(c["birth_year"].isna().sum()))
             self.tables["customers"] = c
         return pd.DataFrame(self._fixes[before:], columns=["table", "column", "fix", "rows"])
 
@@ -934,7 +964,7 @@ class CleaningRun:
                    .agg(lines=("quantity", "size"), flagged=("is_outlier", "sum"),
                         fence_units=("limit", "first"), max_units=("quantity", "max"))
                    .reset_index())
-        self._fix("orders", "quantity", "flagged as bulk outlier (kept)", int(flag.sum()))
+        self._fix("orders", "quantity", _("flagged as bulk outlier (kept)"), int(flag.sum()))
         return summary
 
     def pseudonymise(self) -> pd.DataFrame:
@@ -967,8 +997,8 @@ class CleaningRun:
                 if n:
                     self.tables[t][col] = masked
                 if n or (t, col) in FREE_TEXT:
-                    masked_rows.append({"table": t, "column": col, "action": "e-mails/phones masked", "rows": n})
-                self._fix(t, col, "e-mail or phone masked", n)
+                    masked_rows.append({"table": t, "column": col, "action": _("e-mails/phones masked"), "rows": n})
+                self._fix(t, col, _("e-mail or phone masked"), n)
         c = self.tables.get("customers")
         if c is not None and "name" in c.columns:
             names = pd.Series(c["name"].to_numpy(), index=c["customer_id"].astype(TEXT).to_numpy())
@@ -978,9 +1008,9 @@ class CleaningRun:
                     masked, n = privacy.mask_names(df[col], df["customer_id"], names)
                     if n:
                         df[col] = masked
-                        masked_rows.append({"table": t, "column": col, "action": "customer's own name masked",
+                        masked_rows.append({"table": t, "column": col, "action": _("customer's own name masked"),
                                             "rows": n})
-                        self._fix(t, col, "customer's own name masked", n)
+                        self._fix(t, col, _("customer's own name masked"), n)
         if c is not None:
             out = c.drop(columns=[col for col in ("name", "email", "phone") if col in c.columns])
             if "email" in c.columns:
@@ -990,7 +1020,7 @@ class CleaningRun:
             for col in ("name", "email", "phone"):
                 if col in c.columns:
                     rows.append({"table": "customers", "column": col,
-                                 "action": "dropped" if col == "name" else "replaced by keyed hash",
+                                 "action": _("dropped") if col == "name" else _("replaced by keyed hash"),
                                  "rows": int(c[col].notna().sum())})
             self.tables["customers"] = out
         rows += masked_rows
@@ -1002,8 +1032,8 @@ class CleaningRun:
                 if n:
                     self.tables[t][col] = ids
                     rows.append({"table": t, "column": col, "rows": n,
-                                 "action": "e-mail/phone used as id replaced by keyed hash (same in every table)"})
-                    self._fix(t, col, "e-mail or phone used as id replaced by keyed hash (joins kept)", n)
+                                 "action": _("e-mail/phone used as id replaced by keyed hash (same in every table)")})
+                    self._fix(t, col, _("e-mail or phone used as id replaced by keyed hash (joins kept)"), n)
         if len(self.id_map):
             duplicate = self._ids(pd.Series(self.id_map.index, dtype=TEXT))
             self.id_map = pd.Series(self._ids(self.id_map).to_numpy(), index=duplicate.to_numpy(),
@@ -1187,11 +1217,11 @@ def quarantine_sheet(quarantine: pd.DataFrame) -> pd.DataFrame:
 
 #: What cleaning cannot check when a table is absent (said once in notebook 01).
 WITHOUT = {
-    "customers": "duplicate and test accounts cannot be found, and every customer id in the other "
-                 "tables is accepted: 'unknown_customer' needs a customer table to be unknown to",
-    "interactions": "there is no contact history",
-    "surveys": "there are no satisfaction answers",
-    "leads": "there is no sales funnel",
+    "customers": N_("without customers: duplicate and test accounts cannot be found, and every customer id in "
+                    "the other tables is accepted: 'unknown_customer' needs a customer table to be unknown to."),
+    "interactions": N_("without interactions: there is no contact history."),
+    "surveys": N_("without surveys: there are no satisfaction answers."),
+    "leads": N_("without leads: there is no sales funnel."),
 }
 
 
@@ -1199,9 +1229,10 @@ def coverage(raw: dict[str, RawTable]) -> str:
     """One line per absent table: what is missing and what therefore is not checked or shown."""
     absent = [t for t in CONTRACTS if t not in raw]
     if not absent:
-        return "All five tables are present: every check below runs."
-    lines = [f"Not in this data: {', '.join(absent)}. Later notebooks skip the sections that need them."]
-    lines += [f"- without {t}: {WITHOUT[t]}." for t in absent if t in WITHOUT]
+        return _("All five tables are present: every check below runs.")
+    lines = [_("Not in this data: {tables}. Later notebooks skip the sections that need them.").format(
+        tables=_(", ").join(table_label(t) for t in absent))]
+    lines += ["- " + _(WITHOUT[t]) for t in absent if t in WITHOUT]
     return "\n".join(lines)
 
 

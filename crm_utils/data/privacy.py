@@ -55,6 +55,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from crm_utils.i18n import _
+
 TEXT = pd.StringDtype("pyarrow")
 
 log = logging.getLogger(__name__)
@@ -125,13 +127,13 @@ def load_key(create: bool = True) -> PseudonymKey:
                              f"print(secrets.token_hex(32))'`)") from exc
         if len(key) < 16:
             raise ValueError(f"{KEY_ENV} is too short: use at least 16 bytes (32 hex digits)")
-        return PseudonymKey(key, f"environment variable {KEY_ENV}", False)
+        return PseudonymKey(key, _("environment variable {name}").format(name=KEY_ENV), False)
     path = Path(os.environ.get(KEY_FILE_ENV) or DEFAULT_KEY_FILE).expanduser()
     if path.exists():
         key = bytes.fromhex(path.read_text().strip())
         if len(key) < 16:
             raise ValueError(f"the key in {path} is too short: delete it to create a new one")
-        return PseudonymKey(key, "key file", False)
+        return PseudonymKey(key, _("key file"), False)
     if not create:
         raise FileNotFoundError(f"no pseudonymisation key: set {KEY_ENV} or create {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,7 +141,7 @@ def load_key(create: bool = True) -> PseudonymKey:
     with os.fdopen(fd, "w") as fh:
         fh.write(secrets.token_hex(32) + "\n")
     log.warning("created a new pseudonymisation key file; keep it to link customers across runs")
-    return PseudonymKey(bytes.fromhex(path.read_text().strip()), "key file (created by this run)", True)
+    return PseudonymKey(bytes.fromhex(path.read_text().strip()), _("key file (created by this run)"), True)
 
 
 def normalise_email(s: pd.Series) -> pd.Series:

@@ -35,6 +35,8 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import Pipeline
 
 from crm_utils.data import privacy
+from crm_utils.i18n import N_, _
+from crm_utils.notebook import date, number, percent
 from crm_utils.text import Tokenizer
 
 NO_NEED = "no need"
@@ -42,7 +44,7 @@ QUESTION_TOPIC = "product_question"
 WINDOW_DAYS = 14
 #: Fewest labelled notes (with at least two labels among them) to train and evaluate a classifier.
 MIN_NOTES = 100
-METHODS = {"naive Bayes": "naive_bayes", "logistic regression": "logistic_regression"}
+METHODS = {N_("naive Bayes"): "naive_bayes", N_("logistic regression"): "logistic_regression"}
 
 
 def _notes(interactions: pd.DataFrame) -> pd.DataFrame:
@@ -99,17 +101,17 @@ def skip_reason(interactions: pd.DataFrame | None, labelled: pd.DataFrame | None
                 question_topic: str = QUESTION_TOPIC) -> str:
     """Why notes cannot be classified here, in one line ("" when they can)."""
     if interactions is None:
-        return "No interaction log in this data: the text section is skipped."
+        return _("No interaction log in this data: the text section is skipped.")
     if "note" not in interactions.columns or _notes(interactions).empty:
-        return "The interaction log has no notes: the text section is skipped."
+        return _("The interaction log has no notes: the text section is skipped.")
     if "topic" in interactions.columns and not (interactions["topic"].astype("string") == question_topic).any():
-        topics = ", ".join(sorted(interactions["topic"].dropna().astype(str).unique())[:8])
-        return (f"No note has the topic '{question_topic}' (topics here: {topics}); set question_topic to the "
-                f"topic of product questions. The text section is skipped.")
+        topics = _(", ").join(sorted(interactions["topic"].dropna().astype(str).unique())[:8])
+        return _("No note has the topic '{topic}' (topics here: {topics}); set question_topic to the topic of "
+                 "product questions. The text section is skipped.").format(topic=question_topic, topics=topics)
     n = 0 if labelled is None else len(labelled[["customer_id", "timestamp"]].drop_duplicates())
     if n < min_notes or labelled.loc[labelled["label"] != NO_NEED, "label"].nunique() < 2:
-        return (f"Only {n} notes could be labelled from the data (at least {min_notes}, naming at least two "
-                f"categories, are needed): the text section is skipped.")
+        return _("Only {count} notes could be labelled from the data (at least {needed}, naming at least two "
+                 "categories, are needed): the text section is skipped.").format(count=n, needed=min_notes)
     return ""
 
 
@@ -273,7 +275,7 @@ def hard_examples(clf: NeedTextClassifier, notes: pd.DataFrame, orders: pd.DataF
     wrong = frame[frame["predicted"] != frame["label"]].drop_duplicates("note")
     confident = wrong.sort_values(["p_predicted", "timestamp"], ascending=[False, True]).head(n)
     unsure = wrong.sort_values(["margin", "timestamp"]).head(n)
-    out = pd.concat([confident.assign(kind="confident, label disagrees"), unsure.assign(kind="unsure")],
+    out = pd.concat([confident.assign(kind=_("confident, label disagrees")), unsure.assign(kind=_("unsure"))],
                     ignore_index=True)
     # Notes are masked when cleaned (e-mails, phones, the customer's own name); shown here, they are
     # masked again for e-mails and phones, as a run folder cleaned by an older version may hold some.
@@ -369,15 +371,15 @@ class NoteStudy:
         if self.skipped:
             return ""
         notes = len(self.labelled_[["customer_id", "timestamp"]].drop_duplicates())
-        return (f"{notes:,} notes labelled from the data ({self.labelled_['single'].mean():.0%} of labels are the only "
-                f"category of their next order)")
+        return _("{notes} notes labelled from the data ({share} of labels are the only category of their next "
+                 "order)").format(notes=number(notes), share=percent(self.labelled_["single"].mean(), 0))
 
     def label_weights(self) -> pd.Series | None:
         """Labelled notes per class, a note with two labels counting half to each."""
         if self.skipped:
             return None
         weights = self.labelled_.groupby("label")["weight"].sum().sort_values(ascending=False)
-        return weights.round(1).rename("notes (weighted)")
+        return weights.round(1).rename(_("notes (weighted)"))
 
     def compare(self) -> pd.DataFrame | None:
         """Both methods on the oldest 60% of notes, chosen by validation macro-F1 on the next 20%, and
@@ -397,9 +399,10 @@ class NoteStudy:
         if self.method_ is None:
             return ""
         f1 = self.holdout_f1_
-        return (f"{self.method_}: held-out macro-F1 {f1['macro_f1']:.3f} (95% bootstrap interval "
-                f"{f1['ci_low']:.3f}-{f1['ci_high']:.3f}, {f1['notes']:,} notes from "
-                f"{self.held_['timestamp'].min():%Y-%m-%d} on)")
+        return _("{method}: held-out macro-F1 {f1} (95% bootstrap interval {low}-{high}, {notes} notes from "
+                 "{start} on)").format(method=_(self.method_), f1=number(f1["macro_f1"], 3),
+                                       low=number(f1["ci_low"], 3), high=number(f1["ci_high"], 3),
+                                       notes=number(f1["notes"]), start=date(self.held_["timestamp"].min()))
 
     def per_class(self) -> pd.DataFrame | None:
         return None if self.method_ is None else per_class_report(self.held_["label"], self.held_pred_)
@@ -426,10 +429,10 @@ class NoteStudy:
         self.needs_ = (note_needs(self.interactions, self.feature_classifier_)
                        if self.feature_classifier_ is not None else None)
         if self.needs_ is not None:
-            return (f"Voiced needs as a next-category feature: notes read by a classifier trained on labels known by "
-                    f"{earliest_cutoff:%Y-%m-%d}.")
-        return ("Voiced needs are not a next-category feature here: no classifier could be trained on labels "
-                "known by the first training cutoff.")
+            return _("Voiced needs as a next-category feature: notes read by a classifier trained on labels known "
+                     "by {day}.").format(day=date(earliest_cutoff))
+        return _("Voiced needs are not a next-category feature here: no classifier could be trained on labels "
+                 "known by the first training cutoff.")
 
     def figures(self) -> dict:
         """What the study hands over in metrics.json."""

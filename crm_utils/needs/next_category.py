@@ -35,6 +35,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from crm_utils.customers.features import category_column, category_recency
+from crm_utils.i18n import _
 from crm_utils.needs.propensity import CutoffPlan, ExampleSets, prediction_threads, single_threaded
 
 PAIR_COLUMNS = ("share", "log_lines_in_category", "days_since_category", "log_customer_lines", "popularity",
@@ -216,7 +217,7 @@ class NextNeedStudy:
     def skipped(self) -> str:
         """Why there is no next category to predict ("" when there is one)."""
         if len(self.categories or []) < 2:
-            return "The orders hold fewer than two categories: there is no next category to predict."
+            return _("The orders hold fewer than two categories: there is no next category to predict.")
         return ""
 
     def note(self) -> str:
@@ -224,9 +225,10 @@ class NextNeedStudy:
         if self.skipped:
             return self.skipped
         if self.accuracy_ is None:
-            return ("Too little history to train the next-category model: this month's next category is the "
-                    "baseline, each customer's most frequent past category.")
-        return "Chosen on validation: " + ("the model" if self.use_model_ else "the baseline (the model did not beat it)")
+            return _("Too little history to train the next-category model: this month's next category is the "
+                     "baseline, each customer's most frequent past category.")
+        return (_("Chosen on validation: the model") if self.use_model_
+                else _("Chosen on validation: the baseline (the model did not beat it)"))
 
     def _pairs(self, X: pd.DataFrame, y: pd.Series | None = None) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
         """Pairs of the buyers in ``X`` (stacked over its cutoffs), their labels and next orders."""

@@ -54,7 +54,7 @@ from crm_utils.coverage import data_end
 from crm_utils.customers.features import SKEWED, customer_features, with_signup
 from crm_utils.i18n import N_, _
 from crm_utils.needs.bgnbd import BGNBD
-from crm_utils.notebook import number, percent
+from crm_utils.notebook import date, number, percent
 
 #: The example sets a skip reason names, for the catalogue.
 SET_NAMES = (N_("train"), N_("validation"), N_("test"))
@@ -340,15 +340,18 @@ def seasonal_factor(orders: pd.DataFrame, calibration: pd.Timestamp, target: pd.
     year_before = [month_end(pd.Timestamp(c).to_period("M") - 12) for c in (calibration, target)]
     first = orders.loc[~orders["is_return"], "order_date"].min()
     if year_before[0] - pd.Timedelta(days=MIN_HISTORY_DAYS) < first:
-        return 1.0, "no season adjustment: the data do not reach a year before the calibration window"
+        return 1.0, _("no season adjustment: the data do not reach a year before the calibration window")
     counts = [active_and_buyers(orders, c, horizon_days, active_days) for c in year_before]
     if min(min(b, n - b) for n, b in counts) < MIN_CLASS_EXAMPLES:
-        return 1.0, (f"no season adjustment: the same windows a year earlier have too few buyers or non-buyers "
-                     f"({counts[0][1]} and {counts[1][1]} buyers; {MIN_CLASS_EXAMPLES} of each needed)")
+        return 1.0, _("no season adjustment: the same windows a year earlier have too few buyers or non-buyers "
+                      "({first} and {second} buyers; {need} of each needed)").format(
+            first=counts[0][1], second=counts[1][1], need=MIN_CLASS_EXAMPLES)
     (n0, b0), (n1, b1) = counts
     factor = (b1 / n1) / (b0 / n0)
-    return factor, (f"season factor {factor:.3f}: a year earlier {b1 / n1:.1%} of active customers bought after "
-                    f"{year_before[1]:%Y-%m-%d} against {b0 / n0:.1%} after {year_before[0]:%Y-%m-%d}")
+    return factor, _("season factor {factor}: a year earlier {target_share} of active customers bought after "
+                     "{target_day} against {calibration_share} after {calibration_day}").format(
+        factor=number(factor, 3), target_share=percent(b1 / n1), target_day=date(year_before[1]),
+        calibration_share=percent(b0 / n0), calibration_day=date(year_before[0]))
 
 
 class WindowCalibrator(BaseEstimator):
@@ -371,7 +374,7 @@ class WindowCalibrator(BaseEstimator):
         self.model_ = LogisticRegression(C=1e6).fit(z, y)  # no penalty: two parameters, thousands of rows
         self.brier_raw_ = brier_score_loss(y, np.asarray(p, float))
         self.brier_calibrated_ = brier_score_loss(y, self.model_.predict_proba(z)[:, 1])
-        self.shift_, self.factor_, self.season_ = 0.0, 1.0, "no season adjustment"
+        self.shift_, self.factor_, self.season_ = 0.0, 1.0, _("no season adjustment")
         return self
 
     def _platt_logit(self, p: np.ndarray) -> np.ndarray:
@@ -390,8 +393,8 @@ class WindowCalibrator(BaseEstimator):
             # A rate ratio cannot carry a mean this high past 1 (every customer a sure buyer): the
             # factor is not applied, and the season string says why.
             self.shift_, self.factor_ = 0.0, 1.0
-            self.season_ = (f"season factor {factor:.3f} not applied: it would put the mean probability at "
-                            f"{goal:.2f}, which no probability can reach")
+            self.season_ = _("season factor {factor} not applied: it would put the mean probability at {goal}, "
+                             "which no probability can reach").format(factor=number(factor, 3), goal=number(goal, 2))
             return self
         self.shift_ = float(brentq(lambda d: expit(z + d).mean() - goal, -30.0, 30.0))
         return self
@@ -511,10 +514,13 @@ class PropensityStudy:
     def examples_note(self) -> str:
         """How many examples each set holds, or why there are none."""
         if self.training_sets is None:
-            return "No examples to learn from: " + (self.skipped if self.plan.enough else "too little history (see 1.1).")
+            return (_("No examples to learn from: {why}").format(why=self.skipped) if self.plan.enough
+                    else _("No examples to learn from: too little history (see 1.1)."))
         s = self.sets_
-        return (f"{len(s.train[0]):,} training examples from {len(self.plan.selection_train)} cutoffs, "
-                f"{s.train[0].shape[1]} features; validation {len(s.validation[0]):,}, test {len(s.test[0]):,}")
+        return _("{train} training examples from {cutoffs} cutoffs, {features} features; validation {validation}, "
+                 "test {test}").format(train=number(len(s.train[0])), cutoffs=len(self.plan.selection_train),
+                                       features=s.train[0].shape[1], validation=number(len(s.validation[0])),
+                                       test=number(len(s.test[0])))
 
     def _examples(self, cutoffs, bgnbd, labels=True):
         kw = dict(interactions=self.interactions, customers=self.customers, categories=self.categories,

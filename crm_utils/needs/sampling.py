@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from crm_utils.customers.features import positions_in
+from crm_utils.i18n import _
+from crm_utils.notebook import number
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,10 @@ class CustomerSample:
     def note(self) -> str:
         """One sentence for the notebook: what the models learn from."""
         if not self.sampled:
-            return f"Models learn from all {self.customers_total:,} customers with orders."
-        return (f"Models learn from a seeded random sample of {self.customers_kept:,} of the "
-                f"{self.customers_total:,} customers with orders (all their order lines, notes and "
-                f"account); every customer is scored.")
+            return _("Models learn from all {total} customers with orders.").format(total=number(self.customers_total))
+        return _("Models learn from a seeded random sample of {kept} of the {total} customers with orders (all "
+                 "their order lines, notes and account); every customer is scored.").format(
+            kept=number(self.customers_kept), total=number(self.customers_total))
 
 
 def customer_sample(orders: pd.DataFrame, interactions: pd.DataFrame | None = None,
