@@ -79,13 +79,15 @@ def _cleaning_texts(raw) -> tuple[list[str], cleaning.CleanResult]:
     """Every sentence and kit-written table value notebook 01 shows for ``raw``."""
     run = cleaning.CleaningRun(raw, "2026-10", key=KEY)
     shown = [cleaning.coverage(raw)]
-    for step in cleaning.CleaningRun.STEPS:
-        table = getattr(run, step)()
+    tables = [getattr(run, step)() for step in cleaning.CleaningRun.STEPS]
+    for table in tables:
         for col in ("action", "rule", "note"):
             if isinstance(table, pd.DataFrame) and col in table.columns:
                 shown += [str(v) for v in table[col].dropna()]
     result = run.finish()
     shown += result.notes() + list(result.fixes["fix"])
+    tables += [result.ledger, result.quarantine_by_reason, result.quarantine, result.fixes]
+    shown += [str(c) for table in tables if isinstance(table, pd.DataFrame) for c in cleaning.shown(table).columns]
     return shown, result
 
 
@@ -101,10 +103,11 @@ def test_cleaning_says_everything_in_chinese(tmp_path):
     # The artifacts keep their English codes: the quarantine's reasons and the ledger's columns.
     assert all(r.isascii() and " " not in r for r in result.quarantine["reason"])
     assert list(result.ledger.columns[:3]) == ["table", "file", "rows_in"]
+    assert {"读入行数", "保留", "隔离", "修正", "处理"} <= set(texts)  # the headers as shown
 
 
 def test_cleaning_english_is_unchanged(tmp_path):
-    texts, _result = _cleaning_texts(_tiny_export(tmp_path / "a", SET_RULE))
+    texts, result = _cleaning_texts(_tiny_export(tmp_path / "a", SET_RULE))
     assert texts[0].splitlines()[:2] == [
         "Not in this data: interactions, surveys, leads. Later notebooks skip the sections that need them.",
         "- without interactions: there is no contact history."]
@@ -113,6 +116,7 @@ def test_cleaning_english_is_unchanged(tmp_path):
             "leave them out.") in texts
     assert "set to 'cancelled' where order_id ~ '^O9' (mapping rule)" in texts
     assert "same email" in texts and "unrecognised value coded as 'other'" in texts
+    assert list(cleaning.shown(result.ledger).columns) == list(result.ledger.columns)  # English headers as they were
 
 
 def test_kept_duplicates_and_all_tables_present(tmp_path):
@@ -213,9 +217,12 @@ def test_examples_and_next_category_notes(year_orders):
         nxt = next_category.NextNeedStudy(year_orders, study.plan, study.training_sets, cats)
         before = nxt.note()
         nxt.evaluate()
-        return study, [study.examples_note(), before, nxt.note()]
+        table = next_category.shown(nxt.accuracy_)
+        return study, [study.examples_note(), before, nxt.note()], [*table.columns, table.index.name, *table.index], nxt
 
-    study, texts = in_language(ZH, build)
+    study, texts, headers, nxt = in_language(ZH, build)
+    assert english_left(headers) == set() and "测试集前三命中率" in headers
+    assert next_category.shown(nxt.accuracy_).equals(nxt.accuracy_)  # English: the table as it is
     assert study.training_sets is not None, study.skipped
     tiny = _orders(15, "2010-12-01", 88, seed=3)
     texts += in_language(ZH, lambda: [
@@ -259,20 +266,25 @@ def test_note_study_in_chinese():
         study = need_text.NoteStudy(inter, orders, cutoff, bootstrap_resamples=50)
         study.compare()
         hard = study.hard_examples()
+        headers = [h for table in (study.comparison_, study.per_class(), hard)
+                   for h in [*need_text.shown(table).columns, need_text.shown(table).index.name]]
+        headers += list(need_text.shown(study.comparison_).index)
         return study, [study.skipped, study.label_note(), study.holdout_note(), study.label_weights().name,
                        *hard["kind"].unique(), study.fit_classifiers(pd.Timestamp("2026-01-31")),
-                       study.fit_classifiers(pd.Timestamp("2024-06-30"))]
+                       study.fit_classifiers(pd.Timestamp("2024-06-30")), *[h for h in headers if h]]
 
     study, texts = in_language(ZH, build)
     assert texts[0] == "" and english_left(texts) == set()
+    assert {"方法", "验证集宏平均 F1", "精确率", "朴素贝叶斯", "逻辑回归", "购买了预测品类"} <= set(texts)
     assert texts[1].startswith("从数据中为 320 条备注打上了标签（100% 的标签")
     assert texts[2].split("：")[0] in ("朴素贝叶斯", "逻辑回归") and "留出集宏平均 F1 为" in texts[2]
     assert "表达的需求作为下一品类的特征：备注由一个用截至 2026年1月31日 已知的标签训练的分类器解读。" in texts
-    assert texts[-1].startswith("此处未把表达的需求用作下一品类的特征")
+    assert any(t.startswith("此处未把表达的需求用作下一品类的特征：") for t in texts)
     english = need_text.NoteStudy(inter, orders, cutoff, bootstrap_resamples=50)
     english.compare()
     assert "held-out macro-F1" in english.holdout_note() and english.label_note().startswith("320 notes labelled")
     assert study.figures()["method"] in need_text.METHODS  # metrics.json keeps the method's code name
+    assert need_text.shown(english.comparison_).equals(english.comparison_)
 
 
 def test_skip_reasons_in_chinese():

@@ -35,7 +35,7 @@ from crm_utils.data import privacy
 from crm_utils.data.io import MALFORMED, TEXT, RawTable, coerce, search
 from crm_utils.data.reasons import table_label
 from crm_utils.data.schema import CONTRACTS, ContractError, row_failures
-from crm_utils.i18n import N_, _, pgettext
+from crm_utils.i18n import N_, NC_, _, pgettext
 
 OUTCOMES = ("kept", "quarantined", "merged", "held_back")
 
@@ -1206,6 +1206,37 @@ def as_category(values: pd.Series) -> pd.Series:
     codes = np.where(codes >= 0, lookup[np.maximum(codes, 0)] if len(lookup) else -1, -1)
     return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories)), index=values.index,
                      name=values.name)
+
+
+#: The column names of the tables notebook 01 shows (the steps' summaries, the ledger, the
+#: quarantine, the fixes), as a reader reads them; the tables themselves keep these names, which
+#: artifacts and charts read. Context 'cleaning column': 'merged' as a column of row counts.
+SHOWN_COLUMNS = {
+    "table": NC_("cleaning column", "table"), "file": NC_("cleaning column", "file"),
+    "date_column": NC_("cleaning column", "date_column"), "held_back": NC_("cleaning column", "held_back"),
+    "of which left in the database": NC_("cleaning column", "of which left in the database"),
+    "exact_duplicates": NC_("cleaning column", "exact_duplicates"), "action": NC_("cleaning column", "action"),
+    "revenue": NC_("cleaning column", "revenue"), "note": NC_("cleaning column", "note"),
+    "reason": NC_("cleaning column", "reason"), "rows": NC_("cleaning column", "rows"),
+    "rule": NC_("cleaning column", "rule"), "records": NC_("cleaning column", "records"),
+    "ids_remapped": NC_("cleaning column", "ids_remapped"),
+    "unknown_customer": NC_("cleaning column", "unknown_customer"), "column": NC_("cleaning column", "column"),
+    "fix": NC_("cleaning column", "fix"), "category": NC_("cleaning column", "category"),
+    "lines": NC_("cleaning column", "lines"), "flagged": NC_("cleaning column", "flagged"),
+    "fence_units": NC_("cleaning column", "fence_units"), "max_units": NC_("cleaning column", "max_units"),
+    "rows_in": NC_("cleaning column", "rows_in"), "kept": NC_("cleaning column", "kept"),
+    "quarantined": NC_("cleaning column", "quarantined"), "merged": NC_("cleaning column", "merged"),
+    "balanced": NC_("cleaning column", "balanced"), "row": NC_("cleaning column", "row"),
+    "detail": NC_("cleaning column", "detail"), "record": NC_("cleaning column", "record"),
+}
+
+
+def shown(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``frame`` as notebook 01 displays it: its column names in the current language (the same
+    table in English). A copy's header only: the table, an artifact or a chart's input, keeps its names."""
+    if frame is None:
+        return None
+    return frame.rename(columns={c: pgettext("cleaning column", c) for c in frame.columns if c in SHOWN_COLUMNS})
 
 
 def quarantine_sheet(quarantine: pd.DataFrame) -> pd.DataFrame:

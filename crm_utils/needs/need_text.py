@@ -35,7 +35,7 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import Pipeline
 
 from crm_utils.data import privacy
-from crm_utils.i18n import N_, _
+from crm_utils.i18n import N_, NC_, _, pgettext
 from crm_utils.notebook import date, number, percent
 from crm_utils.text import Tokenizer
 
@@ -45,6 +45,34 @@ WINDOW_DAYS = 14
 #: Fewest labelled notes (with at least two labels among them) to train and evaluate a classifier.
 MIN_NOTES = 100
 METHODS = {N_("naive Bayes"): "naive_bayes", N_("logistic regression"): "logistic_regression"}
+
+
+#: The column and index names of the tables notebook 05's text section shows, as a reader reads
+#: them (context 'notes column'); the tables keep these names, which charts and metrics read.
+SHOWN_COLUMNS = {
+    "method": NC_("notes column", "method"), "validation_macro_f1": NC_("notes column", "validation_macro_f1"),
+    "validation_accuracy": NC_("notes column", "validation_accuracy"), "selected": NC_("notes column", "selected"),
+    "class": NC_("notes column", "class"), "precision": NC_("notes column", "precision"),
+    "recall": NC_("notes column", "recall"), "f1": NC_("notes column", "f1"),
+    "notes": NC_("notes column", "notes"), "label": NC_("notes column", "label"),
+    "kind": NC_("notes column", "kind"), "note": NC_("notes column", "note"),
+    "predicted": NC_("notes column", "predicted"), "p_predicted": NC_("notes column", "p_predicted"),
+    "margin": NC_("notes column", "margin"), "bought_predicted": NC_("notes column", "bought_predicted"),
+}
+
+
+def shown(table: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``table`` (a study's comparison, per-class report or hard examples) as notebook 05 displays
+    it: column names, index name and the methods' names in the current language; the same table in
+    English. A display copy: the study keeps its table as it is."""
+    if table is None:
+        return None
+    out = table.rename(columns={c: pgettext("notes column", c) for c in table.columns if c in SHOWN_COLUMNS})
+    if out.index.name == "method":
+        out.index = out.index.map(lambda m: _(m) if m in METHODS else m)
+    if out.index.name in SHOWN_COLUMNS:
+        out.index.name = pgettext("notes column", out.index.name)
+    return out
 
 
 def _notes(interactions: pd.DataFrame) -> pd.DataFrame:

@@ -35,7 +35,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from crm_utils.customers.features import category_column, category_recency
-from crm_utils.i18n import _
+from crm_utils.i18n import N_, NC_, _, pgettext
 from crm_utils.needs.propensity import CutoffPlan, ExampleSets, prediction_threads, single_threaded
 
 PAIR_COLUMNS = ("share", "log_lines_in_category", "days_since_category", "log_customer_lines", "popularity",
@@ -189,6 +189,30 @@ def top_category(scores: pd.DataFrame) -> pd.DataFrame:
     """Each customer's most likely category and its probability."""
     return pd.DataFrame({"next_category": scores.idxmax(axis=1).astype("string"),
                          "p_next_category": scores.max(axis=1).to_numpy()}, index=scores.index)
+
+
+#: The accuracy table's names as notebook 05 shows them (context 'accuracy column'); the table
+#: keeps these names, which the chart and metrics.json read.
+SHOWN_COLUMNS = {
+    "method": NC_("accuracy column", "method"), "validation_top1": NC_("accuracy column", "validation_top1"),
+    "validation_top3": NC_("accuracy column", "validation_top3"), "test_top1": NC_("accuracy column", "test_top1"),
+    "test_top3": NC_("accuracy column", "test_top3"), "test_customers": NC_("accuracy column", "test_customers"),
+    "selected": NC_("accuracy column", "selected"),
+}
+#: The two ways of ranking categories, as the accuracy table's rows name them.
+RANKINGS = (N_("model"), N_("most frequent past category"))
+
+
+def shown(table: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The accuracy table (:meth:`NextNeedStudy.evaluate`) as notebook 05 displays it, in the
+    current language; the same table in English. A display copy."""
+    if table is None:
+        return None
+    out = table.rename(columns={c: pgettext("accuracy column", c) for c in table.columns if c in SHOWN_COLUMNS})
+    out.index = out.index.map(lambda m: _(m) if m in RANKINGS else m)
+    if out.index.name in SHOWN_COLUMNS:
+        out.index.name = pgettext("accuracy column", out.index.name)
+    return out
 
 
 @dataclass

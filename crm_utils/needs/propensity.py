@@ -753,7 +753,8 @@ class PropensityStudy:
                 why=self.skipped)
         text = _("{model}, chosen on the validation cutoff, refitted on the {n} latest cutoffs before the test cutoff "
                  "and calibrated on the test cutoff").format(model=_(self.selected_), n=len(self.plan.purchase_train))
-        return text + (f" ({self.final_calibrator_.season_})" if self.final_calibrator_ is not None else "")
+        return text + (_(" ({season})").format(season=self.final_calibrator_.season_)
+                       if self.final_calibrator_ is not None else "")
 
     def figures(self) -> dict:
         """What the study hands over in metrics.json: the model chosen, its cutoffs and its scores on
