@@ -87,7 +87,11 @@ def _cleaning_texts(raw) -> tuple[list[str], cleaning.CleanResult]:
     result = run.finish()
     shown += result.notes() + list(result.fixes["fix"])
     tables += [result.ledger, result.quarantine_by_reason, result.quarantine, result.fixes]
-    shown += [str(c) for table in tables if isinstance(table, pd.DataFrame) for c in cleaning.shown(table).columns]
+    for table in tables:
+        if isinstance(table, pd.DataFrame):
+            display = cleaning.shown(table)
+            shown += [str(c) for c in display.columns]
+            shown += [str(v) for v in display.get(cleaning.shown(pd.DataFrame(columns=["table"])).columns[0], [])]
     return shown, result
 
 
@@ -103,7 +107,7 @@ def test_cleaning_says_everything_in_chinese(tmp_path):
     # The artifacts keep their English codes: the quarantine's reasons and the ledger's columns.
     assert all(r.isascii() and " " not in r for r in result.quarantine["reason"])
     assert list(result.ledger.columns[:3]) == ["table", "file", "rows_in"]
-    assert {"读入行数", "保留", "隔离", "修正", "处理"} <= set(texts)  # the headers as shown
+    assert {"读入行数", "保留", "隔离", "修正", "处理", "订单", "客户"} <= set(texts)  # headers and tables as shown
 
 
 def test_cleaning_english_is_unchanged(tmp_path):
@@ -116,7 +120,7 @@ def test_cleaning_english_is_unchanged(tmp_path):
             "leave them out.") in texts
     assert "set to 'cancelled' where order_id ~ '^O9' (mapping rule)" in texts
     assert "same email" in texts and "unrecognised value coded as 'other'" in texts
-    assert list(cleaning.shown(result.ledger).columns) == list(result.ledger.columns)  # English headers as they were
+    assert cleaning.shown(result.ledger).equals(result.ledger)  # in English the table as it was
 
 
 def test_kept_duplicates_and_all_tables_present(tmp_path):

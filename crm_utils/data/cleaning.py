@@ -1232,11 +1232,15 @@ SHOWN_COLUMNS = {
 
 
 def shown(frame: pd.DataFrame | None) -> pd.DataFrame | None:
-    """``frame`` as notebook 01 displays it: its column names in the current language (the same
-    table in English). A copy's header only: the table, an artifact or a chart's input, keeps its names."""
+    """``frame`` as notebook 01 displays it: its column names and the contract's table names in the
+    current language (the same table in English). A display copy: the table, an artifact or a
+    chart's input, keeps its names and codes."""
     if frame is None:
         return None
-    return frame.rename(columns={c: pgettext("cleaning column", c) for c in frame.columns if c in SHOWN_COLUMNS})
+    out = frame.rename(columns={c: pgettext("cleaning column", c) for c in frame.columns if c in SHOWN_COLUMNS})
+    if "table" in frame.columns:
+        out[pgettext("cleaning column", "table")] = frame["table"].map(table_label).to_numpy()
+    return out
 
 
 def quarantine_sheet(quarantine: pd.DataFrame) -> pd.DataFrame:
