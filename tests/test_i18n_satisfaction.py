@@ -104,6 +104,7 @@ def test_notebook_09_says_everything_in_chinese():
     assert any(t.startswith("题项之间相关（最强：") for t in texts)
     assert {"簇名称", "回复数", "特征词", "评论", "复购率", "标准化系数", "题项", "客户分群"} <= set(texts)
     assert any("克拉默 V 系数 = " in t for t in texts) and "冠军客户" in texts
+    assert "自动识别" in texts and "是" in texts  # the scales' 'detected' column and its values
     assert study.figures()["method"] in sat.METHOD_WORDS  # the codes stay English
     assert set(study.outcomes_["cluster_name"]) >= {"All clustered responses"}
 
@@ -122,7 +123,7 @@ def test_notebook_09_in_english_is_unchanged():
     assert "Unhappy with price value" in texts and "distinctive terms" in texts
     assert " unassigned -> CHOSEN: highest silhouette among the eligible" in study.choice_note()
     assert any(t.startswith("200 customers; 10 without a segment. Chi-square ") for t in texts)
-    assert "Delighted" in texts and "segment_name" in texts and "At risk" in texts
+    assert "Delighted" in texts and "segment_name" in texts and "At risk" in texts and "True" in texts
 
 
 def test_skip_reasons_and_notes_without_data_in_chinese_and_english():

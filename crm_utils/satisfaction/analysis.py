@@ -68,12 +68,15 @@ HEADERS = {c: c for c in (
     N_("distinctive terms"), N_("comment"), N_("repurchase_measurable"), N_("repurchased"), N_("repurchase_rate"),
     N_("repurchase_low"), N_("repurchase_high"), N_("churn_measurable"), N_("churned"), N_("churn_rate"),
     N_("churn_low"), N_("churn_high"), N_("segment_name"))}
+#: A yes/no column's values as shown (the scales' ``detected``): English prints Python's True/False.
+FLAGS = {True: N_("True"), False: N_("False")}
 
 
 def shown(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     """A table of notebook 09 as the reader sees it, in the current language: headers (:data:`HEADERS`)
-    translated, cluster and segment names through the report's labels; the survey's item names and
-    the values stay as they are. The frame itself keeps its English column names and codes."""
+    translated, cluster and segment names through the report's labels, yes/no values in words; the
+    survey's item names and the other values stay as they are. The frame itself keeps its English
+    column names and codes."""
     if frame is None:
         return None
     from crm_utils.report.summary import cluster_label, segment_label  # the report's words for the names
@@ -85,6 +88,8 @@ def shown(frame: pd.DataFrame | None) -> pd.DataFrame | None:
         out.index = out.index.map(cluster_label)
     if out.columns.name == "segment_name":
         out.columns = out.columns.map(segment_label)
+    for col in out.columns[[pd.api.types.is_bool_dtype(t) for t in out.dtypes]]:
+        out[col] = out[col].map(lambda v: _(FLAGS[bool(v)]))
     header = {c: _(HEADERS[c]) for c in out.columns if isinstance(c, str) and c in HEADERS}
     out = out.rename(columns=header)
     out.index.name = _(HEADERS[out.index.name]) if out.index.name in HEADERS else out.index.name
