@@ -211,4 +211,4 @@ def test_the_cluster_choice_its_reasons_and_the_sample_in_chinese():
     assert chinese[2] == "有 40% 的回复未被分配（上限 20%）"
     assert chinese[6].startswith("K 均值（按轮廓系数选 k=") and "轮廓系数 无" in chinese[6]
     assert "高斯混合模型（按 BIC 选 k=" in chinese[6]
-    assert "条样本上拟合的；其余回复归入所选方案中最近的簇。 1 个超出题项所声明量表的答案按缺失处理。" in chinese[7]
+    assert "条样本上拟合的；其余回复归入所选方案中最近的簇。1 个超出题项所声明量表的答案按缺失处理。" in chinese[7]

@@ -97,6 +97,15 @@ def shown(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     return out
 
 
+def sentences(*texts: str) -> str:
+    """Whole sentences one after the other, as the language writes them (a space after English
+    full stops, none after Chinese ones); empty ones left out."""
+    out = ""
+    for text in (t for t in texts if t):
+        out = _("{sentence} {next}").format(sentence=out, next=text) if out else text
+    return out
+
+
 def _plain(value: float, decimals: int) -> str:
     """A number without thousands separators ('1234.5'), in the current language's symbols: where
     the English text always printed it so."""
@@ -578,12 +587,9 @@ class SatisfactionClusters:
             missing=percent(c["answers_missing_share"], 1), complete=number(c["complete"]),
             responses=number(c["responses"]), items=number(n_items), with_gaps=number(c["with_gaps"]),
             too_few=number(c["too_few_answers"]), minimum=number(self.min_answered_))
-        if self.sample_note():
-            text += " " + self.sample_note()
-        if c["answers_outside_scale"]:
-            text += " " + _("{answers} answers outside their item's declared scale were treated as missing.").format(
-                answers=number(c["answers_outside_scale"]))
-        return text
+        outside = _("{answers} answers outside their item's declared scale were treated as missing.").format(
+            answers=number(c["answers_outside_scale"])) if c["answers_outside_scale"] else ""
+        return sentences(text, self.sample_note(), outside)
 
 
 def name_clusters(positions: pd.DataFrame, overall_position: pd.Series) -> pd.Series:
@@ -630,9 +636,10 @@ def skip_reason(responses: pd.DataFrame | None, min_responses: int = 30, undecla
         return _("There is no surveys table in this run: there is nothing to cluster.")
     items = item_columns(responses)
     if len(items) < 2:
-        return (_("The surveys table has {count} item column(s) named '{prefix}*' (two or more are needed): "
-                  "there is nothing to cluster.").format(count=number(len(items)), prefix=ITEM_PREFIX)
-                + (" " + undeclared_note(undeclared) if undeclared else ""))
+        return sentences(_("The surveys table has {count} item column(s) named '{prefix}*' (two or more are "
+                           "needed): there is nothing to cluster.").format(count=number(len(items)),
+                                                                          prefix=ITEM_PREFIX),
+                         undeclared_note(undeclared))
     complete = int(_as_float(responses[items]).notna().all(axis=1).sum())
     if complete < min_responses:
         return _("Only {complete} responses in the window answer every item (at least {minimum} are needed): "
@@ -1066,7 +1073,7 @@ class SurveyStudy:
         text = _("{count} item(s): {items}.").format(count=number(len(items)),
                                                       items=", ".join(item_label(i) for i in items)) if items else ""
         rest = "" if self.skipped else undeclared_note(self.undeclared)  # the skip reason already names them
-        return " ".join(t for t in (text, rest) if t)
+        return sentences(text, rest)
 
     def detect_scales(self) -> pd.DataFrame | None:
         """The items' answer scales (:func:`detect_scales`)."""
