@@ -31,6 +31,8 @@ from threadpoolctl import threadpool_limits
 from crm_utils.config import month_end, parse_month
 from crm_utils.customers.features import positions_in
 from crm_utils.data import privacy
+from crm_utils.i18n import N_, _
+from crm_utils.notebook import MISSING, number, percent
 from crm_utils.text import ANY_WORD_PATTERN, Tokenizer
 
 ITEM_PREFIX = "q_"
@@ -49,6 +51,71 @@ NOT_CLUSTERED = -1
 NOT_CLUSTERED_NAME = "Not clustered (too few answers)"
 NOISE = -2
 NOISE_NAME = "Not clustered (no dense group)"
+#: The outcome table's last row (:func:`outcomes_by_cluster`): stored in English like the clusters'
+#: names, shown through ``report.summary.cluster_label``.
+ALL_CLUSTERED = N_("All clustered responses")
+#: The candidates' names: codes (``method_``, metrics.json), shown in the current language.
+METHOD_WORDS = {"K-means": N_("K-means"), "Gaussian mixture": N_("Gaussian mixture"), "HDBSCAN": N_("HDBSCAN")}
+#: The key-driver analysis's targets (columns of the responses), named in the current language.
+TARGET_WORDS = {"overall": N_("overall"), "nps": N_("nps")}
+#: Headers of the tables notebook 09 shows (:func:`shown`): the frames keep these column names as
+#: they are (tests, charts and the artifacts read them); only what is shown is translated.
+HEADERS = {c: c for c in (
+    N_("item"), N_("low"), N_("high"), N_("answered"), N_("outside_scale"), N_("observed_min"),
+    N_("observed_max"), N_("detected"), N_("month"), N_("responses"), N_("promoters"), N_("passives"),
+    N_("detractors"), N_("nps"), N_("ci_low"), N_("ci_high"), N_("cluster_id"), N_("cluster_name"), N_("share"),
+    N_("std_coef"), N_("coef_low"), N_("coef_high"), N_("perm_importance"), N_("perm_sd"), N_("vif"),
+    N_("distinctive terms"), N_("comment"), N_("repurchase_measurable"), N_("repurchased"), N_("repurchase_rate"),
+    N_("repurchase_low"), N_("repurchase_high"), N_("churn_measurable"), N_("churned"), N_("churn_rate"),
+    N_("churn_low"), N_("churn_high"), N_("segment_name"))}
+#: A yes/no column's values as shown (the scales' ``detected``): English prints Python's True/False.
+FLAGS = {True: N_("True"), False: N_("False")}
+
+
+def shown(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+    """A table of notebook 09 as the reader sees it, in the current language: headers (:data:`HEADERS`)
+    translated, cluster and segment names through the report's labels, yes/no values in words; the
+    survey's item names and the other values stay as they are. The frame itself keeps its English
+    column names and codes."""
+    if frame is None:
+        return None
+    from crm_utils.report.summary import cluster_label, segment_label  # the report's words for the names
+
+    out = frame.copy()
+    if "cluster_name" in out.columns:
+        out["cluster_name"] = out["cluster_name"].map(lambda n: n if pd.isna(n) else cluster_label(n))
+    if out.index.name == "cluster_name":
+        out.index = out.index.map(cluster_label)
+    if out.columns.name == "segment_name":
+        out.columns = out.columns.map(segment_label)
+    for col in out.columns[[pd.api.types.is_bool_dtype(t) for t in out.dtypes]]:
+        out[col] = out[col].map(lambda v: _(FLAGS[bool(v)]))
+    header = {c: _(HEADERS[c]) for c in out.columns if isinstance(c, str) and c in HEADERS}
+    out = out.rename(columns=header)
+    out.index.name = _(HEADERS[out.index.name]) if out.index.name in HEADERS else out.index.name
+    out.columns.name = _(HEADERS[out.columns.name]) if out.columns.name in HEADERS else out.columns.name
+    return out
+
+
+def sentences(*texts: str) -> str:
+    """Whole sentences one after the other, as the language writes them (a space after English
+    full stops, none after Chinese ones); empty ones left out."""
+    out = ""
+    for text in (t for t in texts if t):
+        out = _("{sentence} {next}").format(sentence=out, next=text) if out else text
+    return out
+
+
+def _plain(value: float, decimals: int) -> str:
+    """A number without thousands separators ('1234.5'), in the current language's symbols: where
+    the English text always printed it so."""
+    from babel.numbers import format_decimal
+
+    from crm_utils import i18n
+
+    if value is None or not np.isfinite(value):
+        return MISSING
+    return format_decimal(value, format="0." + "0" * decimals if decimals else "0", locale=i18n.locale())
 
 
 # ------------------------------------------------------------------------------------------
@@ -344,8 +411,9 @@ class SatisfactionClusters:
         c = self.fit_counts_
         if c["fitted_on"] == c["complete"]:
             return ""
-        return (f"The candidates were fitted on a seeded sample of {c['fitted_on']:,} of the {c['complete']:,} "
-                f"complete responses; the others joined the chosen solution's nearest cluster.")
+        return _("The candidates were fitted on a seeded sample of {fitted} of the {complete} "
+                 "complete responses; the others joined the chosen solution's nearest cluster.").format(
+            fitted=number(c["fitted_on"]), complete=number(c["complete"]))
 
     def _silhouette(self, Z: np.ndarray, labels: np.ndarray) -> float:
         """Mean silhouette on the common sample, points a method left out (noise) excluded."""
@@ -368,7 +436,7 @@ class SatisfactionClusters:
         scores = pd.DataFrame(rows)
         best = int(scores.loc[scores["silhouette"].idxmax(), "k"])
         scores["chosen"] = scores["k"] == best
-        return _Candidate("K-means", f"k={best} by silhouette", fits[best].labels_, fits[best]), scores
+        return _Candidate("K-means", _("k={k} by silhouette").format(k=best), fits[best].labels_, fits[best]), scores
 
     def rounding_floor(self) -> float:
         """Variance a rounding to whole answer points adds, in standardised units (largest over items)."""
@@ -389,7 +457,8 @@ class SatisfactionClusters:
         scores = pd.DataFrame(rows)
         best = int(scores.loc[scores["bic"].idxmin(), "k"])
         scores["chosen"] = scores["k"] == best
-        return _Candidate("Gaussian mixture", f"k={best} by BIC", fits[best].predict(Z), fits[best]), scores
+        rule = _("k={k} by BIC").format(k=best)
+        return _Candidate("Gaussian mixture", rule, fits[best].predict(Z), fits[best]), scores
 
     def _hdbscan(self, Z: np.ndarray) -> _Candidate:
         from sklearn.cluster import HDBSCAN
@@ -397,7 +466,7 @@ class SatisfactionClusters:
         size = max(5, math.ceil(self.min_cluster_share * len(Z)))
         model = HDBSCAN(min_cluster_size=size, copy=True).fit(Z)
         labels = np.where(model.labels_ >= 0, model.labels_, NOISE)
-        return _Candidate("HDBSCAN", f"min cluster size {size}", labels, model)
+        return _Candidate("HDBSCAN", _("min cluster size {size}").format(size=_plain(size, 0)), labels, model)
 
     def _compare(self, Z: np.ndarray, candidates: list[_Candidate]) -> pd.DataFrame:
         rows = []
@@ -425,14 +494,17 @@ class SatisfactionClusters:
 
     def _reason(self, row: pd.Series, chosen: pd.Series) -> str:
         if row["clusters"] < 2:
-            return "fewer than two clusters"
+            return _("fewer than two clusters")
         if row["clusters"] > self.k_range[1]:
-            return f"more clusters than the {self.k_range[1]} a report can act on"
+            return _("more clusters than the {k} a report can act on").format(k=number(self.k_range[1]))
         if row["unassigned_share"] > self.max_unassigned:
-            return f"leaves {row['unassigned_share']:.0%} of responses unassigned (limit {self.max_unassigned:.0%})"
+            return _("leaves {share} of responses unassigned (limit {limit})").format(
+                share=percent(row["unassigned_share"], 0), limit=percent(self.max_unassigned, 0))
         if row["chosen"]:
-            return "highest silhouette among the eligible" if row["eligible"] else "no candidate eligible: fallback"
-        return f"lower silhouette ({row['silhouette']:.3f} vs {chosen['silhouette']:.3f})"
+            return (_("highest silhouette among the eligible") if row["eligible"]
+                    else _("no candidate eligible: fallback"))
+        return _("lower silhouette ({silhouette} vs {chosen})").format(
+            silhouette=number(row["silhouette"], 3), chosen=number(chosen["silhouette"], 3))
 
     # -- assignment -------------------------------------------------------------------------
 
@@ -477,16 +549,18 @@ class SatisfactionClusters:
         """The profile as shown: name, size and mean answer per item (rounded), one row per cluster."""
         out = self.profile_.round({"share": 3, **{i: 2 for i in self.items_}})
         out.insert(0, "cluster_name", self.names_)
-        return out.rename(columns={i: item_label(i) for i in self.items_})
+        return shown(out.rename(columns={i: item_label(i) for i in self.items_}))
 
     def choice_summary(self) -> str:
         """Which solution was chosen and why the others were not, one line each."""
         lines = []
-        for _, r in self.comparison_.iterrows():
-            sil = "n/a" if pd.isna(r["silhouette"]) else f"{r['silhouette']:.3f}"
-            mark = "CHOSEN" if r["chosen"] else "not chosen"
-            lines.append(f"{r['method']} ({r['k_rule']}): {r['clusters']} clusters, silhouette {sil}, "
-                         f"{r['unassigned_share']:.0%} unassigned -> {mark}: {r['reason']}")
+        for _index, r in self.comparison_.iterrows():  # not `_`: that is gettext here
+            sil = _("n/a") if pd.isna(r["silhouette"]) else number(r["silhouette"], 3)
+            mark = _("CHOSEN") if r["chosen"] else _("not chosen")
+            lines.append(_("{method} ({rule}): {clusters} clusters, silhouette {silhouette}, "
+                           "{unassigned} unassigned -> {verdict}: {reason}").format(
+                method=_(METHOD_WORDS.get(r["method"], r["method"])), rule=r["k_rule"], clusters=number(r["clusters"]),
+                silhouette=sil, unassigned=percent(r["unassigned_share"], 0), verdict=mark, reason=r["reason"]))
         return "\n".join(lines)
 
     def cluster_names(self) -> dict[int, str]:
@@ -506,17 +580,16 @@ class SatisfactionClusters:
         """One paragraph saying what was done with missing answers (shown by the notebook)."""
         c = self.fit_counts_
         n_items = len(self.items_)
-        text = (f"{c['answers_missing_share']:.1%} of item answers are missing. {c['complete']:,} of "
-                f"{c['responses']:,} responses answered all {n_items} items and were used to fit the clusters; "
-                f"{c['with_gaps']:,} with gaps were assigned to the cluster that best matches the items they "
-                f"did answer; {c['too_few_answers']:,} answered fewer than {self.min_answered_} of {n_items} "
-                f"items and are not clustered. No answer was imputed.")
-        if self.sample_note():
-            text += " " + self.sample_note()
-        if c["answers_outside_scale"]:
-            text += (f" {c['answers_outside_scale']:,} answers outside their item's declared scale were "
-                     f"treated as missing.")
-        return text
+        text = _("{missing} of item answers are missing. {complete} of {responses} responses answered all "
+                 "{items} items and were used to fit the clusters; {with_gaps} with gaps were assigned to the "
+                 "cluster that best matches the items they did answer; {too_few} answered fewer than {minimum} "
+                 "of {items} items and are not clustered. No answer was imputed.").format(
+            missing=percent(c["answers_missing_share"], 1), complete=number(c["complete"]),
+            responses=number(c["responses"]), items=number(n_items), with_gaps=number(c["with_gaps"]),
+            too_few=number(c["too_few_answers"]), minimum=number(self.min_answered_))
+        outside = _("{answers} answers outside their item's declared scale were treated as missing.").format(
+            answers=number(c["answers_outside_scale"])) if c["answers_outside_scale"] else ""
+        return sentences(text, self.sample_note(), outside)
 
 
 def name_clusters(positions: pd.DataFrame, overall_position: pd.Series) -> pd.Series:
@@ -560,15 +633,17 @@ def skip_reason(responses: pd.DataFrame | None, min_responses: int = 30, undecla
     """Why there is nothing to cluster, in one line; empty when clustering can run. ``undeclared``
     names the export's columns that looked like answers but were not declared as items."""
     if responses is None:
-        return "There is no surveys table in this run: there is nothing to cluster."
+        return _("There is no surveys table in this run: there is nothing to cluster.")
     items = item_columns(responses)
     if len(items) < 2:
-        return (f"The surveys table has {len(items)} item column(s) named '{ITEM_PREFIX}*' (two or more "
-                f"are needed): there is nothing to cluster." + (" " + undeclared_note(undeclared) if undeclared else ""))
+        return sentences(_("The surveys table has {count} item column(s) named '{prefix}*' (two or more are "
+                           "needed): there is nothing to cluster.").format(count=number(len(items)),
+                                                                          prefix=ITEM_PREFIX),
+                         undeclared_note(undeclared))
     complete = int(_as_float(responses[items]).notna().all(axis=1).sum())
     if complete < min_responses:
-        return (f"Only {complete} responses in the window answer every item (at least {min_responses} "
-                f"are needed): there is nothing to cluster.")
+        return _("Only {complete} responses in the window answer every item (at least {minimum} are needed): "
+                 "there is nothing to cluster.").format(complete=number(complete), minimum=number(min_responses))
     return ""
 
 
@@ -577,9 +652,9 @@ def undeclared_note(columns: list[str] | None) -> str:
     (notebook 01 left them out); "" when there are none."""
     if not columns:
         return ""
-    return (f"The export's column(s) {', '.join(repr(c) for c in columns)} look like answers on a scale but are "
-            f"not survey items, so they are not analysed here: declare them under `survey.items` in the "
-            f"mapping (data/README.md, \"Survey items\") to include them.")
+    return _("The export's column(s) {columns} look like answers on a scale but are not survey items, so they "
+             "are not analysed here: declare them under `survey.items` in the mapping (data/README.md, "
+             "\"Survey items\") to include them.").format(columns=", ".join(repr(c) for c in columns))
 
 
 # ------------------------------------------------------------------------------------------
@@ -601,10 +676,11 @@ class Drivers:
     def caveat(self) -> str:
         """The correlated-items caveat with this fit's numbers."""
         a, b = (item_label(i) for i in self.max_corr_pair)
-        return (f"Items correlate (strongest: {a} and {b}, r = {self.max_corr:.2f}; largest variance inflation "
-                f"factor {self.table['vif'].max():.1f}). Correlated items share credit: a coefficient is the "
-                f"effect of one item with the others held fixed, and permuting one item leaves its partner "
-                f"to carry the information, so both measures understate items that move together.")
+        return _("Items correlate (strongest: {a} and {b}, r = {r}; largest variance inflation factor {vif}). "
+                 "Correlated items share credit: a coefficient is the effect of one item with the others held "
+                 "fixed, and permuting one item leaves its partner to carry the information, so both measures "
+                 "understate items that move together.").format(
+            a=a, b=b, r=number(self.max_corr, 2), vif=_plain(self.table["vif"].max(), 1))
 
 
 def key_drivers(responses: pd.DataFrame, items: list[str], target: str, seed: int = 42,
@@ -865,7 +941,7 @@ def outcomes_by_cluster(responses: pd.DataFrame, assignments: pd.DataFrame, orde
                           "churn": ~(last_buy > cutoff - pd.Timedelta(days=churn_days)).to_numpy()})
     frame = frame[frame["cluster_id"] >= 0]
     groups = [(cid, g["cluster_name"].iloc[0], g) for cid, g in frame.groupby("cluster_id", sort=True)]
-    groups.append((None, "All clustered responses", frame))
+    groups.append((None, ALL_CLUSTERED, frame))
     rows = []
     for cid, name, g in groups:
         rep_n, rep_k = int(g["rep_ok"].sum()), int((g["rep_ok"] & g["rep"]).sum())
@@ -939,7 +1015,7 @@ def headline(clusters: SatisfactionClusters | None, overall_nps: dict | None,
     if overall_nps is not None and overall_nps["responses"]:
         out["nps"] = {k: overall_nps[k] for k in ("nps", "ci_low", "ci_high", "responses")}
     if clusters is None:
-        out["clustering"] = skipped or "not run"
+        out["clustering"] = skipped or _("not run")
         return out
     sel = clusters.comparison_.set_index("method")
     out.update(method=clusters.method_, clusters=clusters.n_clusters_,
@@ -985,17 +1061,19 @@ class SurveyStudy:
         if self.skipped:
             return self.skipped
         r = self.responses
-        return (f"{len(r):,} responses from {r['customer_id'].nunique():,} customers, "
-                f"{r['date'].min():%Y-%m-%d} to {r['date'].max():%Y-%m-%d}")
+        return _("{responses} responses from {customers} customers, {first} to {last}").format(
+            responses=number(len(r)), customers=number(r["customer_id"].nunique()),
+            first=f"{r['date'].min():%Y-%m-%d}", last=f"{r['date'].max():%Y-%m-%d}")
 
     def items_note(self) -> str:
         """Which items are analysed, and which columns that look like answers are not (never silent)."""
         if self.responses is None:
             return ""
         items = item_columns(self.responses)
-        text = f"{len(items)} item(s): {', '.join(item_label(i) for i in items)}." if items else ""
+        text = _("{count} item(s): {items}.").format(count=number(len(items)),
+                                                      items=", ".join(item_label(i) for i in items)) if items else ""
         rest = "" if self.skipped else undeclared_note(self.undeclared)  # the skip reason already names them
-        return " ".join(t for t in (text, rest) if t)
+        return sentences(text, rest)
 
     def detect_scales(self) -> pd.DataFrame | None:
         """The items' answer scales (:func:`detect_scales`)."""
@@ -1009,11 +1087,14 @@ class SurveyStudy:
     def nps_note(self) -> str:
         """The NPS over the window with its interval (computing it and its monthly series)."""
         if not self.has_nps:
-            return "No NPS answers in these responses: the NPS section is skipped."
+            return _("No NPS answers in these responses: the NPS section is skipped.")
         self.overall_nps_ = nps(self.responses["nps"])
         self.monthly_nps_ = nps_by_month(self.responses)
-        return ("NPS over the window: {nps:.1f} (95% interval {ci_low:.1f} to {ci_high:.1f}; "
-                "{promoters:,} promoters, {passives:,} passives, {detractors:,} detractors)".format(**self.overall_nps_))
+        n = self.overall_nps_
+        return _("NPS over the window: {nps} (95% interval {ci_low} to {ci_high}; {promoters} promoters, "
+                 "{passives} passives, {detractors} detractors)").format(
+            **{k: number(n[k], 1) for k in ("nps", "ci_low", "ci_high")},
+            **{k: number(n[k]) for k in ("promoters", "passives", "detractors")})
 
     def cluster(self, k_max: int = 8, min_answered: int | None = None, silhouette_sample: int = 2000) -> str:
         """Fit :class:`SatisfactionClusters`; returns the missing-answers summary ("" when skipped)."""
@@ -1038,11 +1119,14 @@ class SurveyStudy:
             if target in self.responses:
                 self.drivers_[target] = key_drivers(self.responses, self.clusters_.items_, target, seed=self.seed)
         if not self.drivers_:
-            return ["No overall or NPS column: the key-driver analysis is skipped."]
+            return [_("No overall or NPS column: the key-driver analysis is skipped.")]
         out: list[str | pd.DataFrame] = []
         for target, d in self.drivers_.items():
-            out += ([f"{target}: too few complete responses for a driver analysis"] if d is None
-                    else [f"{target}: {d.responses:,} responses", d.table.round(3)])
+            name = _(TARGET_WORDS.get(target, target))
+            out += ([_("{target}: too few complete responses for a driver analysis").format(target=name)]
+                    if d is None else [_("{target}: {responses} responses").format(target=name,
+                                                                                   responses=number(d.responses)),
+                                       shown(d.table.round(3))])
         fitted = [d for d in self.drivers_.values() if d is not None]
         return out + ([fitted[0].caveat()] if fitted else [])
 
@@ -1054,15 +1138,16 @@ class SurveyStudy:
         if self.clusters_ is None:
             return []
         if "comment" not in self.responses:
-            return ["No comment column in the surveys: the comment analysis is skipped."]
+            return [_("No comment column in the surveys: the comment analysis is skipped.")]
         terms = distinctive_terms(self.responses["comment"], self.clusters_.labels_)
-        return [terms_by_cluster(terms, self.clusters_.names_)]
+        return [shown(terms_by_cluster(terms, self.clusters_.names_))]
 
     def example_comments(self) -> pd.DataFrame | None:
         if self.clusters_ is None or "comment" not in self.responses:
             return None
         examples = example_comments(self.responses["comment"], self.clusters_.labels_)
-        return examples.assign(cluster_name=examples["cluster_id"].map(self.clusters_.names_))[["cluster_name", "comment"]]
+        return shown(examples.assign(cluster_name=examples["cluster_id"].map(self.clusters_.names_))[["cluster_name",
+                                                                                                       "comment"]])
 
     def assignments(self) -> pd.DataFrame | None:
         """The ``satisfaction_clusters`` artifact (None when nothing was clustered)."""
@@ -1088,9 +1173,10 @@ class SurveyStudy:
         """Why there are no outcomes by cluster although there are clusters ("" otherwise)."""
         if self.clusters_ is None or self.outcomes_ is not None or getattr(self, "buyers_", None) != 0:
             return ""
-        return (f"None of the {self.responses['customer_id'].nunique():,} responding customers has a purchase in "
-                f"the orders up to the report month's end, so repurchase and churn by cluster cannot be measured "
-                f"(an anonymous survey's respondent ids do not link to the shop's customers).")
+        return _("None of the {customers} responding customers has a purchase in the orders up to the report "
+                 "month's end, so repurchase and churn by cluster cannot be measured (an anonymous survey's "
+                 "respondent ids do not link to the shop's customers).").format(
+            customers=number(self.responses["customer_id"].nunique()))
 
     def measurable_outcomes(self) -> pd.DataFrame | None:
         """The outcomes when both repurchase and churn could be measured for some cluster."""
@@ -1102,10 +1188,16 @@ class SurveyStudy:
         if self.clusters_ is None:
             return []
         if segments is None:
-            return ["Customer segments are not available in this run (notebook 03 has not written them): no cross-tab."]
+            return [_("Customer segments are not available in this run (notebook 03 has not written them): "
+                      "no cross-tab.")]
         tab = self.crosstab_ = segment_crosstab(self.responses, self.assignments(), segments)
-        return [f"{tab.customers:,} customers; {tab.without_segment:,} without a segment. Chi-square {tab.chi2:.1f}, "
-                f"p = {tab.p_value:.3g}, Cramér's V = {tab.cramers_v:.2f}", tab.counts]
+        # p keeps Python's 3 significant digits (1.2e-05), written the same in every language; a test
+        # that cannot run (one cluster or one segment) shows '–' for its figures, not 'nan'.
+        p = f"{tab.p_value:.3g}" if np.isfinite(tab.p_value) else MISSING
+        return [_("{customers} customers; {without} without a segment. Chi-square {chi2}, p = {p}, "
+                  "Cramér's V = {v}").format(customers=number(tab.customers), without=number(tab.without_segment),
+                                             chi2=_plain(tab.chi2, 1), p=p, v=number(tab.cramers_v, 2)),
+                shown(tab.counts)]
 
     def crosstab_shares(self) -> pd.DataFrame | None:
         return None if self.crosstab_ is None else self.crosstab_.shares
