@@ -21,15 +21,15 @@ from crm_utils import charts  # noqa: E402
 
 #: Abbreviations, codes and eponyms written in Latin letters in a Chinese report too: KPI, ROC-AUC,
 #: NPS, ISO currency codes, UTC, SHA; CLV, MAE, MASE, RFM, BG/NBD, ESS, SMS, and the methods' names (Gamma-Gamma,
-#: Kaplan-Meier, Pearson's r, Cox, Wilson, Newcombe, Prophet, jieba, HiGHS); the command
+#: Kaplan-Meier, Pearson's r, Cox, BIC, HDBSCAN, Wilson, Newcombe, Prophet, jieba, HiGHS); the command
 #: line's words in backticks are left out before checking.
 KEPT_WORDS = {"kpi", "roc", "auc", "nps", "utc", "sha", "crm", "eur", "cny", "usd", "gbp", "prophet",
               "seasonal_naive", "clv", "mae", "mase", "rmse", "mape", "rfm", "nbd", "ess", "sms", "gamma", "kaplan",
               "meier", "pearson", "cox", "wilson", "newcombe", "jieba", "highs", "ols", "ipw",
-              "pdf", "csv", "xlsx", "html", "png", "json", "parquet", "yml", "yaml"}
+              "pdf", "csv", "xlsx", "html", "png", "json", "parquet", "yml", "yaml", "bic", "hdbscan"}
 
 #: A file's name (artifacts/targets.csv, mapping.yml): a name, not text to translate.
-FILE_NAME = re.compile(r"[\w./-]+\.(?:csv|xlsx|parquet|ya?ml|json|html|png|ipynb)\b")
+FILE_NAME = re.compile(r"[\w./-]+\.(?:csv|xlsx|parquet|ya?ml|json|html|png|ipynb|md)\b")
 #: A name in code: letters, digits and at least one underscore.
 IDENTIFIER = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b")
 #: A word of English: letters (and the underscores of a name), three or more.
