@@ -270,6 +270,8 @@ def section_texts() -> list[str]:
     texts += [str(c) for c in [*shown.columns, *shown_at_risk.columns]]
     worse = {**VALUE, "evaluation": {**VALUE["evaluation"], "beats_baselines": False}, "tiers": None}
     texts += value_report.report_section(worse, None)[0] + value_report.report_section({})[0]
+    nobody_left = {**VALUE, "mean_p_alive": 1 - 1e-7}  # BG/NBD's dropout at about zero (Superstore's fit)
+    texts += value_report.report_section(nobody_left, "EUR")[0]
     texts += [clv.gamma_gamma_note({"holds": None}),
               clv.gamma_gamma_note({"holds": False, "correlation": -0.4, "repeat_buyers": 90, "threshold": 0.3})]
     texts += churn.report_sentences(CHURN)
@@ -362,6 +364,8 @@ def test_the_report_in_english_reads_as_before():
                    "those who buy more often spend more per order (Pearson r = 0.41, beyond ±0.3)",
                    "Last month's prediction for this month: 310 purchases, 322 made (-3.7%).",
                    "1,500 contract customers followed, 612 of whom left.",
+                   "The model sees no customer leaving (mean P(alive) 100.0%; fewer than one customer expected to "
+                   "have left), so this history cannot say how much value is at risk",
                    "Half of all customers leave within 20.5 months of signing up (Kaplan-Meier median).",
                    "62% are still customers 12 months after signing up.",
                    "0.55x the hazard (95% interval 0.44-0.69)", "(against the mean)",

@@ -56,6 +56,14 @@ RECORD_WORDS = (N_("top 10%"), N_("next 20%"), N_("middle 40%"), N_("bottom 30%"
                 N_("average spend x frequency"))
 
 
+def nobody_left(figures: dict) -> bool:
+    """Whether the fitted model expects fewer than one of the customers to have left (the sum of
+    1 - P(alive) under one): BG/NBD then put the dropout chance at about zero, as on a shop whose
+    customers all kept buying within the history, and value at risk is 0 by construction."""
+    p_alive = figures.get("mean_p_alive")
+    return p_alive is not None and figures.get("customers", 0) * (1 - p_alive) < 1
+
+
 def report_section(figures: dict, currency: str | None = None) -> tuple[list[str], pd.DataFrame | None]:
     """The report's customer-value section from the value stage's recorded figures: sentences (each
     true of the data, or saying why there is no figure) and the table of value tiers (None without),
@@ -68,21 +76,34 @@ def report_section(figures: dict, currency: str | None = None) -> tuple[list[str
     def m(value: float) -> str:
         return money(value, currency)
 
-    sentences = [
-        _("The {customers} customers are expected to spend {total} over the next {months} months (CLV discounted "
-          "at {rate} a year; mean {mean}, median {median}); {at_risk} of it is at risk (CLV x P(churn)).").format(
-            customers=number(figures["customers"]), total=m(figures["total_clv"]), months=figures["horizon_months"],
-            rate=percent(figures["discount_rate"], 0), mean=m(figures["mean_clv"]), median=m(figures["median_clv"]),
-            at_risk=m(figures["value_at_risk"])),
-    ]
+    if nobody_left(figures):  # "0 at risk" would be the model's blind spot, not a fact about the customers
+        sentences = [
+            _("The {customers} customers are expected to spend {total} over the next {months} months (CLV discounted "
+              "at {rate} a year; mean {mean}, median {median}). The model sees no customer leaving (mean P(alive) "
+              "{p_alive}; fewer than one customer expected to have left), so this history cannot say how much value "
+              "is at risk: every customer kept buying often enough to look alive.").format(
+                customers=number(figures["customers"]), total=m(figures["total_clv"]),
+                months=figures["horizon_months"], rate=percent(figures["discount_rate"], 0),
+                mean=m(figures["mean_clv"]), median=m(figures["median_clv"]),
+                p_alive=percent(figures["mean_p_alive"], 1))]
+    else:
+        sentences = [
+            _("The {customers} customers are expected to spend {total} over the next {months} months (CLV "
+              "discounted at {rate} a year; mean {mean}, median {median}); {at_risk} of it is at risk (CLV x "
+              "P(churn)).").format(
+                customers=number(figures["customers"]), total=m(figures["total_clv"]),
+                months=figures["horizon_months"], rate=percent(figures["discount_rate"], 0),
+                mean=m(figures["mean_clv"]), median=m(figures["median_clv"]), at_risk=m(figures["value_at_risk"])),
+        ]
     tiers = figures.get("tiers")
     if tiers and "top 10%" in tiers:
         sentences.append(_("The top 10% of customers by CLV hold {share} of it.").format(
             share=percent(tiers["top 10%"]["clv_share"], 0)))
-    sentences.append(_("{customers} valuable customers are slipping away (P(alive) under {threshold}), with {value} "
-                       "of value at risk: artifacts/value_at_risk.csv lists them.").format(
-        customers=number(figures["at_risk_customers"]), threshold=percent(actions.SLIPPING_P_ALIVE, 0),
-        value=m(figures["at_risk_value"])))
+    if not nobody_left(figures):
+        sentences.append(_("{customers} valuable customers are slipping away (P(alive) under {threshold}), with "
+                           "{value} of value at risk: artifacts/value_at_risk.csv lists them.").format(
+            customers=number(figures["at_risk_customers"]), threshold=percent(actions.SLIPPING_P_ALIVE, 0),
+            value=m(figures["at_risk_value"])))
     ev = figures.get("evaluation") or {}
     if ev.get("skipped"):
         sentences.append(ev["skipped"])
